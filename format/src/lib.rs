@@ -1,0 +1,31 @@
+//! weld-format: bytes in, facts out.
+//!
+//! The stages of weld that only read bytes: [`load`] maps inputs and
+//! classifies them, [`survey`] records what each input holds in one zero-copy
+//! pass, [`names`] parses and matches names (semver tracks, canonical hash
+//! names), [`digest`] hashes. No graphs and no policy live here; that is
+//! `weld-linker`.
+//!
+//! ```
+//! use weld_format::{load::Inputs, survey::survey};
+//! let inputs = Inputs::from_memory([("a", br#"(module (func (export "f")))"#.to_vec())]).unwrap();
+//! let input = inputs.iter().next().unwrap();
+//! let s = survey(&input.display, input.bytes()).unwrap();
+//! assert_eq!(s.as_module().unwrap().exports[0].name, "f");
+//! ```
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod digest;
+pub mod error;
+pub mod index;
+pub mod limits;
+pub mod load;
+pub mod names;
+pub mod survey;
+
+pub use error::{InputName, LoadError, SurveyError};
+pub use index::*;
+pub use load::{Input, InputSpec, Inputs, Kind};
+pub use survey::{survey, ComponentSurvey, ModuleSurvey, Survey};

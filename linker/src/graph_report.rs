@@ -1,0 +1,273 @@
+//! `weld graph`: load → survey → resolve → graph, as a report in text, DOT or
+//! JSON.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use weld_format::{InputId, Inputs, Survey};
+
+use crate::graph::{Cycle, ModuleGraph};
+use crate::resolve::{resolve, ResolveOptions, Target};
+use crate::{survey_all, Error};
+
+/// Options for [`graph`].
+#[derive(Debug, Clone, Default)]
+pub struct GraphOptions {
+    /// How imports are resolved.
+    pub resolve: ResolveOptions,
+}
+
+/// One input.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeReport {
+    /// Its link name.
+    pub name: String,
+    /// Its file.
+    pub file: String,
+    /// `module` or `component`.
+    pub kind: String,
+    /// Number of imports.
+    pub imports: usize,
+    /// Number of exports.
+    pub exports: usize,
+}
+
+/// One resolved import.
+#[derive(Debug, Clone, Serialize)]
+pub struct EdgeReport {
+    /// The importer.
+    pub from: String,
+    /// The import (`b.f` for core modules, the extern name for components).
+    pub import: String,
+    /// The provider.
+    pub to: String,
+    /// The provider's export name.
+    pub export: String,
+    /// `exact` or `semver`.
+    pub rule: String,
+}
+
+/// One import left unresolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnresolvedReport {
+    /// The importer.
+    pub input: String,
+    /// The import.
+    pub import: String,
+    /// Why it stays an import.
+    pub reason: String,
+}
+
+/// The dependency graph of a set of inputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphReport {
+    /// Every input, in command-line order.
+    pub nodes: Vec<NodeReport>,
+    /// Every resolved import.
+    pub edges: Vec<EdgeReport>,
+    /// The instantiation order (empty when there are cycles).
+    pub order: Vec<String>,
+    /// Every cycle (empty when the graph is instantiable).
+    pub cycles: Vec<Cycle>,
+    /// Edges on cycles beyond the reporting cap.
+    pub more_cycle_edges: usize,
+    /// Imports nothing among the inputs provides (host imports excluded).
+    pub unresolved: Vec<UnresolvedReport>,
+    /// Host imports per input and namespace.
+    pub host_imports: Vec<UnresolvedReport>,
+}
+
+/// The name of import `k` of a surveyed input, for display.
+pub(crate) fn import_label(survey: &Survey<'_>, k: usize) -> String {
+    match survey {
+        Survey::Module(m) => format!("{}.{}", m.imports[k].module, m.imports[k].name),
+        Survey::Component(c) => c.imports[k].name.name.to_string(),
+    }
+}
+
+fn export_label(survey: &Survey<'_>, k: usize) -> String {
+    match survey {
+        Survey::Module(m) => m.exports[k].name.to_string(),
+        Survey::Component(c) => c.exports[k].name.name.to_string(),
+    }
+}
+
+/// Builds the dependency graph of the inputs: nodes, resolved edges with the
+/// rule that matched, cycles, instantiation order, unresolved imports.
+/// A cycle is not an error here: it is part of the report (see
+/// [`GraphReport::cycles`]).
+///
+/// ```
+/// use weld_format::Inputs;
+/// let inputs = Inputs::from_memory([
+///     ("a", br#"(module (import "b" "f" (func)))"#.to_vec()),
+///     ("b", br#"(module (func (export "f")))"#.to_vec()),
+/// ]).unwrap();
+/// let report = weld_linker::graph(&Default::default(), &inputs).unwrap();
+/// assert_eq!(report.order, ["b", "a"]);
+/// assert_eq!(report.edges[0].rule, "exact");
+/// ```
+pub fn graph(opts: &GraphOptions, inputs: &Inputs) -> Result<GraphReport, Error> {
+    // Survey every input in parallel; the first malformed one (in order) stops us.
+    let surveys = survey_all(inputs)?;
+    let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+    // Resolve every import to a provider, a host namespace or nothing.
+    let links = resolve(&opts.resolve, &names, &surveys);
+    let graph = ModuleGraph::build(&links);
+
+    let name = |i: InputId| names[i.as_usize()].to_string();
+    let label = |i: InputId, k: u32| import_label(&surveys[i.as_usize()], k as usize);
+    let (order, cycles, more) = match graph.order(name, label) {
+        Ok(order) => (order.into_iter().map(name).collect(), Vec::new(), 0),
+        Err(crate::GraphError::Cycles { cycles, more }) => (Vec::new(), cycles, more),
+    };
+
+    let edges = graph
+        .edges()
+        .map(|(from, to, dep)| EdgeReport {
+            from: name(from),
+            import: label(from, dep.import),
+            to: name(to),
+            export: export_label(&surveys[to.as_usize()], dep.export as usize),
+            rule: dep.rule.to_string(),
+        })
+        .collect();
+
+    let mut unresolved = Vec::new();
+    let mut host_imports = Vec::new();
+    for (i, targets) in links.targets.iter().enumerate() {
+        let mut hosts: BTreeMap<String, usize> = BTreeMap::new();
+        for (k, t) in targets.iter().enumerate() {
+            match t {
+                Target::Input { .. } => {}
+                Target::Host => {
+                    let ns = match &surveys[i] {
+                        Survey::Module(m) => m.imports[k].module.to_string(),
+                        Survey::Component(c) => c.imports[k].name.name.to_string(),
+                    };
+                    *hosts.entry(ns).or_default() += 1;
+                }
+                Target::Unresolved { reason } => unresolved.push(UnresolvedReport {
+                    input: names[i].to_string(),
+                    import: import_label(&surveys[i], k),
+                    reason: reason.clone(),
+                }),
+            }
+        }
+        host_imports.extend(hosts.into_iter().map(|(ns, n)| UnresolvedReport {
+            input: names[i].to_string(),
+            import: ns,
+            reason: format!("{n} import{}", if n == 1 { "" } else { "s" }),
+        }));
+    }
+
+    let nodes = inputs
+        .iter()
+        .zip(&surveys)
+        .map(|(input, s)| {
+            let (imports, exports) = match s {
+                Survey::Module(m) => (m.imports.len(), m.exports.len()),
+                Survey::Component(c) => (c.imports.len(), c.exports.len()),
+            };
+            NodeReport {
+                name: input.name.clone(),
+                file: input.display.clone(),
+                kind: input.kind.to_string(),
+                imports,
+                exports,
+            }
+        })
+        .collect();
+
+    Ok(GraphReport {
+        nodes,
+        edges,
+        order,
+        cycles,
+        more_cycle_edges: more,
+        unresolved,
+        host_imports,
+    })
+}
+
+impl GraphReport {
+    /// Plain text: nodes, edges, order or cycles, unresolved imports.
+    pub fn to_text(&self) -> String {
+        let mut s = String::from("nodes:\n");
+        for n in &self.nodes {
+            s.push_str(&format!(
+                "  {} ({}, {}): {} imports, {} exports\n",
+                n.name, n.kind, n.file, n.imports, n.exports
+            ));
+        }
+        s.push_str(&format!("edges: {}\n", self.edges.len()));
+        for e in &self.edges {
+            s.push_str(&format!(
+                "  {} imports {} -> {} exports {} [{}]\n",
+                e.from, e.import, e.to, e.export, e.rule
+            ));
+        }
+        if self.cycles.is_empty() {
+            s.push_str(&format!("order: {}\n", self.order.join(", ")));
+        } else {
+            s.push_str(&format!("cycles: {}\n", self.cycles.len()));
+            for c in &self.cycles {
+                s.push_str(&format!("  {c}\n"));
+            }
+            if self.more_cycle_edges > 0 {
+                s.push_str(&format!(
+                    "  ... and {} more edges on cycles\n",
+                    self.more_cycle_edges
+                ));
+            }
+        }
+        if !self.unresolved.is_empty() {
+            s.push_str(&format!("unresolved: {}\n", self.unresolved.len()));
+            for u in &self.unresolved {
+                s.push_str(&format!("  {} imports {}: {}\n", u.input, u.import, u.reason));
+            }
+        }
+        if !self.host_imports.is_empty() {
+            s.push_str("host imports:\n");
+            for h in &self.host_imports {
+                s.push_str(&format!("  {} imports {}: {}\n", h.input, h.import, h.reason));
+            }
+        }
+        s
+    }
+
+    /// Graphviz DOT; edges on cycles are drawn red.
+    pub fn to_dot(&self) -> String {
+        let q = |x: &str| format!("\"{}\"", x.replace('\\', "\\\\").replace('"', "\\\""));
+        let on_cycle: std::collections::HashSet<(&str, &str)> = self
+            .cycles
+            .iter()
+            .flat_map(|c| c.edges.iter().map(|e| (e.from.as_str(), e.to.as_str())))
+            .collect();
+        let mut s = String::from("digraph weld {\n  rankdir=LR;\n  node [shape=box];\n");
+        for n in &self.nodes {
+            let shape = if n.kind == "component" { "component" } else { "box" };
+            s.push_str(&format!("  {} [shape={shape}];\n", q(&n.name)));
+        }
+        for e in &self.edges {
+            let color = if on_cycle.contains(&(e.from.as_str(), e.to.as_str())) {
+                ", color=red"
+            } else {
+                ""
+            };
+            let label = if e.rule == "exact" {
+                e.import.clone()
+            } else {
+                format!("{} ({})", e.import, e.rule)
+            };
+            s.push_str(&format!(
+                "  {} -> {} [label={}{color}];\n",
+                q(&e.from),
+                q(&e.to),
+                q(&label)
+            ));
+        }
+        s.push_str("}\n");
+        s
+    }
+}

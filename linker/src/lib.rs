@@ -1,0 +1,38 @@
+//! weld-linker: the decisions. Dependency graph, resolution, and the commands
+//! built on them.
+//!
+//! Every command is the same pipeline (see DESIGN.md §2):
+//! [`weld_format::load`] → [`weld_format::survey`] → [`resolve`] →
+//! [`graph`](mod@graph) → plan → emit. Each entry point takes its options first and
+//! inputs as [`weld_format::Inputs`], which may hold files or bytes in memory.
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod describe;
+pub mod error;
+pub mod graph;
+pub mod graph_report;
+pub mod inspect;
+pub mod limits;
+pub mod resolve;
+
+use rayon::prelude::*;
+use weld_format::{Inputs, Survey};
+
+pub use error::{Error, GraphError};
+pub use graph_report::{graph, GraphOptions, GraphReport};
+pub use inspect::{hash, hash_input, inspect, HashReport, InspectReport};
+
+/// Surveys every input in parallel, in input order. The first malformed input
+/// (in input order) is the error.
+pub fn survey_all(inputs: &Inputs) -> Result<Vec<Survey<'_>>, Error> {
+    let items: Vec<_> = inputs.iter().collect();
+    items
+        .par_iter()
+        .map(|i| weld_format::survey(&i.display, i.bytes()))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|r| r.map_err(Error::from))
+        .collect()
+}

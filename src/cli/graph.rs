@@ -1,0 +1,55 @@
+//! `weld graph INPUTS... [--format text|dot|json]`
+
+use std::process::ExitCode;
+
+use weld_linker::resolve::ResolveOptions;
+use weld_linker::GraphOptions;
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// Graphviz DOT.
+    Dot,
+    /// JSON.
+    Json,
+}
+
+/// Arguments of `weld graph`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Inputs as `[name=]path` (`.wasm` or `.wat`); the name defaults to the file stem.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Treat this import module name as a host namespace (repeatable).
+    #[arg(long = "host", value_name = "NAME")]
+    hosts: Vec<String>,
+}
+
+/// Runs `weld graph`. Exits 1 when the graph has a cycle (after printing it).
+pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
+    let inputs = super::load(&args.inputs)?;
+    let opts = GraphOptions {
+        resolve: ResolveOptions { hosts: args.hosts },
+    };
+    let report = weld_linker::graph(&opts, &inputs)?;
+    match args.format {
+        Format::Text => print!("{}", report.to_text()),
+        Format::Dot => print!("{}", report.to_dot()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    if report.cycles.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let err = weld_linker::GraphError::Cycles {
+            cycles: report.cycles,
+            more: report.more_cycle_edges,
+        };
+        eprintln!("weld: error: {err}");
+        Ok(ExitCode::from(1))
+    }
+}

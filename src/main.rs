@@ -1,0 +1,43 @@
+//! The `weld` command line: parse arguments, call weld-linker, print.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// weld links WebAssembly: fuse core modules, compose components, split and
+/// bundle content-addressed stores.
+#[derive(Parser)]
+#[command(name = "weld", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the dependency graph: edges with the rule that matched, cycles,
+    /// instantiation order, unresolved imports.
+    Graph(cli::graph::Args),
+    /// Print the SHA-256 digest, blake3 hash and canonical hash name of a file.
+    Hash(cli::hash::Args),
+    /// Print what a module or component holds (the survey).
+    Inspect(cli::inspect::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Graph(a) => cli::graph::exec(a),
+        Command::Hash(a) => cli::hash::exec(a),
+        Command::Inspect(a) => cli::inspect::exec(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("weld: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

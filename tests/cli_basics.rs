@@ -1,0 +1,219 @@
+//! End-to-end tests of `weld graph`, `weld hash` and `weld inspect` over the
+//! demo corpus, and of bad inputs.
+
+mod common;
+
+use common::*;
+use sha2::{Digest, Sha256};
+
+#[test]
+fn graph_chain_prints_instantiation_order() {
+    let o = weld(&[&["graph".to_string()], &demo_set("chain")[..]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("order: c, b, a"), "{}", stdout(&o));
+}
+
+#[test]
+fn graph_diamond_orders_shared_base_first() {
+    let o = weld(&[&["graph".to_string()], &demo_set("diamond")[..]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("order: base, left, right, top"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn graph_cycle_exits_1_listing_every_edge() {
+    let o = weld(&[&["graph".to_string()], &demo_set("cycle")[..]].concat());
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("a imports b.f -> b imports c.g -> c imports a.h"),
+        "{err}"
+    );
+    // The report on stdout lists the cycle too, and no order.
+    assert!(stdout(&o).contains("cycles: 1"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("order:"));
+}
+
+#[test]
+fn graph_components_resolve_by_semver() {
+    let o = weld(&[&["graph".to_string()], &demo_set("components")[..]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("app imports demo:greet/api@0.2.0 -> greeter exports demo:greet/api@0.2.3 [semver]"),
+        "{text}"
+    );
+    assert!(text.contains("order: greeter, app"), "{text}");
+}
+
+#[test]
+fn graph_json_and_dot_formats() {
+    let mut args = vec!["graph".to_string(), "--format".into(), "json".into()];
+    args.extend(demo_set("reexport"));
+    let o = weld(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["order"], serde_json::json!(["lib", "mid", "app"]));
+    assert_eq!(v["edges"].as_array().unwrap().len(), 2);
+
+    args[2] = "dot".into();
+    let o = weld(&args);
+    let dot = stdout(&o);
+    assert!(dot.starts_with("digraph weld {"), "{dot}");
+    assert!(dot.contains("\"app\" -> \"mid\""), "{dot}");
+}
+
+#[test]
+fn graph_reports_unresolved_and_host_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.wat");
+    std::fs::write(
+        &a,
+        r#"(module (import "env" "x" (func)) (import "b" "missing" (func)) (import "nobody" "y" (func)))"#,
+    )
+    .unwrap();
+    let b = dir.path().join("b.wat");
+    std::fs::write(&b, "(module)").unwrap();
+    let o = weld(&["graph".as_ref(), a.as_os_str(), b.as_os_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("a imports b.missing: input `b` has no export `missing`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a imports nobody.y: no input is named `nobody`"),
+        "{text}"
+    );
+    assert!(text.contains("a imports env: 1 import"), "{text}");
+}
+
+#[test]
+fn hash_equals_sha256_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = wasm_of(dir.path(), "diamond/base.wat");
+    let bytes = std::fs::read(&f).unwrap();
+    let want: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let o = weld(&["hash".as_ref(), f.as_os_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains(&format!("sha256:         sha256:{want}")), "{text}");
+    assert!(text.contains(&format!("canonical name: sha256-{want}")), "{text}");
+    // And equal to the system's sha256sum where there is one.
+    if let Ok(o) = std::process::Command::new("sha256sum").arg(&f).output() {
+        let sum = String::from_utf8_lossy(&o.stdout);
+        assert!(sum.starts_with(&want), "{sum}");
+    }
+}
+
+#[test]
+fn inspect_lists_counts_as_json() {
+    let o = weld(&["inspect", "--json", &demo("diamond/base.wat")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "module");
+    assert_eq!(v["module"]["total"]["funcs"], 2);
+    assert_eq!(v["module"]["total"]["memories"], 1);
+    assert_eq!(v["module"]["exports"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn inspect_component_lists_nested_module() {
+    let o = weld(&["inspect", &demo("components/greeter.wat")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("demo:greet/api@0.2.3: instance"), "{text}");
+    assert!(text.contains("core module 0 at"), "{text}");
+}
+
+/// Each broken input: exit 1 (not a panic's 101), one line on stderr that
+/// names the file.
+#[test]
+fn broken_inputs_exit_1_with_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in broken_inputs() {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        for cmd in ["inspect", "graph", "hash"] {
+            let o = weld(&[cmd.as_ref(), path.as_os_str()]);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{cmd} {name}: {err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "{cmd} {name}: {err}");
+            assert!(err.contains(&path.display().to_string()), "{cmd} {name}: {err}");
+        }
+    }
+}
+
+#[test]
+fn missing_file_and_usage_errors() {
+    let o = weld(&["inspect", "/nonexistent/x.wasm"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent/x.wasm"), "{}", stderr(&o));
+    let o = weld(&["graph"]);
+    assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
+    let o = weld(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// `weld inspect` on a real 10+ MB module agrees with `wasm-tools objdump`
+/// (1.263: 68 imports, 16346 functions, 17 exports) and with a plain count of
+/// the section headers. Needs `corpus/fetch swc-wasm` (run by `.ci/run`).
+#[test]
+fn inspect_real_module_matches_objdump_counts() {
+    let path = real_cache().join("swc-wasm.wasm");
+    if !path.exists() {
+        println!(
+            "skipped: {} not fetched (run `corpus/fetch swc-wasm`; needs the npm registry)",
+            path.display()
+        );
+        return;
+    }
+    let o = weld(&["inspect".as_ref(), "--json".as_ref(), path.as_os_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = &v["module"];
+    let (imports, defined, exports) = (
+        m["imports"].as_array().unwrap().len() as u64,
+        m["defined"]["funcs"].as_u64().unwrap(),
+        m["exports"].as_array().unwrap().len() as u64,
+    );
+    assert_eq!((imports, defined, exports), (68, 16346, 17));
+
+    // Independently: the counts in the section headers.
+    let bytes = std::fs::read(&path).unwrap();
+    let mut counts = (0u64, 0u64, 0u64);
+    for p in wasmparser::Parser::new(0).parse_all(&bytes) {
+        match p.unwrap() {
+            wasmparser::Payload::ImportSection(r) => counts.0 = r.count() as u64,
+            wasmparser::Payload::FunctionSection(r) => counts.1 = r.count() as u64,
+            wasmparser::Payload::ExportSection(r) => counts.2 = r.count() as u64,
+            _ => {}
+        }
+    }
+    assert_eq!(counts, (imports, defined, exports));
+}
+
+#[test]
+fn reads_standard_input() {
+    use std::io::Write;
+    let bytes = wat::parse_file(root().join("corpus/demo/chain/b.wat")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_weld"))
+        .args(["inspect", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.starts_with("<stdin> (stdin): module"), "{text}");
+    assert!(text.contains("c.base: (type 0)"), "{text}");
+}

@@ -1,0 +1,86 @@
+//! Shared helpers for the end-to-end tests: paths, running the CLI, and
+//! generating the binary demo inputs (nothing generated is committed).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under `corpus/demo`.
+pub fn demo(rel: &str) -> String {
+    root().join("corpus/demo").join(rel).display().to_string()
+}
+
+/// All `.wat` files of a demo set, sorted.
+pub fn demo_set(set: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("corpus/demo").join(set))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
+        .map(|p| p.display().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Runs the `weld` binary.
+pub fn weld<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weld"))
+        .args(args)
+        .output()
+        .expect("weld runs")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Converts a demo WAT file to a binary in `dir` and returns its path.
+pub fn wasm_of(dir: &Path, rel: &str) -> PathBuf {
+    let bytes = wat::parse_file(root().join("corpus/demo").join(rel)).unwrap();
+    let out = dir.join(Path::new(rel).with_extension("wasm").file_name().unwrap());
+    std::fs::write(&out, bytes).unwrap();
+    out
+}
+
+/// The broken inputs: (name, bytes). `truncated` is a real module cut
+/// inside its code section.
+pub fn broken_inputs() -> Vec<(&'static str, Vec<u8>)> {
+    let good = wat::parse_file(root().join("corpus/demo/chain/b.wat")).unwrap();
+    let truncated = good[..good.len() - 6].to_vec();
+    // A fixed pseudo-random sequence (xorshift), so failures reproduce.
+    let mut x: u32 = 0x9e37_79b9;
+    let random: Vec<u8> = (0..256)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    vec![
+        ("truncated.wasm", truncated),
+        ("empty.wasm", Vec::new()),
+        ("random.wasm", random),
+        ("notes.txt", b"just some notes, not wasm\n".to_vec()),
+    ]
+}
+
+/// Where `corpus/fetch` puts real binaries.
+pub fn real_cache() -> PathBuf {
+    match std::env::var_os("WELD_CACHE") {
+        Some(p) => PathBuf::from(p).join("real"),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/weld/real"),
+    }
+}
