@@ -17,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Fuse core modules into one, wiring imports to exports in instantiation order.
+    Fuse(cli::fuse::Args),
     /// Show the dependency graph: edges with the rule that matched, cycles,
     /// instantiation order, unresolved imports.
     Graph(cli::graph::Args),
@@ -29,6 +31,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Fuse(a) => cli::fuse::exec(a),
         Command::Graph(a) => cli::graph::exec(a),
         Command::Hash(a) => cli::hash::exec(a),
         Command::Inspect(a) => cli::inspect::exec(a),

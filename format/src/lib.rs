@@ -23,6 +23,7 @@ pub mod index;
 pub mod limits;
 pub mod load;
 pub mod names;
+pub mod rewrite;
 pub mod survey;
 
 pub use error::{InputName, LoadError, SurveyError};

@@ -45,4 +45,78 @@ pub enum Error {
     /// The dependency graph is not instantiable.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// Fusing failed.
+    #[error(transparent)]
+    Fuse(#[from] FuseError),
+}
+
+/// One import that cannot be linked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input}: import \"{module}\" \"{field}\": {reason}")]
+pub struct ImportError {
+    /// The importing input.
+    pub input: String,
+    /// The import's module name.
+    pub module: String,
+    /// The import's field name.
+    pub field: String,
+    /// What is wrong, naming the provider.
+    pub reason: String,
+}
+
+fn lines<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+/// Fusing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FuseError {
+    /// There is nothing to fuse.
+    #[error("no inputs to fuse")]
+    NoInputs,
+    /// An input is a component.
+    #[error("{input}: is a component; `fuse` takes core modules (use `compose` for components)")]
+    NotAModule {
+        /// The input.
+        input: String,
+    },
+    /// Imports that cannot be linked, every one of them.
+    #[error("{}", lines(.0))]
+    Imports(Vec<ImportError>),
+    /// Two inputs export the same name.
+    #[error("{}", .0.iter().map(|(n, a, b)| format!("{b}: export \"{n}\" conflicts with the export of {a} (use --on-conflict rename|skip)")).collect::<Vec<_>>().join("\n"))]
+    ExportConflicts(Vec<(String, String, String)>),
+    /// `--exports` names an export nobody has.
+    #[error("--exports: no input exports {}", .0.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))]
+    UnknownExports(Vec<String>),
+    /// Custom sections that describe linking weld does not do.
+    #[error("{}", .0.iter().map(|(f, s)| format!("{f}: custom section `{s}`: relocatable/dynamic-linking metadata is not supported by fuse")).collect::<Vec<_>>().join("\n"))]
+    Unsupported(Vec<(String, String)>),
+    /// An input is malformed in a way the survey does not check.
+    #[error("{input}: {item}: {reason}")]
+    Malformed {
+        /// The input.
+        input: String,
+        /// The item.
+        item: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The fused module does not validate (a weld bug, or invalid inputs).
+    #[error("the fused module does not validate: {message} (at offset {offset:#x})")]
+    Invalid {
+        /// The validator's message.
+        message: String,
+        /// Where in the output.
+        offset: usize,
+    },
+    /// The output could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The output path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }

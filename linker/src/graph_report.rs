@@ -147,11 +147,13 @@ pub fn graph(opts: &GraphOptions, inputs: &Inputs) -> Result<GraphReport, Error>
                     };
                     *hosts.entry(ns).or_default() += 1;
                 }
-                Target::Unresolved { reason } => unresolved.push(UnresolvedReport {
-                    input: names[i].to_string(),
-                    import: import_label(&surveys[i], k),
-                    reason: reason.clone(),
-                }),
+                Target::Unresolved { reason } | Target::Missing { reason, .. } => {
+                    unresolved.push(UnresolvedReport {
+                        input: names[i].to_string(),
+                        import: import_label(&surveys[i], k),
+                        reason: reason.clone(),
+                    })
+                }
             }
         }
         host_imports.extend(hosts.into_iter().map(|(ns, n)| UnresolvedReport {

@@ -9,20 +9,27 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod const_expr;
+pub mod custom;
 pub mod describe;
+pub mod emit;
 pub mod error;
+pub mod fuse;
 pub mod graph;
 pub mod graph_report;
 pub mod inspect;
 pub mod limits;
+pub mod plan;
 pub mod resolve;
 
 use rayon::prelude::*;
 use weld_format::{Inputs, Survey};
 
-pub use error::{Error, GraphError};
+pub use error::{Error, FuseError, GraphError, ImportError};
+pub use fuse::{fuse, write_atomic, FuseOptions, Fused, LinkMap};
 pub use graph_report::{graph, GraphOptions, GraphReport};
 pub use inspect::{hash, hash_input, inspect, HashReport, InspectReport};
+pub use plan::OnConflict;
 
 /// Surveys every input in parallel, in input order. The first malformed input
 /// (in input order) is the error.

@@ -38,7 +38,15 @@ pub enum Target {
     Host,
     /// Nothing among the inputs provides it; left as an import.
     Unresolved {
-        /// Why: which input was looked at and what it lacked.
+        /// Why: what was looked for.
+        reason: String,
+    },
+    /// The import names an input that does not provide it: an error when
+    /// fusing, shown as unresolved by `graph`.
+    Missing {
+        /// The input the import names.
+        provider: InputId,
+        /// What that input lacks.
         reason: String,
     },
 }
@@ -113,11 +121,13 @@ pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[Survey<'_>]) ->
                                     export,
                                     rule: MatchRule::Exact,
                                 },
-                                None => Target::Unresolved {
+                                None => Target::Missing {
+                                    provider,
                                     reason: format!("input `{}` has no export `{}`", imp.module, imp.name),
                                 },
                             },
-                            None => Target::Unresolved {
+                            None => Target::Missing {
+                                provider,
                                 reason: format!("input `{}` is a component, not a core module", imp.module),
                             },
                         }
@@ -184,7 +194,7 @@ mod tests {
             }
         );
         assert_eq!(t[1], Target::Host);
-        assert!(matches!(&t[2], Target::Unresolved { reason } if reason.contains("no export `nope`")));
+        assert!(matches!(&t[2], Target::Missing { reason, .. } if reason.contains("no export `nope`")));
         assert!(matches!(&t[3], Target::Unresolved { reason } if reason.contains("no input is named `zz`")));
     }
 

@@ -1,0 +1,471 @@
+//! Stage 6 (bytes part), **rewrite**: a function body and a [`Remap`] → the
+//! body with every index immediate renumbered.
+//!
+//! No IR: the body is streamed operator by operator; runs of operators that
+//! carry no index that changes are copied as byte slices, and only the
+//! operators that do are re-encoded (through wasm-encoder's `Reencode`, with
+//! one typed hook per index space). Which operators carry which index is
+//! derived from wasmparser's operator table (`for_each_operator!`), by the
+//! *name* of each immediate, so a new operator is re-encoded (safe) until it
+//! is known to be index-free. A body whose remap is the identity in every
+//! space is copied whole. Cost: one decode per operator when any space
+//! changes, a `memcpy` otherwise.
+
+use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
+use wasm_encoder::Encode;
+use wasmparser::{BlockType, FunctionBody, Operator, ValType};
+
+use crate::index::{DataIdx, ElemIdx, FuncIdx, GlobalIdx, MemIdx, TableIdx, TagIdx, TypeIdx};
+
+/// Which index spaces a [`Remap`] leaves unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// Types.
+    pub types: bool,
+    /// Functions.
+    pub funcs: bool,
+    /// Tables.
+    pub tables: bool,
+    /// Memories.
+    pub memories: bool,
+    /// Globals.
+    pub globals: bool,
+    /// Tags.
+    pub tags: bool,
+    /// Element segments.
+    pub elems: bool,
+    /// Data segments.
+    pub data: bool,
+}
+
+impl Identity {
+    /// Whether every space is unchanged.
+    pub fn all(&self) -> bool {
+        self.types
+            && self.funcs
+            && self.tables
+            && self.memories
+            && self.globals
+            && self.tags
+            && self.elems
+            && self.data
+    }
+}
+
+/// Old → new index maps of one module, one per space, each indexed by the old
+/// index. Borrowed from the plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Remap<'m> {
+    /// Types.
+    pub types: &'m [TypeIdx],
+    /// Functions.
+    pub funcs: &'m [FuncIdx],
+    /// Tables.
+    pub tables: &'m [TableIdx],
+    /// Memories.
+    pub memories: &'m [MemIdx],
+    /// Globals.
+    pub globals: &'m [GlobalIdx],
+    /// Tags.
+    pub tags: &'m [TagIdx],
+    /// Element segments.
+    pub elems: &'m [ElemIdx],
+    /// Data segments.
+    pub data: &'m [DataIdx],
+}
+
+/// An index that the remap has no entry for (the input is malformed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{space} index {index} is out of range")]
+pub struct OutOfRange {
+    /// The index space.
+    pub space: &'static str,
+    /// The index.
+    pub index: u32,
+}
+
+/// A body could not be rewritten.
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    /// The body does not decode.
+    #[error("{0}")]
+    Parse(#[from] wasmparser::BinaryReaderError),
+    /// An index has no mapping.
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
+    /// wasm-encoder could not translate an item.
+    #[error("{0}")]
+    Encode(String),
+}
+
+impl From<ReencodeError<OutOfRange>> for RewriteError {
+    fn from(e: ReencodeError<OutOfRange>) -> Self {
+        match e {
+            ReencodeError::UserError(e) => RewriteError::OutOfRange(e),
+            ReencodeError::ParseError(e) => RewriteError::Parse(e),
+            other => RewriteError::Encode(other.to_string()),
+        }
+    }
+}
+
+fn look<I: Copy + Into<u32>>(
+    space: &'static str,
+    map: &[I],
+    index: u32,
+) -> Result<u32, ReencodeError<OutOfRange>> {
+    map.get(index as usize)
+        .map(|&i| i.into())
+        .ok_or(ReencodeError::UserError(OutOfRange { space, index }))
+}
+
+macro_rules! into_u32 {
+    ($($t:ty),*) => {$(
+        impl From<$t> for u32 {
+            fn from(i: $t) -> u32 {
+                i.0
+            }
+        }
+    )*};
+}
+into_u32!(TypeIdx, FuncIdx, TableIdx, MemIdx, GlobalIdx, TagIdx, ElemIdx, DataIdx);
+
+impl Reencode for Remap<'_> {
+    type Error = OutOfRange;
+
+    fn type_index(&mut self, ty: u32) -> Result<u32, ReencodeError<OutOfRange>> {
+        look("type", self.types, ty)
+    }
+    fn function_index(&mut self, f: u32) -> Result<u32, ReencodeError<OutOfRange>> {
+        look("func", self.funcs, f)
+    }
+    fn table_index(&mut self, t: u32) -> Result<u32, ReencodeError<OutOfRange>> {
+        look("table", self.tables, t)
+    }
+    fn memory_index(&mut self, m: u32) -> Result<u32, ReencodeError<OutOfRange>> {
+        look("memory", self.memories, m)
+    }
+    fn global_index(&mut self, g: u32) -> Result<u32, ReencodeError<OutOfRange>> {
+        look("global", self.globals, g)
+    }
+    fn tag_index(&mut self, t: u32) -> Result<u32, ReencodeError<OutOfRange>> {
+        look("tag", self.tags, t)
+    }
+    fn element_index(&mut self, e: u32) -> Result<u32, ReencodeError<OutOfRange>> {
+        look("elem", self.elems, e)
+    }
+    fn data_index(&mut self, d: u32) -> Result<u32, ReencodeError<OutOfRange>> {
+        look("data", self.data, d)
+    }
+}
+
+impl Remap<'_> {
+    /// Which spaces map every index to itself.
+    pub fn identity(&self) -> Identity {
+        fn id<I: Copy + Into<u32>>(m: &[I]) -> bool {
+            m.iter().enumerate().all(|(i, &x)| x.into() == i as u32)
+        }
+        Identity {
+            types: id(self.types),
+            funcs: id(self.funcs),
+            tables: id(self.tables),
+            memories: id(self.memories),
+            globals: id(self.globals),
+            tags: id(self.tags),
+            elems: id(self.elems),
+            data: id(self.data),
+        }
+    }
+}
+
+/// Whether a value type names a concrete (indexed) type.
+fn concrete(v: &ValType) -> bool {
+    matches!(v, ValType::Ref(r) if r.type_index().is_some())
+}
+
+fn blockty_kept(id: &Identity, b: &BlockType) -> bool {
+    id.types
+        || match b {
+            BlockType::Empty => true,
+            BlockType::Type(v) => !concrete(v),
+            BlockType::FuncType(_) => false,
+        }
+}
+
+/// Whether an immediate, known by its name in wasmparser's operator table,
+/// stays valid under the remap. Unknown names are assumed to change.
+macro_rules! arg_kept {
+    ($id:ident, blockty, $v:ident) => {
+        blockty_kept($id, $v)
+    };
+    ($id:ident, function_index, $v:ident) => {
+        $id.funcs
+    };
+    ($id:ident, table, $v:ident) => {
+        $id.tables
+    };
+    ($id:ident, table_index, $v:ident) => {
+        $id.tables
+    };
+    ($id:ident, dst_table, $v:ident) => {
+        $id.tables
+    };
+    ($id:ident, src_table, $v:ident) => {
+        $id.tables
+    };
+    ($id:ident, global_index, $v:ident) => {
+        $id.globals
+    };
+    ($id:ident, memarg, $v:ident) => {
+        $id.memories
+    };
+    ($id:ident, mem, $v:ident) => {
+        $id.memories
+    };
+    ($id:ident, src_mem, $v:ident) => {
+        $id.memories
+    };
+    ($id:ident, dst_mem, $v:ident) => {
+        $id.memories
+    };
+    ($id:ident, data_index, $v:ident) => {
+        $id.data
+    };
+    ($id:ident, elem_index, $v:ident) => {
+        $id.elems
+    };
+    ($id:ident, tag_index, $v:ident) => {
+        $id.tags
+    };
+    ($id:ident, type_index, $v:ident) => {
+        $id.types
+    };
+    ($id:ident, relative_depth, $v:ident) => {
+        true
+    };
+    ($id:ident, local_index, $v:ident) => {
+        true
+    };
+    ($id:ident, value, $v:ident) => {
+        true
+    };
+    ($id:ident, lane, $v:ident) => {
+        true
+    };
+    ($id:ident, lanes, $v:ident) => {
+        true
+    };
+    ($id:ident, targets, $v:ident) => {
+        true
+    };
+    ($id:ident, ordering, $v:ident) => {
+        true
+    };
+    ($id:ident, array_size, $v:ident) => {
+        true
+    };
+    ($id:ident, field_index, $v:ident) => {
+        true
+    };
+    ($id:ident, $other:ident, $v:ident) => {
+        false
+    };
+}
+
+macro_rules! define_needs_rewrite {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        /// Whether an operator carries an index that the remap changes.
+        #[allow(unused_variables, unreachable_patterns)]
+        fn needs_rewrite(op: &Operator<'_>, id: &Identity) -> bool {
+            match op {
+                $( Operator::$op $({ $($arg),* })? => false $($( || !arg_kept!(id, $arg, $arg) )*)?, )*
+                _ => true,
+            }
+        }
+    };
+}
+wasmparser::for_each_operator!(define_needs_rewrite);
+
+/// Appends `body` (locals and operators, without its size prefix) to `out`
+/// with every index renumbered by `remap`. `identity` is `remap.identity()`,
+/// computed once per module by the caller.
+pub fn rewrite_body(
+    remap: &mut Remap<'_>,
+    identity: &Identity,
+    body: &FunctionBody<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), RewriteError> {
+    let bytes = body.as_bytes();
+    if identity.all() {
+        out.extend_from_slice(bytes);
+        return Ok(());
+    }
+    let base = body.range().start;
+    // Locals: copied unless a local's type names a type that moves.
+    let mut locals = body.get_locals_reader()?;
+    let n = locals.get_count();
+    let mut decls = Vec::with_capacity(n.min(1024) as usize);
+    for _ in 0..n {
+        decls.push(locals.read()?);
+    }
+    let ops_start = (locals.original_position() - base) as usize;
+    if !identity.types && decls.iter().any(|(_, t)| concrete(t)) {
+        n.encode(out);
+        for (count, ty) in decls {
+            count.encode(out);
+            remap.val_type(ty)?.encode(out);
+        }
+    } else {
+        out.extend_from_slice(&bytes[..ops_start]);
+    }
+    // Operators: copy unchanged runs, re-encode the rest.
+    let mut ops = body.get_operators_reader()?;
+    let mut copied = ops_start;
+    while !ops.eof() {
+        let start = (ops.original_position() - base) as usize;
+        let op = ops.read()?;
+        if needs_rewrite(&op, identity) {
+            out.extend_from_slice(&bytes[copied..start]);
+            remap.instruction(op)?.encode(out);
+            copied = (ops.original_position() - base) as usize;
+        }
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bodies(wat: &str) -> (Vec<u8>, usize) {
+        let bytes = wat::parse_str(wat).unwrap();
+        let n = crate::survey("t", &bytes)
+            .unwrap()
+            .as_module()
+            .unwrap()
+            .bodies
+            .len();
+        (bytes, n)
+    }
+
+    fn rewrite_all(bytes: &[u8], remap: &mut Remap<'_>) -> Vec<Vec<u8>> {
+        let s = crate::survey("t", bytes).unwrap();
+        let id = remap.identity();
+        s.as_module()
+            .unwrap()
+            .bodies
+            .iter()
+            .map(|b| {
+                let mut out = Vec::new();
+                rewrite_body(remap, &id, b, &mut out).unwrap();
+                out
+            })
+            .collect()
+    }
+
+    const WAT: &str = r#"(module
+        (type $t (func (param i32) (result i32)))
+        (import "env" "f" (func $f (type $t)))
+        (global $g (mut i32) (i32.const 0))
+        (memory 1)
+        (table 2 funcref)
+        (func $h (type $t)
+          local.get 0
+          call $f
+          global.get $g
+          i32.add
+          i32.const 0
+          call_indirect (type $t)
+          i32.load offset=4
+          (block (result i32) i32.const 1)
+          drop))"#;
+
+    #[test]
+    fn identity_remap_copies_body_byte_for_byte() {
+        let (bytes, _) = bodies(WAT);
+        let s = crate::survey("t", &bytes).unwrap();
+        let m = s.as_module().unwrap();
+        let (types, funcs) = ([TypeIdx(0)], [FuncIdx(0), FuncIdx(1)]);
+        let mut remap = Remap {
+            types: &types,
+            funcs: &funcs,
+            tables: &[TableIdx(0)],
+            memories: &[MemIdx(0)],
+            globals: &[GlobalIdx(0)],
+            tags: &[],
+            elems: &[],
+            data: &[],
+        };
+        assert!(remap.identity().all());
+        let out = rewrite_all(&bytes, &mut remap);
+        assert_eq!(out[0], m.bodies[0].as_bytes());
+    }
+
+    #[test]
+    fn remaps_every_index_and_keeps_the_rest() {
+        let (bytes, _) = bodies(WAT);
+        let (types, funcs, globals) = ([TypeIdx(3)], [FuncIdx(7), FuncIdx(200)], [GlobalIdx(5)]);
+        let mut remap = Remap {
+            types: &types,
+            funcs: &funcs,
+            tables: &[TableIdx(0)],
+            memories: &[MemIdx(0)],
+            globals: &globals,
+            tags: &[],
+            elems: &[],
+            data: &[],
+        };
+        let out = rewrite_all(&bytes, &mut remap);
+        // Read the rewritten body back and check each index.
+        let mut body = Vec::new();
+        (out[0].len() as u32).encode(&mut body);
+        body.extend_from_slice(&out[0]);
+        let reader = wasmparser::BinaryReader::new(&body, 0);
+        let fb = wasmparser::FunctionBody::new(reader.clone().read_reader().unwrap());
+        let ops: Vec<String> = fb
+            .get_operators_reader()
+            .unwrap()
+            .into_iter()
+            .map(|o| format!("{:?}", o.unwrap()))
+            .collect();
+        let text = ops.join(" ");
+        assert!(text.contains("Call { function_index: 7 }"), "{text}");
+        assert!(text.contains("GlobalGet { global_index: 5 }"), "{text}");
+        assert!(
+            text.contains("CallIndirect { type_index: 3, table_index: 0 }"),
+            "{text}"
+        );
+        assert!(text.contains("offset: 4"), "{text}");
+        assert!(text.contains("LocalGet { local_index: 0 }"), "{text}");
+    }
+
+    #[test]
+    fn out_of_range_index_is_an_error_not_a_panic() {
+        let bytes = wat::parse_str("(module (func $a call $b) (func $b))").unwrap();
+        let s = crate::survey("t", &bytes).unwrap();
+        let body = &s.as_module().unwrap().bodies[0];
+        // A map that moves func 0 but has no entry for func 1.
+        let mut remap = Remap {
+            types: &[TypeIdx(0)],
+            funcs: &[FuncIdx(5)],
+            tables: &[],
+            memories: &[],
+            globals: &[],
+            tags: &[],
+            elems: &[],
+            data: &[],
+        };
+        let id = remap.identity();
+        let err = rewrite_body(&mut remap, &id, body, &mut Vec::new()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RewriteError::OutOfRange(OutOfRange {
+                    space: "func",
+                    index: 1
+                })
+            ),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,424 @@
+//! Stage 6, **emit**: [`Plan`] + surveys → the fused module's bytes.
+//!
+//! The small sections are encoded with wasm-encoder. Function bodies are
+//! rewritten in parallel (rayon), each by the streaming rewriter of
+//! `weld_format::rewrite`; bodies whose input maps every index to itself are
+//! borrowed from the input, not copied. Data segment contents are always
+//! borrowed. The output buffer is allocated once, at its exact final size,
+//! and filled in order. Output is byte-identical whatever the thread count:
+//! the parallel step only produces bodies, collected in order.
+
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+use wasm_encoder::reencode::Reencode;
+use wasm_encoder::{
+    ConstExpr, DataCountSection, ElementMode, ElementSection, ElementSegment, Elements, Encode, ExportKind,
+    ExportSection, FunctionSection, GlobalSection, ImportSection, MemorySection, Module, StartSection,
+    TableSection, TagKind, TagSection, TagType,
+};
+use wasmparser::{DataKind, ElementItems, ElementKind, ExternalKind, TableInit};
+use weld_format::rewrite::{rewrite_body, Identity, RewriteError};
+use weld_format::survey::ModuleSurvey;
+
+use crate::const_expr::const_expr;
+use crate::error::FuseError;
+use crate::plan::{Plan, Start, StartStep};
+
+fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError {
+    FuseError::Malformed {
+        input: file.to_string(),
+        item: item.into(),
+        reason: e.to_string(),
+    }
+}
+
+/// Writes the fused module.
+pub fn emit(
+    plan: &Plan<'_>,
+    modules: &[&ModuleSurvey<'_>],
+    files: &[&str],
+    customs: &[u8],
+) -> Result<Vec<u8>, FuseError> {
+    let identities: Vec<Identity> = plan.maps.iter().map(|m| m.remap().identity()).collect();
+
+    // Function bodies, in parallel, in output order.
+    let bodies: Vec<Cow<'_, [u8]>> = plan
+        .funcs
+        .par_iter()
+        .map(|&(k, d)| {
+            let ki = k.as_usize();
+            let body = &modules[ki].bodies[d as usize];
+            let id = &identities[ki];
+            if id.all() {
+                return Ok(Cow::Borrowed(body.as_bytes()));
+            }
+            let mut out = Vec::with_capacity(body.as_bytes().len() + 16);
+            let mut remap = plan.maps[ki].remap();
+            rewrite_body(&mut remap, id, body, &mut out).map_err(|e| {
+                let f = modules[ki].imported.funcs + d;
+                malformed(files[ki], format!("func {f}"), e)
+            })?;
+            Ok(Cow::Owned(out))
+        })
+        .collect::<Result<Vec<_>, FuseError>>()?;
+    let start_body = match &plan.start {
+        Some(Start::Synthesized { steps, .. }) => Some(start_body(plan, modules, files, steps)?),
+        _ => None,
+    };
+
+    // Everything before the code section.
+    let mut head = Module::new();
+    head.section(&plan.types.section);
+    let mut imports = ImportSection::new();
+    for imp in &plan.imports {
+        imports.import(imp.module, imp.name, imp.ty);
+    }
+    if !imports.is_empty() {
+        head.section(&imports);
+    }
+    let mut functions = FunctionSection::new();
+    for &(k, d) in &plan.funcs {
+        let m = modules[k.as_usize()];
+        let ty = m.func_types[(m.imported.funcs + d) as usize];
+        functions.function(plan.maps[k.as_usize()].types[ty.as_usize()].0);
+    }
+    if let Some(Start::Synthesized { ty, .. }) = &plan.start {
+        functions.function(ty.0);
+    }
+    if !functions.is_empty() {
+        head.section(&functions);
+    }
+    let mut tables = TableSection::new();
+    for &(k, d) in &plan.tables {
+        let t = &modules[k.as_usize()].tables[d as usize];
+        let mut remap = plan.maps[k.as_usize()].remap();
+        let ty = remap
+            .table_type(t.ty)
+            .map_err(|e| malformed(files[k.as_usize()], "table", e.into()))?;
+        match &t.init {
+            TableInit::RefNull => tables.table(ty),
+            TableInit::Expr(e) => {
+                let e = const_expr(plan, modules, files, k.as_usize(), e)?;
+                tables.table_with_init(ty, &e)
+            }
+        };
+    }
+    if !tables.is_empty() {
+        head.section(&tables);
+    }
+    let mut memories = MemorySection::new();
+    for &(k, d) in &plan.memories {
+        let mut remap = plan.maps[k.as_usize()].remap();
+        let ty = remap
+            .memory_type(modules[k.as_usize()].memories[d as usize])
+            .map_err(|e| malformed(files[k.as_usize()], "memory", e.into()))?;
+        memories.memory(ty);
+    }
+    if !memories.is_empty() {
+        head.section(&memories);
+    }
+    let mut tags = TagSection::new();
+    for &(k, d) in &plan.tags {
+        let t = modules[k.as_usize()].tags[d as usize];
+        let ty = plan.maps[k.as_usize()]
+            .types
+            .get(t.func_type_idx as usize)
+            .ok_or_else(|| FuseError::Malformed {
+                input: files[k.as_usize()].to_string(),
+                item: format!("tag {d}"),
+                reason: "type out of range".into(),
+            })?;
+        tags.tag(TagType {
+            kind: TagKind::Exception,
+            func_type_idx: ty.0,
+        });
+    }
+    if !tags.is_empty() {
+        head.section(&tags);
+    }
+    let mut globals = GlobalSection::new();
+    for &(k, d) in &plan.globals {
+        let g = &modules[k.as_usize()].globals[d as usize];
+        let file = files[k.as_usize()];
+        let mut remap = plan.maps[k.as_usize()].remap();
+        let ty = remap
+            .global_type(g.ty)
+            .map_err(|e| malformed(file, "global", e.into()))?;
+        let init = const_expr(plan, modules, files, k.as_usize(), &g.init_expr)?;
+        globals.global(ty, &init);
+    }
+    if !globals.is_empty() {
+        head.section(&globals);
+    }
+    let mut exports = ExportSection::new();
+    for e in &plan.exports {
+        let kind = match e.kind {
+            ExternalKind::Func | ExternalKind::FuncExact => ExportKind::Func,
+            ExternalKind::Table => ExportKind::Table,
+            ExternalKind::Memory => ExportKind::Memory,
+            ExternalKind::Global => ExportKind::Global,
+            ExternalKind::Tag => ExportKind::Tag,
+        };
+        exports.export(&e.name, kind, e.index);
+    }
+    if !exports.is_empty() {
+        head.section(&exports);
+    }
+    match &plan.start {
+        Some(Start::Existing(f)) => {
+            head.section(&StartSection { function_index: f.0 });
+        }
+        Some(Start::Synthesized { func, .. }) => {
+            head.section(&StartSection {
+                function_index: func.0,
+            });
+        }
+        None => {}
+    }
+    let elements = element_section(plan, modules, files)?;
+    if !elements.is_empty() {
+        head.section(&elements);
+    }
+    let needs_count = modules.iter().any(|m| m.data_count.is_some()) || plan.data.iter().any(|s| s.deferred);
+    if needs_count && !plan.data.is_empty() {
+        head.section(&DataCountSection {
+            count: plan.data.len() as u32,
+        });
+    }
+
+    // The code section, sized from the bodies.
+    let n_bodies = bodies.len() as u32 + start_body.is_some() as u32;
+    let mut code_len = leb_len(n_bodies as u64);
+    for b in bodies.iter().map(|b| b.as_ref()).chain(start_body.as_deref()) {
+        code_len += leb_len(b.len() as u64) + b.len();
+    }
+
+    // The data section: small headers, borrowed contents.
+    let mut data_headers: Vec<Vec<u8>> = Vec::with_capacity(plan.data.len());
+    let mut data_len = leb_len(plan.data.len() as u64);
+    for seg in &plan.data {
+        let k = seg.input.as_usize();
+        let d = &modules[k].data[seg.index as usize];
+        let mut h = Vec::new();
+        match &d.kind {
+            DataKind::Active {
+                memory_index,
+                offset_expr,
+            } if !seg.deferred => {
+                let mem = plan.maps[k].memories.get(*memory_index as usize).ok_or_else(|| {
+                    FuseError::Malformed {
+                        input: files[k].to_string(),
+                        item: format!("data {}", seg.index),
+                        reason: "memory out of range".into(),
+                    }
+                })?;
+                let off = const_expr(plan, modules, files, k, offset_expr)?;
+                if mem.0 == 0 {
+                    h.push(0);
+                } else {
+                    h.push(2);
+                    mem.0.encode(&mut h);
+                }
+                off.encode(&mut h);
+            }
+            _ => h.push(1),
+        }
+        (d.data.len() as u32).encode(&mut h);
+        data_len += h.len() + d.data.len();
+        data_headers.push(h);
+    }
+
+    // One allocation at the final size, filled in order.
+    let head = head.as_slice();
+    let total = head.len()
+        + if n_bodies == 0 {
+            0
+        } else {
+            1 + leb_len(code_len as u64) + code_len
+        }
+        + if plan.data.is_empty() {
+            0
+        } else {
+            1 + leb_len(data_len as u64) + data_len
+        }
+        + customs.len();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(head);
+    if n_bodies > 0 {
+        out.push(10);
+        (code_len as u32).encode(&mut out);
+        n_bodies.encode(&mut out);
+        for b in bodies.iter().map(|b| b.as_ref()).chain(start_body.as_deref()) {
+            (b.len() as u32).encode(&mut out);
+            out.extend_from_slice(b);
+        }
+    }
+    if !plan.data.is_empty() {
+        out.push(11);
+        (data_len as u32).encode(&mut out);
+        (plan.data.len() as u32).encode(&mut out);
+        for (seg, h) in plan.data.iter().zip(&data_headers) {
+            out.extend_from_slice(h);
+            out.extend_from_slice(modules[seg.input.as_usize()].data[seg.index as usize].data);
+        }
+    }
+    out.extend_from_slice(customs);
+    debug_assert_eq!(out.len(), total);
+    Ok(out)
+}
+
+fn leb_len(mut x: u64) -> usize {
+    let mut n = 1;
+    while x >= 0x80 {
+        x >>= 7;
+        n += 1;
+    }
+    n
+}
+
+fn element_section(
+    plan: &Plan<'_>,
+    modules: &[&ModuleSurvey<'_>],
+    files: &[&str],
+) -> Result<ElementSection, FuseError> {
+    let mut section = ElementSection::new();
+    for seg in &plan.elems {
+        let k = seg.input.as_usize();
+        let e = &modules[k].elements[seg.index as usize];
+        let file = files[k];
+        let item = || format!("elem {}", seg.index);
+        let mut remap = plan.maps[k].remap();
+        let elements = match &e.items {
+            ElementItems::Functions(r) => {
+                let mut fs = Vec::with_capacity(r.count() as usize);
+                for f in r.clone() {
+                    let f = f.map_err(|e| malformed(file, item(), e.into()))?;
+                    fs.push(
+                        remap
+                            .function_index(f)
+                            .map_err(|e| malformed(file, item(), e.into()))?,
+                    );
+                }
+                Elements::Functions(Cow::Owned(fs))
+            }
+            ElementItems::Expressions(ty, r) => {
+                let ty = remap
+                    .ref_type(*ty)
+                    .map_err(|e| malformed(file, item(), e.into()))?;
+                let mut es = Vec::with_capacity(r.count() as usize);
+                for x in r.clone() {
+                    let x = x.map_err(|e| malformed(file, item(), e.into()))?;
+                    es.push(const_expr(plan, modules, files, k, &x)?);
+                }
+                Elements::Expressions(ty, Cow::Owned(es))
+            }
+        };
+        let offset: ConstExpr;
+        let mode = match &e.kind {
+            ElementKind::Active {
+                table_index,
+                offset_expr,
+            } if !seg.deferred => {
+                offset = const_expr(plan, modules, files, k, offset_expr)?;
+                let t = remap
+                    .table_index(table_index.unwrap_or(0))
+                    .map_err(|e| malformed(file, item(), e.into()))?;
+                ElementMode::Active {
+                    table: Some(t),
+                    offset: &offset,
+                }
+            }
+            ElementKind::Declared => ElementMode::Declared,
+            _ => ElementMode::Passive,
+        };
+        section.segment(ElementSegment { mode, elements });
+    }
+    Ok(section)
+}
+
+/// The synthesized start: deferred segment initialisations and the inputs'
+/// start calls, in instantiation order.
+fn start_body(
+    plan: &Plan<'_>,
+    modules: &[&ModuleSurvey<'_>],
+    files: &[&str],
+    steps: &[StartStep],
+) -> Result<Vec<u8>, FuseError> {
+    let mut code = Vec::new();
+    for step in steps {
+        match *step {
+            StartStep::InitElem(out) => {
+                let seg = plan.elems[out.as_usize()];
+                let k = seg.input.as_usize();
+                let e = &modules[k].elements[seg.index as usize];
+                let ElementKind::Active {
+                    table_index,
+                    offset_expr,
+                } = &e.kind
+                else {
+                    continue;
+                };
+                let mut remap = plan.maps[k].remap();
+                let off = const_expr(plan, modules, files, k, offset_expr)?;
+                let table = remap
+                    .table_index(table_index.unwrap_or(0))
+                    .map_err(|x| malformed(files[k], "elem", x.into()))?;
+                let n = match &e.items {
+                    ElementItems::Functions(r) => r.count(),
+                    ElementItems::Expressions(_, r) => r.count(),
+                };
+                const_expr_body(&off, &mut code);
+                wasm_encoder::Instruction::I32Const(0).encode(&mut code);
+                wasm_encoder::Instruction::I32Const(n as i32).encode(&mut code);
+                wasm_encoder::Instruction::TableInit {
+                    elem_index: out.0,
+                    table,
+                }
+                .encode(&mut code);
+                wasm_encoder::Instruction::ElemDrop(out.0).encode(&mut code);
+            }
+            StartStep::InitData(out) => {
+                let seg = plan.data[out.as_usize()];
+                let k = seg.input.as_usize();
+                let d = &modules[k].data[seg.index as usize];
+                let DataKind::Active {
+                    memory_index,
+                    offset_expr,
+                } = &d.kind
+                else {
+                    continue;
+                };
+                let mut remap = plan.maps[k].remap();
+                let off = const_expr(plan, modules, files, k, offset_expr)?;
+                let mem = remap
+                    .memory_index(*memory_index)
+                    .map_err(|x| malformed(files[k], "data", x.into()))?;
+                const_expr_body(&off, &mut code);
+                wasm_encoder::Instruction::I32Const(0).encode(&mut code);
+                wasm_encoder::Instruction::I32Const(d.data.len() as i32).encode(&mut code);
+                wasm_encoder::Instruction::MemoryInit {
+                    mem,
+                    data_index: out.0,
+                }
+                .encode(&mut code);
+                wasm_encoder::Instruction::DataDrop(out.0).encode(&mut code);
+            }
+            StartStep::Call(func) => wasm_encoder::Instruction::Call(func.0).encode(&mut code),
+        }
+    }
+    // A body: no locals, the steps, `end`.
+    let mut body = Vec::with_capacity(code.len() + 2);
+    body.push(0);
+    body.extend_from_slice(&code);
+    body.push(0x0b);
+    Ok(body)
+}
+
+/// The instructions of a constant expression, without its `end`.
+fn const_expr_body(e: &ConstExpr, out: &mut Vec<u8>) {
+    let mut bytes = Vec::new();
+    e.encode(&mut bytes);
+    bytes.pop(); // `end`
+    out.extend_from_slice(&bytes);
+}

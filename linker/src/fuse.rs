@@ -1,0 +1,215 @@
+//! `weld fuse`: core modules → one core module.
+//!
+//! The driver, one stage per call: survey every input, resolve every import,
+//! order the inputs for instantiation (a cycle stops here, with every edge
+//! named), plan where every item lands, emit the bytes, validate them.
+
+use std::path::Path;
+
+use weld_format::survey::ModuleSurvey;
+use weld_format::{InputId, Inputs};
+
+use crate::custom::merge_customs;
+use crate::emit::emit;
+use crate::error::{Error, FuseError};
+use crate::graph::ModuleGraph;
+use crate::graph_report::import_label;
+use crate::plan::{plan, OnConflict, Plan, PlanOptions};
+use crate::resolve::{resolve, ResolveOptions};
+use crate::survey_all;
+
+/// Options for [`fuse`].
+#[derive(Debug, Clone)]
+pub struct FuseOptions {
+    /// Validate the output (default: yes).
+    pub validate: bool,
+    /// Export name conflicts.
+    pub on_conflict: OnConflict,
+    /// Keep only these exports.
+    pub exports: Option<Vec<String>>,
+    /// Drop debug sections without a warning.
+    pub strip_debug: bool,
+    /// Import resolution.
+    pub resolve: ResolveOptions,
+}
+
+impl Default for FuseOptions {
+    fn default() -> Self {
+        FuseOptions {
+            validate: true,
+            on_conflict: OnConflict::Error,
+            exports: None,
+            strip_debug: false,
+            resolve: ResolveOptions::default(),
+        }
+    }
+}
+
+/// The fused module and what happened on the way.
+#[derive(Debug)]
+pub struct Fused {
+    /// The module's bytes.
+    pub bytes: Vec<u8>,
+    /// Things dropped or changed that the user should know about.
+    pub warnings: Vec<String>,
+    /// The link map: inputs in instantiation order, and per input its
+    /// old → new index maps.
+    pub map: LinkMap,
+}
+
+/// Where every item of every input went.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LinkMap {
+    /// Inputs in instantiation order.
+    pub order: Vec<String>,
+    /// Per input (in command-line order).
+    pub inputs: Vec<InputMap>,
+}
+
+/// One input's old → new maps.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputMap {
+    /// The input's name.
+    pub name: String,
+    /// Types.
+    pub types: Vec<u32>,
+    /// Functions.
+    pub funcs: Vec<u32>,
+    /// Tables.
+    pub tables: Vec<u32>,
+    /// Memories.
+    pub memories: Vec<u32>,
+    /// Globals.
+    pub globals: Vec<u32>,
+    /// Tags.
+    pub tags: Vec<u32>,
+    /// Element segments.
+    pub elems: Vec<u32>,
+    /// Data segments.
+    pub data: Vec<u32>,
+}
+
+/// Fuses core modules into one, in instantiation order.
+///
+/// ```
+/// use weld_format::Inputs;
+/// let inputs = Inputs::from_memory([
+///     ("app", br#"(module (import "lib" "two" (func $two (result i32)))
+///                  (func (export "four") (result i32) call $two call $two i32.add))"#.to_vec()),
+///     ("lib", br#"(module (func (export "two") (result i32) i32.const 2))"#.to_vec()),
+/// ]).unwrap();
+/// let fused = weld_linker::fuse(&Default::default(), &inputs).unwrap();
+/// wasmparser::Validator::new().validate_all(&fused.bytes).unwrap();
+/// assert_eq!(fused.map.order, ["lib", "app"]);
+/// ```
+pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
+    if inputs.is_empty() {
+        return Err(FuseError::NoInputs.into());
+    }
+    // Survey in parallel; every input must be a core module.
+    let surveys = survey_all(inputs)?;
+    let files: Vec<&str> = inputs.iter().map(|i| i.display.as_str()).collect();
+    let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+    let modules: Vec<&ModuleSurvey<'_>> = surveys
+        .iter()
+        .zip(&files)
+        .map(|(s, f)| {
+            s.as_module()
+                .ok_or_else(|| FuseError::NotAModule { input: f.to_string() })
+        })
+        .collect::<Result<_, _>>()?;
+
+    // Resolve every import: another input's export, or it stays an import.
+    let links = resolve(&opts.resolve, &names, &surveys);
+
+    // Instantiation order; a cycle is an error naming every edge.
+    let graph = ModuleGraph::build(&links);
+    let order = graph.order(
+        |i: InputId| names[i.as_usize()].to_string(),
+        |i: InputId, k: u32| import_label(&surveys[i.as_usize()], k as usize),
+    )?;
+
+    // Plan: every index of every input, type-checked links, segments, start.
+    let plan_opts = PlanOptions {
+        on_conflict: opts.on_conflict,
+        exports: opts.exports.clone(),
+    };
+    let plan = plan(&plan_opts, &files, &names, &modules, &links, order)?;
+
+    // Emit: custom sections merged, bodies rewritten in parallel.
+    let (customs, warnings) = merge_customs(&plan, &modules, &files, opts.strip_debug)?;
+    let bytes = emit(&plan, &modules, &files, &customs)?;
+
+    if opts.validate {
+        validate(&bytes)?;
+    }
+    Ok(Fused {
+        bytes,
+        warnings,
+        map: link_map(&plan, &names),
+    })
+}
+
+/// Validates a module with every feature weld may emit enabled.
+pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
+    let mut v = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+    v.validate_all(bytes).map(|_| ()).map_err(|e| FuseError::Invalid {
+        message: e.message().to_string(),
+        offset: e.offset() as usize,
+    })
+}
+
+fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {
+    LinkMap {
+        order: plan
+            .order
+            .iter()
+            .map(|k| names[k.as_usize()].to_string())
+            .collect(),
+        inputs: plan
+            .maps
+            .iter()
+            .zip(names)
+            .map(|(m, n)| InputMap {
+                name: n.to_string(),
+                types: m.types.iter().map(|x| x.0).collect(),
+                funcs: m.funcs.iter().map(|x| x.0).collect(),
+                tables: m.tables.iter().map(|x| x.0).collect(),
+                memories: m.memories.iter().map(|x| x.0).collect(),
+                globals: m.globals.iter().map(|x| x.0).collect(),
+                tags: m.tags.iter().map(|x| x.0).collect(),
+                elems: m.elems.iter().map(|x| x.0).collect(),
+                data: m.data.iter().map(|x| x.0).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// directory, then a rename. On failure the previous file is untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FuseError> {
+    use std::io::Write;
+    let err = |source: std::io::Error| FuseError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{file_name}.weld-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}

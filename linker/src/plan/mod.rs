@@ -1,0 +1,714 @@
+//! Stage 5, **plan**: surveys + links + order → [`Plan`]: where every item of
+//! every input lands in the fused module. Pure data; no bytes are written.
+//!
+//! Output index spaces are laid out as imports first (the unresolved and host
+//! imports of all inputs, identical ones merged, in instantiation order), then
+//! each input's definitions in instantiation order. An import satisfied by
+//! another input maps to the provider's item (after following re-exports,
+//! which the instantiation order has already resolved), after a type check.
+//!
+//! Segments and starts: the fused module must behave like instantiating the
+//! inputs one by one. Active segments of inputs up to the first one with a
+//! start function stay active (they run before any start, as they would);
+//! active segments of later inputs become passive and are initialised from a
+//! synthesized start function, at their input's turn, just before its own
+//! start. Cost: O(items) with one hash lookup per import or export.
+
+pub mod types;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use wasm_encoder::reencode::Reencode;
+use wasm_encoder::{Encode, EntityType};
+use wasmparser::{DataKind, ElementKind, ExternalKind, TypeRef};
+use weld_format::rewrite::{OutOfRange, Remap};
+use weld_format::survey::ModuleSurvey;
+use weld_format::{DataIdx, ElemIdx, FuncIdx, GlobalIdx, InputId, MemIdx, TableIdx, TagIdx, TypeIdx};
+
+use crate::describe;
+use crate::error::{FuseError, ImportError};
+use crate::resolve::{Links, Target};
+use types::TypePlan;
+
+/// What to do when two inputs export the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnConflict {
+    /// Refuse (the default).
+    #[default]
+    Error,
+    /// Keep the first; rename later ones to `<input>.<name>`.
+    Rename,
+    /// Keep the first; drop later ones.
+    Skip,
+}
+
+/// Old → new maps of one input, one per index space.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpaceMaps {
+    /// Types.
+    pub types: Vec<TypeIdx>,
+    /// Functions.
+    pub funcs: Vec<FuncIdx>,
+    /// Tables.
+    pub tables: Vec<TableIdx>,
+    /// Memories.
+    pub memories: Vec<MemIdx>,
+    /// Globals.
+    pub globals: Vec<GlobalIdx>,
+    /// Tags.
+    pub tags: Vec<TagIdx>,
+    /// Element segments.
+    pub elems: Vec<ElemIdx>,
+    /// Data segments.
+    pub data: Vec<DataIdx>,
+}
+
+impl SpaceMaps {
+    /// A remap borrowing these maps.
+    pub fn remap(&self) -> Remap<'_> {
+        Remap {
+            types: &self.types,
+            funcs: &self.funcs,
+            tables: &self.tables,
+            memories: &self.memories,
+            globals: &self.globals,
+            tags: &self.tags,
+            elems: &self.elems,
+            data: &self.data,
+        }
+    }
+}
+
+/// An import of the fused module.
+#[derive(Debug, Clone)]
+pub struct OutImport<'a> {
+    /// Module name.
+    pub module: &'a str,
+    /// Field name.
+    pub name: &'a str,
+    /// Its type, in output indices.
+    pub ty: EntityType,
+}
+
+/// An export of the fused module.
+#[derive(Debug, Clone)]
+pub struct OutExport<'a> {
+    /// Name (renamed on conflict when asked).
+    pub name: Cow<'a, str>,
+    /// Kind.
+    pub kind: ExternalKind,
+    /// Output index in its space.
+    pub index: u32,
+    /// The input it came from.
+    pub input: InputId,
+}
+
+/// A segment of the fused module: an input's segment, possibly turned passive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// The input.
+    pub input: InputId,
+    /// Its index in the input.
+    pub index: u32,
+    /// Whether an active segment was made passive (initialised by the start).
+    pub deferred: bool,
+}
+
+/// One step of the synthesized start function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartStep {
+    /// `table.init` + `elem.drop` of a deferred element segment.
+    InitElem(ElemIdx),
+    /// `memory.init` + `data.drop` of a deferred data segment.
+    InitData(DataIdx),
+    /// Call an input's start function.
+    Call(FuncIdx),
+}
+
+/// The fused module's start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// One input's start function, used as is.
+    Existing(FuncIdx),
+    /// A new function running the steps in order.
+    Synthesized {
+        /// Its index (after every input's functions).
+        func: FuncIdx,
+        /// Its type, `[] -> []`.
+        ty: TypeIdx,
+        /// What it does.
+        steps: Vec<StartStep>,
+    },
+}
+
+/// Where everything goes.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    /// Instantiation order.
+    pub order: Vec<InputId>,
+    /// The output types.
+    pub types: TypePlan,
+    /// Per input (by [`InputId`]), its maps.
+    pub maps: Vec<SpaceMaps>,
+    /// The fused module's imports.
+    pub imports: Vec<OutImport<'a>>,
+    /// Defined functions in output order: (input, defined index).
+    pub funcs: Vec<(InputId, u32)>,
+    /// Defined tables in output order.
+    pub tables: Vec<(InputId, u32)>,
+    /// Defined memories in output order.
+    pub memories: Vec<(InputId, u32)>,
+    /// Defined globals in output order.
+    pub globals: Vec<(InputId, u32)>,
+    /// Defined tags in output order.
+    pub tags: Vec<(InputId, u32)>,
+    /// Element segments in output order.
+    pub elems: Vec<Segment>,
+    /// Data segments in output order.
+    pub data: Vec<Segment>,
+    /// Exports in output order.
+    pub exports: Vec<OutExport<'a>>,
+    /// The start function.
+    pub start: Option<Start>,
+    /// Total function count (imports, definitions, synthesized start).
+    pub n_funcs: u32,
+    /// Imports per space: func, table, memory, global, tag.
+    pub n_imports: [u32; 5],
+}
+
+/// Options that shape the plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Export name conflicts.
+    pub on_conflict: OnConflict,
+    /// Keep only these exports.
+    pub exports: Option<Vec<String>>,
+}
+
+/// The output types of every item, for checking imports against providers.
+#[derive(Default)]
+struct ItemTypes {
+    funcs: Vec<TypeIdx>,
+    tables: Vec<wasm_encoder::TableType>,
+    memories: Vec<wasm_encoder::MemoryType>,
+    globals: Vec<wasm_encoder::GlobalType>,
+    tags: Vec<TypeIdx>,
+}
+
+fn out_of_range(input: &str, e: OutOfRange) -> FuseError {
+    FuseError::Malformed {
+        input: input.to_string(),
+        item: format!("{} {}", e.space, e.index),
+        reason: "index out of range".into(),
+    }
+}
+
+fn reencode_err(input: &str, e: wasm_encoder::reencode::Error<OutOfRange>) -> FuseError {
+    match e {
+        wasm_encoder::reencode::Error::UserError(e) => out_of_range(input, e),
+        other => FuseError::Malformed {
+            input: input.to_string(),
+            item: "type".into(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Builds the plan. `names[i]`/`files[i]` name input `i`; `order` is the
+/// instantiation order from the graph.
+pub fn plan<'a>(
+    opts: &PlanOptions,
+    files: &[&str],
+    names: &[&str],
+    modules: &[&ModuleSurvey<'a>],
+    links: &Links,
+    order: Vec<InputId>,
+) -> Result<Plan<'a>, FuseError> {
+    let n = modules.len();
+    let mut maps = vec![SpaceMaps::default(); n];
+
+    // Types, in instantiation order.
+    let mut types = TypePlan::default();
+    for &k in &order {
+        let m = modules[k.as_usize()];
+        maps[k.as_usize()].types = types.add_module(m).map_err(|b| FuseError::Malformed {
+            input: files[k.as_usize()].to_string(),
+            item: format!("type {}", b.index),
+            reason: "type reference out of range or forward".into(),
+        })?;
+    }
+
+    // Pass A: imports that stay imports, merged when identical.
+    let mut imports: Vec<OutImport<'a>> = Vec::new();
+    let mut import_key: HashMap<(&str, &str, Vec<u8>), u32> = HashMap::new();
+    let mut kept: Vec<Vec<Option<u32>>> = vec![Vec::new(); n];
+    let mut items = ItemTypes::default();
+    let mut counts = [0u32; 5]; // func, table, memory, global, tag
+    for &k in &order {
+        let m = modules[k.as_usize()];
+        let file = files[k.as_usize()];
+        let mut remap = maps[k.as_usize()].remap();
+        let mut mine = Vec::with_capacity(m.imports.len());
+        for (i, imp) in m.imports.iter().enumerate() {
+            match links.target(k, i) {
+                Target::Host | Target::Unresolved { .. } => {}
+                Target::Input { .. } | Target::Missing { .. } => {
+                    mine.push(None);
+                    continue;
+                }
+            }
+            let ty = entity_type(&mut remap, &imp.ty).map_err(|e| reencode_err(file, e))?;
+            let mut key_bytes = Vec::new();
+            ty.encode(&mut key_bytes);
+            let space = space_of(&imp.ty);
+            let idx = *import_key
+                .entry((imp.module, imp.name, key_bytes))
+                .or_insert_with(|| {
+                    let idx = counts[space];
+                    counts[space] += 1;
+                    match ty {
+                        EntityType::Function(t) => items.funcs.push(TypeIdx(t)),
+                        EntityType::Table(t) => items.tables.push(t),
+                        EntityType::Memory(t) => items.memories.push(t),
+                        EntityType::Global(t) => items.globals.push(t),
+                        EntityType::Tag(t) => items.tags.push(TypeIdx(t.func_type_idx)),
+                        EntityType::FunctionExact(t) => items.funcs.push(TypeIdx(t)),
+                    }
+                    imports.push(OutImport {
+                        module: imp.module,
+                        name: imp.name,
+                        ty,
+                    });
+                    idx
+                });
+            mine.push(Some(idx));
+        }
+        kept[k.as_usize()] = mine;
+    }
+
+    // Pass B: definitions, in instantiation order after the imports.
+    let (mut funcs, mut tables, mut memories, mut globals, mut tags) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut defined_base: Vec<[u32; 5]> = vec![[0; 5]; n];
+    let mut next = counts;
+    for &k in &order {
+        let m = modules[k.as_usize()];
+        let file = files[k.as_usize()];
+        defined_base[k.as_usize()] = next;
+        let mut remap = maps[k.as_usize()].remap();
+        let first_def = m.imported.funcs as usize;
+        for (d, ty) in m.func_types[first_def..].iter().enumerate() {
+            let t = remap.type_index(ty.0).map_err(|e| reencode_err(file, e))?;
+            items.funcs.push(TypeIdx(t));
+            funcs.push((k, d as u32));
+        }
+        for (d, t) in m.tables.iter().enumerate() {
+            items
+                .tables
+                .push(remap.table_type(t.ty).map_err(|e| reencode_err(file, e))?);
+            tables.push((k, d as u32));
+        }
+        for (d, t) in m.memories.iter().enumerate() {
+            items
+                .memories
+                .push(remap.memory_type(*t).map_err(|e| reencode_err(file, e))?);
+            memories.push((k, d as u32));
+        }
+        for (d, g) in m.globals.iter().enumerate() {
+            items
+                .globals
+                .push(remap.global_type(g.ty).map_err(|e| reencode_err(file, e))?);
+            globals.push((k, d as u32));
+        }
+        for (d, t) in m.tags.iter().enumerate() {
+            let ty = remap
+                .type_index(t.func_type_idx)
+                .map_err(|e| reencode_err(file, e))?;
+            items.tags.push(TypeIdx(ty));
+            tags.push((k, d as u32));
+        }
+        next[0] += (m.func_types.len() - first_def) as u32;
+        next[1] += m.tables.len() as u32;
+        next[2] += m.memories.len() as u32;
+        next[3] += m.globals.len() as u32;
+        next[4] += m.tags.len() as u32;
+    }
+
+    // Pass C: every import of every input, in instantiation order, so a
+    // provider's own imports are resolved before anything imports from it.
+    let mut errors: Vec<ImportError> = Vec::new();
+    for &k in &order {
+        let m = modules[k.as_usize()];
+        let ki = k.as_usize();
+        let mut fmap: Vec<FuncIdx> = Vec::with_capacity(m.func_types.len());
+        let mut tmap = Vec::new();
+        let mut mmap = Vec::new();
+        let mut gmap = Vec::new();
+        let mut tgmap = Vec::new();
+        for (i, imp) in m.imports.iter().enumerate() {
+            let space = space_of(&imp.ty);
+            let out = match (links.target(k, i), kept[ki][i]) {
+                (_, Some(idx)) => idx,
+                (Target::Input { provider, export, .. }, None) => {
+                    match link_import(
+                        &types, &items, &maps, modules, files, names, k, imp, *provider, *export,
+                    ) {
+                        Ok(idx) => idx,
+                        Err(e) => {
+                            errors.push(e);
+                            0
+                        }
+                    }
+                }
+                (Target::Missing { reason, .. }, None) => {
+                    errors.push(ImportError {
+                        input: files[ki].to_string(),
+                        module: imp.module.to_string(),
+                        field: imp.name.to_string(),
+                        reason: reason.clone(),
+                    });
+                    0
+                }
+                (_, None) => unreachable!("host and unresolved imports are kept in pass A"),
+            };
+            match space {
+                0 => fmap.push(FuncIdx(out)),
+                1 => tmap.push(TableIdx(out)),
+                2 => mmap.push(MemIdx(out)),
+                3 => gmap.push(GlobalIdx(out)),
+                _ => tgmap.push(TagIdx(out)),
+            }
+        }
+        let base = defined_base[ki];
+        let defined = |b: u32, len: usize| (0..len as u32).map(move |d| b + d);
+        fmap.extend(defined(base[0], m.func_types.len() - m.imported.funcs as usize).map(FuncIdx));
+        tmap.extend(defined(base[1], m.tables.len()).map(TableIdx));
+        mmap.extend(defined(base[2], m.memories.len()).map(MemIdx));
+        gmap.extend(defined(base[3], m.globals.len()).map(GlobalIdx));
+        tgmap.extend(defined(base[4], m.tags.len()).map(TagIdx));
+        let mp = &mut maps[ki];
+        (mp.funcs, mp.tables, mp.memories, mp.globals, mp.tags) = (fmap, tmap, mmap, gmap, tgmap);
+    }
+    if !errors.is_empty() {
+        return Err(FuseError::Imports(errors));
+    }
+
+    // Segments, in instantiation order; defer those after the first start.
+    let first_start = order.iter().position(|k| modules[k.as_usize()].start.is_some());
+    let (mut elems, mut data) = (Vec::new(), Vec::new());
+    let mut steps = Vec::new();
+    for (pos, &k) in order.iter().enumerate() {
+        let m = modules[k.as_usize()];
+        let defer = first_start.is_some_and(|s| pos > s);
+        let mut emap = Vec::with_capacity(m.elements.len());
+        for (e, seg) in m.elements.iter().enumerate() {
+            let out = ElemIdx(elems.len() as u32);
+            let deferred = defer && matches!(seg.kind, ElementKind::Active { .. });
+            if deferred {
+                steps.push(StartStep::InitElem(out));
+            }
+            elems.push(Segment {
+                input: k,
+                index: e as u32,
+                deferred,
+            });
+            emap.push(out);
+        }
+        let mut dmap = Vec::with_capacity(m.data.len());
+        for (d, seg) in m.data.iter().enumerate() {
+            let out = DataIdx(data.len() as u32);
+            let deferred = defer && matches!(seg.kind, DataKind::Active { .. });
+            if deferred {
+                steps.push(StartStep::InitData(out));
+            }
+            data.push(Segment {
+                input: k,
+                index: d as u32,
+                deferred,
+            });
+            dmap.push(out);
+        }
+        maps[k.as_usize()].elems = emap;
+        maps[k.as_usize()].data = dmap;
+        if let Some(s) = m.start {
+            let f = maps[k.as_usize()]
+                .funcs
+                .get(s.as_usize())
+                .copied()
+                .ok_or_else(|| FuseError::Malformed {
+                    input: files[k.as_usize()].to_string(),
+                    item: "start section".into(),
+                    reason: format!("{s} out of range"),
+                })?;
+            steps.push(StartStep::Call(f));
+        }
+    }
+    let mut n_funcs = next[0];
+    let start = match steps.as_slice() {
+        [] => None,
+        [StartStep::Call(f)] => Some(Start::Existing(*f)),
+        _ => {
+            let func = FuncIdx(n_funcs);
+            n_funcs += 1;
+            Some(Start::Synthesized {
+                func,
+                ty: types.empty_func(),
+                steps,
+            })
+        }
+    };
+
+    let exports = plan_exports(opts, names, files, modules, &maps)?;
+
+    Ok(Plan {
+        order,
+        types,
+        maps,
+        imports,
+        funcs,
+        tables,
+        memories,
+        globals,
+        tags,
+        elems,
+        data,
+        exports,
+        start,
+        n_funcs,
+        n_imports: counts,
+    })
+}
+
+/// 0 func, 1 table, 2 memory, 3 global, 4 tag.
+fn space_of(ty: &TypeRef) -> usize {
+    match ty {
+        TypeRef::Func(_) | TypeRef::FuncExact(_) => 0,
+        TypeRef::Table(_) => 1,
+        TypeRef::Memory(_) => 2,
+        TypeRef::Global(_) => 3,
+        TypeRef::Tag(_) => 4,
+    }
+}
+
+fn kind_space(kind: ExternalKind) -> usize {
+    match kind {
+        ExternalKind::Func | ExternalKind::FuncExact => 0,
+        ExternalKind::Table => 1,
+        ExternalKind::Memory => 2,
+        ExternalKind::Global => 3,
+        ExternalKind::Tag => 4,
+    }
+}
+
+const SPACE_NAMES: [&str; 5] = ["func", "table", "memory", "global", "tag"];
+
+fn entity_type(
+    remap: &mut Remap<'_>,
+    ty: &TypeRef,
+) -> Result<EntityType, wasm_encoder::reencode::Error<OutOfRange>> {
+    remap.entity_type(*ty)
+}
+
+/// Resolves one import to its provider's item and checks the types.
+#[allow(clippy::too_many_arguments)]
+fn link_import(
+    types: &TypePlan,
+    items: &ItemTypes,
+    maps: &[SpaceMaps],
+    modules: &[&ModuleSurvey<'_>],
+    files: &[&str],
+    names: &[&str],
+    k: InputId,
+    imp: &wasmparser::Import<'_>,
+    provider: InputId,
+    export: u32,
+) -> Result<u32, ImportError> {
+    let ki = k.as_usize();
+    let pi = provider.as_usize();
+    let err = |reason: String| ImportError {
+        input: files[ki].to_string(),
+        module: imp.module.to_string(),
+        field: imp.name.to_string(),
+        reason,
+    };
+    let ex = modules[pi].exports[export as usize];
+    let want = space_of(&imp.ty);
+    let have = kind_space(ex.kind);
+    if want != have {
+        return Err(err(format!(
+            "expected {}, but `{}` exports `{}` as a {}",
+            SPACE_NAMES[want], names[pi], ex.name, SPACE_NAMES[have]
+        )));
+    }
+    let pm = &maps[pi];
+    let idx = match have {
+        0 => pm.funcs.get(ex.index as usize).map(|x| x.0),
+        1 => pm.tables.get(ex.index as usize).map(|x| x.0),
+        2 => pm.memories.get(ex.index as usize).map(|x| x.0),
+        3 => pm.globals.get(ex.index as usize).map(|x| x.0),
+        _ => pm.tags.get(ex.index as usize).map(|x| x.0),
+    }
+    .ok_or_else(|| {
+        err(format!(
+            "`{}` exports `{}` with an index out of range",
+            names[pi], ex.name
+        ))
+    })?;
+    let my_types = &maps[ki].types;
+    let mine = |t: u32| my_types.get(t as usize).copied();
+    let mismatch = |expected: String, found: String| {
+        err(format!(
+            "type mismatch: expected {expected}, but `{}` exports `{}` as {found}",
+            names[pi], ex.name
+        ))
+    };
+    let ty_text = |t: TypeIdx| types.text.get(t.as_usize()).cloned().unwrap_or_default();
+    match imp.ty {
+        TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+            let expected = mine(t).ok_or_else(|| err(format!("type {t} out of range")))?;
+            let found = items.funcs[idx as usize];
+            if !types.is_subtype(found, expected) {
+                return Err(mismatch(ty_text(expected), ty_text(found)));
+            }
+        }
+        TypeRef::Tag(t) => {
+            let expected = mine(t.func_type_idx).ok_or_else(|| err("tag type out of range".into()))?;
+            let found = items.tags[idx as usize];
+            if found != expected {
+                return Err(mismatch(
+                    format!("tag {}", ty_text(expected)),
+                    format!("tag {}", ty_text(found)),
+                ));
+            }
+        }
+        TypeRef::Global(g) => {
+            let mut remap = maps[ki].remap();
+            let expected = remap
+                .global_type(g)
+                .map_err(|_| err("global type out of range".into()))?;
+            let found = items.globals[idx as usize];
+            if found != expected {
+                return Err(mismatch(describe::global(&g), encoder_global(&found)));
+            }
+        }
+        TypeRef::Table(t) => {
+            let mut remap = maps[ki].remap();
+            let expected = remap
+                .table_type(t)
+                .map_err(|_| err("table type out of range".into()))?;
+            let found = items.tables[idx as usize];
+            let ok = found.element_type == expected.element_type
+                && found.table64 == expected.table64
+                && found.shared == expected.shared
+                && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
+            if !ok {
+                return Err(mismatch(describe::table(&t), format!("{found:?}")));
+            }
+        }
+        TypeRef::Memory(mt) => {
+            let mut remap = maps[ki].remap();
+            let expected = remap
+                .memory_type(mt)
+                .map_err(|_| err("memory type out of range".into()))?;
+            let found = items.memories[idx as usize];
+            let ok = found.memory64 == expected.memory64
+                && found.shared == expected.shared
+                && found.page_size_log2 == expected.page_size_log2
+                && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
+            if !ok {
+                return Err(mismatch(describe::memory(&mt), format!("{found:?}")));
+            }
+        }
+    }
+    Ok(idx)
+}
+
+/// Import subtyping of limits: at least the minimum, and within the maximum
+/// when the import declares one.
+fn limits_match(found_min: u64, found_max: Option<u64>, want_min: u64, want_max: Option<u64>) -> bool {
+    found_min >= want_min
+        && match want_max {
+            None => true,
+            Some(w) => found_max.is_some_and(|f| f <= w),
+        }
+}
+
+fn encoder_global(g: &wasm_encoder::GlobalType) -> String {
+    format!("global {}{:?}", if g.mutable { "mut " } else { "" }, g.val_type)
+}
+
+fn plan_exports<'a>(
+    opts: &PlanOptions,
+    names: &[&str],
+    files: &[&str],
+    modules: &[&ModuleSurvey<'a>],
+    maps: &[SpaceMaps],
+) -> Result<Vec<OutExport<'a>>, FuseError> {
+    let mut out: Vec<OutExport<'a>> = Vec::new();
+    let mut taken: HashMap<Cow<'a, str>, InputId> = HashMap::new();
+    let mut conflicts = Vec::new();
+    for (i, m) in modules.iter().enumerate() {
+        let k = InputId(i as u32);
+        for ex in &m.exports {
+            let pm = &maps[i];
+            let index = match ex.kind {
+                ExternalKind::Func | ExternalKind::FuncExact => pm.funcs.get(ex.index as usize).map(|x| x.0),
+                ExternalKind::Table => pm.tables.get(ex.index as usize).map(|x| x.0),
+                ExternalKind::Memory => pm.memories.get(ex.index as usize).map(|x| x.0),
+                ExternalKind::Global => pm.globals.get(ex.index as usize).map(|x| x.0),
+                ExternalKind::Tag => pm.tags.get(ex.index as usize).map(|x| x.0),
+            }
+            .ok_or_else(|| FuseError::Malformed {
+                input: files[i].to_string(),
+                item: format!("export \"{}\"", ex.name),
+                reason: "index out of range".into(),
+            })?;
+            let mut name: Cow<'a, str> = Cow::Borrowed(ex.name);
+            if let Some(&first) = taken.get(&name) {
+                match opts.on_conflict {
+                    OnConflict::Error => {
+                        conflicts.push((
+                            ex.name.to_string(),
+                            files[first.as_usize()].to_string(),
+                            files[i].to_string(),
+                        ));
+                        continue;
+                    }
+                    OnConflict::Skip => continue,
+                    OnConflict::Rename => {
+                        let mut candidate = format!("{}.{}", names[i], ex.name);
+                        let mut n = 2;
+                        while taken.contains_key(candidate.as_str()) {
+                            candidate = format!("{}.{}#{n}", names[i], ex.name);
+                            n += 1;
+                        }
+                        name = Cow::Owned(candidate);
+                    }
+                }
+            }
+            taken.insert(name.clone(), k);
+            out.push(OutExport {
+                name,
+                kind: ex.kind,
+                index,
+                input: k,
+            });
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(FuseError::ExportConflicts(conflicts));
+    }
+    if let Some(keep) = &opts.exports {
+        let missing: Vec<String> = keep
+            .iter()
+            .filter(|n| !taken.contains_key(n.as_str()))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(FuseError::UnknownExports(missing));
+        }
+        out.retain(|e| keep.iter().any(|k| k == e.name.as_ref()));
+    }
+    Ok(out)
+}

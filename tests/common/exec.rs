@@ -1,0 +1,222 @@
+//! Differential execution in wasmi: the inputs instantiated one by one (in
+//! instantiation order, imports wired by name) against the fused module
+//! alone. Every exported function is called with the same arguments; results,
+//! traps, the log of host calls and every exported memory are compared.
+
+use std::sync::{Arc, Mutex};
+
+use wasmi::{Config, Engine, Extern, Func, Linker, Module, Store, Val};
+
+/// What a run observed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// Host calls in order: `module.name(args)`, plus instantiation results.
+    pub log: Vec<String>,
+    /// Export name -> result or trap, in call order.
+    pub calls: Vec<(String, String)>,
+    /// Exported memories after all calls.
+    pub memories: Vec<(String, Vec<u8>)>,
+}
+
+fn engine() -> Engine {
+    let mut c = Config::default();
+    c.wasm_multi_memory(true)
+        .wasm_bulk_memory(true)
+        .wasm_reference_types(true)
+        .wasm_tail_call(true);
+    c.wasm_extended_const(true)
+        .wasm_multi_value(true)
+        .wasm_memory64(true);
+    Engine::new(&c)
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// Defines a logging stub for every import of `module` whose module name is
+/// not one of `inputs` (host imports), returning zeros.
+fn host_stubs(linker: &mut Linker<()>, module: &Module, inputs: &[&str], log: &Log) {
+    for imp in module.imports() {
+        if inputs.contains(&imp.module()) {
+            continue;
+        }
+        if let wasmi::ExternType::Func(ty) = imp.ty() {
+            let log = log.clone();
+            let label = format!("{}.{}", imp.module(), imp.name());
+            let results: Vec<wasmi::ValType> = ty.results().to_vec();
+            let _ = linker.func_new(imp.module(), imp.name(), ty.clone(), move |_c, params, out| {
+                log.lock().unwrap().push(format!("{label}{:?}", vals(params)));
+                for (o, t) in out.iter_mut().zip(&results) {
+                    *o = Val::default_for_ty(*t);
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+fn vals(v: &[Val]) -> Vec<String> {
+    v.iter()
+        .map(|x| match x {
+            Val::I32(i) => format!("i32:{i}"),
+            Val::I64(i) => format!("i64:{i}"),
+            Val::F32(f) => format!("f32:{:#x}", f.to_bits()),
+            Val::F64(f) => format!("f64:{:#x}", f.to_bits()),
+            Val::V128(v) => format!("v128:{:#x}", v.as_u128()),
+            Val::FuncRef(f) => format!("funcref:{}", if f.is_null() { "null" } else { "some" }),
+            Val::ExternRef(r) => format!("externref:{}", if r.is_null() { "null" } else { "some" }),
+        })
+        .collect()
+}
+
+/// Arguments for a call: small, distinct, deterministic.
+fn args_for(ty: &wasmi::FuncType, round: i32) -> Option<Vec<Val>> {
+    ty.params()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let n = 3 + i as i32 * 5 + round * 11;
+            Some(match t {
+                wasmi::ValType::I32 => Val::I32(n),
+                wasmi::ValType::I64 => Val::I64(n as i64),
+                wasmi::ValType::F32 => Val::F32((n as f32).into()),
+                wasmi::ValType::F64 => Val::F64((n as f64).into()),
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+fn call(store: &mut Store<()>, f: Func, args: &[Val]) -> String {
+    let ty = f.ty(&*store);
+    let mut out: Vec<Val> = ty.results().iter().map(|t| Val::default_for_ty(*t)).collect();
+    match f.call(&mut *store, args, &mut out) {
+        Ok(()) => format!("ok {:?}", vals(&out)),
+        Err(e) => format!("trap {:?}", e.as_trap_code()),
+    }
+}
+
+/// The calls to make: every function export of every input, in input order,
+/// twice (state carries over between rounds).
+pub fn call_plan(inputs: &[(&str, &[u8])]) -> Vec<(usize, String)> {
+    let mut plan = Vec::new();
+    for (i, (_, bytes)) in inputs.iter().enumerate() {
+        for p in wasmparser::Parser::new(0).parse_all(bytes) {
+            if let Ok(wasmparser::Payload::ExportSection(r)) = p {
+                for e in r.into_iter().flatten() {
+                    if e.kind == wasmparser::ExternalKind::Func {
+                        plan.push((i, e.name.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    plan
+}
+
+/// Runs the inputs one by one. `order` is the instantiation order (indices
+/// into `inputs`).
+pub fn run_separately(inputs: &[(&str, &[u8])], order: &[usize]) -> Observed {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::<()>::new(&engine);
+    let log: Log = Arc::default();
+    let names: Vec<&str> = inputs.iter().map(|(n, _)| *n).collect();
+    let mut instances = vec![None; inputs.len()];
+    for &k in order {
+        let module = Module::new(&engine, inputs[k].1).expect("input compiles");
+        host_stubs(&mut linker, &module, &names, &log);
+        match linker.instantiate_and_start(&mut store, &module) {
+            Ok(inst) => {
+                linker.instance(&mut store, inputs[k].0, inst).unwrap();
+                instances[k] = Some(inst);
+            }
+            Err(e) => {
+                log.lock()
+                    .unwrap()
+                    .push(format!("instantiation failed: {:?}", e.as_trap_code()));
+                return Observed {
+                    log: log.lock().unwrap().clone(),
+                    calls: vec![],
+                    memories: vec![],
+                };
+            }
+        }
+    }
+    let mut calls = Vec::new();
+    for round in 0..2 {
+        for (k, name) in call_plan(inputs) {
+            let f = instances[k].unwrap().get_func(&store, &name).unwrap();
+            let ty = f.ty(&store);
+            if let Some(args) = args_for(&ty, round) {
+                calls.push((name.clone(), call(&mut store, f, &args)));
+            }
+        }
+    }
+    let mut memories = Vec::new();
+    for (k, inst) in instances.iter().enumerate() {
+        let inst = inst.unwrap();
+        let exports: Vec<(String, Extern)> = inst
+            .exports(&store)
+            .map(|e| (e.name().to_string(), e.into_extern()))
+            .collect();
+        for (name, ext) in exports {
+            if let Extern::Memory(m) = ext {
+                let _ = k;
+                memories.push((name, m.data(&store).to_vec()));
+            }
+        }
+    }
+    memories.sort();
+    memories.dedup();
+    let log = log.lock().unwrap().clone();
+    Observed { log, calls, memories }
+}
+
+/// Runs the fused module, calling the same exports as [`run_separately`].
+pub fn run_fused(inputs: &[(&str, &[u8])], fused: &[u8]) -> Observed {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::<()>::new(&engine);
+    let log: Log = Arc::default();
+    let module = Module::new(&engine, fused).expect("fused module compiles");
+    host_stubs(&mut linker, &module, &[], &log);
+    let inst = match linker.instantiate_and_start(&mut store, &module) {
+        Ok(i) => i,
+        Err(e) => {
+            log.lock()
+                .unwrap()
+                .push(format!("instantiation failed: {:?}", e.as_trap_code()));
+            return Observed {
+                log: log.lock().unwrap().clone(),
+                calls: vec![],
+                memories: vec![],
+            };
+        }
+    };
+    let mut calls = Vec::new();
+    for round in 0..2 {
+        for (_, name) in call_plan(inputs) {
+            let f = inst
+                .get_func(&store, &name)
+                .unwrap_or_else(|| panic!("fused module exports {name}"));
+            let ty = f.ty(&store);
+            if let Some(args) = args_for(&ty, round) {
+                calls.push((name.clone(), call(&mut store, f, &args)));
+            }
+        }
+    }
+    let mut memories: Vec<(String, Vec<u8>)> = inst
+        .exports(&store)
+        .filter_map(|e| {
+            let name = e.name().to_string();
+            match e.into_extern() {
+                Extern::Memory(m) => Some((name, m.data(&store).to_vec())),
+                _ => None,
+            }
+        })
+        .collect();
+    memories.sort();
+    memories.dedup();
+    let log = log.lock().unwrap().clone();
+    Observed { log, calls, memories }
+}

@@ -1,0 +1,470 @@
+//! `weld fuse` end to end over corpus/demo: every output validates and
+//! behaves like the inputs instantiated one by one (wasmi); every error case
+//! is a clear message and leaves no output behind.
+
+mod common;
+
+use common::exec::{run_fused, run_separately};
+use common::*;
+use weld_format::Inputs;
+use weld_linker::{FuseOptions, OnConflict};
+
+/// The `.wat` files of a demo set as (name, binary) pairs, sorted by name.
+fn load_set(set: &str) -> Vec<(String, Vec<u8>)> {
+    demo_set(set)
+        .iter()
+        .map(|p| {
+            let name = std::path::Path::new(p)
+                .file_stem()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            (name, wat::parse_file(p).unwrap())
+        })
+        .collect()
+}
+
+fn validate_all_features(bytes: &[u8]) {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .unwrap_or_else(|e| panic!("fused output does not validate: {e}"));
+}
+
+fn fuse_with(opts: &FuseOptions, set: &[(String, Vec<u8>)]) -> weld_linker::Fused {
+    let inputs = Inputs::from_memory(set.iter().cloned()).unwrap();
+    weld_linker::fuse(opts, &inputs).unwrap_or_else(|e| panic!("fuse failed: {e}"))
+}
+
+/// Fuses a demo set, validates, and compares execution with the inputs run
+/// one by one.
+fn check_behaves_like_inputs(set: &str) -> Vec<u8> {
+    let inputs = load_set(set);
+    let fused = fuse_with(&FuseOptions::default(), &inputs);
+    validate_all_features(&fused.bytes);
+    let pairs: Vec<(&str, &[u8])> = inputs.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let order: Vec<usize> = fused
+        .map
+        .order
+        .iter()
+        .map(|n| inputs.iter().position(|(m, _)| m == n).unwrap())
+        .collect();
+    let want = run_separately(&pairs, &order);
+    let got = run_fused(&pairs, &fused.bytes);
+    assert!(!want.calls.is_empty(), "{set}: nothing was called");
+    assert_eq!(got, want, "{set}: fused module behaves differently");
+    fused.bytes
+}
+
+#[test]
+fn chain_behaves_like_inputs() {
+    check_behaves_like_inputs("chain");
+}
+
+#[test]
+fn diamond_behaves_like_inputs() {
+    check_behaves_like_inputs("diamond");
+}
+
+#[test]
+fn reexport_is_followed_to_the_definition() {
+    let bytes = check_behaves_like_inputs("reexport");
+    // `app` calls lib's function directly: no import is left.
+    let imports = wasmparser::Parser::new(0)
+        .parse_all(&bytes)
+        .any(|p| matches!(p, Ok(wasmparser::Payload::ImportSection(_))));
+    assert!(!imports);
+}
+
+#[test]
+fn start_order_and_deferred_segments_behave_like_inputs() {
+    check_behaves_like_inputs("start-order");
+    // And the log shows the order explicitly: a's start, then b's start
+    // seeing b's data ('B' = 66), then c's start seeing what b copied.
+    let inputs = load_set("start-order");
+    let fused = fuse_with(&FuseOptions::default(), &inputs);
+    let pairs: Vec<(&str, &[u8])> = inputs.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let got = run_fused(&pairs, &fused.bytes);
+    assert_eq!(
+        got.log,
+        ["env.log[\"i32:1\"]", "env.log[\"i32:66\"]", "env.log[\"i32:66\"]"]
+    );
+}
+
+#[test]
+fn shared_memory_behaves_like_inputs() {
+    let bytes = check_behaves_like_inputs("shared-memory");
+    let memories = wasmparser::Parser::new(0)
+        .parse_all(&bytes)
+        .find_map(|p| match p {
+            Ok(wasmparser::Payload::MemorySection(r)) => Some(r.count()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(memories, 1, "an imported memory is the provider's memory");
+}
+
+#[test]
+fn multi_memory_behaves_like_inputs() {
+    let bytes = check_behaves_like_inputs("multi-memory");
+    let memories = wasmparser::Parser::new(0)
+        .parse_all(&bytes)
+        .find_map(|p| match p {
+            Ok(wasmparser::Payload::MemorySection(r)) => Some(r.count()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(memories, 2, "separate memories stay separate");
+}
+
+#[test]
+fn tables_and_call_indirect_behave_like_inputs() {
+    check_behaves_like_inputs("tables");
+}
+
+#[test]
+fn globals_in_const_exprs_behave_like_inputs() {
+    check_behaves_like_inputs("globals");
+}
+
+#[test]
+fn passive_segments_with_memory_init_behave_like_inputs() {
+    check_behaves_like_inputs("passive");
+}
+
+/// wasmi has no exception handling: check the structure instead (the tag
+/// import is the provider's tag, and the output validates).
+#[test]
+fn tags_are_linked() {
+    let inputs = load_set("tags");
+    let fused = fuse_with(&FuseOptions::default(), &inputs);
+    validate_all_features(&fused.bytes);
+    let mut tags = 0;
+    let mut imports = 0;
+    for p in wasmparser::Parser::new(0).parse_all(&fused.bytes) {
+        match p.unwrap() {
+            wasmparser::Payload::TagSection(r) => tags = r.count(),
+            wasmparser::Payload::ImportSection(r) => imports = r.count(),
+            _ => {}
+        }
+    }
+    assert_eq!((tags, imports), (1, 0));
+    let app = fused.map.inputs.iter().find(|m| m.name == "app").unwrap();
+    let lib = fused.map.inputs.iter().find(|m| m.name == "lib").unwrap();
+    assert_eq!(app.tags, lib.tags);
+}
+
+#[test]
+fn name_section_is_merged_and_sorted() {
+    let inputs = load_set("tables");
+    let fused = fuse_with(&FuseOptions::default(), &inputs);
+    let mut names = Vec::new();
+    for p in wasmparser::Parser::new(0).parse_all(&fused.bytes) {
+        if let wasmparser::Payload::CustomSection(c) = p.unwrap() {
+            if let wasmparser::KnownCustom::Name(r) = c.as_known() {
+                for n in r {
+                    if let wasmparser::Name::Function(m) = n.unwrap() {
+                        for x in m {
+                            let x = x.unwrap();
+                            names.push((x.index, x.name.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // lib's functions, then app's, in index order; app's name for its
+    // import of lib's `apply` does not rename lib's function.
+    assert_eq!(
+        names,
+        [
+            (0, "double".to_string()),
+            (1, "square".into()),
+            (3, "inc".into()),
+            (4, "neg".into())
+        ]
+    );
+}
+
+#[test]
+fn single_module_fuse_keeps_code_byte_for_byte() {
+    let inputs = load_set("tables");
+    let lib = vec![inputs.iter().find(|(n, _)| n == "lib").unwrap().clone()];
+    let fused = fuse_with(&FuseOptions::default(), &lib);
+    let code = |b: &[u8]| {
+        wasmparser::Parser::new(0)
+            .parse_all(b)
+            .filter_map(|p| match p.unwrap() {
+                wasmparser::Payload::CodeSectionEntry(f) => Some(f.as_bytes().to_vec()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(code(&fused.bytes), code(&lib[0].1));
+}
+
+#[test]
+fn export_conflicts_rename_or_skip() {
+    let set = vec![
+        (
+            "a".to_string(),
+            wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 1))"#).unwrap(),
+        ),
+        (
+            "b".to_string(),
+            wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 2))"#).unwrap(),
+        ),
+    ];
+    let inputs = Inputs::from_memory(set.clone()).unwrap();
+    let err = weld_linker::fuse(&FuseOptions::default(), &inputs).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("b: export \"f\" conflicts with the export of a"),
+        "{err}"
+    );
+
+    let opts = FuseOptions {
+        on_conflict: OnConflict::Rename,
+        ..Default::default()
+    };
+    let fused = fuse_with(&opts, &set);
+    let exports: Vec<String> = wasmparser::Parser::new(0)
+        .parse_all(&fused.bytes)
+        .filter_map(|p| match p.unwrap() {
+            wasmparser::Payload::ExportSection(r) => Some(
+                r.into_iter()
+                    .map(|e| e.unwrap().name.to_string())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(exports, ["f", "b.f"]);
+
+    let opts = FuseOptions {
+        on_conflict: OnConflict::Skip,
+        exports: Some(vec!["f".into()]),
+        ..Default::default()
+    };
+    let fused = fuse_with(&opts, &set);
+    validate_all_features(&fused.bytes);
+}
+
+#[test]
+fn identical_host_imports_are_merged() {
+    let set = vec![
+        (
+            "a".to_string(),
+            wat::parse_str(r#"(module (import "env" "f" (func (param i32))) (import "env" "g" (func)))"#)
+                .unwrap(),
+        ),
+        (
+            "b".to_string(),
+            wat::parse_str(
+                r#"(module (import "env" "f" (func (param i32))) (import "env" "f" (func (param i64))))"#,
+            )
+            .unwrap(),
+        ),
+    ];
+    let fused = fuse_with(&FuseOptions::default(), &set);
+    let imports: Vec<String> = wasmparser::Parser::new(0)
+        .parse_all(&fused.bytes)
+        .filter_map(|p| match p.unwrap() {
+            wasmparser::Payload::ImportSection(r) => Some(
+                r.into_imports()
+                    .map(|i| {
+                        let i = i.unwrap();
+                        format!("{}.{}", i.module, i.name)
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    // f(i32) once, g once, f(i64) kept apart: same names, different types.
+    assert_eq!(imports, ["env.f", "env.g", "env.f"]);
+}
+
+// ---- errors through the CLI: message, exit 1, no output written ----
+
+fn fuse_cli_fails(files: &[(&str, &str)], expect: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["fuse".to_string()];
+    for (name, text) in files {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        args.push(p.display().to_string());
+    }
+    let out = dir.path().join("out.wasm");
+    std::fs::write(&out, b"previous output").unwrap();
+    args.push("-o".into());
+    args.push(out.display().to_string());
+    let o = weld(&args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for e in expect {
+        assert!(err.contains(e), "expected `{e}` in: {err}");
+    }
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        b"previous output",
+        "the old output must stay untouched"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+}
+
+#[test]
+fn cycle_is_an_error_naming_every_edge() {
+    let files: Vec<(String, String)> = demo_set("cycle")
+        .iter()
+        .map(|p| {
+            (
+                std::path::Path::new(p)
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string(),
+                std::fs::read_to_string(p).unwrap(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    fuse_cli_fails(&refs, &["a imports b.f -> b imports c.g -> c imports a.h"]);
+}
+
+#[test]
+fn type_mismatch_names_both_sides() {
+    fuse_cli_fails(
+        &[
+            ("a.wat", r#"(module (import "b" "f" (func (param i64))) (import "b" "g" (global i32)))"#),
+            ("b.wat", r#"(module (func (export "f") (param i32)) (global (export "g") (mut i32) (i32.const 0)))"#),
+        ],
+        &[
+            "a.wat: import \"b\" \"f\": type mismatch: expected (func (param i64)), but `b` exports `f` as (func (param i32))",
+            "a.wat: import \"b\" \"g\": type mismatch: expected global i32",
+        ],
+    );
+}
+
+#[test]
+fn kind_mismatch_names_both_sides() {
+    fuse_cli_fails(
+        &[
+            ("a.wat", r#"(module (import "b" "m" (func)))"#),
+            ("b.wat", r#"(module (memory (export "m") 1))"#),
+        ],
+        &["a.wat: import \"b\" \"m\": expected func, but `b` exports `m` as a memory"],
+    );
+}
+
+#[test]
+fn missing_provider_export_is_an_error() {
+    fuse_cli_fails(
+        &[
+            ("a.wat", r#"(module (import "b" "nope" (func)))"#),
+            ("b.wat", r#"(module (func (export "f")))"#),
+        ],
+        &["a.wat: import \"b\" \"nope\": input `b` has no export `nope`"],
+    );
+}
+
+#[test]
+fn duplicate_input_names_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.wat");
+    std::fs::write(&a, "(module)").unwrap();
+    let o = weld(&[
+        "fuse".to_string(),
+        format!("x={}", a.display()),
+        format!("x={}", a.display()),
+        "-o".into(),
+        dir.path().join("o.wasm").display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("input name `x` is already used"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("o.wasm").exists());
+}
+
+#[test]
+fn export_conflict_is_an_error_by_default() {
+    fuse_cli_fails(
+        &[
+            ("a.wat", r#"(module (memory (export "memory") 1))"#),
+            ("b.wat", r#"(module (memory (export "memory") 1))"#),
+        ],
+        &[
+            "b.wat: export \"memory\" conflicts with the export of",
+            "--on-conflict",
+        ],
+    );
+}
+
+#[test]
+fn linking_sections_are_refused() {
+    let mut m = wat::parse_str("(module)").unwrap();
+    // A custom section `linking` (id 0, size, name, payload).
+    m.extend_from_slice(&[0, 9, 7]);
+    m.extend_from_slice(b"linking");
+    m.push(2);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("obj.wasm");
+    std::fs::write(&p, &m).unwrap();
+    let o = weld(&[
+        "fuse".as_ref(),
+        p.as_os_str(),
+        "-o".as_ref(),
+        dir.path().join("o.wasm").as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("custom section `linking`"), "{}", stderr(&o));
+}
+
+#[test]
+fn cli_fuse_writes_output_and_map_deterministically() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["fuse".to_string()];
+    args.extend(demo_set("tables"));
+    let out1 = dir.path().join("one.wasm");
+    let map = dir.path().join("map.json");
+    let mut a1 = args.clone();
+    a1.extend([
+        "-o".into(),
+        out1.display().to_string(),
+        "--map".into(),
+        map.display().to_string(),
+    ]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_weld"))
+        .args(&a1)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out2 = dir.path().join("two.wasm");
+    let mut a2 = args.clone();
+    a2.extend(["-o".into(), out2.display().to_string()]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_weld"))
+        .args(&a2)
+        .env("RAYON_NUM_THREADS", "4")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out1).unwrap(), std::fs::read(&out2).unwrap());
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
+    assert_eq!(m["order"], serde_json::json!(["lib", "app"]));
+    // app's imported `apply` (func 0) maps to lib's `apply`.
+    let lib_apply = m["inputs"][1]["funcs"][2].clone();
+    assert_eq!(m["inputs"][0]["name"], "app");
+    assert_eq!(m["inputs"][0]["funcs"][0], lib_apply);
+}
