@@ -17,31 +17,32 @@ use weld_linker::{FuseOptions, OnConflict};
 
 /// Features wasmi runs; everything else off.
 fn config() -> wasm_smith::Config {
-    let mut c = wasm_smith::Config::default();
-    c.exceptions_enabled = false;
-    c.gc_enabled = false;
-    c.threads_enabled = false;
-    c.simd_enabled = false;
-    c.relaxed_simd_enabled = false;
-    c.wide_arithmetic_enabled = false;
-    c.memory64_enabled = false;
-    c.compact_imports_enabled = false;
-    c.custom_page_sizes_enabled = false;
-    c.max_memories = 2;
-    c.max_tables = 2;
-    c.max_funcs = 12;
-    c.max_instructions = 40;
-    c.max_memory32_bytes = 1 << 18;
-    c.max_table_elements = 200;
-    c.max_data_segments = 4;
-    c.max_element_segments = 4;
-    c.max_globals = 6;
-    c.max_types = 10;
-    c.max_tags = 0;
-    c.max_imports = 0;
-    c.min_funcs = 2;
-    c.export_everything = true;
-    c
+    wasm_smith::Config {
+        exceptions_enabled: false,
+        gc_enabled: false,
+        threads_enabled: false,
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        wide_arithmetic_enabled: false,
+        memory64_enabled: false,
+        compact_imports_enabled: false,
+        custom_page_sizes_enabled: false,
+        max_memories: 2,
+        max_tables: 2,
+        max_funcs: 12,
+        max_instructions: 40,
+        max_memory32_bytes: 1 << 18,
+        max_table_elements: 200,
+        max_data_segments: 4,
+        max_element_segments: 4,
+        max_globals: 6,
+        max_types: 10,
+        max_tags: 0,
+        max_imports: 0,
+        min_funcs: 2,
+        export_everything: true,
+        ..Default::default()
+    }
 }
 
 /// A module whose imports are `provider`'s exports, named `from`: the
