@@ -155,6 +155,33 @@ fn tags_are_linked() {
 }
 
 #[test]
+fn identical_functions_fold_and_behave_like_inputs() {
+    let bytes = check_behaves_like_inputs("icf");
+    let inputs = load_set("icf");
+    let fused = fuse_with(&FuseOptions::default(), &inputs);
+    assert_eq!(fused.bytes, bytes);
+    // b's $times7, $is_even and $is_odd fold into a's twins; $times8 stays.
+    let folds: Vec<(String, u32, u32)> = fused
+        .map
+        .folded
+        .iter()
+        .map(|f| (f.input.clone(), f.func, f.into))
+        .collect();
+    assert_eq!(
+        folds,
+        [("b".to_string(), 1, 0), ("b".into(), 3, 1), ("b".into(), 4, 2)]
+    );
+    let none = fuse_with(
+        &FuseOptions {
+            icf: weld_linker::Icf::None,
+            ..Default::default()
+        },
+        &inputs,
+    );
+    assert!(none.bytes.len() > fused.bytes.len());
+}
+
+#[test]
 fn name_section_is_merged_and_sorted() {
     let inputs = load_set("tables");
     let fused = fuse_with(&FuseOptions::default(), &inputs);

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use weld_format::Inputs;
-use weld_linker::{FuseOptions, OnConflict};
+use weld_linker::{FuseOptions, Icf, OnConflict};
 
 /// Features wasmi runs; everything else off.
 fn config() -> wasm_smith::Config {
@@ -90,15 +90,18 @@ fn linked_pair(seed: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((a, b))
 }
 
-fn fuse(set: &[(&str, &[u8])]) -> Vec<u8> {
+fn fuse_with(icf: Icf, set: &[(&str, &[u8])]) -> weld_linker::Fused {
     let inputs = Inputs::from_memory(set.iter().map(|(n, b)| (n.to_string(), b.to_vec()))).unwrap();
     let opts = FuseOptions {
         on_conflict: OnConflict::Rename,
+        icf,
         ..Default::default()
     };
-    weld_linker::fuse(&opts, &inputs)
-        .unwrap_or_else(|e| panic!("fuse failed: {e}"))
-        .bytes
+    weld_linker::fuse(&opts, &inputs).unwrap_or_else(|e| panic!("fuse failed: {e}"))
+}
+
+fn fuse(set: &[(&str, &[u8])]) -> Vec<u8> {
+    fuse_with(Icf::Safe, set).bytes
 }
 
 /// Keeps a failing case's files for inspection; returns their directory.
@@ -214,4 +217,46 @@ fn single_module_fuse_is_semantically_the_identity() {
         compared >= 40,
         "only {compared} calls compared: the generator exercises too little"
     );
+}
+
+/// A module fused with a copy of itself under `--icf all` validates and
+/// behaves like the two instantiated separately.
+#[test]
+fn folding_a_module_into_its_copy_behaves_like_both() {
+    let folds = std::cell::Cell::new(0usize);
+    let compared = run_cases(48, 2048..16384, |seed| {
+        let mut u = Unstructured::new(seed);
+        // As little state of its own as wasm-smith allows, so the copy's
+        // functions can fold into the original's.
+        let pure = wasm_smith::Config {
+            max_memories: 0,
+            max_tables: 0,
+            max_globals: 0,
+            max_data_segments: 0,
+            max_element_segments: 0,
+            ..config()
+        };
+        let Ok(m) = wasm_smith::Module::new(pure, &mut u) else {
+            return Ok(0);
+        };
+        let a = m.to_bytes();
+        let set = [("in0", a.as_slice()), ("in1", a.as_slice())];
+        let fused = fuse_with(Icf::All, &set);
+        folds.set(folds.get() + fused.map.folded.len());
+        if let Err(e) = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&fused.bytes)
+        {
+            let dir = keep_failure(&[("in0.wasm", &a), ("fused.wasm", &fused.bytes)]);
+            return Err(TestCaseError::fail(format!(
+                "invalid output: {e} (kept in {dir})"
+            )));
+        }
+        let want = run_separately(&set, &[0, 1]);
+        let got = run_fused(&set, &fused.bytes);
+        compare(&want, &got, &[("in0.wasm", &a), ("fused.wasm", &fused.bytes)])
+    });
+    assert!(compared >= 40, "only {compared} calls compared");
+    // wasm-smith gives most functions globals of their own, so few fold here;
+    // `corpus/demo/icf` is the differential test with many folds.
+    eprintln!("{} functions folded", folds.get());
 }

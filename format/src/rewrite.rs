@@ -286,10 +286,13 @@ macro_rules! define_needs_rewrite {
 wasmparser::for_each_operator!(define_needs_rewrite);
 
 /// Appends `body` (locals and operators, without its size prefix) to `out`
-/// with every index renumbered by `remap`. `identity` is `remap.identity()`,
-/// computed once per module by the caller.
-pub fn rewrite_body(
-    remap: &mut Remap<'_>,
+/// with every index renumbered by `remap`. `identity` says which spaces
+/// `remap` leaves unchanged (for a [`Remap`], its `identity()`, computed once
+/// per module by the caller); operators whose indices are all in unchanged
+/// spaces are copied, so a remap that wants to see every index of a space
+/// must report that space as changed.
+pub fn rewrite_body<R: Reencode<Error = OutOfRange>>(
+    remap: &mut R,
     identity: &Identity,
     body: &FunctionBody<'_>,
     out: &mut Vec<u8>,

@@ -15,7 +15,9 @@ use wasmparser::{BinaryReader, Name, NameSectionReader, ProducersSectionReader};
 use weld_format::survey::ModuleSurvey;
 
 use crate::error::FuseError;
-use crate::plan::{Plan, SpaceMaps, Start};
+use weld_format::InputId;
+
+use crate::plan::{Plan, Start};
 
 /// Adds one name subsection.
 type AddNames = fn(&mut NameSection, &NameMap);
@@ -96,12 +98,21 @@ impl<'a> MergedNames<'a> {
         &mut self,
         data: &'a [u8],
         offset: u64,
-        maps: &SpaceMaps,
+        k: InputId,
+        plan: &Plan<'_>,
         m: &ModuleSurvey<'_>,
-        out_imports: &[u32; 5],
     ) -> wasmparser::Result<()> {
+        let maps = &plan.maps[k.as_usize()];
+        let out_imports = &plan.n_imports;
         let raw = |v: &[weld_format::TypeIdx]| v.iter().map(|x| x.0).collect::<Vec<u32>>();
-        let funcs = nameable(&maps.funcs, m.imported.funcs, out_imports[0]);
+        let mut funcs = nameable(&maps.funcs, m.imported.funcs, out_imports[0]);
+        // A folded function is named by the function it was folded into.
+        for (i, f) in funcs.iter_mut().enumerate().skip(m.imported.funcs as usize) {
+            let d = (i as u32 - m.imported.funcs, k);
+            if *f != SKIP && plan.funcs.get((*f - out_imports[0]) as usize) != Some(&(d.1, d.0)) {
+                *f = SKIP;
+            }
+        }
         // Locals and labels belong to defined functions only.
         let defined: Vec<u32> = funcs
             .iter()
@@ -213,9 +224,8 @@ pub fn merge_customs(
         let m = modules[ki];
         for c in &m.customs {
             match c.name {
-                "name" => names
-                    .add(c.data, c.data_offset, &plan.maps[ki], m, &plan.n_imports)
-                    .map_err(|e| malformed(ki, "name", e))?,
+                "name" if strip_debug => {}
+                "name" => names.add(c.data, c.data_offset, k, plan, m).map_err(|e| malformed(ki, "name", e))?,
                 "producers" => {
                     let r = ProducersSectionReader::new(BinaryReader::new(c.data, c.data_offset))
                         .map_err(|e| malformed(ki, "producers", e))?;
@@ -261,7 +271,9 @@ pub fn merge_customs(
     // Collapse repeated debug warnings into one per input.
     warnings.dedup();
     if let Some(Start::Synthesized { func, .. }) = &plan.start {
-        names.funcs.entry(func.0).or_insert("weld:start");
+        if !strip_debug {
+            names.funcs.entry(func.0).or_insert("weld:start");
+        }
     }
 
     // Each section: id 0, then wasm-encoder's size-prefixed contents.

@@ -14,7 +14,7 @@ use crate::emit::emit;
 use crate::error::{Error, FuseError};
 use crate::graph::ModuleGraph;
 use crate::graph_report::import_label;
-use crate::plan::{plan, OnConflict, Plan, PlanOptions};
+use crate::plan::{plan, Icf, OnConflict, Plan, PlanOptions};
 use crate::resolve::{resolve, ResolveOptions};
 use crate::survey_all;
 
@@ -27,10 +27,13 @@ pub struct FuseOptions {
     pub on_conflict: OnConflict,
     /// Keep only these exports.
     pub exports: Option<Vec<String>>,
-    /// Drop debug sections without a warning.
+    /// Drop debug information: DWARF and other debug sections without a
+    /// warning, and the `name` section.
     pub strip_debug: bool,
     /// Import resolution.
     pub resolve: ResolveOptions,
+    /// Identical code folding (default: safe).
+    pub icf: Icf,
 }
 
 impl Default for FuseOptions {
@@ -41,6 +44,7 @@ impl Default for FuseOptions {
             exports: None,
             strip_debug: false,
             resolve: ResolveOptions::default(),
+            icf: Icf::Safe,
         }
     }
 }
@@ -64,6 +68,19 @@ pub struct LinkMap {
     pub order: Vec<String>,
     /// Per input (in command-line order).
     pub inputs: Vec<InputMap>,
+    /// Functions folded by identical code folding.
+    pub folded: Vec<FoldReport>,
+}
+
+/// One folded function.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FoldReport {
+    /// The input's name.
+    pub input: String,
+    /// The function's index in that input.
+    pub func: u32,
+    /// The output function it was folded into.
+    pub into: u32,
 }
 
 /// One input's old → new maps.
@@ -133,6 +150,7 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
     let plan_opts = PlanOptions {
         on_conflict: opts.on_conflict,
         exports: opts.exports.clone(),
+        icf: opts.icf,
     };
     let plan = plan(&plan_opts, &files, &names, &modules, &links, order)?;
 
@@ -180,6 +198,15 @@ fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {
                 tags: m.tags.iter().map(|x| x.0).collect(),
                 elems: m.elems.iter().map(|x| x.0).collect(),
                 data: m.data.iter().map(|x| x.0).collect(),
+            })
+            .collect(),
+        folded: plan
+            .folds
+            .iter()
+            .map(|f| FoldReport {
+                input: names[f.input.as_usize()].to_string(),
+                func: f.func.0,
+                into: f.into.0,
             })
             .collect(),
     }

@@ -29,7 +29,7 @@ pub use error::{Error, FuseError, GraphError, ImportError};
 pub use fuse::{fuse, write_atomic, FuseOptions, Fused, LinkMap};
 pub use graph_report::{graph, GraphOptions, GraphReport};
 pub use inspect::{hash, hash_input, inspect, HashReport, InspectReport};
-pub use plan::OnConflict;
+pub use plan::{Icf, OnConflict};
 
 /// Surveys every input in parallel, in input order. The first malformed input
 /// (in input order) is the error.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use weld_linker::resolve::ResolveOptions;
-use weld_linker::{FuseOptions, OnConflict};
+use weld_linker::{FuseOptions, Icf, OnConflict};
 
 /// What to do with export name conflicts.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -15,6 +15,17 @@ pub enum Conflict {
     Rename,
     /// Keep the first; drop later ones.
     Skip,
+}
+
+/// Identical code folding.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Folding {
+    /// Fold functions whose identity is not observable (not exported, address not taken).
+    Safe,
+    /// Fold every identical function.
+    All,
+    /// Do not fold.
+    None,
 }
 
 /// Arguments of `weld fuse`.
@@ -35,12 +46,15 @@ pub struct Args {
     /// Skip validating the output.
     #[arg(long)]
     no_validate: bool,
-    /// Drop debug sections without a warning.
+    /// Drop debug information: the `name` section, and DWARF without a warning.
     #[arg(long)]
     strip_debug: bool,
     /// Write the link map (input -> output indices) as JSON.
     #[arg(long, value_name = "FILE")]
     map: Option<PathBuf>,
+    /// Identical code folding.
+    #[arg(long, value_enum, default_value = "safe")]
+    icf: Folding,
     /// Treat this import module name as a host namespace (repeatable).
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
@@ -59,6 +73,11 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         exports: args.exports,
         strip_debug: args.strip_debug,
         resolve: ResolveOptions { hosts: args.hosts },
+        icf: match args.icf {
+            Folding::Safe => Icf::Safe,
+            Folding::All => Icf::All,
+            Folding::None => Icf::None,
+        },
     };
     let fused = weld_linker::fuse(&opts, &inputs)?;
     for w in &fused.warnings {

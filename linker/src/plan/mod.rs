@@ -14,6 +14,7 @@
 //! synthesized start function, at their input's turn, just before its own
 //! start. Cost: O(items) with one hash lookup per import or export.
 
+pub mod icf;
 pub mod types;
 
 use std::borrow::Cow;
@@ -29,6 +30,7 @@ use weld_format::{DataIdx, ElemIdx, FuncIdx, GlobalIdx, InputId, MemIdx, TableId
 use crate::describe;
 use crate::error::{FuseError, ImportError};
 use crate::resolve::{Links, Target};
+pub use icf::{Fold, Icf};
 use types::TypePlan;
 
 /// What to do when two inputs export the same name.
@@ -175,6 +177,8 @@ pub struct Plan<'a> {
     pub n_funcs: u32,
     /// Imports per space: func, table, memory, global, tag.
     pub n_imports: [u32; 5],
+    /// Functions folded into others by identical code folding.
+    pub folds: Vec<Fold>,
 }
 
 /// Options that shape the plan.
@@ -184,6 +188,8 @@ pub struct PlanOptions {
     pub on_conflict: OnConflict,
     /// Keep only these exports.
     pub exports: Option<Vec<String>>,
+    /// Identical code folding.
+    pub icf: Icf,
 }
 
 /// The output types of every item, for checking imports against providers.
@@ -397,54 +403,68 @@ pub fn plan<'a>(
     // Segments, in instantiation order; defer those after the first start.
     let first_start = order.iter().position(|k| modules[k.as_usize()].start.is_some());
     let (mut elems, mut data) = (Vec::new(), Vec::new());
-    let mut steps = Vec::new();
     for (pos, &k) in order.iter().enumerate() {
         let m = modules[k.as_usize()];
         let defer = first_start.is_some_and(|s| pos > s);
         let mut emap = Vec::with_capacity(m.elements.len());
         for (e, seg) in m.elements.iter().enumerate() {
-            let out = ElemIdx(elems.len() as u32);
+            emap.push(ElemIdx(elems.len() as u32));
             let deferred = defer && matches!(seg.kind, ElementKind::Active { .. });
-            if deferred {
-                steps.push(StartStep::InitElem(out));
-            }
             elems.push(Segment {
                 input: k,
                 index: e as u32,
                 deferred,
             });
-            emap.push(out);
         }
         let mut dmap = Vec::with_capacity(m.data.len());
         for (d, seg) in m.data.iter().enumerate() {
-            let out = DataIdx(data.len() as u32);
+            dmap.push(DataIdx(data.len() as u32));
             let deferred = defer && matches!(seg.kind, DataKind::Active { .. });
-            if deferred {
-                steps.push(StartStep::InitData(out));
-            }
             data.push(Segment {
                 input: k,
                 index: d as u32,
                 deferred,
             });
-            dmap.push(out);
         }
         maps[k.as_usize()].elems = emap;
         maps[k.as_usize()].data = dmap;
-        if let Some(s) = m.start {
-            let f = maps[k.as_usize()]
+    }
+
+    // Fold identical functions; function indices are final after this.
+    let folds = icf::fold(opts.icf, &mut maps, &mut funcs, counts[0], modules, files)?;
+
+    // The start: deferred segments and start calls, input by input.
+    let mut steps = Vec::new();
+    for &k in &order {
+        let ki = k.as_usize();
+        steps.extend(
+            maps[ki]
+                .elems
+                .iter()
+                .filter(|e| elems[e.as_usize()].deferred)
+                .map(|&e| StartStep::InitElem(e)),
+        );
+        steps.extend(
+            maps[ki]
+                .data
+                .iter()
+                .filter(|d| data[d.as_usize()].deferred)
+                .map(|&d| StartStep::InitData(d)),
+        );
+        if let Some(s) = modules[ki].start {
+            let f = maps[ki]
                 .funcs
                 .get(s.as_usize())
                 .copied()
                 .ok_or_else(|| FuseError::Malformed {
-                    input: files[k.as_usize()].to_string(),
+                    input: files[ki].to_string(),
                     item: "start section".into(),
                     reason: format!("{s} out of range"),
                 })?;
             steps.push(StartStep::Call(f));
         }
     }
-    let mut n_funcs = next[0];
+    let mut n_funcs = counts[0] + funcs.len() as u32;
     let start = match steps.as_slice() {
         [] => None,
         [StartStep::Call(f)] => Some(Start::Existing(*f)),
@@ -477,6 +497,7 @@ pub fn plan<'a>(
         start,
         n_funcs,
         n_imports: counts,
+        folds,
     })
 }
 
