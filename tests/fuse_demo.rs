@@ -279,6 +279,18 @@ fn export_conflicts_rename_or_skip() {
 }
 
 #[test]
+fn exports_filter_keeps_ref_func_targets_declared() {
+    // `get` returns a reference to `f`, declared only by f's export.
+    let set = vec![(
+        "m".to_string(),
+        wat::parse_str(r#"(module (func $f (export "f")) (func (export "get") (result funcref) ref.func $f))"#).unwrap(),
+    )];
+    let opts = FuseOptions { exports: Some(vec!["get".into()]), ..Default::default() };
+    let fused = fuse_with(&opts, &set);
+    validate_all_features(&fused.bytes);
+}
+
+#[test]
 fn identical_host_imports_are_merged() {
     let set = vec![
         (

@@ -1,11 +1,12 @@
 //! Stage 6, **emit**: [`Plan`] + surveys → the fused module's bytes.
 //!
 //! The small sections are encoded with wasm-encoder. Function bodies are
-//! rewritten in parallel (rayon), each by the streaming rewriter of
-//! `weld_format::rewrite`; bodies whose input maps every index to itself are
-//! borrowed from the input, not copied. Data segment contents are always
-//! borrowed. The output buffer is allocated once, at its exact final size,
-//! and filled in order. Output is byte-identical whatever the thread count:
+//! rewritten in parallel (rayon), a chunk at a time, each by the streaming
+//! rewriter of `weld_format::rewrite`; bodies whose input maps every index to
+//! itself are borrowed from the input, not copied. Data segment contents are
+//! always borrowed. The output buffer is allocated once, sized from the
+//! inputs, and filled in order; the code section's size is a padded LEB
+//! patched at the end. Output is byte-identical whatever the thread count:
 //! the parallel step only produces bodies, collected in order.
 
 use std::borrow::Cow;
@@ -42,26 +43,6 @@ pub fn emit(
 ) -> Result<Vec<u8>, FuseError> {
     let identities: Vec<Identity> = plan.maps.iter().map(|m| m.remap().identity()).collect();
 
-    // Function bodies, in parallel, in output order.
-    let bodies: Vec<Cow<'_, [u8]>> = plan
-        .funcs
-        .par_iter()
-        .map(|&(k, d)| {
-            let ki = k.as_usize();
-            let body = &modules[ki].bodies[d as usize];
-            let id = &identities[ki];
-            if id.all() {
-                return Ok(Cow::Borrowed(body.as_bytes()));
-            }
-            let mut out = Vec::with_capacity(body.as_bytes().len() + 16);
-            let mut remap = plan.maps[ki].remap();
-            rewrite_body(&mut remap, id, body, &mut out).map_err(|e| {
-                let f = modules[ki].imported.funcs + d;
-                malformed(files[ki], format!("func {f}"), e)
-            })?;
-            Ok(Cow::Owned(out))
-        })
-        .collect::<Result<Vec<_>, FuseError>>()?;
     let start_body = match &plan.start {
         Some(Start::Synthesized { steps, .. }) => Some(start_body(plan, modules, files, steps)?),
         _ => None,
@@ -187,13 +168,6 @@ pub fn emit(
         });
     }
 
-    // The code section, sized from the bodies.
-    let n_bodies = bodies.len() as u32 + start_body.is_some() as u32;
-    let mut code_len = leb_len(n_bodies as u64);
-    for b in bodies.iter().map(|b| b.as_ref()).chain(start_body.as_deref()) {
-        code_len += leb_len(b.len() as u64) + b.len();
-    }
-
     // The data section: small headers, borrowed contents.
     let mut data_headers: Vec<Vec<u8>> = Vec::with_capacity(plan.data.len());
     let mut data_len = leb_len(plan.data.len() as u64);
@@ -229,30 +203,58 @@ pub fn emit(
         data_headers.push(h);
     }
 
-    // One allocation at the final size, filled in order.
+    // One allocation, sized from the inputs (rewriting changes body sizes
+    // by a few bytes at most), filled in order.
     let head = head.as_slice();
-    let total = head.len()
-        + if n_bodies == 0 {
-            0
-        } else {
-            1 + leb_len(code_len as u64) + code_len
-        }
-        + if plan.data.is_empty() {
-            0
-        } else {
-            1 + leb_len(data_len as u64) + data_len
-        }
-        + customs.len();
-    let mut out = Vec::with_capacity(total);
+    let input_code: usize = plan.funcs.iter().map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5).sum();
+    let data_total = if plan.data.is_empty() { 0 } else { 1 + leb_len(data_len as u64) + data_len };
+    let mut out = Vec::with_capacity(head.len() + 16 + input_code + input_code / 16 + data_total + customs.len());
     out.extend_from_slice(head);
+
+    // The code section. Bodies are rewritten in parallel a chunk at a time and
+    // appended in order, so only one chunk of rewritten bodies is alive at
+    // once. The section size goes into a 5-byte (padded) LEB, patched last.
+    let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
     if n_bodies > 0 {
         out.push(10);
-        (code_len as u32).encode(&mut out);
+        let size_at = out.len();
+        out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
         n_bodies.encode(&mut out);
-        for b in bodies.iter().map(|b| b.as_ref()).chain(start_body.as_deref()) {
+        for chunk in plan.funcs.chunks(BODY_CHUNK) {
+            let bodies: Vec<Cow<'_, [u8]>> = chunk
+                .par_iter()
+                .map(|&(k, d)| {
+                    let ki = k.as_usize();
+                    let body = &modules[ki].bodies[d as usize];
+                    let id = &identities[ki];
+                    if id.all() {
+                        return Ok(Cow::Borrowed(body.as_bytes()));
+                    }
+                    let mut buf = Vec::with_capacity(body.as_bytes().len() + 16);
+                    let mut remap = plan.maps[ki].remap();
+                    rewrite_body(&mut remap, id, body, &mut buf).map_err(|e| {
+                        let f = modules[ki].imported.funcs + d;
+                        malformed(files[ki], format!("func {f}"), e)
+                    })?;
+                    Ok(Cow::Owned(buf))
+                })
+                .collect::<Result<_, FuseError>>()?;
+            for b in &bodies {
+                (b.len() as u32).encode(&mut out);
+                out.extend_from_slice(b);
+            }
+        }
+        if let Some(b) = &start_body {
             (b.len() as u32).encode(&mut out);
             out.extend_from_slice(b);
         }
+        let len = out.len() - size_at - 5;
+        let len = u32::try_from(len).map_err(|_| FuseError::Malformed {
+            input: "output".into(),
+            item: "code section".into(),
+            reason: "larger than 4 GiB".into(),
+        })?;
+        out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
     }
     if !plan.data.is_empty() {
         out.push(11);
@@ -264,8 +266,21 @@ pub fn emit(
         }
     }
     out.extend_from_slice(customs);
-    debug_assert_eq!(out.len(), total);
     Ok(out)
+}
+
+/// Functions rewritten per parallel step of the code section.
+const BODY_CHUNK: usize = 4096;
+
+/// A u32 as a 5-byte LEB128 (valid, not minimal), for sizes patched later.
+fn padded_leb(x: u32) -> [u8; 5] {
+    [
+        (x as u8 & 0x7f) | 0x80,
+        ((x >> 7) as u8 & 0x7f) | 0x80,
+        ((x >> 14) as u8 & 0x7f) | 0x80,
+        ((x >> 21) as u8 & 0x7f) | 0x80,
+        (x >> 28) as u8 & 0x0f,
+    ]
 }
 
 fn leb_len(mut x: u64) -> usize {
@@ -333,6 +348,12 @@ fn element_section(
             _ => ElementMode::Passive,
         };
         section.segment(ElementSegment { mode, elements });
+    }
+    if !plan.declare.is_empty() {
+        section.segment(ElementSegment {
+            mode: ElementMode::Declared,
+            elements: Elements::Functions(Cow::Borrowed(&plan.declare)),
+        });
     }
     Ok(section)
 }

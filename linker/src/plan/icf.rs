@@ -103,9 +103,9 @@ impl Reencode for Normalize<'_> {
     }
 }
 
-/// A normalised function: type and body bytes, and its callees (output indices).
+/// A normalised function: the digest of its type and normalised body, and
+/// its callees (output indices).
 struct Normal {
-    bytes: Vec<u8>,
     callees: Vec<u32>,
     digest: [u8; 32],
 }
@@ -164,58 +164,68 @@ pub fn fold(
     if icf == Icf::None || funcs.len() < 2 {
         return Ok(Vec::new());
     }
-    // Normalise every defined function, in parallel.
+    // Normalise every defined function, in parallel; keep only its digest
+    // and callees (the bytes are recomputed for the few that share a digest).
+    let normalize = |&(k, d): &(InputId, u32)| -> Result<(Vec<u8>, Vec<u32>), FuseError> {
+        let ki = k.as_usize();
+        let m = modules[ki];
+        let maps_k = &maps[ki];
+        let mut norm = Normalize { inner: maps_k.remap(), callees: Vec::new() };
+        let mut identity = norm.inner.identity();
+        identity.funcs = false; // see every function reference
+        let ty = m.func_types[(m.imported.funcs + d) as usize];
+        let out_ty = maps_k.types.get(ty.as_usize()).map(|t| t.0).unwrap_or(u32::MAX);
+        let mut bytes = out_ty.to_le_bytes().to_vec();
+        rewrite_body(&mut norm, &identity, &m.bodies[d as usize], &mut bytes).map_err(|e| FuseError::Malformed {
+            input: files[ki].to_string(),
+            item: format!("func {}", m.imported.funcs + d),
+            reason: e.to_string(),
+        })?;
+        Ok((bytes, norm.callees))
+    };
     let normals: Vec<Normal> = funcs
         .par_iter()
-        .map(|&(k, d)| {
-            let ki = k.as_usize();
-            let m = modules[ki];
-            let maps_k = &maps[ki];
-            let mut norm = Normalize {
-                inner: maps_k.remap(),
-                callees: Vec::new(),
-            };
-            let mut identity = norm.inner.identity();
-            identity.funcs = false; // see every function reference
-            let mut bytes = Vec::new();
-            let ty = m.func_types[(m.imported.funcs + d) as usize];
-            let out_ty = maps_k.types.get(ty.as_usize()).map(|t| t.0).unwrap_or(u32::MAX);
-            bytes.extend_from_slice(&out_ty.to_le_bytes());
-            rewrite_body(&mut norm, &identity, &m.bodies[d as usize], &mut bytes).map_err(|e| {
-                FuseError::Malformed {
-                    input: files[ki].to_string(),
-                    item: format!("func {}", m.imported.funcs + d),
-                    reason: e.to_string(),
-                }
-            })?;
-            let digest = weld_format::digest::blake3(&bytes);
-            Ok(Normal {
-                bytes,
-                callees: norm.callees,
-                digest,
-            })
+        .map(|f| {
+            let (bytes, callees) = normalize(f)?;
+            Ok(Normal { callees, digest: weld_format::digest::blake3(&bytes) })
         })
         .collect::<Result<_, FuseError>>()?;
 
-    // Round 0: same type and normalised bytes (digest, then the bytes).
+    // Round 0: same type and normalised bytes: equal digests, confirmed byte
+    // for byte.
     let n = normals.len();
-    let mut class = vec![0u32; n];
-    let mut by_digest: HashMap<[u8; 32], Vec<(u32, usize)>> = HashMap::with_capacity(n);
-    let mut n_classes = 0u32;
+    let mut by_digest: HashMap<[u8; 32], Vec<usize>> = HashMap::with_capacity(n);
     for (i, f) in normals.iter().enumerate() {
-        let slot = by_digest.entry(f.digest).or_default();
-        let found = slot
-            .iter()
-            .find(|(_, first)| normals[*first].bytes == f.bytes)
-            .map(|(c, _)| *c);
-        class[i] = match found {
-            Some(c) => c,
-            None => {
-                slot.push((n_classes, i));
-                n_classes += 1;
-                n_classes - 1
+        by_digest.entry(f.digest).or_default().push(i);
+    }
+    let mut class = vec![u32::MAX; n];
+    let mut n_classes = 0u32;
+    for i in 0..n {
+        if class[i] != u32::MAX {
+            continue;
+        }
+        let group = &by_digest[&normals[i].digest];
+        if group.len() == 1 {
+            class[i] = n_classes;
+            n_classes += 1;
+            continue;
+        }
+        let bytes: Vec<Vec<u8>> = group
+            .par_iter()
+            .map(|&j| normalize(&funcs[j]).map(|(b, _)| b))
+            .collect::<Result<_, FuseError>>()?;
+        for (x, &j) in group.iter().enumerate() {
+            if class[j] != u32::MAX {
+                continue;
             }
-        };
+            class[j] = n_classes;
+            for (y, &l) in group.iter().enumerate().skip(x + 1) {
+                if class[l] == u32::MAX && bytes[y] == bytes[x] {
+                    class[l] = n_classes;
+                }
+            }
+            n_classes += 1;
+        }
     }
     drop(by_digest);
 

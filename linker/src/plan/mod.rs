@@ -179,6 +179,9 @@ pub struct Plan<'a> {
     pub n_imports: [u32; 5],
     /// Functions folded into others by identical code folding.
     pub folds: Vec<Fold>,
+    /// Functions to declare in a declarative element segment (their export
+    /// was dropped by `--exports`, and a body may `ref.func` them).
+    pub declare: Vec<u32>,
 }
 
 /// Options that shape the plan.
@@ -479,7 +482,9 @@ pub fn plan<'a>(
         }
     };
 
+    let all_exports = plan_exports(&PlanOptions { exports: None, ..opts.clone() }, names, files, modules, &maps)?;
     let exports = plan_exports(opts, names, files, modules, &maps)?;
+    let declare = undeclared(&all_exports, &exports);
 
     Ok(Plan {
         order,
@@ -498,6 +503,7 @@ pub fn plan<'a>(
         n_funcs,
         n_imports: counts,
         folds,
+        declare,
     })
 }
 
@@ -732,4 +738,24 @@ fn plan_exports<'a>(
         out.retain(|e| keep.iter().any(|k| k == e.name.as_ref()));
     }
     Ok(out)
+}
+
+/// Functions whose only declaration (for `ref.func`) was an export that
+/// `--exports` removed: they go into a declarative element segment.
+fn undeclared<'a>(all: &[OutExport<'a>], kept: &[OutExport<'a>]) -> Vec<u32> {
+    let mut keep: Vec<u32> = kept
+        .iter()
+        .filter(|e| matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact))
+        .map(|e| e.index)
+        .collect();
+    keep.sort_unstable();
+    let mut out: Vec<u32> = all
+        .iter()
+        .filter(|e| matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact))
+        .map(|e| e.index)
+        .filter(|i| keep.binary_search(i).is_err())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
