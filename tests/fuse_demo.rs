@@ -31,6 +31,17 @@ fn validate_all_features(bytes: &[u8]) {
         .unwrap_or_else(|e| panic!("fused output does not validate: {e}"));
 }
 
+/// The number of memories a module defines.
+fn memory_count(bytes: &[u8]) -> u32 {
+    wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .find_map(|p| match p {
+            Ok(wasmparser::Payload::MemorySection(r)) => Some(r.count()),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
 fn fuse_with(opts: &FuseOptions, set: &[(String, Vec<u8>)]) -> weld_linker::Fused {
     let inputs = Inputs::from_memory(set.iter().cloned()).unwrap();
     weld_linker::fuse(opts, &inputs).unwrap_or_else(|e| panic!("fuse failed: {e}"))
@@ -94,26 +105,14 @@ fn start_order_and_deferred_segments_behave_like_inputs() {
 #[test]
 fn shared_memory_behaves_like_inputs() {
     let bytes = check_behaves_like_inputs("shared-memory");
-    let memories = wasmparser::Parser::new(0)
-        .parse_all(&bytes)
-        .find_map(|p| match p {
-            Ok(wasmparser::Payload::MemorySection(r)) => Some(r.count()),
-            _ => None,
-        })
-        .unwrap();
+    let memories = memory_count(&bytes);
     assert_eq!(memories, 1, "an imported memory is the provider's memory");
 }
 
 #[test]
 fn multi_memory_behaves_like_inputs() {
     let bytes = check_behaves_like_inputs("multi-memory");
-    let memories = wasmparser::Parser::new(0)
-        .parse_all(&bytes)
-        .find_map(|p| match p {
-            Ok(wasmparser::Payload::MemorySection(r)) => Some(r.count()),
-            _ => None,
-        })
-        .unwrap();
+    let memories = memory_count(&bytes);
     assert_eq!(memories, 2, "separate memories stay separate");
 }
 
@@ -283,9 +282,15 @@ fn exports_filter_keeps_ref_func_targets_declared() {
     // `get` returns a reference to `f`, declared only by f's export.
     let set = vec![(
         "m".to_string(),
-        wat::parse_str(r#"(module (func $f (export "f")) (func (export "get") (result funcref) ref.func $f))"#).unwrap(),
+        wat::parse_str(
+            r#"(module (func $f (export "f")) (func (export "get") (result funcref) ref.func $f))"#,
+        )
+        .unwrap(),
     )];
-    let opts = FuseOptions { exports: Some(vec!["get".into()]), ..Default::default() };
+    let opts = FuseOptions {
+        exports: Some(vec!["get".into()]),
+        ..Default::default()
+    };
     let fused = fuse_with(&opts, &set);
     validate_all_features(&fused.bytes);
 }

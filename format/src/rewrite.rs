@@ -297,11 +297,36 @@ pub fn rewrite_body<R: Reencode<Error = OutOfRange>>(
     body: &FunctionBody<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), RewriteError> {
+    rewrite_body_with_refs(remap, identity, body, out, None)
+}
+
+/// A function index written into a rewritten body: where its LEB128 starts
+/// (relative to the start of the body) and the (new) index written there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuncRef {
+    /// Offset of the index's LEB128 in the rewritten body.
+    pub at: u32,
+    /// The function index written there.
+    pub func: u32,
+}
+
+/// Like [`rewrite_body`], and when `refs` is given, also lists every
+/// function index the body names (`call`, `return_call`, `ref.func`), so a
+/// later step can hash the body without them or patch them without decoding
+/// the body again.
+pub fn rewrite_body_with_refs<R: Reencode<Error = OutOfRange>>(
+    remap: &mut R,
+    identity: &Identity,
+    body: &FunctionBody<'_>,
+    out: &mut Vec<u8>,
+    mut refs: Option<&mut Vec<FuncRef>>,
+) -> Result<(), RewriteError> {
     let bytes = body.as_bytes();
-    if identity.all() {
+    if identity.all() && refs.is_none() {
         out.extend_from_slice(bytes);
         return Ok(());
     }
+    let body_start = out.len();
     let base = body.range().start;
     // Locals: copied unless a local's type names a type that moves.
     let mut locals = body.get_locals_reader()?;
@@ -326,6 +351,26 @@ pub fn rewrite_body<R: Reencode<Error = OutOfRange>>(
     while !ops.eof() {
         let start = (ops.original_position() - base) as usize;
         let op = ops.read()?;
+        if let Some(refs) = refs.as_deref_mut() {
+            let named = match op {
+                Operator::Call { function_index } => Some((0x10, function_index)),
+                Operator::ReturnCall { function_index } => Some((0x12, function_index)),
+                Operator::RefFunc { function_index } => Some((0xd2, function_index)),
+                _ => None,
+            };
+            if let Some((opcode, f)) = named {
+                out.extend_from_slice(&bytes[copied..start]);
+                out.push(opcode);
+                let func = remap.function_index(f)?;
+                refs.push(FuncRef {
+                    at: (out.len() - body_start) as u32,
+                    func,
+                });
+                func.encode(out);
+                copied = (ops.original_position() - base) as usize;
+                continue;
+            }
+        }
         if needs_rewrite(&op, identity) {
             out.extend_from_slice(&bytes[copied..start]);
             remap.instruction(op)?.encode(out);

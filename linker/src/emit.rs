@@ -11,7 +11,6 @@
 
 use std::borrow::Cow;
 
-use rayon::prelude::*;
 use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{
     ConstExpr, DataCountSection, ElementMode, ElementSection, ElementSegment, Elements, Encode, ExportKind,
@@ -19,9 +18,10 @@ use wasm_encoder::{
     TableSection, TagKind, TagSection, TagType,
 };
 use wasmparser::{DataKind, ElementItems, ElementKind, ExternalKind, TableInit};
-use weld_format::rewrite::{rewrite_body, Identity, RewriteError};
+use weld_format::rewrite::RewriteError;
 use weld_format::survey::ModuleSurvey;
 
+use crate::code::{leb_len, rewrite_chunk, Chunk, CHUNK};
 use crate::const_expr::const_expr;
 use crate::error::FuseError;
 use crate::plan::{Plan, Start, StartStep};
@@ -35,14 +35,18 @@ fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError 
 }
 
 /// Writes the fused module.
+///
+/// `chunks`, when given, hold the bodies rewritten for identical code
+/// folding (before it: `plan.kept` says which survive, `plan.renumber` how
+/// to patch them); each chunk is freed once copied. Otherwise bodies are
+/// rewritten here, a chunk at a time.
 pub fn emit(
     plan: &Plan<'_>,
     modules: &[&ModuleSurvey<'_>],
     files: &[&str],
     customs: &[u8],
+    chunks: Option<Vec<Chunk>>,
 ) -> Result<Vec<u8>, FuseError> {
-    let identities: Vec<Identity> = plan.maps.iter().map(|m| m.remap().identity()).collect();
-
     let start_body = match &plan.start {
         Some(Start::Synthesized { steps, .. }) => Some(start_body(plan, modules, files, steps)?),
         _ => None,
@@ -206,9 +210,18 @@ pub fn emit(
     // One allocation, sized from the inputs (rewriting changes body sizes
     // by a few bytes at most), filled in order.
     let head = head.as_slice();
-    let input_code: usize = plan.funcs.iter().map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5).sum();
-    let data_total = if plan.data.is_empty() { 0 } else { 1 + leb_len(data_len as u64) + data_len };
-    let mut out = Vec::with_capacity(head.len() + 16 + input_code + input_code / 16 + data_total + customs.len());
+    let input_code: usize = plan
+        .funcs
+        .iter()
+        .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5)
+        .sum();
+    let data_total = if plan.data.is_empty() {
+        0
+    } else {
+        1 + leb_len(data_len as u64) + data_len
+    };
+    let mut out =
+        Vec::with_capacity(head.len() + 16 + input_code + input_code / 16 + data_total + customs.len());
     out.extend_from_slice(head);
 
     // The code section. Bodies are rewritten in parallel a chunk at a time and
@@ -220,28 +233,33 @@ pub fn emit(
         let size_at = out.len();
         out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
         n_bodies.encode(&mut out);
-        for chunk in plan.funcs.chunks(BODY_CHUNK) {
-            let bodies: Vec<Cow<'_, [u8]>> = chunk
-                .par_iter()
-                .map(|&(k, d)| {
-                    let ki = k.as_usize();
-                    let body = &modules[ki].bodies[d as usize];
-                    let id = &identities[ki];
-                    if id.all() {
-                        return Ok(Cow::Borrowed(body.as_bytes()));
+        let renumber = plan.renumber.as_deref();
+        match chunks {
+            Some(chunks) => {
+                let mut i = 0usize;
+                for chunk in chunks {
+                    for j in 0..chunk.len() {
+                        let keep = plan.kept.as_ref().is_none_or(|k| k[i]);
+                        i += 1;
+                        if keep {
+                            let b = chunk.body(j);
+                            (b.patched_len(renumber) as u32).encode(&mut out);
+                            b.write_patched(renumber, &mut out);
+                        }
                     }
-                    let mut buf = Vec::with_capacity(body.as_bytes().len() + 16);
-                    let mut remap = plan.maps[ki].remap();
-                    rewrite_body(&mut remap, id, body, &mut buf).map_err(|e| {
-                        let f = modules[ki].imported.funcs + d;
-                        malformed(files[ki], format!("func {f}"), e)
-                    })?;
-                    Ok(Cow::Owned(buf))
-                })
-                .collect::<Result<_, FuseError>>()?;
-            for b in &bodies {
-                (b.len() as u32).encode(&mut out);
-                out.extend_from_slice(b);
+                    // `chunk` is dropped here, before the next is copied.
+                }
+            }
+            None => {
+                let identities: Vec<_> = plan.maps.iter().map(|m| m.remap().identity()).collect();
+                for funcs in plan.funcs.chunks(CHUNK) {
+                    let chunk = rewrite_chunk(plan, &identities, funcs, modules, files, false)?;
+                    for j in 0..chunk.len() {
+                        let b = chunk.body(j);
+                        (b.bytes.len() as u32).encode(&mut out);
+                        out.extend_from_slice(b.bytes);
+                    }
+                }
             }
         }
         if let Some(b) = &start_body {
@@ -269,9 +287,6 @@ pub fn emit(
     Ok(out)
 }
 
-/// Functions rewritten per parallel step of the code section.
-const BODY_CHUNK: usize = 4096;
-
 /// A u32 as a 5-byte LEB128 (valid, not minimal), for sizes patched later.
 fn padded_leb(x: u32) -> [u8; 5] {
     [
@@ -281,15 +296,6 @@ fn padded_leb(x: u32) -> [u8; 5] {
         ((x >> 21) as u8 & 0x7f) | 0x80,
         (x >> 28) as u8 & 0x0f,
     ]
-}
-
-fn leb_len(mut x: u64) -> usize {
-    let mut n = 1;
-    while x >= 0x80 {
-        x >>= 7;
-        n += 1;
-    }
-    n
 }
 
 fn element_section(

@@ -9,12 +9,13 @@ use std::path::Path;
 use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Inputs};
 
+use crate::code::rewrite_all;
 use crate::custom::merge_customs;
 use crate::emit::emit;
 use crate::error::{Error, FuseError};
 use crate::graph::ModuleGraph;
 use crate::graph_report::import_label;
-use crate::plan::{plan, Icf, OnConflict, Plan, PlanOptions};
+use crate::plan::{icf, plan, Icf, OnConflict, Plan, PlanOptions};
 use crate::resolve::{resolve, ResolveOptions};
 use crate::survey_all;
 
@@ -150,13 +151,25 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
     let plan_opts = PlanOptions {
         on_conflict: opts.on_conflict,
         exports: opts.exports.clone(),
-        icf: opts.icf,
     };
-    let plan = plan(&plan_opts, &files, &names, &modules, &links, order)?;
+    let mut plan = plan(&files, &names, &modules, &links, order)?;
 
-    // Emit: custom sections merged, bodies rewritten in parallel.
+    // Fold identical functions: bodies are rewritten once, in parallel, and
+    // compared with their function references left out.
+    let chunks = match opts.icf {
+        Icf::None => None,
+        icf => {
+            let chunks = rewrite_all(&plan, &modules, &files)?;
+            icf::fold(icf, &mut plan, &chunks, &modules, &files)?;
+            Some(chunks)
+        }
+    };
+    // Function indices are final: place the start function and the exports.
+    plan.finish(&plan_opts, &names, &files, &modules)?;
+
+    // Emit: custom sections merged, bodies written (or rewritten) in order.
     let (customs, warnings) = merge_customs(&plan, &modules, &files, opts.strip_debug)?;
-    let bytes = emit(&plan, &modules, &files, &customs)?;
+    let bytes = emit(&plan, &modules, &files, &customs, chunks)?;
 
     if opts.validate {
         validate(&bytes)?;
@@ -168,13 +181,43 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
     })
 }
 
-/// Validates a module with every feature weld may emit enabled.
+/// Validates a module with every feature weld may emit enabled. Function
+/// bodies are validated in parallel; the error reported is the first in the
+/// file, whatever the thread count.
 pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
-    let mut v = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
-    v.validate_all(bytes).map(|_| ()).map_err(|e| FuseError::Invalid {
+    use rayon::prelude::*;
+    use wasmparser::{FuncValidatorAllocations, ValidPayload, Validator, WasmFeatures};
+    let invalid = |e: wasmparser::BinaryReaderError| FuseError::Invalid {
         message: e.message().to_string(),
         offset: e.offset() as usize,
-    })
+    };
+    let mut validator = Validator::new_with_features(WasmFeatures::all());
+    let mut funcs = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(invalid)?;
+        if let ValidPayload::Func(to_validate, body) = validator.payload(&payload).map_err(invalid)? {
+            funcs.push((to_validate, body));
+        }
+    }
+    let first_error = funcs
+        .into_par_iter()
+        .map_init(
+            FuncValidatorAllocations::default,
+            |allocs, (to_validate, body)| {
+                let mut v = to_validate.into_validator(std::mem::take(allocs));
+                let result = v.validate(&body);
+                *allocs = v.into_allocations();
+                result.err()
+            },
+        )
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .next();
+    match first_error {
+        Some(e) => Err(invalid(e)),
+        None => Ok(()),
+    }
 }
 
 fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {

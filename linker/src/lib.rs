@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod code;
 pub mod const_expr;
 pub mod custom;
 pub mod describe;

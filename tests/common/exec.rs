@@ -140,6 +140,51 @@ pub fn call_plan(inputs: &[(&str, &[u8])]) -> Vec<(usize, String, String)> {
         .collect()
 }
 
+/// What a run observed when instantiation failed.
+fn failed(log: &Log) -> Observed {
+    log.lock().unwrap().push("instantiation failed".to_string());
+    Observed {
+        log: log.lock().unwrap().clone(),
+        calls: vec![],
+        memories: vec![],
+    }
+}
+
+/// Calls every function export of every input twice (state carries over) and
+/// reads every exported memory. `get(store, input, name, fused_name)` finds
+/// an export in this run.
+fn observe(
+    store: &mut Store<()>,
+    inputs: &[(&str, &[u8])],
+    log: &Log,
+    get: impl Fn(&Store<()>, usize, &str, &str) -> Option<Extern>,
+) -> Observed {
+    let mut calls = Vec::new();
+    for round in 0..2 {
+        for (k, name, fused) in call_plan(inputs) {
+            let f = get(store, k, &name, &fused)
+                .and_then(Extern::into_func)
+                .unwrap_or_else(|| panic!("no function export {fused}"));
+            let ty = f.ty(&*store);
+            if let Some(args) = args_for(&ty, round) {
+                calls.push((fused, call(store, f, &args)));
+            }
+        }
+    }
+    let mut memories = Vec::new();
+    for (k, kind, name, fused) in exports(inputs) {
+        if kind == wasmparser::ExternalKind::Memory {
+            let m = get(store, k, &name, &fused)
+                .and_then(Extern::into_memory)
+                .unwrap_or_else(|| panic!("no memory export {fused}"));
+            memories.push((fused, m.data(&*store).len(), digest(m.data(&*store))));
+        }
+    }
+    memories.sort();
+    let log = log.lock().unwrap().clone();
+    Observed { log, calls, memories }
+}
+
 /// Runs the inputs one by one. `order` is the instantiation order (indices
 /// into `inputs`).
 pub fn run_separately(inputs: &[(&str, &[u8])], order: &[usize]) -> Observed {
@@ -158,38 +203,12 @@ pub fn run_separately(inputs: &[(&str, &[u8])], order: &[usize]) -> Observed {
                 linker.instance(&mut store, inputs[k].0, inst).unwrap();
                 instances[k] = Some(inst);
             }
-            Err(e) => {
-                let _ = e;
-                log.lock().unwrap().push("instantiation failed".to_string());
-                return Observed {
-                    log: log.lock().unwrap().clone(),
-                    calls: vec![],
-                    memories: vec![],
-                };
-            }
+            Err(_) => return failed(&log),
         }
     }
-    let mut calls = Vec::new();
-    for round in 0..2 {
-        for (k, name, fused) in call_plan(inputs) {
-            let f = instances[k].unwrap().get_func(&store, &name).unwrap();
-            let name = fused;
-            let ty = f.ty(&store);
-            if let Some(args) = args_for(&ty, round) {
-                calls.push((name.clone(), call(&mut store, f, &args)));
-            }
-        }
-    }
-    let mut memories = Vec::new();
-    for (k, kind, name, fused) in exports(inputs) {
-        if kind == wasmparser::ExternalKind::Memory {
-            let m = instances[k].unwrap().get_memory(&store, &name).unwrap();
-            memories.push((fused, m.data(&store).len(), digest(m.data(&store))));
-        }
-    }
-    memories.sort();
-    let log = log.lock().unwrap().clone();
-    Observed { log, calls, memories }
+    observe(&mut store, inputs, &log, |s, k, name, _| {
+        instances[k]?.get_export(s, name)
+    })
 }
 
 /// Runs the fused module, calling the same exports as [`run_separately`].
@@ -203,39 +222,9 @@ pub fn run_fused(inputs: &[(&str, &[u8])], fused: &[u8]) -> Observed {
     host_stubs(&mut linker, &module, &[], &log);
     let inst = match linker.instantiate_and_start(&mut store, &module) {
         Ok(i) => i,
-        Err(e) => {
-            let _ = e;
-            log.lock().unwrap().push("instantiation failed".to_string());
-            return Observed {
-                log: log.lock().unwrap().clone(),
-                calls: vec![],
-                memories: vec![],
-            };
-        }
+        Err(_) => return failed(&log),
     };
-    let mut calls = Vec::new();
-    for round in 0..2 {
-        for (_, _, name) in call_plan(inputs) {
-            let f = inst
-                .get_func(&store, &name)
-                .unwrap_or_else(|| panic!("fused module exports {name}"));
-            let ty = f.ty(&store);
-            if let Some(args) = args_for(&ty, round) {
-                calls.push((name.clone(), call(&mut store, f, &args)));
-            }
-        }
-    }
-    let mut memories: Vec<(String, usize, String)> = inst
-        .exports(&store)
-        .filter_map(|e| {
-            let name = e.name().to_string();
-            match e.into_extern() {
-                Extern::Memory(m) => Some((name, m.data(&store).len(), digest(m.data(&store)))),
-                _ => None,
-            }
-        })
-        .collect();
-    memories.sort();
-    let log = log.lock().unwrap().clone();
-    Observed { log, calls, memories }
+    observe(&mut store, inputs, &log, |s, _, _, fused| {
+        inst.get_export(s, fused)
+    })
 }

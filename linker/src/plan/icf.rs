@@ -11,10 +11,12 @@
 //! callees by index never folds them (`C != D`); comparing them by *class*
 //! does: {A, B} and {C, D}.
 //!
-//! **Approach.** Every defined function is normalised: its body rewritten with
-//! the fused module's indices for every space except functions, whose
-//! references (`call`, `return_call`, `ref.func`) are replaced by a placeholder
-//! and listed apart. Round 0 puts functions with the same type and the same
+//! **Approach.** Every defined function is normalised: its body as rewritten
+//! for the fused module (every index in the output's numbering), with its
+//! function references (`call`, `return_call`, `ref.func`) left out and listed
+//! apart. The rewriting is the one emit needs anyway, so folding costs no
+//! extra decoding; the bodies of kept functions only get their function
+//! indices patched afterwards. Round 0 puts functions with the same type and the same
 //! normalised bytes in one class (blake3 digests, confirmed byte for byte).
 //! Each further round splits classes by the classes of their callees, in
 //! order. A round never merges classes, so the class count only grows; when a
@@ -34,13 +36,12 @@
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasmparser::{ElementItems, ExternalKind, Operator};
-use weld_format::rewrite::{rewrite_body, OutOfRange, Remap};
 use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, InputId};
 
-use super::SpaceMaps;
+use super::Plan;
+use crate::code::{Body, Chunk, CHUNK};
 use crate::error::FuseError;
 
 /// How much identical code folding to do.
@@ -64,50 +65,6 @@ pub struct Fold {
     pub func: FuncIdx,
     /// The output function it was folded into.
     pub into: FuncIdx,
-}
-
-/// A remap that reports function references instead of rewriting them.
-struct Normalize<'m> {
-    inner: Remap<'m>,
-    callees: Vec<u32>,
-}
-
-impl Reencode for Normalize<'_> {
-    type Error = OutOfRange;
-
-    fn function_index(&mut self, f: u32) -> Result<u32, ReencodeError<OutOfRange>> {
-        let out = self.inner.function_index(f)?;
-        self.callees.push(out);
-        Ok(0)
-    }
-    fn type_index(&mut self, t: u32) -> Result<u32, ReencodeError<OutOfRange>> {
-        self.inner.type_index(t)
-    }
-    fn table_index(&mut self, t: u32) -> Result<u32, ReencodeError<OutOfRange>> {
-        self.inner.table_index(t)
-    }
-    fn memory_index(&mut self, m: u32) -> Result<u32, ReencodeError<OutOfRange>> {
-        self.inner.memory_index(m)
-    }
-    fn global_index(&mut self, g: u32) -> Result<u32, ReencodeError<OutOfRange>> {
-        self.inner.global_index(g)
-    }
-    fn tag_index(&mut self, t: u32) -> Result<u32, ReencodeError<OutOfRange>> {
-        self.inner.tag_index(t)
-    }
-    fn element_index(&mut self, e: u32) -> Result<u32, ReencodeError<OutOfRange>> {
-        self.inner.element_index(e)
-    }
-    fn data_index(&mut self, d: u32) -> Result<u32, ReencodeError<OutOfRange>> {
-        self.inner.data_index(d)
-    }
-}
-
-/// A normalised function: the digest of its type and normalised body, and
-/// its callees (output indices).
-struct Normal {
-    callees: Vec<u32>,
-    digest: [u8; 32],
 }
 
 /// Functions of input `k` whose identity is observable: exported, in an
@@ -151,52 +108,61 @@ fn observable(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()
     Ok(())
 }
 
-/// Folds identical functions: updates `maps` and `funcs` in place and returns
-/// every fold. `n_imports` is the number of imported functions of the output.
+/// The digest of a function's type and normalised body.
+fn digest(ty: u32, body: Body<'_>) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(&ty.to_le_bytes());
+    for run in body.runs() {
+        h.update(&(run.len() as u32).to_le_bytes());
+        h.update(run);
+    }
+    *h.finalize().as_bytes()
+}
+
+/// Whether two normalised bodies are the same, byte for byte.
+fn same(a: Body<'_>, b: Body<'_>) -> bool {
+    a.refs.len() == b.refs.len() && a.runs().eq(b.runs())
+}
+
+/// Folds identical functions. `chunks` hold the rewritten bodies (with their
+/// function references listed) of `plan.funcs`, in order. Updates the plan's
+/// maps and functions and records the folds, which bodies are kept, and the
+/// renumbering that the kept bodies' function references need.
 pub fn fold(
     icf: Icf,
-    maps: &mut [SpaceMaps],
-    funcs: &mut Vec<(InputId, u32)>,
-    n_imports: u32,
+    plan: &mut Plan<'_>,
+    chunks: &[Chunk],
     modules: &[&ModuleSurvey<'_>],
     files: &[&str],
-) -> Result<Vec<Fold>, FuseError> {
+) -> Result<(), FuseError> {
+    let body = |i: usize| chunks[i / CHUNK].body(i % CHUNK);
+    let n_imports = plan.n_imports[0];
+    let funcs = &plan.funcs;
     if icf == Icf::None || funcs.len() < 2 {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    // Normalise every defined function, in parallel; keep only its digest
-    // and callees (the bytes are recomputed for the few that share a digest).
-    let normalize = |&(k, d): &(InputId, u32)| -> Result<(Vec<u8>, Vec<u32>), FuseError> {
-        let ki = k.as_usize();
-        let m = modules[ki];
-        let maps_k = &maps[ki];
-        let mut norm = Normalize { inner: maps_k.remap(), callees: Vec::new() };
-        let mut identity = norm.inner.identity();
-        identity.funcs = false; // see every function reference
-        let ty = m.func_types[(m.imported.funcs + d) as usize];
-        let out_ty = maps_k.types.get(ty.as_usize()).map(|t| t.0).unwrap_or(u32::MAX);
-        let mut bytes = out_ty.to_le_bytes().to_vec();
-        rewrite_body(&mut norm, &identity, &m.bodies[d as usize], &mut bytes).map_err(|e| FuseError::Malformed {
-            input: files[ki].to_string(),
-            item: format!("func {}", m.imported.funcs + d),
-            reason: e.to_string(),
-        })?;
-        Ok((bytes, norm.callees))
-    };
-    let normals: Vec<Normal> = funcs
-        .par_iter()
-        .map(|f| {
-            let (bytes, callees) = normalize(f)?;
-            Ok(Normal { callees, digest: weld_format::digest::blake3(&bytes) })
+    let n = funcs.len();
+    let types: Vec<u32> = funcs
+        .iter()
+        .map(|&(k, d)| {
+            let m = modules[k.as_usize()];
+            let ty = m.func_types[(m.imported.funcs + d) as usize];
+            plan.maps[k.as_usize()]
+                .types
+                .get(ty.as_usize())
+                .map_or(u32::MAX, |t| t.0)
         })
-        .collect::<Result<_, FuseError>>()?;
+        .collect();
+    let digests: Vec<[u8; 32]> = (0..n)
+        .into_par_iter()
+        .map(|i| digest(types[i], body(i)))
+        .collect();
 
     // Round 0: same type and normalised bytes: equal digests, confirmed byte
     // for byte.
-    let n = normals.len();
     let mut by_digest: HashMap<[u8; 32], Vec<usize>> = HashMap::with_capacity(n);
-    for (i, f) in normals.iter().enumerate() {
-        by_digest.entry(f.digest).or_default().push(i);
+    for (i, d) in digests.iter().enumerate() {
+        by_digest.entry(*d).or_default().push(i);
     }
     let mut class = vec![u32::MAX; n];
     let mut n_classes = 0u32;
@@ -204,30 +170,18 @@ pub fn fold(
         if class[i] != u32::MAX {
             continue;
         }
-        let group = &by_digest[&normals[i].digest];
-        if group.len() == 1 {
-            class[i] = n_classes;
-            n_classes += 1;
-            continue;
-        }
-        let bytes: Vec<Vec<u8>> = group
-            .par_iter()
-            .map(|&j| normalize(&funcs[j]).map(|(b, _)| b))
-            .collect::<Result<_, FuseError>>()?;
-        for (x, &j) in group.iter().enumerate() {
-            if class[j] != u32::MAX {
-                continue;
+        class[i] = n_classes;
+        for &j in &by_digest[&digests[i]] {
+            if class[j] == u32::MAX && types[j] == types[i] && same(body(i), body(j)) {
+                class[j] = n_classes;
             }
-            class[j] = n_classes;
-            for (y, &l) in group.iter().enumerate().skip(x + 1) {
-                if class[l] == u32::MAX && bytes[y] == bytes[x] {
-                    class[l] = n_classes;
-                }
-            }
-            n_classes += 1;
         }
+        n_classes += 1;
     }
     drop(by_digest);
+    let callees: Vec<Vec<u32>> = (0..n)
+        .map(|i| body(i).refs.iter().map(|r| r.func).collect())
+        .collect();
 
     // Refine by the classes of the callees until stable.
     let callee_class = |class: &[u32], c: u32| -> u32 {
@@ -241,11 +195,7 @@ pub fn fold(
         let mut key_of: HashMap<(u32, Vec<u32>), u32> = HashMap::with_capacity(n_classes as usize);
         let mut next = vec![0u32; n];
         for i in 0..n {
-            let callees: Vec<u32> = normals[i]
-                .callees
-                .iter()
-                .map(|&c| callee_class(&class, c))
-                .collect();
+            let callees: Vec<u32> = callees[i].iter().map(|&c| callee_class(&class, c)).collect();
             let len = key_of.len() as u32;
             next[i] = *key_of.entry((class[i], callees)).or_insert(len);
         }
@@ -256,7 +206,7 @@ pub fn fold(
         }
         n_classes = count;
     }
-    drop(normals);
+    drop(callees);
 
     // Which functions may be folded away.
     let mut may_fold = vec![true; n];
@@ -270,7 +220,7 @@ pub fn fold(
                 reason: e.message().to_string(),
             })?;
             for &f in &seen {
-                if let Some(&out) = maps[ki].funcs.get(f as usize) {
+                if let Some(&out) = plan.maps[ki].funcs.get(f as usize) {
                     if out.0 >= n_imports {
                         may_fold[(out.0 - n_imports) as usize] = false;
                     }
@@ -296,18 +246,17 @@ pub fn fold(
     // New indices: kept functions in order; folded ones take their keeper's.
     let mut new_index = vec![u32::MAX; n];
     let mut next = n_imports;
-    let mut kept_funcs = Vec::with_capacity(n);
+    let mut kept = vec![false; n];
     for i in 0..n {
-        let k = keeper[&class[i]];
-        if k == i || !may_fold[i] {
+        if keeper[&class[i]] == i || !may_fold[i] {
             new_index[i] = next;
             next += 1;
-            kept_funcs.push(funcs[i]);
+            kept[i] = true;
         }
     }
     let mut folds = Vec::new();
     for i in 0..n {
-        if new_index[i] == u32::MAX {
+        if !kept[i] {
             let k = keeper[&class[i]];
             new_index[i] = new_index[k];
             let (input, d) = funcs[i];
@@ -319,17 +268,24 @@ pub fn fold(
         }
     }
     if folds.is_empty() {
-        return Ok(folds);
+        return Ok(());
     }
-    for m in maps.iter_mut() {
+    for m in plan.maps.iter_mut() {
         for f in m.funcs.iter_mut() {
             if f.0 >= n_imports {
                 *f = FuncIdx(new_index[(f.0 - n_imports) as usize]);
             }
         }
     }
-    *funcs = kept_funcs;
-    Ok(folds)
+    let mut i = 0;
+    plan.funcs.retain(|_| {
+        i += 1;
+        kept[i - 1]
+    });
+    plan.kept = Some(kept);
+    plan.renumber = Some((0..n_imports).chain(new_index).collect());
+    plan.folds = folds;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -67,6 +67,18 @@ pub struct SpaceMaps {
 }
 
 impl SpaceMaps {
+    /// The output index of an item an export of this input names.
+    pub fn export_target(&self, kind: ExternalKind, index: u32) -> Option<u32> {
+        let i = index as usize;
+        match kind {
+            ExternalKind::Func | ExternalKind::FuncExact => self.funcs.get(i).map(|x| x.0),
+            ExternalKind::Table => self.tables.get(i).map(|x| x.0),
+            ExternalKind::Memory => self.memories.get(i).map(|x| x.0),
+            ExternalKind::Global => self.globals.get(i).map(|x| x.0),
+            ExternalKind::Tag => self.tags.get(i).map(|x| x.0),
+        }
+    }
+
     /// A remap borrowing these maps.
     pub fn remap(&self) -> Remap<'_> {
         Remap {
@@ -179,6 +191,12 @@ pub struct Plan<'a> {
     pub n_imports: [u32; 5],
     /// Functions folded into others by identical code folding.
     pub folds: Vec<Fold>,
+    /// After folding: old output function index -> new one, for patching
+    /// bodies rewritten before the fold.
+    pub renumber: Option<Vec<u32>>,
+    /// After folding: for each function defined before the fold, whether its
+    /// body is kept (in the order the bodies were rewritten).
+    pub kept: Option<Vec<bool>>,
     /// Functions to declare in a declarative element segment (their export
     /// was dropped by `--exports`, and a body may `ref.func` them).
     pub declare: Vec<u32>,
@@ -191,8 +209,6 @@ pub struct PlanOptions {
     pub on_conflict: OnConflict,
     /// Keep only these exports.
     pub exports: Option<Vec<String>>,
-    /// Identical code folding.
-    pub icf: Icf,
 }
 
 /// The output types of every item, for checking imports against providers.
@@ -224,10 +240,11 @@ fn reencode_err(input: &str, e: wasm_encoder::reencode::Error<OutOfRange>) -> Fu
     }
 }
 
-/// Builds the plan. `names[i]`/`files[i]` name input `i`; `order` is the
-/// instantiation order from the graph.
+/// Builds the plan of every index space. `names[i]`/`files[i]` name input
+/// `i`; `order` is the instantiation order from the graph. Function indices
+/// are final only after folding ([`icf::fold`]); [`Plan::finish`] then
+/// places the start function and the exports.
 pub fn plan<'a>(
-    opts: &PlanOptions,
     files: &[&str],
     names: &[&str],
     modules: &[&ModuleSurvey<'a>],
@@ -433,59 +450,6 @@ pub fn plan<'a>(
         maps[k.as_usize()].data = dmap;
     }
 
-    // Fold identical functions; function indices are final after this.
-    let folds = icf::fold(opts.icf, &mut maps, &mut funcs, counts[0], modules, files)?;
-
-    // The start: deferred segments and start calls, input by input.
-    let mut steps = Vec::new();
-    for &k in &order {
-        let ki = k.as_usize();
-        steps.extend(
-            maps[ki]
-                .elems
-                .iter()
-                .filter(|e| elems[e.as_usize()].deferred)
-                .map(|&e| StartStep::InitElem(e)),
-        );
-        steps.extend(
-            maps[ki]
-                .data
-                .iter()
-                .filter(|d| data[d.as_usize()].deferred)
-                .map(|&d| StartStep::InitData(d)),
-        );
-        if let Some(s) = modules[ki].start {
-            let f = maps[ki]
-                .funcs
-                .get(s.as_usize())
-                .copied()
-                .ok_or_else(|| FuseError::Malformed {
-                    input: files[ki].to_string(),
-                    item: "start section".into(),
-                    reason: format!("{s} out of range"),
-                })?;
-            steps.push(StartStep::Call(f));
-        }
-    }
-    let mut n_funcs = counts[0] + funcs.len() as u32;
-    let start = match steps.as_slice() {
-        [] => None,
-        [StartStep::Call(f)] => Some(Start::Existing(*f)),
-        _ => {
-            let func = FuncIdx(n_funcs);
-            n_funcs += 1;
-            Some(Start::Synthesized {
-                func,
-                ty: types.empty_func(),
-                steps,
-            })
-        }
-    };
-
-    let all_exports = plan_exports(&PlanOptions { exports: None, ..opts.clone() }, names, files, modules, &maps)?;
-    let exports = plan_exports(opts, names, files, modules, &maps)?;
-    let declare = undeclared(&all_exports, &exports);
-
     Ok(Plan {
         order,
         types,
@@ -498,13 +462,80 @@ pub fn plan<'a>(
         tags,
         elems,
         data,
-        exports,
-        start,
-        n_funcs,
+        exports: Vec::new(),
+        start: None,
+        n_funcs: counts[0],
         n_imports: counts,
-        folds,
-        declare,
+        folds: Vec::new(),
+        renumber: None,
+        kept: None,
+        declare: Vec::new(),
     })
+}
+
+impl<'a> Plan<'a> {
+    /// The last planning step, once function indices are final (after
+    /// identical code folding): the start function and the exports.
+    pub fn finish(
+        &mut self,
+        opts: &PlanOptions,
+        names: &[&str],
+        files: &[&str],
+        modules: &[&ModuleSurvey<'a>],
+    ) -> Result<(), FuseError> {
+        // The start: deferred segments and start calls, input by input.
+        let mut steps = Vec::new();
+        for &k in &self.order {
+            let ki = k.as_usize();
+            let maps = &self.maps[ki];
+            steps.extend(
+                maps.elems
+                    .iter()
+                    .filter(|e| self.elems[e.as_usize()].deferred)
+                    .map(|&e| StartStep::InitElem(e)),
+            );
+            steps.extend(
+                maps.data
+                    .iter()
+                    .filter(|d| self.data[d.as_usize()].deferred)
+                    .map(|&d| StartStep::InitData(d)),
+            );
+            if let Some(s) = modules[ki].start {
+                let f = maps
+                    .funcs
+                    .get(s.as_usize())
+                    .copied()
+                    .ok_or_else(|| FuseError::Malformed {
+                        input: files[ki].to_string(),
+                        item: "start section".into(),
+                        reason: format!("{s} out of range"),
+                    })?;
+                steps.push(StartStep::Call(f));
+            }
+        }
+        self.n_funcs = self.n_imports[0] + self.funcs.len() as u32;
+        self.start = match steps.as_slice() {
+            [] => None,
+            [StartStep::Call(f)] => Some(Start::Existing(*f)),
+            _ => {
+                let func = FuncIdx(self.n_funcs);
+                self.n_funcs += 1;
+                Some(Start::Synthesized {
+                    func,
+                    ty: self.types.empty_func(),
+                    steps,
+                })
+            }
+        };
+        let everything = PlanOptions {
+            exports: None,
+            ..opts.clone()
+        };
+        let all_exports = plan_exports(&everything, names, files, modules, &self.maps)?;
+        self.exports = plan_exports(opts, names, files, modules, &self.maps)?;
+        self.declare = undeclared(&all_exports, &self.exports);
+        Ok(())
+    }
 }
 
 /// 0 func, 1 table, 2 memory, 3 global, 4 tag.
@@ -568,15 +599,7 @@ fn link_import(
             SPACE_NAMES[want], names[pi], ex.name, SPACE_NAMES[have]
         )));
     }
-    let pm = &maps[pi];
-    let idx = match have {
-        0 => pm.funcs.get(ex.index as usize).map(|x| x.0),
-        1 => pm.tables.get(ex.index as usize).map(|x| x.0),
-        2 => pm.memories.get(ex.index as usize).map(|x| x.0),
-        3 => pm.globals.get(ex.index as usize).map(|x| x.0),
-        _ => pm.tags.get(ex.index as usize).map(|x| x.0),
-    }
-    .ok_or_else(|| {
+    let idx = maps[pi].export_target(ex.kind, ex.index).ok_or_else(|| {
         err(format!(
             "`{}` exports `{}` with an index out of range",
             names[pi], ex.name
@@ -630,7 +653,10 @@ fn link_import(
                 && found.shared == expected.shared
                 && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
             if !ok {
-                return Err(mismatch(describe::table(&t), format!("{found:?}")));
+                return Err(mismatch(
+                    describe::table(&t),
+                    encoder_limits("table", found.minimum, found.maximum),
+                ));
             }
         }
         TypeRef::Memory(mt) => {
@@ -644,7 +670,10 @@ fn link_import(
                 && found.page_size_log2 == expected.page_size_log2
                 && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
             if !ok {
-                return Err(mismatch(describe::memory(&mt), format!("{found:?}")));
+                return Err(mismatch(
+                    describe::memory(&mt),
+                    encoder_limits("memory", found.minimum, found.maximum),
+                ));
             }
         }
     }
@@ -659,6 +688,13 @@ fn limits_match(found_min: u64, found_max: Option<u64>, want_min: u64, want_max:
             None => true,
             Some(w) => found_max.is_some_and(|f| f <= w),
         }
+}
+
+fn encoder_limits(what: &str, min: u64, max: Option<u64>) -> String {
+    format!(
+        "{what} {min}{}",
+        max.map(|m| format!("..{m}")).unwrap_or_default()
+    )
 }
 
 fn encoder_global(g: &wasm_encoder::GlobalType) -> String {
@@ -678,19 +714,13 @@ fn plan_exports<'a>(
     for (i, m) in modules.iter().enumerate() {
         let k = InputId(i as u32);
         for ex in &m.exports {
-            let pm = &maps[i];
-            let index = match ex.kind {
-                ExternalKind::Func | ExternalKind::FuncExact => pm.funcs.get(ex.index as usize).map(|x| x.0),
-                ExternalKind::Table => pm.tables.get(ex.index as usize).map(|x| x.0),
-                ExternalKind::Memory => pm.memories.get(ex.index as usize).map(|x| x.0),
-                ExternalKind::Global => pm.globals.get(ex.index as usize).map(|x| x.0),
-                ExternalKind::Tag => pm.tags.get(ex.index as usize).map(|x| x.0),
-            }
-            .ok_or_else(|| FuseError::Malformed {
-                input: files[i].to_string(),
-                item: format!("export \"{}\"", ex.name),
-                reason: "index out of range".into(),
-            })?;
+            let index = maps[i]
+                .export_target(ex.kind, ex.index)
+                .ok_or_else(|| FuseError::Malformed {
+                    input: files[i].to_string(),
+                    item: format!("export \"{}\"", ex.name),
+                    reason: "index out of range".into(),
+                })?;
             let mut name: Cow<'a, str> = Cow::Borrowed(ex.name);
             if let Some(&first) = taken.get(&name) {
                 match opts.on_conflict {

@@ -1,0 +1,188 @@
+//! Stage 6a, **rewrite code**: the plan's maps + the inputs' bodies → the
+//! fused module's function bodies, in parallel (rayon), in output order.
+//!
+//! Each body goes through the streaming rewriter of `weld_format::rewrite`,
+//! optionally listing the function indices it names (for identical code
+//! folding, which then needs no decoding of its own). Bodies are packed into
+//! chunk arenas of [`CHUNK`] functions, one allocation each, so the writer
+//! can free a chunk as soon as it is copied into the output. Cost: one
+//! decode per body that changes or whose references are wanted; others are
+//! copied.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+use weld_format::rewrite::{rewrite_body_with_refs, FuncRef, Identity};
+use weld_format::survey::ModuleSurvey;
+use weld_format::InputId;
+
+use crate::error::FuseError;
+use crate::plan::Plan;
+
+/// Functions rewritten per parallel step and per arena.
+pub const CHUNK: usize = 4096;
+
+/// One body's place in its chunk.
+#[derive(Debug, Clone)]
+struct Span {
+    bytes: Range<u32>,
+    refs: Range<u32>,
+}
+
+/// The rewritten bodies of up to [`CHUNK`] consecutive functions.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    bytes: Vec<u8>,
+    refs: Vec<FuncRef>,
+    spans: Vec<Span>,
+}
+
+/// One rewritten body (locals and code, without its size), borrowed from its
+/// chunk.
+#[derive(Debug, Clone, Copy)]
+pub struct Body<'c> {
+    /// The bytes.
+    pub bytes: &'c [u8],
+    /// Every function index the body names, when they were asked for.
+    pub refs: &'c [FuncRef],
+}
+
+impl Chunk {
+    /// The number of bodies.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Body `i` of this chunk.
+    pub fn body(&self, i: usize) -> Body<'_> {
+        let s = &self.spans[i];
+        Body {
+            bytes: &self.bytes[s.bytes.start as usize..s.bytes.end as usize],
+            refs: &self.refs[s.refs.start as usize..s.refs.end as usize],
+        }
+    }
+}
+
+/// Rewrites the bodies of `funcs` (input, defined index) into one chunk.
+pub fn rewrite_chunk(
+    plan: &Plan<'_>,
+    identities: &[Identity],
+    funcs: &[(InputId, u32)],
+    modules: &[&ModuleSurvey<'_>],
+    files: &[&str],
+    with_refs: bool,
+) -> Result<Chunk, FuseError> {
+    let parts: Vec<(Vec<u8>, Vec<FuncRef>)> = funcs
+        .par_iter()
+        .map(|&(k, d)| {
+            let ki = k.as_usize();
+            let body = &modules[ki].bodies[d as usize];
+            let mut bytes = Vec::with_capacity(body.as_bytes().len() + 16);
+            let mut refs = Vec::new();
+            let mut remap = plan.maps[ki].remap();
+            rewrite_body_with_refs(
+                &mut remap,
+                &identities[ki],
+                body,
+                &mut bytes,
+                with_refs.then_some(&mut refs),
+            )
+            .map_err(|e| FuseError::Malformed {
+                input: files[ki].to_string(),
+                item: format!("func {}", modules[ki].imported.funcs + d),
+                reason: e.to_string(),
+            })?;
+            Ok((bytes, refs))
+        })
+        .collect::<Result<_, FuseError>>()?;
+    let mut chunk = Chunk {
+        bytes: Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum()),
+        refs: Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum()),
+        spans: Vec::with_capacity(parts.len()),
+    };
+    for (bytes, refs) in parts {
+        let b = chunk.bytes.len() as u32;
+        let r = chunk.refs.len() as u32;
+        chunk.bytes.extend_from_slice(&bytes);
+        chunk.refs.extend_from_slice(&refs);
+        chunk.spans.push(Span {
+            bytes: b..chunk.bytes.len() as u32,
+            refs: r..chunk.refs.len() as u32,
+        });
+    }
+    Ok(chunk)
+}
+
+/// Rewrites every defined function of the plan, listing function references.
+pub fn rewrite_all(
+    plan: &Plan<'_>,
+    modules: &[&ModuleSurvey<'_>],
+    files: &[&str],
+) -> Result<Vec<Chunk>, FuseError> {
+    let identities: Vec<Identity> = plan.maps.iter().map(|m| m.remap().identity()).collect();
+    plan.funcs
+        .chunks(CHUNK)
+        .map(|c| rewrite_chunk(plan, &identities, c, modules, files, true))
+        .collect()
+}
+
+/// The length of `x` as an unsigned LEB128.
+pub fn leb_len(mut x: u64) -> usize {
+    let mut n = 1;
+    while x >= 0x80 {
+        x >>= 7;
+        n += 1;
+    }
+    n
+}
+
+impl Body<'_> {
+    /// The runs of bytes between function references (the body with every
+    /// function index left out).
+    pub fn runs(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let ends = self
+            .refs
+            .iter()
+            .map(|r| (r.at as usize, r.at as usize + leb_len(r.func as u64)));
+        let mut at = 0usize;
+        ends.map(Some).chain([None]).map(move |e| match e {
+            Some((start, end)) => {
+                let run = &self.bytes[at..start];
+                at = end;
+                run
+            }
+            None => &self.bytes[at..],
+        })
+    }
+
+    /// The body's length once every function index `f` is replaced by
+    /// `renumber[f]`.
+    pub fn patched_len(&self, renumber: Option<&[u32]>) -> usize {
+        let Some(renumber) = renumber else {
+            return self.bytes.len();
+        };
+        self.refs.iter().fold(self.bytes.len(), |len, r| {
+            len - leb_len(r.func as u64) + leb_len(renumber[r.func as usize] as u64)
+        })
+    }
+
+    /// Appends the body to `out` with every function index `f` replaced by
+    /// `renumber[f]`.
+    pub fn write_patched(&self, renumber: Option<&[u32]>, out: &mut Vec<u8>) {
+        let Some(renumber) = renumber else {
+            out.extend_from_slice(self.bytes);
+            return;
+        };
+        for (run, r) in self.runs().zip(self.refs.iter().map(Some).chain([None])) {
+            out.extend_from_slice(run);
+            if let Some(r) = r {
+                wasm_encoder::Encode::encode(&renumber[r.func as usize], out);
+            }
+        }
+    }
+}
