@@ -1,0 +1,3 @@
+//! weld's fuzz targets; see `targets.rs`.
+
+pub mod targets;

@@ -1,0 +1,151 @@
+//! The fuzz targets as plain functions, shared by the cargo-fuzz binaries in
+//! `fuzz_targets/` and by `tests/fuzz_regressions.rs`, which replays every
+//! input under `fuzz/regressions/` in the normal test run.
+//!
+//! Each target panics only on a weld bug: a panic inside weld, an output
+//! that does not validate, a result that depends on the run.
+
+use arbitrary::{Result, Unstructured};
+use weld_format::names::{canonical_hash_name, parse_hash_name, semver_compatible, ExternName, ProviderIndex};
+use weld_format::Inputs;
+use weld_linker::{FuseError, FuseOptions, Icf, OnConflict};
+
+/// Arbitrary bytes through load, survey, inspect, graph and fuse: errors are
+/// fine, panics are not, and any output must validate.
+pub fn load_survey(data: &[u8]) {
+    let Ok(inputs) = Inputs::from_memory([("fuzz", data.to_vec())]) else { return };
+    let input = inputs.iter().next().expect("one input");
+    let _ = weld_format::survey(&input.display, input.bytes());
+    let _ = weld_linker::inspect(input);
+    let _ = weld_linker::graph(&Default::default(), &inputs);
+    let opts = FuseOptions { validate: false, ..Default::default() };
+    if let Ok(fused) = weld_linker::fuse(&opts, &inputs) {
+        // weld accepted the input as a module; its output must then validate
+        // if the input did.
+        let all = wasmparser::WasmFeatures::all();
+        if wasmparser::Validator::new_with_features(all).validate_all(input.bytes()).is_ok() {
+            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&fused.bytes) {
+                panic!("valid input, invalid output: {e}");
+            }
+        }
+    }
+}
+
+fn config() -> wasm_smith::Config {
+    wasm_smith::Config {
+        max_memories: 2,
+        max_tables: 2,
+        max_funcs: 16,
+        max_instructions: 60,
+        max_imports: 0,
+        export_everything: true,
+        ..Default::default()
+    }
+}
+
+/// A module whose imports are `provider`'s exports, from module `from`.
+fn imports_of(from: &str, provider: &[u8]) -> Option<Vec<u8>> {
+    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+    let s = weld_format::survey("p", provider).ok()?;
+    let m = s.as_module()?;
+    let mut rt = RoundtripReencoder;
+    let mut types = wasm_encoder::TypeSection::new();
+    for g in &m.rec_groups {
+        let group = &m.types[g.start as usize..(g.start + g.len) as usize];
+        let subs: Vec<_> = group.iter().map(|t| rt.sub_type(t.clone())).collect::<std::result::Result<_, _>>().ok()?;
+        if g.explicit {
+            types.ty().rec(subs);
+        } else {
+            for t in &subs {
+                types.ty().subtype(t);
+            }
+        }
+    }
+    let mut imports = wasm_encoder::ImportSection::new();
+    for e in &m.exports {
+        let i = e.index as usize;
+        let defined = |n: u32| i.checked_sub(n as usize);
+        let ty = match e.kind {
+            wasmparser::ExternalKind::Func => wasm_encoder::EntityType::Function(m.func_types.get(i)?.0),
+            wasmparser::ExternalKind::Table => {
+                wasm_encoder::EntityType::Table(rt.table_type(m.tables.get(defined(m.imported.tables)?)?.ty).ok()?)
+            }
+            wasmparser::ExternalKind::Memory => {
+                wasm_encoder::EntityType::Memory(rt.memory_type(*m.memories.get(defined(m.imported.memories)?)?).ok()?)
+            }
+            wasmparser::ExternalKind::Global => {
+                wasm_encoder::EntityType::Global(rt.global_type(m.globals.get(defined(m.imported.globals)?)?.ty).ok()?)
+            }
+            wasmparser::ExternalKind::Tag => {
+                let t = m.tags.get(defined(m.imported.tags)?)?;
+                wasm_encoder::EntityType::Tag(wasm_encoder::TagType {
+                    kind: wasm_encoder::TagKind::Exception,
+                    func_type_idx: t.func_type_idx,
+                })
+            }
+            _ => continue,
+        };
+        imports.import(from, e.name, ty);
+    }
+    let mut module = wasm_encoder::Module::new();
+    module.section(&types).section(&imports);
+    Some(module.finish())
+}
+
+/// One to four generated modules, each generated against the exports of the
+/// one before, so imports really link; fused with a random folding mode. The
+/// output must validate, and fusing twice must give the same bytes.
+pub fn fuse(u: &mut Unstructured) -> Result<()> {
+    let n = u.int_in_range(1..=4)?;
+    let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
+    for i in 0..n {
+        let mut cfg = config();
+        if let Some((name, prev)) = modules.last() {
+            if let Some(avail) = imports_of(name, prev) {
+                cfg.max_imports = 24;
+                cfg.available_imports = Some(avail);
+            }
+        }
+        let m = wasm_smith::Module::new(cfg, u)?;
+        modules.push((format!("in{i}"), m.to_bytes()));
+    }
+    let icf = *u.choose(&[Icf::Safe, Icf::All, Icf::None])?;
+    let opts = FuseOptions { on_conflict: OnConflict::Rename, icf, ..Default::default() };
+    let run = || {
+        let inputs = Inputs::from_memory(modules.clone()).expect("generated modules load");
+        weld_linker::fuse(&opts, &inputs)
+    };
+    match run() {
+        Ok(fused) => {
+            let again = run().expect("second run");
+            assert!(fused.bytes == again.bytes, "fuse is not deterministic");
+        }
+        Err(weld_linker::Error::Fuse(FuseError::Invalid { message, offset })) => {
+            panic!("invalid output: {message} at {offset:#x}")
+        }
+        Err(e) => panic!("fuse refused generated modules: {e}"),
+    }
+    Ok(())
+}
+
+/// Arbitrary strings through the name parser and the semver matcher.
+pub fn names(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut parts = text.splitn(2, '\n');
+    let (a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    for s in [a, b] {
+        if let Ok(n) = ExternName::parse(s) {
+            let _ = (n.base(), n.track());
+        }
+        if let Some(d) = parse_hash_name(s) {
+            assert_eq!(parse_hash_name(&canonical_hash_name(&d)), Some(d));
+        }
+    }
+    assert_eq!(semver_compatible(a, b), semver_compatible(b, a), "semver matching is not symmetric");
+    let mut idx = ProviderIndex::new();
+    idx.insert(a, 0u8);
+    if let Some((_, rule)) = idx.lookup(b) {
+        // What matched must be exact or on the same track.
+        assert!(a == b || semver_compatible(a, b), "{a:?} matched {b:?} by {rule}");
+    }
+}
