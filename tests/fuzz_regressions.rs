@@ -9,12 +9,19 @@ mod targets;
 use std::path::Path;
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target);
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .filter(|e| e.file_name() != ".gitkeep")
-                .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -76,7 +83,12 @@ fn names_regressions_and_smoke() {
     for s in seeds(200, 40) {
         targets::names(&s);
     }
-    for pair in ["a:b/c@0.2.0\na:b/c@0.2.3", "a:b/c@1.0.0\na:b/c@2.0.0", "x\nx", "sha256-00\nsha256:00"] {
+    for pair in [
+        "a:b/c@0.2.0\na:b/c@0.2.3",
+        "a:b/c@1.0.0\na:b/c@2.0.0",
+        "x\nx",
+        "sha256-00\nsha256:00",
+    ] {
         targets::names(pair.as_bytes());
     }
 }

@@ -6,24 +6,34 @@
 //! that does not validate, a result that depends on the run.
 
 use arbitrary::{Result, Unstructured};
-use weld_format::names::{canonical_hash_name, parse_hash_name, semver_compatible, ExternName, ProviderIndex};
+use weld_format::names::{
+    canonical_hash_name, parse_hash_name, semver_compatible, ExternName, ProviderIndex,
+};
 use weld_format::Inputs;
 use weld_linker::{FuseError, FuseOptions, Icf, OnConflict};
 
 /// Arbitrary bytes through load, survey, inspect, graph and fuse: errors are
 /// fine, panics are not, and any output must validate.
 pub fn load_survey(data: &[u8]) {
-    let Ok(inputs) = Inputs::from_memory([("fuzz", data.to_vec())]) else { return };
+    let Ok(inputs) = Inputs::from_memory([("fuzz", data.to_vec())]) else {
+        return;
+    };
     let input = inputs.iter().next().expect("one input");
     let _ = weld_format::survey(&input.display, input.bytes());
     let _ = weld_linker::inspect(input);
     let _ = weld_linker::graph(&Default::default(), &inputs);
-    let opts = FuseOptions { validate: false, ..Default::default() };
+    let opts = FuseOptions {
+        validate: false,
+        ..Default::default()
+    };
     if let Ok(fused) = weld_linker::fuse(&opts, &inputs) {
         // weld accepted the input as a module; its output must then validate
         // if the input did.
         let all = wasmparser::WasmFeatures::all();
-        if wasmparser::Validator::new_with_features(all).validate_all(input.bytes()).is_ok() {
+        if wasmparser::Validator::new_with_features(all)
+            .validate_all(input.bytes())
+            .is_ok()
+        {
             if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&fused.bytes) {
                 panic!("valid input, invalid output: {e}");
             }
@@ -52,7 +62,11 @@ fn imports_of(from: &str, provider: &[u8]) -> Option<Vec<u8>> {
     let mut types = wasm_encoder::TypeSection::new();
     for g in &m.rec_groups {
         let group = &m.types[g.start as usize..(g.start + g.len) as usize];
-        let subs: Vec<_> = group.iter().map(|t| rt.sub_type(t.clone())).collect::<std::result::Result<_, _>>().ok()?;
+        let subs: Vec<_> = group
+            .iter()
+            .map(|t| rt.sub_type(t.clone()))
+            .collect::<std::result::Result<_, _>>()
+            .ok()?;
         if g.explicit {
             types.ty().rec(subs);
         } else {
@@ -67,15 +81,18 @@ fn imports_of(from: &str, provider: &[u8]) -> Option<Vec<u8>> {
         let defined = |n: u32| i.checked_sub(n as usize);
         let ty = match e.kind {
             wasmparser::ExternalKind::Func => wasm_encoder::EntityType::Function(m.func_types.get(i)?.0),
-            wasmparser::ExternalKind::Table => {
-                wasm_encoder::EntityType::Table(rt.table_type(m.tables.get(defined(m.imported.tables)?)?.ty).ok()?)
-            }
-            wasmparser::ExternalKind::Memory => {
-                wasm_encoder::EntityType::Memory(rt.memory_type(*m.memories.get(defined(m.imported.memories)?)?).ok()?)
-            }
-            wasmparser::ExternalKind::Global => {
-                wasm_encoder::EntityType::Global(rt.global_type(m.globals.get(defined(m.imported.globals)?)?.ty).ok()?)
-            }
+            wasmparser::ExternalKind::Table => wasm_encoder::EntityType::Table(
+                rt.table_type(m.tables.get(defined(m.imported.tables)?)?.ty)
+                    .ok()?,
+            ),
+            wasmparser::ExternalKind::Memory => wasm_encoder::EntityType::Memory(
+                rt.memory_type(*m.memories.get(defined(m.imported.memories)?)?)
+                    .ok()?,
+            ),
+            wasmparser::ExternalKind::Global => wasm_encoder::EntityType::Global(
+                rt.global_type(m.globals.get(defined(m.imported.globals)?)?.ty)
+                    .ok()?,
+            ),
             wasmparser::ExternalKind::Tag => {
                 let t = m.tags.get(defined(m.imported.tags)?)?;
                 wasm_encoder::EntityType::Tag(wasm_encoder::TagType {
@@ -110,7 +127,11 @@ pub fn fuse(u: &mut Unstructured) -> Result<()> {
         modules.push((format!("in{i}"), m.to_bytes()));
     }
     let icf = *u.choose(&[Icf::Safe, Icf::All, Icf::None])?;
-    let opts = FuseOptions { on_conflict: OnConflict::Rename, icf, ..Default::default() };
+    let opts = FuseOptions {
+        on_conflict: OnConflict::Rename,
+        icf,
+        ..Default::default()
+    };
     let run = || {
         let inputs = Inputs::from_memory(modules.clone()).expect("generated modules load");
         weld_linker::fuse(&opts, &inputs)
@@ -130,7 +151,9 @@ pub fn fuse(u: &mut Unstructured) -> Result<()> {
 
 /// Arbitrary strings through the name parser and the semver matcher.
 pub fn names(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut parts = text.splitn(2, '\n');
     let (a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     for s in [a, b] {
@@ -141,7 +164,11 @@ pub fn names(data: &[u8]) {
             assert_eq!(parse_hash_name(&canonical_hash_name(&d)), Some(d));
         }
     }
-    assert_eq!(semver_compatible(a, b), semver_compatible(b, a), "semver matching is not symmetric");
+    assert_eq!(
+        semver_compatible(a, b),
+        semver_compatible(b, a),
+        "semver matching is not symmetric"
+    );
     let mut idx = ProviderIndex::new();
     idx.insert(a, 0u8);
     if let Some((_, rule)) = idx.lookup(b) {

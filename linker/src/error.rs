@@ -48,6 +48,9 @@ pub enum Error {
     /// Fusing failed.
     #[error(transparent)]
     Fuse(#[from] FuseError),
+    /// Imports that `--root` resolution refused, every one of them.
+    #[error("{}", lines(.0))]
+    Locate(Vec<crate::locate::LocateError>),
 }
 
 /// One import that cannot be linked.

@@ -27,12 +27,11 @@ use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::Serialize;
-use weld_format::names::MatchRule;
 use weld_format::InputId;
 
 use crate::error::GraphError;
 use crate::limits::MAX_REPORTED_CYCLES;
-use crate::resolve::{Links, Target};
+use crate::resolve::{Links, Rule, Target};
 
 /// A node of the [`ModuleGraph`]; wraps petgraph's index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,14 +39,14 @@ pub struct NodeId(NodeIndex);
 
 /// An edge: input `from` imports (its import number `import`) the export
 /// number `export` of input `to`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {
     /// The position of the import in the importer's import list.
     pub import: u32,
     /// The position of the export in the provider's export list.
     pub export: u32,
-    /// How the names matched.
-    pub rule: MatchRule,
+    /// How the provider was found.
+    pub rule: Rule,
 }
 
 /// The dependency graph of the inputs.
@@ -117,7 +116,7 @@ impl ModuleGraph {
                         Dependency {
                             import: k as u32,
                             export: *export,
-                            rule: *rule,
+                            rule: rule.clone(),
                         },
                     );
                 }
@@ -136,7 +135,7 @@ impl ModuleGraph {
     pub fn edges(&self) -> impl Iterator<Item = (InputId, InputId, Dependency)> + '_ {
         self.g
             .edge_references()
-            .map(|e| (self.g[e.source()], self.g[e.target()], *e.weight()))
+            .map(|e| (self.g[e.source()], self.g[e.target()], e.weight().clone()))
     }
 
     /// Every cycle, covering every edge that lies on one. `label(input,
@@ -292,7 +291,7 @@ mod tests {
             targets[from as usize].push(Target::Input {
                 provider: InputId(to),
                 export: 0,
-                rule: MatchRule::Exact,
+                rule: Rule::Exact,
             });
         }
         Links { targets }

@@ -20,6 +20,7 @@ pub mod graph;
 pub mod graph_report;
 pub mod inspect;
 pub mod limits;
+pub mod locate;
 pub mod plan;
 pub mod resolve;
 
@@ -30,6 +31,7 @@ pub use error::{Error, FuseError, GraphError, ImportError};
 pub use fuse::{fuse, write_atomic, FuseOptions, Fused, LinkMap};
 pub use graph_report::{graph, GraphOptions, GraphReport};
 pub use inspect::{hash, hash_input, inspect, HashReport, InspectReport};
+pub use locate::{locate, LocateOptions, Located};
 pub use plan::{Icf, OnConflict};
 
 /// Surveys every input in parallel, in input order. The first malformed input

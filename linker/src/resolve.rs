@@ -20,6 +20,65 @@ use weld_format::{InputId, Survey};
 pub struct ResolveOptions {
     /// More import module names to treat as host namespaces.
     pub hosts: Vec<String>,
+    /// Imports already resolved to files (by `--root` rules).
+    pub files: Vec<FileLink>,
+}
+
+/// How an import found its provider.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// The names are equal (core: the module name is the input's name).
+    Exact,
+    /// Same base name, versions on the same semver track.
+    Semver,
+    /// A relative path under `--root`, to this file (relative to the root).
+    Path {
+        /// The file, relative to the root.
+        file: String,
+    },
+    /// An entry of an import map.
+    Map {
+        /// The map file, relative to the root.
+        map: String,
+        /// The entry's key.
+        key: String,
+        /// The file it maps to, relative to the root.
+        file: String,
+    },
+}
+
+impl From<MatchRule> for Rule {
+    fn from(r: MatchRule) -> Self {
+        match r {
+            MatchRule::Exact => Rule::Exact,
+            MatchRule::Semver => Rule::Semver,
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rule::Exact => f.write_str("exact"),
+            Rule::Semver => f.write_str("semver"),
+            Rule::Path { file } => write!(f, "path {file}"),
+            Rule::Map { map, key, file } => write!(f, "map {map} [{key}] -> {file}"),
+        }
+    }
+}
+
+/// An import resolved to a file by `--root` path or import map rules (see
+/// [`crate::locate`]), which resolution takes before any name rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLink {
+    /// The importing input.
+    pub importer: InputId,
+    /// The import's module name.
+    pub module: String,
+    /// The input loaded from the file.
+    pub provider: InputId,
+    /// The rule that found the file.
+    pub rule: Rule,
 }
 
 /// Where one import goes.
@@ -31,8 +90,8 @@ pub enum Target {
         provider: InputId,
         /// The position of the export in the provider's export list.
         export: u32,
-        /// How the name matched.
-        rule: MatchRule,
+        /// How the provider was found.
+        rule: Rule,
     },
     /// A host namespace; left as an import.
     Host,
@@ -96,6 +155,11 @@ pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[Survey<'_>]) ->
         })
         .collect();
 
+    let by_file: HashMap<(InputId, &str), (InputId, &Rule)> = opts
+        .files
+        .iter()
+        .map(|l| ((l.importer, l.module.as_str()), (l.provider, &l.rule)))
+        .collect();
     let targets = surveys
         .iter()
         .enumerate()
@@ -109,17 +173,24 @@ pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[Survey<'_>]) ->
                         if is_host_namespace(imp.module, &opts.hosts) {
                             return Target::Host;
                         }
-                        let Some(&provider) = by_name.get(imp.module) else {
-                            return Target::Unresolved {
-                                reason: format!("no input is named `{}`", imp.module),
-                            };
+                        let found = by_file.get(&(me, imp.module)).map(|&(p, r)| (p, r.clone()));
+                        let (provider, rule) = match found {
+                            Some(f) => f,
+                            None => match by_name.get(imp.module) {
+                                Some(&p) => (p, Rule::Exact),
+                                None => {
+                                    return Target::Unresolved {
+                                        reason: format!("no input is named `{}`", imp.module),
+                                    }
+                                }
+                            },
                         };
                         match &export_maps[provider.as_usize()] {
                             Some(map) => match map.get(imp.name) {
                                 Some(&export) => Target::Input {
                                     provider,
                                     export,
-                                    rule: MatchRule::Exact,
+                                    rule,
                                 },
                                 None => Target::Missing {
                                     provider,
@@ -145,7 +216,7 @@ pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[Survey<'_>]) ->
                             Some((&(provider, export), rule)) => Target::Input {
                                 provider,
                                 export,
-                                rule,
+                                rule: rule.into(),
                             },
                             None => Target::Unresolved {
                                 reason: "no other input exports it".to_string(),
@@ -190,7 +261,7 @@ mod tests {
             Target::Input {
                 provider: InputId(1),
                 export: 0,
-                rule: MatchRule::Exact
+                rule: Rule::Exact
             }
         );
         assert_eq!(t[1], Target::Host);
@@ -215,7 +286,7 @@ mod tests {
             Target::Input {
                 provider: InputId(1),
                 export: 0,
-                rule: MatchRule::Semver
+                rule: Rule::Semver
             }
         );
     }

@@ -58,11 +58,15 @@ pub struct Args {
     /// Treat this import module name as a host namespace (repeatable).
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
+    /// Resolve import names that are relative paths, and import maps
+    /// (`weld.imports.toml`), to files inside DIR only.
+    #[arg(long, value_name = "DIR")]
+    root: Option<std::path::PathBuf>,
 }
 
 /// Runs `weld fuse`.
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
-    let inputs = super::load(&args.inputs)?;
+    let (inputs, files) = super::load_under_root(&args.inputs, args.root, &args.hosts)?;
     let opts = FuseOptions {
         validate: !args.no_validate,
         on_conflict: match args.on_conflict {
@@ -72,7 +76,10 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         },
         exports: args.exports,
         strip_debug: args.strip_debug,
-        resolve: ResolveOptions { hosts: args.hosts },
+        resolve: ResolveOptions {
+            hosts: args.hosts,
+            files,
+        },
         icf: match args.icf {
             Folding::Safe => Icf::Safe,
             Folding::All => Icf::All,

@@ -28,13 +28,20 @@ pub struct Args {
     /// Treat this import module name as a host namespace (repeatable).
     #[arg(long = "host", value_name = "NAME")]
     hosts: Vec<String>,
+    /// Resolve import names that are relative paths, and import maps
+    /// (`weld.imports.toml`), to files inside DIR only.
+    #[arg(long, value_name = "DIR")]
+    root: Option<std::path::PathBuf>,
 }
 
 /// Runs `weld graph`. Exits 1 when the graph has a cycle (after printing it).
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
-    let inputs = super::load(&args.inputs)?;
+    let (inputs, files) = super::load_under_root(&args.inputs, args.root, &args.hosts)?;
     let opts = GraphOptions {
-        resolve: ResolveOptions { hosts: args.hosts },
+        resolve: ResolveOptions {
+            hosts: args.hosts,
+            files,
+        },
     };
     let report = weld_linker::graph(&opts, &inputs)?;
     match args.format {

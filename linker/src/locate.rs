@@ -1,0 +1,409 @@
+//! Stage 1b, **locate**: capability-safe resolution of import names to files.
+//!
+//! With `--root DIR`, an import module name that is a relative path
+//! (`./lib/x.wasm`, `lib/x`) names a file relative to the importing module's
+//! own directory, and an import map (`weld.imports.toml`) in that directory
+//! or one above it (up to the root) can map a name to a file. A module can
+//! reach only what it was given:
+//!
+//! - host namespaces (`env`, `wasi_snapshot_preview1`, `wasi:*`, `--host`)
+//!   are never looked up on disk or in maps, and input names win over both;
+//! - refused, with an error naming the importer and the name: absolute
+//!   paths, `..` segments, empty segments, backslashes, NUL, URL schemes
+//!   (and drive letters), and any path whose canonical form (symlinks
+//!   resolved) leaves the root;
+//! - a map entry is a path relative to the map's own directory and can never
+//!   reach outside it; the nearest map that has the name wins;
+//! - a name that is neither a path nor in a map stays an unresolved import.
+//!
+//! Files found are added to the inputs (named by their path under the root)
+//! and searched in turn, so the closure is loaded. Cost: one survey per file
+//! found, one `canonicalize` per distinct import name per directory.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+use weld_format::names::{is_host_namespace, ExternName};
+use weld_format::{InputId, InputSpec, Inputs, Survey};
+
+use crate::error::Error;
+use crate::resolve::{FileLink, Rule};
+
+/// The name of an import map file.
+pub const IMPORT_MAP: &str = "weld.imports.toml";
+
+/// Options for [`locate`].
+#[derive(Debug, Clone, Default)]
+pub struct LocateOptions {
+    /// The directory path imports may reach; `None` disables path and map
+    /// resolution entirely.
+    pub root: Option<PathBuf>,
+    /// More host namespaces.
+    pub hosts: Vec<String>,
+}
+
+/// Why a name may not be followed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// `/x`.
+    #[error("absolute paths are refused")]
+    Absolute,
+    /// `a/../b`.
+    #[error("`..` segments are refused")]
+    DotDot,
+    /// `a//b` or a trailing `/`.
+    #[error("empty path segments are refused")]
+    EmptySegment,
+    /// `a\b`.
+    #[error("backslashes are refused")]
+    Backslash,
+    /// A NUL byte.
+    #[error("NUL bytes are refused")]
+    Nul,
+    /// `https://…`, `file:…`, `C:…`.
+    #[error("URL schemes and drive letters are refused")]
+    Scheme,
+    /// The file, symlinks resolved, is outside the directory it may be in.
+    #[error("resolves to {resolved}, outside {allowed}")]
+    Escapes {
+        /// Where it led.
+        resolved: String,
+        /// The directory it had to stay in.
+        allowed: String,
+    },
+    /// Nothing there.
+    #[error("no file `{0}` (also tried .wasm and .wat)")]
+    NotFound(String),
+    /// The importing module itself is not under the root.
+    #[error("the importing module is outside --root, so its path imports cannot be resolved")]
+    ImporterOutsideRoot,
+    /// A map entry names a digest, which needs a content-addressed store.
+    #[error(
+        "map entry `{0}` names a digest; resolving digests needs a store (weld split/bundle, not built yet)"
+    )]
+    Digest(String),
+    /// The import map does not parse.
+    #[error("import map {map}: {reason}")]
+    BadMap {
+        /// The map file.
+        map: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file could not be read or is not WebAssembly.
+    #[error("{0}")]
+    Load(String),
+}
+
+/// One import that was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{importer}: import \"{name}\": {reason}")]
+pub struct LocateError {
+    /// The importing input.
+    pub importer: String,
+    /// The import module name.
+    pub name: String,
+    /// Why.
+    pub reason: Refusal,
+}
+
+/// The inputs with every file they reach, and how imports reach them.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// The inputs given, then the files found, in discovery order.
+    pub specs: Vec<InputSpec>,
+    /// Imports resolved to those files.
+    pub links: Vec<FileLink>,
+}
+
+fn has_scheme(name: &str) -> bool {
+    match name.split_once(':') {
+        Some((scheme, _)) => {
+            let mut c = scheme.chars();
+            c.next().is_some_and(|f| f.is_ascii_alphabetic())
+                && c.all(|x| x.is_ascii_alphanumeric() || "+.-".contains(x))
+        }
+        None => false,
+    }
+}
+
+/// Whether an import module name is meant as a path (and so is checked and
+/// resolved under the root rather than left unresolved). Interface names
+/// (`ns:pkg/iface`) are not paths.
+pub fn is_path_like(name: &str) -> bool {
+    let looks = name.contains('/')
+        || name.contains('\\')
+        || name.contains('\0')
+        || name.starts_with('.')
+        || name.ends_with(".wasm")
+        || name.ends_with(".wat");
+    looks && !matches!(ExternName::parse(name), Ok(ExternName::Interface { .. }))
+}
+
+/// Checks the grammar of a relative path and returns its segments (`.`
+/// segments dropped).
+pub fn check_relative(name: &str) -> Result<Vec<&str>, Refusal> {
+    if name.contains('\0') {
+        return Err(Refusal::Nul);
+    }
+    if name.contains('\\') {
+        return Err(Refusal::Backslash);
+    }
+    if name.starts_with('/') {
+        return Err(Refusal::Absolute);
+    }
+    if has_scheme(name) {
+        return Err(Refusal::Scheme);
+    }
+    let mut segments = Vec::new();
+    for seg in name.split('/') {
+        match seg {
+            "" => return Err(Refusal::EmptySegment),
+            ".." => return Err(Refusal::DotDot),
+            "." => {}
+            s => segments.push(s),
+        }
+    }
+    if segments.is_empty() {
+        return Err(Refusal::EmptySegment);
+    }
+    Ok(segments)
+}
+
+/// Resolves `name` relative to `dir`, which must be inside `allowed`
+/// (both canonical). Tries the name as is, then with `.wasm` and `.wat`.
+pub fn resolve_path(allowed: &Path, dir: &Path, name: &str) -> Result<PathBuf, Refusal> {
+    let segments = check_relative(name)?;
+    let mut base = dir.to_path_buf();
+    base.extend(&segments);
+    let mut candidates = vec![base.clone()];
+    if base.extension().is_none() {
+        candidates.push(base.with_extension("wasm"));
+        candidates.push(base.with_extension("wat"));
+    }
+    for c in candidates {
+        if std::fs::symlink_metadata(&c).is_err() {
+            continue;
+        }
+        let canonical = std::fs::canonicalize(&c).map_err(|_| Refusal::Escapes {
+            resolved: format!("{} (a dangling link)", c.display()),
+            allowed: allowed.display().to_string(),
+        })?;
+        if !canonical.starts_with(allowed) {
+            return Err(Refusal::Escapes {
+                resolved: canonical.display().to_string(),
+                allowed: allowed.display().to_string(),
+            });
+        }
+        if !canonical.is_file() {
+            return Err(Refusal::NotFound(name.to_string()));
+        }
+        return Ok(canonical);
+    }
+    Err(Refusal::NotFound(name.to_string()))
+}
+
+/// An import map: names to paths (relative to the map's directory).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+struct ImportMap {
+    #[serde(default)]
+    imports: BTreeMap<String, String>,
+}
+
+fn rel(root: &Path, p: &Path) -> String {
+    let r = p.strip_prefix(root).unwrap_or(p);
+    r.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Expands `specs` with every file their imports reach under `opts.root`,
+/// and lists those imports. Without a root, returns the specs unchanged.
+pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Error> {
+    let Some(root) = &opts.root else {
+        return Ok(Located {
+            specs,
+            links: Vec::new(),
+        });
+    };
+    let root = std::fs::canonicalize(root).map_err(|source| weld_format::LoadError::Io {
+        input: "--root".into(),
+        path: root.clone(),
+        source,
+    })?;
+    let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    let mut specs = specs;
+    let mut by_file: HashMap<PathBuf, usize> = HashMap::new();
+    for (i, s) in specs.iter().enumerate() {
+        if let Ok(c) = std::fs::canonicalize(&s.path) {
+            by_file.entry(c).or_insert(i);
+        }
+    }
+    let mut maps: HashMap<PathBuf, Option<ImportMap>> = HashMap::new();
+    let mut links = Vec::new();
+    let mut errors = Vec::new();
+    let mut queue: VecDeque<usize> = (0..specs.len()).collect();
+    while let Some(i) = queue.pop_front() {
+        let spec = specs[i].clone();
+        let display = spec.path.display().to_string();
+        let imports = match module_imports(&spec) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(LocateError {
+                    importer: display,
+                    name: String::new(),
+                    reason: Refusal::Load(e),
+                });
+                continue;
+            }
+        };
+        let dir = std::fs::canonicalize(&spec.path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf));
+        for name in imports {
+            if is_host_namespace(&name, &opts.hosts) || names.contains(&name) {
+                continue;
+            }
+            let refuse = |reason| LocateError {
+                importer: display.clone(),
+                name: name.clone(),
+                reason,
+            };
+            let dir = match &dir {
+                Some(d) if d.starts_with(&root) => d.clone(),
+                _ => {
+                    if is_path_like(&name) {
+                        errors.push(refuse(Refusal::ImporterOutsideRoot));
+                    }
+                    continue;
+                }
+            };
+            let found = match find_in_maps(&root, &dir, &name, &mut maps) {
+                Err(r) => Err(r),
+                Ok(Some((map_dir, target))) => resolve_path(&map_dir, &map_dir, &target).map(|file| {
+                    let rule = Rule::Map {
+                        map: rel(&root, &map_dir.join(IMPORT_MAP)),
+                        key: name.clone(),
+                        file: rel(&root, &file),
+                    };
+                    Some((file, rule))
+                }),
+                Ok(None) if is_path_like(&name) => resolve_path(&root, &dir, &name).map(|file| {
+                    let rule = Rule::Path {
+                        file: rel(&root, &file),
+                    };
+                    Some((file, rule))
+                }),
+                Ok(None) => Ok(None),
+            };
+            match found {
+                Err(r) => errors.push(refuse(r)),
+                Ok(None) => {}
+                Ok(Some((file, rule))) => {
+                    let provider = *by_file.entry(file.clone()).or_insert_with(|| {
+                        specs.push(InputSpec {
+                            name: rel(&root, &file),
+                            path: file.clone(),
+                        });
+                        queue.push_back(specs.len() - 1);
+                        specs.len() - 1
+                    });
+                    links.push(FileLink {
+                        importer: InputId(i as u32),
+                        module: name.clone(),
+                        provider: InputId(provider as u32),
+                        rule,
+                    });
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Locate(errors));
+    }
+    Ok(Located { specs, links })
+}
+
+/// The distinct import module names of a core module (components have no
+/// path imports).
+fn module_imports(spec: &InputSpec) -> Result<Vec<String>, String> {
+    let inputs = Inputs::load(std::slice::from_ref(spec)).map_err(|e| e.to_string())?;
+    let input = inputs.iter().next().expect("one input");
+    let survey = weld_format::survey(&input.display, input.bytes()).map_err(|e| e.to_string())?;
+    let mut out: Vec<String> = match &survey {
+        Survey::Module(m) => m.imports.iter().map(|i| i.module.to_string()).collect(),
+        Survey::Component(_) => Vec::new(),
+    };
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The nearest import map, from `dir` up to `root`, that has `name`: its
+/// directory and the entry's target.
+fn find_in_maps(
+    root: &Path,
+    dir: &Path,
+    name: &str,
+    cache: &mut HashMap<PathBuf, Option<ImportMap>>,
+) -> Result<Option<(PathBuf, String)>, Refusal> {
+    let mut d = Some(dir);
+    while let Some(cur) = d {
+        if !cur.starts_with(root) {
+            break;
+        }
+        if !cache.contains_key(cur) {
+            let file = cur.join(IMPORT_MAP);
+            let map = match std::fs::read_to_string(&file) {
+                Ok(text) => Some(toml::from_str::<ImportMap>(&text).map_err(|e| Refusal::BadMap {
+                    map: file.display().to_string(),
+                    reason: e.to_string().replace('\n', " "),
+                })?),
+                Err(_) => None,
+            };
+            cache.insert(cur.to_path_buf(), map);
+        }
+        if let Some(Some(map)) = cache.get(cur) {
+            if let Some(target) = map.imports.get(name) {
+                if weld_format::names::parse_hash_name(target).is_some() {
+                    return Err(Refusal::Digest(target.clone()));
+                }
+                return Ok(Some((cur.to_path_buf(), target.clone())));
+            }
+        }
+        d = cur.parent();
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammar_refusals() {
+        assert_eq!(check_relative("/etc/x.wasm"), Err(Refusal::Absolute));
+        assert_eq!(check_relative("lib/../x"), Err(Refusal::DotDot));
+        assert_eq!(check_relative("lib//x"), Err(Refusal::EmptySegment));
+        assert_eq!(check_relative("lib/"), Err(Refusal::EmptySegment));
+        assert_eq!(check_relative("lib\\x"), Err(Refusal::Backslash));
+        assert_eq!(check_relative("lib/x\0"), Err(Refusal::Nul));
+        assert_eq!(
+            check_relative("https://example.invalid/x.wasm"),
+            Err(Refusal::Scheme)
+        );
+        assert_eq!(check_relative("file:x.wasm"), Err(Refusal::Scheme));
+        assert_eq!(check_relative("C:/x.wasm"), Err(Refusal::Scheme));
+        assert_eq!(check_relative("./lib/x.wasm"), Ok(vec!["lib", "x.wasm"]));
+    }
+
+    #[test]
+    fn path_like_names() {
+        assert!(is_path_like("./x.wasm"));
+        assert!(is_path_like("lib/x"));
+        assert!(is_path_like("x.wasm"));
+        assert!(!is_path_like("mylib"));
+        assert!(!is_path_like("my:pkg/iface@1.0.0"));
+    }
+}
