@@ -1,7 +1,8 @@
 //! Criterion benches of `weld fuse`, per stage and whole, on real inputs:
 //! the canvaskit split sets of `../shared/bench-data` and the three real
 //! modules of `corpus/fetch` (swc-wasm, canvaskit-profiling, ruby-wasi).
-//! Missing inputs are skipped with a message.
+//! Missing inputs are skipped with a message. The `floor` bench reads every
+//! operator of the inputs and nothing else: DESIGN §7 wants fuse within 2x.
 //!
 //!     cargo bench --bench stages            (all)
 //!     cargo bench --bench stages -- split16  (one workload)
@@ -56,6 +57,12 @@ fn stages(c: &mut Criterion) {
     for (name, specs) in workloads() {
         let mut g = c.benchmark_group(&name);
         g.sample_size(10);
+        // The floor for any rewriting linker: read every operator of the
+        // inputs (wasmparser, bodies in parallel), nothing else.
+        let raw: Vec<Vec<u8>> = specs.iter().map(|s| std::fs::read(&s.path).unwrap()).collect();
+        g.bench_function("floor: read every operator", |b| {
+            b.iter(|| read_every_operator(&raw))
+        });
         g.bench_function("load+survey", |b| {
             b.iter(|| {
                 let inputs = Inputs::load(&specs).unwrap();
@@ -122,6 +129,34 @@ fn stages(c: &mut Criterion) {
         });
         g.finish();
     }
+}
+
+fn read_every_operator(files: &[Vec<u8>]) -> usize {
+    use rayon::prelude::*;
+    files
+        .par_iter()
+        .map(|bytes| {
+            let bodies: Vec<_> = wasmparser::Parser::new(0)
+                .parse_all(bytes)
+                .filter_map(|p| match p.unwrap() {
+                    wasmparser::Payload::CodeSectionEntry(b) => Some(b),
+                    _ => None,
+                })
+                .collect();
+            bodies
+                .par_iter()
+                .map(|b| {
+                    let mut r = b.get_operators_reader().unwrap();
+                    let mut n = 0;
+                    while !r.eof() {
+                        r.read().unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+                .sum::<usize>()
+        })
+        .sum()
 }
 
 criterion_group!(benches, stages);
