@@ -418,7 +418,6 @@ fn survey_module<'a>(
         customs: Vec::new(),
         imported: SpaceCounts::default(),
     };
-    let mut code_end = 0u64;
     drive(input, bytes, base, parser, |start, payload| {
         let mut span = |id: u8, name: Option<&'a str>, end: u64| {
             m.sections.push(SectionSpan {
@@ -510,7 +509,6 @@ fn survey_module<'a>(
                 count,
                 ..
             } => {
-                code_end = unchecked_range.end;
                 span(10, None, unchecked_range.end);
                 m.bodies.reserve(count.min(1 << 20) as usize);
             }
@@ -543,7 +541,6 @@ fn survey_module<'a>(
         }
         Ok(())
     })?;
-    let _ = code_end;
     let defined = m.func_types.len() - m.imported.funcs as usize;
     if defined != m.bodies.len() {
         return Err(SurveyError::other(

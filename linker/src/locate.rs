@@ -232,7 +232,7 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
         path: root.clone(),
         source,
     })?;
-    let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    let names: std::collections::HashSet<String> = specs.iter().map(|s| s.name.clone()).collect();
     let mut specs = specs;
     let mut by_file: HashMap<PathBuf, usize> = HashMap::new();
     for (i, s) in specs.iter().enumerate() {

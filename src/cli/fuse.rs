@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use weld_linker::resolve::ResolveOptions;
 use weld_linker::{FuseOptions, Icf, OnConflict};
 
 /// What to do with export name conflicts.
@@ -55,18 +54,13 @@ pub struct Args {
     /// Identical code folding.
     #[arg(long, value_enum, default_value = "safe")]
     icf: Folding,
-    /// Treat this import module name as a host namespace (repeatable).
-    #[arg(long = "host", value_name = "NAME")]
-    hosts: Vec<String>,
-    /// Resolve import names that are relative paths, and import maps
-    /// (`weld.imports.toml`), to files inside DIR only.
-    #[arg(long, value_name = "DIR")]
-    root: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    resolve: super::ResolveArgs,
 }
 
 /// Runs `weld fuse`.
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
-    let (inputs, files) = super::load_under_root(&args.inputs, args.root, &args.hosts)?;
+    let (inputs, resolve) = args.resolve.load(&args.inputs)?;
     let opts = FuseOptions {
         validate: !args.no_validate,
         on_conflict: match args.on_conflict {
@@ -76,10 +70,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         },
         exports: args.exports,
         strip_debug: args.strip_debug,
-        resolve: ResolveOptions {
-            hosts: args.hosts,
-            files,
-        },
+        resolve,
         icf: match args.icf {
             Folding::Safe => Icf::Safe,
             Folding::All => Icf::All,

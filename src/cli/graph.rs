@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use weld_linker::resolve::ResolveOptions;
 use weld_linker::GraphOptions;
 
 /// Output formats.
@@ -25,24 +24,14 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Treat this import module name as a host namespace (repeatable).
-    #[arg(long = "host", value_name = "NAME")]
-    hosts: Vec<String>,
-    /// Resolve import names that are relative paths, and import maps
-    /// (`weld.imports.toml`), to files inside DIR only.
-    #[arg(long, value_name = "DIR")]
-    root: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    resolve: super::ResolveArgs,
 }
 
 /// Runs `weld graph`. Exits 1 when the graph has a cycle (after printing it).
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
-    let (inputs, files) = super::load_under_root(&args.inputs, args.root, &args.hosts)?;
-    let opts = GraphOptions {
-        resolve: ResolveOptions {
-            hosts: args.hosts,
-            files,
-        },
-    };
+    let (inputs, resolve) = args.resolve.load(&args.inputs)?;
+    let opts = GraphOptions { resolve };
     let report = weld_linker::graph(&opts, &inputs)?;
     match args.format {
         Format::Text => print!("{}", report.to_text()),

@@ -8,7 +8,7 @@ pub mod inspect;
 use std::path::PathBuf;
 
 use weld_format::{InputSpec, Inputs};
-use weld_linker::resolve::FileLink;
+use weld_linker::resolve::ResolveOptions;
 use weld_linker::LocateOptions;
 
 fn specs(specs: &[String]) -> anyhow::Result<Vec<InputSpec>> {
@@ -23,19 +23,35 @@ pub fn load(args: &[String]) -> anyhow::Result<Inputs> {
     Ok(Inputs::load(&specs(args)?)?)
 }
 
-/// Parses specs, adds every file their imports reach under `root` (the
-/// capability-safe rules of `weld_linker::locate`), and loads them all.
-pub fn load_under_root(
-    args: &[String],
+/// How import names are resolved: the arguments `fuse` and `graph` share.
+#[derive(clap::Args)]
+pub struct ResolveArgs {
+    /// Treat this import module name as a host namespace (repeatable).
+    #[arg(long = "host", value_name = "NAME")]
+    hosts: Vec<String>,
+    /// Resolve import names that are relative paths, and import maps
+    /// (`weld.imports.toml`), to files inside DIR only.
+    #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
-    hosts: &[String],
-) -> anyhow::Result<(Inputs, Vec<FileLink>)> {
-    let located = weld_linker::locate(
-        &LocateOptions {
-            root,
-            hosts: hosts.to_vec(),
-        },
-        specs(args)?,
-    )?;
-    Ok((Inputs::load(&located.specs)?, located.links))
+}
+
+impl ResolveArgs {
+    /// Parses the input specs, adds every file their imports reach under
+    /// `--root` (the capability-safe rules of `weld_linker::locate`), and
+    /// loads them all.
+    pub fn load(self, args: &[String]) -> anyhow::Result<(Inputs, ResolveOptions)> {
+        let opts = LocateOptions {
+            root: self.root,
+            hosts: self.hosts.clone(),
+        };
+        let located = weld_linker::locate(&opts, specs(args)?)?;
+        let inputs = Inputs::load(&located.specs)?;
+        Ok((
+            inputs,
+            ResolveOptions {
+                hosts: self.hosts,
+                files: located.links,
+            },
+        ))
+    }
 }
