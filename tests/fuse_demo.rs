@@ -296,6 +296,39 @@ fn exports_filter_keeps_ref_func_targets_declared() {
 }
 
 #[test]
+fn custom_sections_merged_copied_or_dropped_with_a_warning() {
+    let set = vec![
+        (
+            "a".to_string(),
+            wat::parse_str(r#"(module (@custom "component-type:a" "wit-a") (@custom "mystery" "?") (@producers (language "Rust" "1.0")))"#).unwrap(),
+        ),
+        ("b".to_string(), wat::parse_str(r#"(module (@producers (language "C" "17") (language "Rust" "1.0")))"#).unwrap()),
+    ];
+    let fused = fuse_with(&FuseOptions::default(), &set);
+    let mut customs = Vec::new();
+    for p in wasmparser::Parser::new(0).parse_all(&fused.bytes) {
+        if let wasmparser::Payload::CustomSection(c) = p.unwrap() {
+            customs.push((c.name().to_string(), c.data().to_vec()));
+        }
+    }
+    let names: Vec<&str> = customs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["producers", "component-type:a"]);
+    assert_eq!(customs[1].1, b"wit-a");
+    assert!(
+        fused
+            .warnings
+            .iter()
+            .any(|w| w.contains("dropped custom section `mystery`")),
+        "{:?}",
+        fused.warnings
+    );
+    // producers: Rust once, C added.
+    let p = String::from_utf8_lossy(&customs[0].1).into_owned();
+    assert_eq!(p.matches("Rust").count(), 1, "{p}");
+    assert!(p.contains('C'), "{p}");
+}
+
+#[test]
 fn identical_host_imports_are_merged() {
     let set = vec![
         (

@@ -1,5 +1,7 @@
 //! Custom sections of the fused module: `name` merged and remapped,
-//! `producers` and `target_features` merged; sections weld cannot keep true
+//! `producers` and `target_features` merged, `component-type:*` (WIT types
+//! and names, no indices) copied so the result can still be made a
+//! component; sections weld cannot keep true
 //! are refused (linking metadata) or dropped with a warning (DWARF and
 //! anything unknown, which may hold indices or code offsets that fusing
 //! changes). Never copied stale.
@@ -214,6 +216,7 @@ pub fn merge_customs(
     let mut features: IndexMap<&str, u8> = IndexMap::new();
     let mut warnings = Vec::new();
     let mut refused = Vec::new();
+    let mut copied: Vec<weld_format::survey::Custom<'_>> = Vec::new();
     let malformed = |k: usize, what: &str, e: wasmparser::BinaryReaderError| FuseError::Malformed {
         input: files[k].to_string(),
         item: format!("custom section `{what}`"),
@@ -248,6 +251,8 @@ pub fn merge_customs(
                         }
                     }
                 }
+                // WIT for componentization: names and types, no indices.
+                n if n.starts_with("component-type") => copied.push(*c),
                 "dylink.0" | "linking" => refused.push((files[ki].to_string(), c.name.to_string())),
                 n if n.starts_with("reloc.") => refused.push((files[ki].to_string(), n.to_string())),
                 n if n.starts_with(".debug_") || n == "external_debug_info" || n == "sourceMappingURL" => {
@@ -309,6 +314,14 @@ pub fn merge_customs(
         CustomSection {
             name: Cow::Borrowed("target_features"),
             data: Cow::Owned(data),
+        }
+        .encode(&mut out);
+    }
+    for c in copied {
+        out.push(0);
+        CustomSection {
+            name: Cow::Borrowed(c.name),
+            data: Cow::Borrowed(c.data),
         }
         .encode(&mut out);
     }
