@@ -5,11 +5,13 @@
 //! carry no index that changes are copied as byte slices, and only the
 //! operators that do are re-encoded (through wasm-encoder's `Reencode`, with
 //! one typed hook per index space). Which operators carry which index is
-//! derived from wasmparser's operator table (`for_each_operator!`), by the
+//! derived from wasmparser's operator table (`for_each_visit_operator!`), by the
 //! *name* of each immediate, so a new operator is re-encoded (safe) until it
-//! is known to be index-free. A body whose remap is the identity in every
-//! space is copied whole. Cost: one decode per operator when any space
-//! changes, a `memcpy` otherwise.
+//! is known to be index-free. Operators are visited as they are decoded
+//! (`VisitOperator`), and a `wasmparser::Operator` is built only for those
+//! that are re-encoded. A body whose remap is the identity in every space is
+//! copied whole. Cost: one decode per operator when any space changes, a
+//! `memcpy` otherwise.
 
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasm_encoder::Encode;
@@ -194,96 +196,138 @@ fn blockty_kept(id: &Identity, b: &BlockType) -> bool {
 /// Whether an immediate, known by its name in wasmparser's operator table,
 /// stays valid under the remap. Unknown names are assumed to change.
 macro_rules! arg_kept {
-    ($id:ident, blockty, $v:ident) => {
+    ($id:ident, blockty, $v:expr) => {
         blockty_kept($id, $v)
     };
-    ($id:ident, function_index, $v:ident) => {
+    ($id:ident, function_index, $v:expr) => {
         $id.funcs
     };
-    ($id:ident, table, $v:ident) => {
+    ($id:ident, table, $v:expr) => {
         $id.tables
     };
-    ($id:ident, table_index, $v:ident) => {
+    ($id:ident, table_index, $v:expr) => {
         $id.tables
     };
-    ($id:ident, dst_table, $v:ident) => {
+    ($id:ident, dst_table, $v:expr) => {
         $id.tables
     };
-    ($id:ident, src_table, $v:ident) => {
+    ($id:ident, src_table, $v:expr) => {
         $id.tables
     };
-    ($id:ident, global_index, $v:ident) => {
+    ($id:ident, global_index, $v:expr) => {
         $id.globals
     };
-    ($id:ident, memarg, $v:ident) => {
+    ($id:ident, memarg, $v:expr) => {
         $id.memories
     };
-    ($id:ident, mem, $v:ident) => {
+    ($id:ident, mem, $v:expr) => {
         $id.memories
     };
-    ($id:ident, src_mem, $v:ident) => {
+    ($id:ident, src_mem, $v:expr) => {
         $id.memories
     };
-    ($id:ident, dst_mem, $v:ident) => {
+    ($id:ident, dst_mem, $v:expr) => {
         $id.memories
     };
-    ($id:ident, data_index, $v:ident) => {
+    ($id:ident, data_index, $v:expr) => {
         $id.data
     };
-    ($id:ident, elem_index, $v:ident) => {
+    ($id:ident, elem_index, $v:expr) => {
         $id.elems
     };
-    ($id:ident, tag_index, $v:ident) => {
+    ($id:ident, tag_index, $v:expr) => {
         $id.tags
     };
-    ($id:ident, type_index, $v:ident) => {
+    ($id:ident, type_index, $v:expr) => {
         $id.types
     };
-    ($id:ident, relative_depth, $v:ident) => {
+    ($id:ident, relative_depth, $v:expr) => {
         true
     };
-    ($id:ident, local_index, $v:ident) => {
+    ($id:ident, local_index, $v:expr) => {
         true
     };
-    ($id:ident, value, $v:ident) => {
+    ($id:ident, value, $v:expr) => {
         true
     };
-    ($id:ident, lane, $v:ident) => {
+    ($id:ident, lane, $v:expr) => {
         true
     };
-    ($id:ident, lanes, $v:ident) => {
+    ($id:ident, lanes, $v:expr) => {
         true
     };
-    ($id:ident, targets, $v:ident) => {
+    ($id:ident, targets, $v:expr) => {
         true
     };
-    ($id:ident, ordering, $v:ident) => {
+    ($id:ident, ordering, $v:expr) => {
         true
     };
-    ($id:ident, array_size, $v:ident) => {
+    ($id:ident, array_size, $v:expr) => {
         true
     };
-    ($id:ident, field_index, $v:ident) => {
+    ($id:ident, field_index, $v:expr) => {
         true
     };
-    ($id:ident, $other:ident, $v:ident) => {
+    ($id:ident, $other:ident, $v:expr) => {
         false
     };
 }
 
-macro_rules! define_needs_rewrite {
-    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
-        /// Whether an operator carries an index that the remap changes.
-        #[allow(unused_variables, unreachable_patterns)]
-        fn needs_rewrite(op: &Operator<'_>, id: &Identity) -> bool {
-            match op {
-                $( Operator::$op $({ $($arg),* })? => false $($( || !arg_kept!(id, $arg, $arg) )*)?, )*
-                _ => true,
-            }
-        }
+/// Decides, operator by operator while decoding, whether the operator must
+/// be re-encoded, and builds a `wasmparser::Operator` only then; the others
+/// (most of them) are copied as bytes without ever being materialised.
+struct Pick<'i> {
+    id: &'i Identity,
+    /// Function references are wanted (they are always re-encoded).
+    want_refs: bool,
+}
+
+/// Whether an operator names a function (and so is listed when references
+/// are wanted).
+macro_rules! names_func {
+    ($s:ident, Call) => {
+        $s.want_refs
+    };
+    ($s:ident, ReturnCall) => {
+        $s.want_refs
+    };
+    ($s:ident, RefFunc) => {
+        $s.want_refs
+    };
+    ($s:ident, $other:ident) => {
+        false
     };
 }
-wasmparser::for_each_operator!(define_needs_rewrite);
+
+macro_rules! define_pick {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            #[allow(unused_variables, clippy::needless_borrow)]
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                let id = self.id;
+                if names_func!(self, $op) || !(true $($( && arg_kept!(id, $arg, &$arg) )*)?) {
+                    Some(Operator::$op $({ $($arg),* })?)
+                } else {
+                    None
+                }
+            }
+        )*
+    };
+}
+
+impl<'a> wasmparser::VisitOperator<'a> for Pick<'_> {
+    type Output = Option<Operator<'a>>;
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(define_pick);
+}
+
+impl<'a> wasmparser::VisitSimdOperator<'a> for Pick<'_> {
+    wasmparser::for_each_visit_simd_operator!(define_pick);
+}
 
 /// Appends `body` (locals and operators, without its size prefix) to `out`
 /// with every index renumbered by `remap`. `identity` says which spaces
@@ -348,9 +392,15 @@ pub fn rewrite_body_with_refs<R: Reencode<Error = OutOfRange>>(
     // Operators: copy unchanged runs, re-encode the rest.
     let mut ops = body.get_operators_reader()?;
     let mut copied = ops_start;
+    let mut pick = Pick {
+        id: identity,
+        want_refs: refs.is_some(),
+    };
     while !ops.eof() {
         let start = (ops.original_position() - base) as usize;
-        let op = ops.read()?;
+        let Some(op) = ops.visit_operator(&mut pick)? else {
+            continue;
+        };
         if let Some(refs) = refs.as_deref_mut() {
             let named = match op {
                 Operator::Call { function_index } => Some((0x10, function_index)),
@@ -371,11 +421,9 @@ pub fn rewrite_body_with_refs<R: Reencode<Error = OutOfRange>>(
                 continue;
             }
         }
-        if needs_rewrite(&op, identity) {
-            out.extend_from_slice(&bytes[copied..start]);
-            remap.instruction(op)?.encode(out);
-            copied = (ops.original_position() - base) as usize;
-        }
+        out.extend_from_slice(&bytes[copied..start]);
+        remap.instruction(op)?.encode(out);
+        copied = (ops.original_position() - base) as usize;
     }
     out.extend_from_slice(&bytes[copied..]);
     Ok(())
