@@ -284,7 +284,7 @@ pub fn plan<'a>(
                     continue;
                 }
             }
-            let ty = entity_type(&mut remap, &imp.ty).map_err(|e| reencode_err(file, e))?;
+            let ty = remap.entity_type(imp.ty).map_err(|e| reencode_err(file, e))?;
             let mut key_bytes = Vec::new();
             ty.encode(&mut key_bytes);
             let space = space_of(&imp.ty);
@@ -560,13 +560,6 @@ fn kind_space(kind: ExternalKind) -> usize {
 }
 
 const SPACE_NAMES: [&str; 5] = ["func", "table", "memory", "global", "tag"];
-
-fn entity_type(
-    remap: &mut Remap<'_>,
-    ty: &TypeRef,
-) -> Result<EntityType, wasm_encoder::reencode::Error<OutOfRange>> {
-    remap.entity_type(*ty)
-}
 
 /// Resolves one import to its provider's item and checks the types.
 #[allow(clippy::too_many_arguments)]
