@@ -185,8 +185,6 @@ pub struct Plan<'a> {
     pub exports: Vec<OutExport<'a>>,
     /// The start function.
     pub start: Option<Start>,
-    /// Total function count (imports, definitions, synthesized start).
-    pub n_funcs: u32,
     /// Imports per space: func, table, memory, global, tag.
     pub n_imports: [u32; 5],
     /// Functions folded into others by identical code folding.
@@ -464,7 +462,6 @@ pub fn plan<'a>(
         data,
         exports: Vec::new(),
         start: None,
-        n_funcs: counts[0],
         n_imports: counts,
         folds: Vec::new(),
         renumber: None,
@@ -513,13 +510,11 @@ impl<'a> Plan<'a> {
                 steps.push(StartStep::Call(f));
             }
         }
-        self.n_funcs = self.n_imports[0] + self.funcs.len() as u32;
         self.start = match steps.as_slice() {
             [] => None,
             [StartStep::Call(f)] => Some(Start::Existing(*f)),
             _ => {
-                let func = FuncIdx(self.n_funcs);
-                self.n_funcs += 1;
+                let func = FuncIdx(self.n_imports[0] + self.funcs.len() as u32);
                 Some(Start::Synthesized {
                     func,
                     ty: self.types.empty_func(),

@@ -53,32 +53,22 @@ impl TypePlan {
         for g in &m.rec_groups {
             let (start, len) = (g.start, g.len);
             let group = &m.types[start as usize..(start + len) as usize];
-            // The key: outside references by output index, inside by position.
-            let mut key_remap = TypeRemap(|t: u32| {
-                if t < start {
-                    map.get(t as usize).map(|x| x.0 * 2)
-                } else if t < start + len {
-                    Some((t - start) * 2 + 1)
-                } else {
-                    None
-                }
-            });
-            let key_types = group
-                .iter()
-                .map(|st| key_remap.sub_type(st.clone()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(unwrap_bad)?;
-            let mut key = Vec::new();
+            // The key: outside references by output index, inside by position
+            // (told apart by the low bit).
+            let key_types = remap_group(
+                group,
+                |t| {
+                    if t < start {
+                        map.get(t as usize).map(|x| x.0 * 2)
+                    } else {
+                        Some((t - start) * 2 + 1)
+                    }
+                },
+                start + len,
+            )?;
+            let mut key = vec![g.explicit as u8];
             let mut key_section = TypeSection::new();
-            if g.explicit {
-                key_section.ty().rec(key_types);
-                key.push(1);
-            } else {
-                for st in &key_types {
-                    key_section.ty().subtype(st);
-                }
-                key.push(0);
-            }
+            push_group(&mut key_section, g.explicit, key_types);
             key_section.encode(&mut key);
             if let Some(&out_start) = self.seen.get(&key) {
                 map.extend((0..len).map(|i| TypeIdx(out_start + i)));
@@ -86,32 +76,23 @@ impl TypePlan {
             }
             // New group: place it at the end of the output.
             let out_start = self.count;
-            let mut out_remap = TypeRemap(|t: u32| {
-                if t < start {
-                    map.get(t as usize).map(|x| x.0)
-                } else if t < start + len {
-                    Some(out_start + (t - start))
-                } else {
-                    None
-                }
-            });
-            let out_types = group
-                .iter()
-                .map(|st| out_remap.sub_type(st.clone()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(unwrap_bad)?;
+            let out_types = remap_group(
+                group,
+                |t| {
+                    if t < start {
+                        map.get(t as usize).map(|x| x.0)
+                    } else {
+                        Some(out_start + (t - start))
+                    }
+                },
+                start + len,
+            )?;
             for st in &out_types {
                 self.supertypes.push(st.supertype_idxs.first().copied());
             }
             self.text
                 .extend(group.iter().map(|st| st.composite_type.to_string()));
-            if g.explicit {
-                self.section.ty().rec(out_types);
-            } else {
-                for st in &out_types {
-                    self.section.ty().subtype(st);
-                }
-            }
+            push_group(&mut self.section, g.explicit, out_types);
             self.count += len;
             self.seen.insert(key, out_start);
             map.extend((0..len).map(|i| TypeIdx(out_start + i)));
@@ -163,6 +144,32 @@ impl TypePlan {
             cur = self.supertypes.get(t as usize).copied().flatten();
         }
         false
+    }
+}
+
+/// A group's types with every type index mapped by `f`; indices at or past
+/// `end` (forward references out of the group) are refused.
+fn remap_group(
+    group: &[wasmparser::SubType],
+    f: impl Fn(u32) -> Option<u32>,
+    end: u32,
+) -> Result<Vec<wasm_encoder::SubType>, BadTypeRef> {
+    let mut remap = TypeRemap(|t: u32| if t < end { f(t) } else { None });
+    group
+        .iter()
+        .map(|st| remap.sub_type(st.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unwrap_bad)
+}
+
+/// Writes a recursion group: an explicit `rec`, or its types one by one.
+fn push_group(section: &mut TypeSection, explicit: bool, types: Vec<wasm_encoder::SubType>) {
+    if explicit {
+        section.ty().rec(types);
+    } else {
+        for st in &types {
+            section.ty().subtype(st);
+        }
     }
 }
 
