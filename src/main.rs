@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Fuse core modules into one, wiring imports to exports in instantiation order.
     Fuse(cli::fuse::Args),
+    /// Compose components (shared-nothing): plug exports into imports, embed each distinct component once.
+    Compose(cli::compose::Args),
     /// Show the dependency graph: edges with the rule that matched, cycles,
     /// instantiation order, unresolved imports.
     Graph(cli::graph::Args),
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fuse(a) => cli::fuse::exec(a),
+        Command::Compose(a) => cli::compose::exec(a),
         Command::Graph(a) => cli::graph::exec(a),
         Command::Hash(a) => cli::hash::exec(a),
         Command::Inspect(a) => cli::inspect::exec(a),

@@ -19,7 +19,7 @@ pub enum GraphError {
 
 fn format_cycles(cycles: &[Cycle], more: usize) -> String {
     let mut s = format!(
-        "{} import cycle{} (modules in a cycle cannot be instantiated one by one):",
+        "{} import cycle{} (inputs in a cycle cannot be instantiated one by one):",
         cycles.len(),
         if cycles.len() == 1 { "" } else { "s" }
     );
@@ -48,6 +48,9 @@ pub enum Error {
     /// Fusing failed.
     #[error(transparent)]
     Fuse(#[from] FuseError),
+    /// Composing failed.
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
     /// Imports that `--root` resolution refused, every one of them.
     #[error("{}", lines(.0))]
     Locate(Vec<crate::locate::LocateError>),
@@ -121,5 +124,95 @@ pub enum FuseError {
         /// The cause.
         #[source]
         source: std::io::Error,
+    },
+}
+
+/// One import of a component that cannot be wired.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{importer}: import `{import}`: {reason}")]
+pub struct LinkError {
+    /// The importing child.
+    pub importer: String,
+    /// The import's name.
+    pub import: String,
+    /// What is wrong, naming the provider.
+    pub reason: String,
+}
+
+/// Composing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// There is nothing to compose.
+    #[error("no components to compose")]
+    NoInputs,
+    /// An input is a core module.
+    #[error("{input}: is a core module; `compose` takes components (use `fuse` for core modules)")]
+    NotAComponent {
+        /// The input.
+        input: String,
+    },
+    /// An input does not validate.
+    #[error("{input}: invalid component: {message} (at offset {offset:#x})")]
+    InvalidInput {
+        /// The input.
+        input: String,
+        /// The validator's message.
+        message: String,
+        /// Where in the input.
+        offset: u64,
+    },
+    /// The wiring file is malformed.
+    #[error("{file}: {reason}")]
+    WiringFile {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Imports that cannot be wired, every one of them.
+    #[error("{}", lines(.0))]
+    Links(Vec<LinkError>),
+    /// A wire whose two sides do not agree on the type.
+    #[error("{importer}: import `{import}` {from}: {message}")]
+    TypeMismatch {
+        /// The importing child.
+        importer: String,
+        /// The import.
+        import: String,
+        /// Where the value came from (`<- greeter export `x` [semver]`, or
+        /// `<- the composed component's import`).
+        from: String,
+        /// The validator's reason, in component-model terms.
+        message: String,
+    },
+    /// The children import one name in incompatible ways.
+    #[error("import `{name}`: {reason}")]
+    ImportConflict {
+        /// The import name.
+        name: String,
+        /// What disagrees.
+        reason: String,
+    },
+    /// A type that weld cannot restate in the composed component.
+    #[error("{input}: import `{import}`: {source}")]
+    Encode {
+        /// The child.
+        input: String,
+        /// The import.
+        import: String,
+        /// Why.
+        #[source]
+        source: crate::type_encode::TypeEncodeError,
+    },
+    /// `--export` names something that does not exist.
+    #[error("--export {0}: {1}")]
+    BadExport(String, String),
+    /// The composed component does not validate (a weld bug, or invalid inputs).
+    #[error("the composed component does not validate: {message} (at offset {offset:#x})")]
+    Invalid {
+        /// The validator's message.
+        message: String,
+        /// Where in the output.
+        offset: usize,
     },
 }

@@ -185,39 +185,10 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
 /// bodies are validated in parallel; the error reported is the first in the
 /// file, whatever the thread count.
 pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
-    use rayon::prelude::*;
-    use wasmparser::{FuncValidatorAllocations, ValidPayload, Validator, WasmFeatures};
-    let invalid = |e: wasmparser::BinaryReaderError| FuseError::Invalid {
+    crate::validate::validate(bytes, true).map_err(|e| FuseError::Invalid {
         message: e.message().to_string(),
         offset: e.offset() as usize,
-    };
-    let mut validator = Validator::new_with_features(WasmFeatures::all());
-    let mut funcs = Vec::new();
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(invalid)?;
-        if let ValidPayload::Func(to_validate, body) = validator.payload(&payload).map_err(invalid)? {
-            funcs.push((to_validate, body));
-        }
-    }
-    let first_error = funcs
-        .into_par_iter()
-        .map_init(
-            FuncValidatorAllocations::default,
-            |allocs, (to_validate, body)| {
-                let mut v = to_validate.into_validator(std::mem::take(allocs));
-                let result = v.validate(&body);
-                *allocs = v.into_allocations();
-                result.err()
-            },
-        )
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flatten()
-        .next();
-    match first_error {
-        Some(e) => Err(invalid(e)),
-        None => Ok(()),
-    }
+    })
 }
 
 fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {

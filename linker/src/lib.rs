@@ -23,11 +23,15 @@ pub mod limits;
 pub mod locate;
 pub mod plan;
 pub mod resolve;
+pub mod type_encode;
+pub mod validate;
+pub mod compose;
 
 use rayon::prelude::*;
 use weld_format::{Inputs, Survey};
 
-pub use error::{Error, FuseError, GraphError, ImportError};
+pub use compose::{compose, ComposeOptions, Composed};
+pub use error::{ComposeError, Error, FuseError, GraphError, ImportError, LinkError};
 pub use fuse::{fuse, write_atomic, FuseOptions, Fused, LinkMap};
 pub use graph_report::{graph, GraphOptions, GraphReport};
 pub use inspect::{hash, hash_input, inspect, HashReport, InspectReport};

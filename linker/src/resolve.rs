@@ -31,6 +31,9 @@ pub enum Rule {
     Exact,
     /// Same base name, versions on the same semver track.
     Semver,
+    /// An entry of a compose wiring file (or an explicit wire given by the
+    /// library caller).
+    Wiring,
     /// A relative path under `--root`, to this file (relative to the root).
     Path {
         /// The file, relative to the root.
@@ -61,6 +64,7 @@ impl std::fmt::Display for Rule {
         match self {
             Rule::Exact => f.write_str("exact"),
             Rule::Semver => f.write_str("semver"),
+            Rule::Wiring => f.write_str("wiring"),
             Rule::Path { file } => write!(f, "path {file}"),
             Rule::Map { map, key, file } => write!(f, "map {map} [{key}] -> {file}"),
         }

@@ -1,5 +1,6 @@
 //! One file per command: a clap `Args` struct and an `exec`.
 
+pub mod compose;
 pub mod fuse;
 pub mod graph;
 pub mod hash;

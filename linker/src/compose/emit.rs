@@ -1,0 +1,298 @@
+//! Writes the composed component.
+//!
+//! Layout: each distinct child once, byte for byte, as a nested component;
+//! then, child by child in instantiation order, the imports of the result it
+//! is the first to need (declared afresh from the validator's types), the
+//! aliases of the provider exports it takes, and its instantiation; last, the
+//! exports. An import several children share is imported once, with the
+//! union of what they use of it: two children importing different functions
+//! of `wasi:io/streams` get one import declaring both, and their resources
+//! are one resource.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use wasm_encoder::{ComponentBuilder, ComponentExportKind, ComponentTypeRef};
+use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ResourceId};
+use weld_format::names::ExternName;
+
+use super::wire::{Child, Source, Wiring};
+use crate::error::ComposeError;
+use crate::type_encode::TypeEncoder;
+
+/// An import of the composed component, shared by the children that need it.
+struct Group<'a> {
+    /// The name it is imported under.
+    name: String,
+    /// `(child, import position)` of every child import it stands for.
+    members: Vec<(usize, usize)>,
+    /// For instance imports: the union of the members' exports, by name,
+    /// each from the first member that has it.
+    union: IndexMap<&'a str, ComponentEntityType>,
+    /// Its index once emitted.
+    index: Option<u32>,
+}
+
+/// What was written, for error reports.
+pub struct Emitted {
+    /// The component.
+    pub bytes: Vec<u8>,
+    /// The child of each instantiation, in output order.
+    pub instantiated: Vec<usize>,
+    /// For each child and import, where its argument came from (for reports).
+    pub outer_names: HashMap<(usize, usize), String>,
+    /// The imports of the result.
+    pub imports: Vec<String>,
+}
+
+/// The merge key of an import name: interface names with a version merge by
+/// semver track, anything else by exact name.
+fn merge_key(name: &str) -> (String, Option<weld_format::names::Track>) {
+    match ExternName::parse(name) {
+        Ok(n) => match n.track() {
+            Some(t) => (n.base().to_string(), Some(t)),
+            None => (name.to_string(), None),
+        },
+        Err(_) => (name.to_string(), None),
+    }
+}
+
+fn version_of(name: &str) -> Option<semver::Version> {
+    let (_, v) = name.rsplit_once('@')?;
+    semver::Version::parse(v).ok()
+}
+
+fn export_kind(ty: &ComponentEntityType) -> ComponentExportKind {
+    match ty {
+        ComponentEntityType::Module(_) => ComponentExportKind::Module,
+        ComponentEntityType::Func(_) => ComponentExportKind::Func,
+        ComponentEntityType::Value(_) => ComponentExportKind::Value,
+        ComponentEntityType::Type { .. } => ComponentExportKind::Type,
+        ComponentEntityType::Instance(_) => ComponentExportKind::Instance,
+        ComponentEntityType::Component(_) => ComponentExportKind::Component,
+    }
+}
+
+fn resource_of(types: &wasmparser::types::Types, ty: &ComponentEntityType) -> Option<ResourceId> {
+    match ty {
+        ComponentEntityType::Type { referenced, .. } => {
+            let mut id = *referenced;
+            while let Some(next) = types.peel_alias(id) {
+                id = next;
+            }
+            match id {
+                ComponentAnyTypeId::Resource(r) => Some(r.resource()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The exports of an instance-typed entity, in order.
+fn instance_exports<'t>(
+    types: &'t wasmparser::types::Types,
+    ty: &ComponentEntityType,
+) -> Vec<(&'t str, ComponentEntityType)> {
+    match ty {
+        ComponentEntityType::Instance(i) => types[*i].exports.iter().map(|(n, it)| (n.as_str(), it.ty)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Builds the composed component. `contents[k]` is the bytes of distinct
+/// content `k`; `exports` lists extra `(child, export)` pairs to re-export.
+pub fn emit(
+    types: &wasmparser::types::Types,
+    children: &[Child<'_>],
+    contents: &[&[u8]],
+    wiring: &Wiring,
+    exports: &[(usize, String)],
+) -> Result<Emitted, ComposeError> {
+    let mut enc = TypeEncoder::new(types);
+
+    // The result's imports: group every unwired import of an instantiated child.
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut group_of: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut by_key: HashMap<(String, Option<weld_format::names::Track>), usize> = HashMap::new();
+    for &c in &wiring.order {
+        for (k, (name, item)) in children[c].ty.imports.iter().enumerate() {
+            if wiring.sources[c][k] != Source::Outer {
+                continue;
+            }
+            let g = *by_key.entry(merge_key(name)).or_insert_with(|| {
+                groups.push(Group {
+                    name: name.clone(),
+                    members: Vec::new(),
+                    union: IndexMap::new(),
+                    index: None,
+                });
+                groups.len() - 1
+            });
+            let group = &mut groups[g];
+            if let Some(&(c0, k0)) = group.members.first() {
+                let first = &children[c0].ty.imports[k0].ty;
+                if std::mem::discriminant(first) != std::mem::discriminant(&item.ty) {
+                    return Err(ComposeError::ImportConflict {
+                        name: name.clone(),
+                        reason: format!(
+                            "`{}` imports it as {}, `{}` as {}",
+                            children[c0].name,
+                            super::kind_name(first),
+                            children[c].name,
+                            super::kind_name(&item.ty)
+                        ),
+                    });
+                }
+            }
+            // The highest version names the merged import.
+            if let (Some(new), Some(old)) = (version_of(name), version_of(&group.name)) {
+                if new > old {
+                    group.name = name.clone();
+                }
+            }
+            for (export, ty) in instance_exports(types, &item.ty) {
+                match group.union.get(export) {
+                    None => {
+                        group.union.insert(export, ty);
+                    }
+                    Some(chosen) => {
+                        if let (Some(mine), Some(theirs)) = (resource_of(types, &ty), resource_of(types, chosen)) {
+                            enc.same_resource(mine, theirs);
+                        }
+                    }
+                }
+            }
+            group.members.push((c, k));
+            group_of.insert((c, k), g);
+        }
+    }
+
+    // Resources reaching a child through a wire are the provider's: one
+    // resource per (provider, export, name), whoever imports it.
+    let mut wired_resource: HashMap<(usize, &str, &str), ResourceId> = HashMap::new();
+    for &c in &wiring.order {
+        for (k, (_, item)) in children[c].ty.imports.iter().enumerate() {
+            if let Source::Wire { provider, export, .. } = &wiring.sources[c][k] {
+                for (name, ty) in instance_exports(types, &item.ty) {
+                    if let Some(r) = resource_of(types, &ty) {
+                        let key = (*provider, children[*provider].ty.exports.get_key_value(export.as_str()).map(|(k, _)| k.as_str()).unwrap_or(""), name);
+                        match wired_resource.get(&key) {
+                            Some(&rep) => enc.same_resource(r, rep),
+                            None => {
+                                wired_resource.insert(key, r);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let mut b = ComponentBuilder::default();
+    // Each distinct child once, in order of first instantiation.
+    let mut component_of: HashMap<usize, u32> = HashMap::new();
+    for &c in &wiring.order {
+        let content = children[c].content;
+        if let std::collections::hash_map::Entry::Vacant(e) = component_of.entry(content) {
+            e.insert(b.component_raw(Some(children[c].name), contents[content]));
+        }
+    }
+
+    let mut instance_of: HashMap<usize, u32> = HashMap::new();
+    let mut aliased: HashMap<(usize, String), u32> = HashMap::new();
+    let mut instantiated = Vec::with_capacity(wiring.order.len());
+    let mut outer_names = HashMap::new();
+    let mut imports = Vec::new();
+    for &c in &wiring.order {
+        let child = &children[c];
+        let mut args: Vec<(String, ComponentExportKind, u32)> = Vec::with_capacity(child.ty.imports.len());
+        // First the provider exports this child takes, and their resources.
+        for (k, (name, item)) in child.ty.imports.iter().enumerate() {
+            let Source::Wire { provider, export, .. } = &wiring.sources[c][k] else {
+                continue;
+            };
+            let kind = export_kind(&item.ty);
+            let at = *aliased
+                .entry((*provider, export.clone()))
+                .or_insert_with(|| b.alias_export(instance_of[provider], export, kind));
+            for (rname, ty) in instance_exports(types, &item.ty) {
+                if let Some(r) = resource_of(types, &ty) {
+                    if enc.resource_index(r).is_none() {
+                        let t = b.alias_export(at, rname, ComponentExportKind::Type);
+                        enc.bind_resource(r, t);
+                    }
+                }
+            }
+            args.push((name.clone(), kind, at));
+        }
+        // Then the imports of the result it is the first to need.
+        for (k, (name, item)) in child.ty.imports.iter().enumerate() {
+            let Some(&g) = group_of.get(&(c, k)) else {
+                continue;
+            };
+            let group = &mut groups[g];
+            let at = match group.index {
+                Some(at) => at,
+                None => {
+                    let encode_err = |source| ComposeError::Encode {
+                        input: child.name.to_string(),
+                        import: name.clone(),
+                        source,
+                    };
+                    let at = if let ComponentEntityType::Instance(_) = item.ty {
+                        let union: Vec<(&str, ComponentEntityType)> =
+                            group.union.iter().map(|(n, t)| (*n, *t)).collect();
+                        let t = enc.instance_of(&mut b, &union).map_err(encode_err)?;
+                        let at = b.import(group.name.as_str(), ComponentTypeRef::Instance(t));
+                        enc.bind_exported_types_of(&mut b, at, &union);
+                        at
+                    } else {
+                        let r = enc.entity(&mut b, item.ty).map_err(encode_err)?;
+                        let at = b.import(group.name.as_str(), r);
+                        enc.bind_top_item(item.ty, at);
+                        at
+                    };
+                    imports.push(group.name.clone());
+                    group.index = Some(at);
+                    at
+                }
+            };
+            outer_names.insert((c, k), group.name.clone());
+            args.push((name.clone(), export_kind(&item.ty), at));
+        }
+        // Arguments in the child's import order.
+        let position: HashMap<&str, usize> =
+            child.ty.imports.keys().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+        args.sort_by_key(|(n, _, _)| position[n.as_str()]);
+        let at = b.instantiate(Some(child.name), component_of[&child.content], args);
+        instance_of.insert(c, at);
+        instantiated.push(c);
+    }
+
+    // The root's exports, then the extra ones.
+    let root = 0;
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut wanted: Vec<(usize, String)> =
+        children[root].ty.exports.keys().map(|n| (root, n.clone())).collect();
+    wanted.extend(exports.iter().cloned());
+    for (c, name) in wanted {
+        let item = &children[c].ty.exports[name.as_str()];
+        if let Some(prev) = seen.insert(name.clone(), children[c].name.to_string()) {
+            return Err(ComposeError::BadExport(
+                format!("{}/{name}", children[c].name),
+                format!("`{prev}` already exports `{name}` from the result"),
+            ));
+        }
+        let kind = export_kind(&item.ty);
+        let at = b.alias_export(instance_of[&c], &name, kind);
+        b.export(name.as_str(), kind, at, None);
+    }
+    b.append_names();
+    Ok(Emitted {
+        bytes: b.finish(),
+        instantiated,
+        outer_names,
+        imports,
+    })
+}

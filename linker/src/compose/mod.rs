@@ -1,0 +1,311 @@
+//! `weld compose`: components → one component, shared-nothing (DESIGN §3).
+//!
+//! Pipeline: load → dedupe children by content (blake3) → [`probe`] (one
+//! validator types them all) → [`wire`] (match imports to exports, order,
+//! cycles) → [`emit`] (nested children byte for byte, imports restated,
+//! instantiations, exports) → validate, where a wire whose types disagree is
+//! reported as that wire, naming both sides → the caller writes it.
+//!
+//! The root is the first input; the others are plugs. Each distinct child is
+//! embedded once however many names it was given, and instantiated once per
+//! name that something uses.
+
+pub mod emit;
+pub mod probe;
+pub mod wire;
+pub mod wiring_file;
+
+use std::collections::HashMap;
+
+use wasmparser::component_types::ComponentEntityType;
+use weld_format::Inputs;
+
+use crate::error::{ComposeError, Error};
+pub use wire::{Source, WireSpec};
+
+/// Options for [`compose`].
+#[derive(Debug, Clone)]
+pub struct ComposeOptions {
+    /// Explicit wires (a wiring file), taken before any name matching.
+    pub wiring: Vec<WireSpec>,
+    /// More exports of the result: `(child, export)`.
+    pub exports: Vec<(String, String)>,
+    /// Validate function bodies of the result too (types and wiring are
+    /// always checked).
+    pub validate: bool,
+}
+
+impl Default for ComposeOptions {
+    fn default() -> Self {
+        ComposeOptions {
+            wiring: Vec::new(),
+            exports: Vec::new(),
+            validate: true,
+        }
+    }
+}
+
+/// One wire of the composition, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WireReport {
+    /// The importing child.
+    pub importer: String,
+    /// The import.
+    pub import: String,
+    /// The providing child.
+    pub provider: String,
+    /// The export.
+    pub export: String,
+    /// How it matched: `exact`, `semver` or `wiring`.
+    pub rule: String,
+}
+
+/// The composed component and what went into it.
+#[derive(Debug)]
+pub struct Composed {
+    /// The component.
+    pub bytes: Vec<u8>,
+    /// Things the user should know (unused plugs).
+    pub warnings: Vec<String>,
+    /// Children in instantiation order.
+    pub order: Vec<String>,
+    /// Distinct children embedded (each once).
+    pub embedded: usize,
+    /// Every wire.
+    pub wires: Vec<WireReport>,
+    /// The imports of the result.
+    pub imports: Vec<String>,
+}
+
+pub(crate) fn kind_name(ty: &ComponentEntityType) -> &'static str {
+    match ty {
+        ComponentEntityType::Module(_) => "module",
+        ComponentEntityType::Func(_) => "func",
+        ComponentEntityType::Value(_) => "value",
+        ComponentEntityType::Type { .. } => "type",
+        ComponentEntityType::Instance(_) => "instance",
+        ComponentEntityType::Component(_) => "component",
+    }
+}
+
+/// Composes the inputs: the first is the root, the rest plug into it and
+/// into each other.
+///
+/// ```
+/// use weld_format::Inputs;
+/// use weld_linker::{compose, ComposeOptions};
+///
+/// let greeter = r#"(component
+///     (core module $m (func (export "hello") (result i32) i32.const 42))
+///     (core instance $i (instantiate $m))
+///     (func $f (result u32) (canon lift (core func $i "hello")))
+///     (instance $api (export "hello" (func $f)))
+///     (export "demo:greet/api@0.2.3" (instance $api)))"#;
+/// let app = r#"(component
+///     (import "demo:greet/api@0.2.0" (instance $api (export "hello" (func (result u32)))))
+///     (alias export $api "hello" (func $hello))
+///     (export "run" (func $hello)))"#;
+/// let inputs = Inputs::from_memory([("app", app.as_bytes().to_vec()), ("greeter", greeter.as_bytes().to_vec())])?;
+/// let out = compose(&ComposeOptions::default(), &inputs)?;
+/// assert_eq!(out.order, ["greeter", "app"]);
+/// assert!(out.imports.is_empty());
+/// wasmparser::Validator::new().validate_all(&out.bytes)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error> {
+    if inputs.is_empty() {
+        return Err(ComposeError::NoInputs.into());
+    }
+    for input in inputs.iter() {
+        if !wasmparser::Parser::is_component(input.bytes()) {
+            return Err(ComposeError::NotAComponent {
+                input: input.display.clone(),
+            }
+            .into());
+        }
+    }
+    // Distinct contents, in input order of first appearance.
+    let mut content_of_hash: HashMap<blake3::Hash, usize> = HashMap::new();
+    let mut contents: Vec<&[u8]> = Vec::new();
+    let mut first_input: Vec<usize> = Vec::new();
+    let content: Vec<usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            *content_of_hash.entry(blake3::hash(input.bytes())).or_insert_with(|| {
+                contents.push(input.bytes());
+                first_input.push(i);
+                contents.len() - 1
+            })
+        })
+        .collect();
+    let probed = probe::probe(&contents).map_err(|e| {
+        let input = first_input
+            .get(e.child)
+            .map(|&i| inputs.iter().nth(i).map(|x| x.display.clone()).unwrap_or_default())
+            .unwrap_or_else(|| "(composition)".to_string());
+        ComposeError::InvalidInput {
+            input,
+            message: e.message,
+            offset: e.offset,
+        }
+    })?;
+    let types = &probed.types;
+    let children: Vec<wire::Child<'_>> = inputs
+        .iter()
+        .zip(&content)
+        .map(|(input, &k)| wire::Child {
+            name: input.name.as_str(),
+            ty: &types[probed.components[k]],
+            content: k,
+        })
+        .collect();
+
+    // Extra exports name a child and one of its exports.
+    let by_name: HashMap<&str, usize> = children.iter().enumerate().map(|(i, c)| (c.name, i)).collect();
+    let mut exports = Vec::with_capacity(opts.exports.len());
+    for (child, export) in &opts.exports {
+        let shown = format!("{child}/{export}");
+        let Some(&c) = by_name.get(child.as_str()) else {
+            return Err(ComposeError::BadExport(shown, format!("no input is named `{child}`")).into());
+        };
+        if !children[c].ty.exports.contains_key(export.as_str()) {
+            return Err(ComposeError::BadExport(shown, format!("`{child}` has no export `{export}`")).into());
+        }
+        exports.push((c, export.clone()));
+    }
+    let mut roots = vec![0];
+    roots.extend(exports.iter().map(|(c, _)| *c));
+
+    let wiring = wire::resolve(&children, &opts.wiring, &roots)?;
+    let emitted = emit::emit(types, &children, &contents, &wiring, &exports)?;
+
+    if let Err(e) = crate::validate::validate(&emitted.bytes, opts.validate) {
+        return Err(explain(&e, &emitted, &children, &wiring).into());
+    }
+
+    let name = |i: usize| children[i].name.to_string();
+    let mut wires = Vec::new();
+    for &c in &wiring.order {
+        for (k, (import, _)) in children[c].ty.imports.iter().enumerate() {
+            if let Source::Wire {
+                provider,
+                export,
+                rule,
+            } = &wiring.sources[c][k]
+            {
+                wires.push(WireReport {
+                    importer: name(c),
+                    import: import.clone(),
+                    provider: name(*provider),
+                    export: export.clone(),
+                    rule: rule.to_string(),
+                });
+            }
+        }
+    }
+    let warnings = wiring
+        .unused
+        .iter()
+        .map(|&i| format!("{}: nothing imports from it; not instantiated", name(i)))
+        .collect();
+    Ok(Composed {
+        embedded: emitted.instantiated.iter().map(|&c| children[c].content).collect::<std::collections::HashSet<_>>().len(),
+        bytes: emitted.bytes,
+        warnings,
+        order: wiring.order.iter().map(|&i| name(i)).collect(),
+        wires,
+        imports: emitted.imports,
+    })
+}
+
+/// Turns a validation error of the output into the wire it is about, when it
+/// is about one (an instantiation whose argument does not fit).
+fn explain(
+    e: &wasmparser::BinaryReaderError,
+    emitted: &emit::Emitted,
+    children: &[wire::Child<'_>],
+    wiring: &wire::Wiring,
+) -> ComposeError {
+    let message = e.message().to_string();
+    let offset = e.offset() as usize;
+    let invalid = || ComposeError::Invalid {
+        message: message.clone(),
+        offset,
+    };
+    let Some(nth) = instantiation_at(&emitted.bytes, offset) else {
+        return invalid();
+    };
+    let Some(&c) = emitted.instantiated.get(nth) else {
+        return invalid();
+    };
+    let child = &children[c];
+    // The validator names the import it could not satisfy.
+    let found = child
+        .ty
+        .imports
+        .keys()
+        .enumerate()
+        .filter(|(_, n)| message.contains(&format!("`{n}`")))
+        .max_by_key(|(_, n)| n.len());
+    let Some((k, import)) = found else {
+        return ComposeError::TypeMismatch {
+            importer: child.name.to_string(),
+            import: "?".to_string(),
+            from: "(instantiation)".to_string(),
+            message,
+        };
+    };
+    let from = match &wiring.sources[c][k] {
+        Source::Wire {
+            provider,
+            export,
+            rule,
+        } => format!("<- `{}` export `{export}` [{rule}]", children[*provider].name),
+        Source::Outer => format!(
+            "<- import `{}` of the composed component (shared with other children)",
+            emitted.outer_names.get(&(c, k)).map(String::as_str).unwrap_or(import)
+        ),
+    };
+    ComposeError::TypeMismatch {
+        importer: child.name.to_string(),
+        import: import.clone(),
+        from,
+        message,
+    }
+}
+
+/// Which instantiation (counting `instantiate` entries of the top level in
+/// order) the byte `offset` of `bytes` falls in.
+fn instantiation_at(bytes: &[u8], offset: usize) -> Option<usize> {
+    use wasmparser::{BinaryReader, ComponentInstance, ComponentInstanceSectionReader};
+    let mut reader = BinaryReader::new(bytes, 0);
+    reader.read_bytes(8).ok()?;
+    let mut nth = 0usize;
+    while !reader.eof() {
+        let id = reader.read_u8().ok()?;
+        let size = reader.read_var_u32().ok()? as usize;
+        let start = reader.original_position() as u64;
+        let body = reader.read_bytes(size).ok()?;
+        if id != 5 {
+            continue;
+        }
+        let section = ComponentInstanceSectionReader::new(BinaryReader::new(body, start)).ok()?;
+        let end = start + size as u64;
+        let offset = offset as u64;
+        let mut last: Option<usize> = None;
+        for item in section.into_iter_with_offsets() {
+            let (at, instance) = item.ok()?;
+            if let ComponentInstance::Instantiate { .. } = instance {
+                if at <= offset {
+                    last = Some(nth);
+                }
+                nth += 1;
+            }
+        }
+        if (start..=end).contains(&offset) {
+            return last;
+        }
+    }
+    None
+}

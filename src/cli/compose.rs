@@ -1,0 +1,77 @@
+//! `weld compose root.wasm --plug a.wasm ... -o out.wasm`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use weld_linker::compose::wiring_file::parse_wiring;
+use weld_linker::ComposeOptions;
+
+/// Arguments of `weld compose`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The root component as `[name=]path` (`.wasm` or `.wat`); its exports are the result's.
+    root: String,
+    /// A component to plug in (repeatable): its exports satisfy the imports of the root and of the other plugs.
+    #[arg(long = "plug", value_name = "[NAME=]PATH")]
+    plugs: Vec<String>,
+    /// The composed component.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// A TOML file of explicit connections (`[importer] "import" = "provider"`), taken before name matching.
+    #[arg(long, value_name = "FILE")]
+    wiring: Option<PathBuf>,
+    /// Also export this export of another input, as `INPUT/EXPORT` (repeatable).
+    #[arg(long = "export", value_name = "INPUT/EXPORT")]
+    exports: Vec<String>,
+    /// Skip validating function bodies of the output (types and wiring are always checked).
+    #[arg(long)]
+    no_validate: bool,
+    /// Write what was done (order, wires, imports of the result) as JSON.
+    #[arg(long, value_name = "FILE")]
+    map: Option<PathBuf>,
+}
+
+/// Runs `weld compose`.
+pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
+    let mut all = vec![args.root.clone()];
+    all.extend(args.plugs.iter().cloned());
+    let inputs = super::load(&all)?;
+    let wiring = match &args.wiring {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            parse_wiring(&text, &path.display().to_string())?
+        }
+        None => Vec::new(),
+    };
+    let exports = args
+        .exports
+        .iter()
+        .map(|e| match e.split_once('/') {
+            Some((input, name)) if !input.is_empty() && !name.is_empty() => {
+                Ok((input.to_string(), name.to_string()))
+            }
+            _ => Err(anyhow::anyhow!("--export {e}: expected INPUT/EXPORT")),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let opts = ComposeOptions {
+        wiring,
+        exports,
+        validate: !args.no_validate,
+    };
+    let composed = weld_linker::compose(&opts, &inputs)?;
+    for w in &composed.warnings {
+        eprintln!("weld: warning: {w}");
+    }
+    weld_linker::write_atomic(&args.output, &composed.bytes)?;
+    if let Some(map) = &args.map {
+        let report = serde_json::json!({
+            "order": composed.order,
+            "embedded": composed.embedded,
+            "wires": composed.wires,
+            "imports": composed.imports,
+        });
+        weld_linker::write_atomic(map, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
