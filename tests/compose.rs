@@ -1,0 +1,326 @@
+//! `weld compose` over generated components: chains, diamonds, plugs that
+//! feed each other, semver, dedupe by content, and every refusal.
+
+mod common;
+
+use common::{demo, stderr, weld};
+use weld_format::Inputs;
+use weld_linker::compose::WireSpec;
+use weld_linker::{compose, ComposeOptions, Composed, Error};
+
+/// A component exporting `iface` with `f: func(x: u32) -> u32` = x + `add`,
+/// calling each of `uses` (interfaces with a `f` of the same type) on the way.
+fn component(exports: &str, add: i32, uses: &[&str]) -> String {
+    let mut imports = String::new();
+    let mut lowers = String::new();
+    let mut core_imports = String::new();
+    let mut calls = String::new();
+    let mut host = String::new();
+    for (k, u) in uses.iter().enumerate() {
+        imports.push_str(&format!(
+            "(import \"{u}\" (instance $u{k} (export \"f\" (func (param \"x\" u32) (result u32)))))\n\
+             (alias export $u{k} \"f\" (func $uf{k}))\n"
+        ));
+        lowers.push_str(&format!("(core func $ul{k} (canon lower (func $uf{k})))\n"));
+        core_imports.push_str(&format!("(import \"h\" \"u{k}\" (func $c{k} (param i32) (result i32)))\n"));
+        calls.push_str(&format!("call $c{k}\n"));
+        host.push_str(&format!("(export \"u{k}\" (func $ul{k}))"));
+    }
+    format!(
+        r#"(component
+            {imports}
+            {lowers}
+            (core module $m
+              {core_imports}
+              (func (export "f") (param i32) (result i32)
+                local.get 0
+                {calls}
+                i32.const {add} i32.add))
+            (core instance $h {host})
+            (core instance $i (instantiate $m (with "h" (instance $h))))
+            (func $f (param "x" u32) (result u32) (canon lift (core func $i "f")))
+            (instance $api (export "f" (func $f)))
+            (export "{exports}" (instance $api)))"#
+    )
+}
+
+fn run(items: &[(&str, String)], opts: &ComposeOptions) -> Result<Composed, Error> {
+    let inputs = Inputs::from_memory(items.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
+    compose(opts, &inputs)
+}
+
+fn ok(items: &[(&str, String)]) -> Composed {
+    let out = run(items, &ComposeOptions::default()).unwrap();
+    wasmparser::Validator::new().validate_all(&out.bytes).unwrap();
+    out
+}
+
+fn err(items: &[(&str, String)], opts: &ComposeOptions) -> String {
+    run(items, opts).unwrap_err().to_string()
+}
+
+/// (nested component sections, instantiations) at the top level.
+fn shape(bytes: &[u8]) -> (usize, usize) {
+    let (mut components, mut instances) = (0, 0);
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.unwrap() {
+            wasmparser::Payload::ComponentSection { .. } => components += 1,
+            wasmparser::Payload::ComponentInstanceSection(r) => {
+                for i in r {
+                    if let wasmparser::ComponentInstance::Instantiate { .. } = i.unwrap() {
+                        instances += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Nested children have no components or instances of their own here.
+    (components, instances)
+}
+
+#[test]
+fn chain_is_wired_in_order_with_the_rule_that_matched() {
+    let out = ok(&[
+        ("app", component("demo:app/api@1.0.0", 1, &["demo:mid/api@1.0.0"])),
+        ("mid", component("demo:mid/api@1.0.0", 10, &["demo:leaf/api@0.2.0"])),
+        ("leaf", component("demo:leaf/api@0.2.3", 100, &[])),
+    ]);
+    assert_eq!(out.order, ["leaf", "mid", "app"]);
+    let rules: Vec<(&str, &str, &str)> = out
+        .wires
+        .iter()
+        .map(|w| (w.importer.as_str(), w.provider.as_str(), w.rule.as_str()))
+        .collect();
+    assert_eq!(rules, [("mid", "leaf", "semver"), ("app", "mid", "exact")]);
+    assert!(out.imports.is_empty());
+    // The semver-matched argument still uses the child's own import name.
+    let text = wasmprinter::print_bytes(&out.bytes).unwrap();
+    assert!(text.contains(r#"(with "demo:leaf/api@0.2.0""#), "{text}");
+    assert_eq!(shape(&out.bytes), (3, 3));
+}
+
+#[test]
+fn diamond_shares_one_instance_of_the_common_dependency() {
+    let out = ok(&[
+        ("top", component("demo:top/api@1.0.0", 1, &["demo:left/api@1.0.0", "demo:right/api@1.0.0"])),
+        ("left", component("demo:left/api@1.0.0", 2, &["demo:base/api@1.0.0"])),
+        ("right", component("demo:right/api@1.0.0", 3, &["demo:base/api@1.0.0"])),
+        ("base", component("demo:base/api@1.0.0", 4, &[])),
+    ]);
+    assert_eq!(out.order, ["base", "left", "right", "top"]);
+    assert_eq!(shape(&out.bytes), (4, 4));
+}
+
+#[test]
+fn identical_components_under_two_names_are_embedded_once_and_instantiated_twice() {
+    let log = component("demo:log/api@1.0.0", 5, &[]);
+    let root = component("demo:root/api@1.0.0", 0, &["log-a", "log-b"]);
+    // Plain names (`log-a`) match nothing by name: the wiring file says
+    // which export of which input each takes.
+    let wire = |import: &str, provider: &str| WireSpec {
+        importer: "root".into(),
+        import: import.into(),
+        provider: provider.into(),
+        export: Some("demo:log/api@1.0.0".into()),
+    };
+    let wiring = vec![wire("log-a", "log1"), wire("log-b", "log2")];
+    let opts = ComposeOptions {
+        wiring,
+        ..Default::default()
+    };
+    let items = [("root", root.clone()), ("log1", log.clone()), ("log2", log.clone())];
+    let out = run(&items, &opts).unwrap();
+    wasmparser::Validator::new().validate_all(&out.bytes).unwrap();
+    assert_eq!(out.embedded, 2);
+    assert_eq!(shape(&out.bytes), (2, 3), "two components embedded, three instances");
+    let log_bytes = wat::parse_str(&log).unwrap();
+    let copies = out.bytes.windows(log_bytes.len()).filter(|w| *w == &log_bytes[..]).count();
+    assert_eq!(copies, 1, "the log component's bytes must appear once");
+}
+
+#[test]
+fn plugs_satisfy_each_other_and_unused_plugs_are_reported() {
+    let out = ok(&[
+        ("app", component("demo:app/api@1.0.0", 1, &["demo:a/api@1.0.0"])),
+        ("a", component("demo:a/api@1.0.0", 2, &["demo:b/api@1.0.0"])),
+        ("b", component("demo:b/api@1.0.0", 3, &[])),
+        ("spare", component("demo:spare/api@1.0.0", 4, &[])),
+    ]);
+    assert_eq!(out.order, ["b", "a", "app"]);
+    assert_eq!(out.warnings.len(), 1);
+    assert!(out.warnings[0].contains("spare"), "{:?}", out.warnings);
+}
+
+#[test]
+fn unwired_imports_stay_imports_of_the_result_once() {
+    let out = ok(&[
+        ("app", component("demo:app/api@1.0.0", 1, &["demo:a/api@1.0.0", "host:env/x@1.0.0"])),
+        ("a", component("demo:a/api@1.0.0", 2, &["host:env/x@1.2.0"])),
+    ]);
+    // One import, named by the highest version on the track.
+    assert_eq!(out.imports, ["host:env/x@1.2.0"]);
+}
+
+#[test]
+fn type_mismatch_names_both_sides_and_writes_nothing() {
+    // leaf's f takes and returns u64: not what mid imports.
+    let leaf = r#"(component
+        (core module $m (func (export "f") (param i64) (result i64) local.get 0))
+        (core instance $i (instantiate $m))
+        (func $f (param "x" u64) (result u64) (canon lift (core func $i "f")))
+        (instance $api (export "f" (func $f)))
+        (export "demo:leaf/api@0.2.3" (instance $api)))"#;
+    let e = err(
+        &[
+            ("mid", component("demo:mid/api@1.0.0", 10, &["demo:leaf/api@0.2.0"])),
+            ("leaf", leaf.to_string()),
+        ],
+        &ComposeOptions::default(),
+    );
+    assert!(e.starts_with("mid: import `demo:leaf/api@0.2.0` <- `leaf` export `demo:leaf/api@0.2.3` [semver]"), "{e}");
+    assert!(e.contains("u32") && e.contains("u64"), "{e}");
+}
+
+#[test]
+fn kind_mismatch_is_refused_before_encoding() {
+    let app = r#"(component
+        (import "demo:x/y@1.0.0" (func (param "x" u32) (result u32))))"#;
+    let e = err(
+        &[("app", app.to_string()), ("lib", component("demo:x/y@1.0.0", 1, &[]))],
+        &ComposeOptions::default(),
+    );
+    assert_eq!(
+        e,
+        "app: import `demo:x/y@1.0.0`: expected func, but `lib` exports `demo:x/y@1.0.0` as instance"
+    );
+}
+
+#[test]
+fn cycles_name_every_edge() {
+    let e = err(
+        &[
+            ("app", component("demo:app/api@1.0.0", 1, &["demo:a/api@1.0.0"])),
+            ("a", component("demo:a/api@1.0.0", 2, &["demo:b/api@1.0.0"])),
+            ("b", component("demo:b/api@1.0.0", 3, &["demo:a/api@1.0.0"])),
+        ],
+        &ComposeOptions::default(),
+    );
+    assert!(e.contains("a imports demo:b/api@1.0.0 -> b imports demo:a/api@1.0.0"), "{e}");
+}
+
+#[test]
+fn two_different_providers_of_one_name_are_ambiguous_until_wired() {
+    let items = [
+        ("app", component("demo:app/api@1.0.0", 1, &["demo:a/api@1.0.0"])),
+        ("p", component("demo:a/api@1.0.0", 2, &[])),
+        ("q", component("demo:a/api@1.0.0", 3, &[])),
+    ];
+    let e = err(&items, &ComposeOptions::default());
+    assert!(e.contains("ambiguous: both `p` and `q` export `demo:a/api@1.0.0`"), "{e}");
+    let opts = ComposeOptions {
+        wiring: vec![WireSpec {
+            importer: "app".into(),
+            import: "demo:a/api@1.0.0".into(),
+            provider: "q".into(),
+            export: None,
+        }],
+        ..Default::default()
+    };
+    let out = run(&items, &opts).unwrap();
+    assert_eq!(out.order, ["q", "app"]);
+    assert_eq!(out.wires[0].rule, "wiring");
+}
+
+#[test]
+fn wiring_and_export_mistakes_are_named() {
+    let items = [
+        ("app", component("demo:app/api@1.0.0", 1, &["demo:a/api@1.0.0"])),
+        ("p", component("demo:a/api@1.0.0", 2, &[])),
+    ];
+    let opts = ComposeOptions {
+        wiring: vec![WireSpec {
+            importer: "app".into(),
+            import: "demo:nope/api@1.0.0".into(),
+            provider: "p".into(),
+            export: None,
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        err(&items, &opts),
+        "app: import `demo:nope/api@1.0.0`: wiring: the input has no such import"
+    );
+    let opts = ComposeOptions {
+        exports: vec![("p".into(), "missing".into())],
+        ..Default::default()
+    };
+    assert_eq!(err(&items, &opts), "--export p/missing: `p` has no export `missing`");
+    // A good extra export works, and a clash with the root's is refused.
+    let opts = ComposeOptions {
+        exports: vec![("p".into(), "demo:a/api@1.0.0".into())],
+        ..Default::default()
+    };
+    let out = run(&items, &opts).unwrap();
+    wasmparser::Validator::new().validate_all(&out.bytes).unwrap();
+    let same = [
+        ("app", component("demo:a/api@1.0.0", 1, &["demo:b/api@1.0.0"])),
+        ("p", component("demo:b/api@1.0.0", 2, &[])),
+        ("r", component("demo:a/api@1.0.0", 2, &[])),
+    ];
+    let opts = ComposeOptions {
+        exports: vec![("r".into(), "demo:a/api@1.0.0".into())],
+        ..Default::default()
+    };
+    assert!(err(&same, &opts).contains("already exports"));
+}
+
+#[test]
+fn core_modules_and_invalid_components_are_refused() {
+    let e = err(&[("m", "(module)".to_string())], &ComposeOptions::default());
+    assert!(e.contains("is a core module"), "{e}");
+    // Structurally fine, but exports a func lifted with a mismatched core type.
+    let bad = r#"(component
+        (core module $m (func (export "f") (param i64)))
+        (core instance $i (instantiate $m))
+        (func $f (param "x" u32) (canon lift (core func $i "f")))
+        (export "f" (func $f)))"#;
+    let e = err(&[("bad", bad.to_string())], &ComposeOptions::default());
+    assert!(e.starts_with("bad: invalid component:"), "{e}");
+}
+
+#[test]
+fn cli_composes_the_demo_and_a_failure_keeps_the_old_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.wasm");
+    let o = weld(&[
+        "compose",
+        &demo("compose/app.wat"),
+        "--plug",
+        &demo("compose/greeter.wat"),
+        "--plug",
+        &demo("compose/hello.wat"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = std::fs::read(&out).unwrap();
+    wasmparser::Validator::new().validate_all(&first).unwrap();
+    // Without the hello plug the greeter's import stays open: fine. With a
+    // wiring file that names a missing input: an error, and the old output stays.
+    let wiring = dir.path().join("w.toml");
+    std::fs::write(&wiring, "[app]\n\"demo:greet/api@1.0.0\" = \"nobody\"\n").unwrap();
+    let o = weld(&[
+        "compose",
+        &demo("compose/app.wat"),
+        "--plug",
+        &demo("compose/greeter.wat"),
+        "--wiring",
+        wiring.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("wiring: no input is named `nobody`"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), first);
+}
