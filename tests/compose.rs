@@ -22,7 +22,9 @@ fn component(exports: &str, add: i32, uses: &[&str]) -> String {
              (alias export $u{k} \"f\" (func $uf{k}))\n"
         ));
         lowers.push_str(&format!("(core func $ul{k} (canon lower (func $uf{k})))\n"));
-        core_imports.push_str(&format!("(import \"h\" \"u{k}\" (func $c{k} (param i32) (result i32)))\n"));
+        core_imports.push_str(&format!(
+            "(import \"h\" \"u{k}\" (func $c{k} (param i32) (result i32)))\n"
+        ));
         calls.push_str(&format!("call $c{k}\n"));
         host.push_str(&format!("(export \"u{k}\" (func $ul{k}))"));
     }
@@ -45,7 +47,8 @@ fn component(exports: &str, add: i32, uses: &[&str]) -> String {
 }
 
 fn run(items: &[(&str, String)], opts: &ComposeOptions) -> Result<Composed, Error> {
-    let inputs = Inputs::from_memory(items.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
+    let inputs =
+        Inputs::from_memory(items.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
     compose(opts, &inputs)
 }
 
@@ -83,7 +86,10 @@ fn shape(bytes: &[u8]) -> (usize, usize) {
 fn chain_is_wired_in_order_with_the_rule_that_matched() {
     let out = ok(&[
         ("app", component("demo:app/api@1.0.0", 1, &["demo:mid/api@1.0.0"])),
-        ("mid", component("demo:mid/api@1.0.0", 10, &["demo:leaf/api@0.2.0"])),
+        (
+            "mid",
+            component("demo:mid/api@1.0.0", 10, &["demo:leaf/api@0.2.0"]),
+        ),
         ("leaf", component("demo:leaf/api@0.2.3", 100, &[])),
     ]);
     assert_eq!(out.order, ["leaf", "mid", "app"]);
@@ -103,9 +109,22 @@ fn chain_is_wired_in_order_with_the_rule_that_matched() {
 #[test]
 fn diamond_shares_one_instance_of_the_common_dependency() {
     let out = ok(&[
-        ("top", component("demo:top/api@1.0.0", 1, &["demo:left/api@1.0.0", "demo:right/api@1.0.0"])),
-        ("left", component("demo:left/api@1.0.0", 2, &["demo:base/api@1.0.0"])),
-        ("right", component("demo:right/api@1.0.0", 3, &["demo:base/api@1.0.0"])),
+        (
+            "top",
+            component(
+                "demo:top/api@1.0.0",
+                1,
+                &["demo:left/api@1.0.0", "demo:right/api@1.0.0"],
+            ),
+        ),
+        (
+            "left",
+            component("demo:left/api@1.0.0", 2, &["demo:base/api@1.0.0"]),
+        ),
+        (
+            "right",
+            component("demo:right/api@1.0.0", 3, &["demo:base/api@1.0.0"]),
+        ),
         ("base", component("demo:base/api@1.0.0", 4, &[])),
     ]);
     assert_eq!(out.order, ["base", "left", "right", "top"]);
@@ -129,13 +148,25 @@ fn identical_components_under_two_names_are_embedded_once_and_instantiated_twice
         wiring,
         ..Default::default()
     };
-    let items = [("root", root.clone()), ("log1", log.clone()), ("log2", log.clone())];
+    let items = [
+        ("root", root.clone()),
+        ("log1", log.clone()),
+        ("log2", log.clone()),
+    ];
     let out = run(&items, &opts).unwrap();
     wasmparser::Validator::new().validate_all(&out.bytes).unwrap();
     assert_eq!(out.embedded, 2);
-    assert_eq!(shape(&out.bytes), (2, 3), "two components embedded, three instances");
+    assert_eq!(
+        shape(&out.bytes),
+        (2, 3),
+        "two components embedded, three instances"
+    );
     let log_bytes = wat::parse_str(&log).unwrap();
-    let copies = out.bytes.windows(log_bytes.len()).filter(|w| *w == &log_bytes[..]).count();
+    let copies = out
+        .bytes
+        .windows(log_bytes.len())
+        .filter(|w| *w == &log_bytes[..])
+        .count();
     assert_eq!(copies, 1, "the log component's bytes must appear once");
 }
 
@@ -155,7 +186,10 @@ fn plugs_satisfy_each_other_and_unused_plugs_are_reported() {
 #[test]
 fn unwired_imports_stay_imports_of_the_result_once() {
     let out = ok(&[
-        ("app", component("demo:app/api@1.0.0", 1, &["demo:a/api@1.0.0", "host:env/x@1.0.0"])),
+        (
+            "app",
+            component("demo:app/api@1.0.0", 1, &["demo:a/api@1.0.0", "host:env/x@1.0.0"]),
+        ),
         ("a", component("demo:a/api@1.0.0", 2, &["host:env/x@1.2.0"])),
     ]);
     // One import, named by the highest version on the track.
@@ -173,12 +207,18 @@ fn type_mismatch_names_both_sides_and_writes_nothing() {
         (export "demo:leaf/api@0.2.3" (instance $api)))"#;
     let e = err(
         &[
-            ("mid", component("demo:mid/api@1.0.0", 10, &["demo:leaf/api@0.2.0"])),
+            (
+                "mid",
+                component("demo:mid/api@1.0.0", 10, &["demo:leaf/api@0.2.0"]),
+            ),
             ("leaf", leaf.to_string()),
         ],
         &ComposeOptions::default(),
     );
-    assert!(e.starts_with("mid: import `demo:leaf/api@0.2.0` <- `leaf` export `demo:leaf/api@0.2.3` [semver]"), "{e}");
+    assert!(
+        e.starts_with("mid: import `demo:leaf/api@0.2.0` <- `leaf` export `demo:leaf/api@0.2.3` [semver]"),
+        "{e}"
+    );
     assert!(e.contains("u32") && e.contains("u64"), "{e}");
 }
 
@@ -187,7 +227,10 @@ fn kind_mismatch_is_refused_before_encoding() {
     let app = r#"(component
         (import "demo:x/y@1.0.0" (func (param "x" u32) (result u32))))"#;
     let e = err(
-        &[("app", app.to_string()), ("lib", component("demo:x/y@1.0.0", 1, &[]))],
+        &[
+            ("app", app.to_string()),
+            ("lib", component("demo:x/y@1.0.0", 1, &[])),
+        ],
         &ComposeOptions::default(),
     );
     assert_eq!(
@@ -206,7 +249,10 @@ fn cycles_name_every_edge() {
         ],
         &ComposeOptions::default(),
     );
-    assert!(e.contains("a imports demo:b/api@1.0.0 -> b imports demo:a/api@1.0.0"), "{e}");
+    assert!(
+        e.contains("a imports demo:b/api@1.0.0 -> b imports demo:a/api@1.0.0"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -217,7 +263,10 @@ fn two_different_providers_of_one_name_are_ambiguous_until_wired() {
         ("q", component("demo:a/api@1.0.0", 3, &[])),
     ];
     let e = err(&items, &ComposeOptions::default());
-    assert!(e.contains("ambiguous: both `p` and `q` export `demo:a/api@1.0.0`"), "{e}");
+    assert!(
+        e.contains("ambiguous: both `p` and `q` export `demo:a/api@1.0.0`"),
+        "{e}"
+    );
     let opts = ComposeOptions {
         wiring: vec![WireSpec {
             importer: "app".into(),
@@ -255,7 +304,10 @@ fn wiring_and_export_mistakes_are_named() {
         exports: vec![("p".into(), "missing".into())],
         ..Default::default()
     };
-    assert_eq!(err(&items, &opts), "--export p/missing: `p` has no export `missing`");
+    assert_eq!(
+        err(&items, &opts),
+        "--export p/missing: `p` has no export `missing`"
+    );
     // A good extra export works, and a clash with the root's is refused.
     let opts = ComposeOptions {
         exports: vec![("p".into(), "demo:a/api@1.0.0".into())],
@@ -321,6 +373,46 @@ fn cli_composes_the_demo_and_a_failure_keeps_the_old_output() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("wiring: no input is named `nobody`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("wiring: no input is named `nobody`"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(std::fs::read(&out).unwrap(), first);
+}
+
+#[test]
+fn real_components_compose_alone_with_every_wasi_import_restated() {
+    // A real component composed with no plugs: each of its imports (WASI
+    // interfaces with resources, records, variants, named types) becomes an
+    // import of the result, declared afresh from the validator's types.
+    let names = [
+        "jco-1.0.3-js-component-bindgen",
+        "jco-1.0.3-wasm-tools",
+        "jco-0.14.2-js-component-bindgen",
+        "jco-0.14.2-wasm-tools",
+    ];
+    for name in names {
+        let path = common::real_cache().join(format!("{name}.wasm"));
+        if !path.exists() {
+            eprintln!("skipped {name}: run corpus/fetch {name}");
+            continue;
+        }
+        let inputs = Inputs::load(&[weld_format::InputSpec::parse(path.to_str().unwrap()).unwrap()]).unwrap();
+        let out = compose(&ComposeOptions::default(), &inputs).unwrap();
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&out.bytes)
+            .unwrap();
+        let original = weld_linker::compose::probe::probe(&[inputs.iter().next().unwrap().bytes()]).unwrap();
+        let composed = weld_linker::compose::probe::probe(&[&out.bytes]).unwrap();
+        let names_of = |p: &weld_linker::compose::probe::Probe| {
+            let t = &p.types[p.components[0]];
+            (
+                t.imports.keys().cloned().collect::<Vec<_>>(),
+                t.exports.keys().cloned().collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(names_of(&composed), names_of(&original), "{name}");
+        assert!(!out.imports.is_empty(), "{name}");
+    }
 }

@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 
 pub mod code;
+pub mod compose;
 pub mod const_expr;
 pub mod custom;
 pub mod describe;
@@ -25,7 +26,6 @@ pub mod plan;
 pub mod resolve;
 pub mod type_encode;
 pub mod validate;
-pub mod compose;
 
 use rayon::prelude::*;
 use weld_format::{Inputs, Survey};

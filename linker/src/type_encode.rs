@@ -21,7 +21,7 @@
 //! caller declare two resources (from two children's views of one import)
 //! the same.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use wasm_encoder::{
     Alias, ComponentBuilder, ComponentCoreTypeEncoder, ComponentExportKind, ComponentOuterAliasKind,
@@ -147,6 +147,8 @@ struct Scope {
     resources: HashMap<ResourceId, u32>,
     /// Core module types, by id.
     modules: HashMap<ComponentCoreModuleTypeId, u32>,
+    /// Types bound to a name (top scope only).
+    named: HashSet<Key>,
 }
 
 /// Writes validator types as declarations. The bottom scope is the component
@@ -244,6 +246,20 @@ impl<'t> TypeEncoder<'t> {
         };
     }
 
+    /// Records the name an imported or exported type item gives a type. In
+    /// a declaration the latest name is the local one; at the top, the first
+    /// name wins over an anonymous definition and over later names: it is the
+    /// import that introduced the type (where WIT says it is defined), and
+    /// later imports only re-export it.
+    fn remember_name(&mut self, key: Key, index: u32) {
+        if self.scopes.len() > 1 {
+            return self.remember(key, index);
+        }
+        if self.scopes[0].named.insert(key) {
+            self.remember(key, index);
+        }
+    }
+
     fn key(&self, id: ComponentAnyTypeId) -> Key {
         match self.peel(id) {
             ComponentAnyTypeId::Resource(r) => Key::Resource(self.canonical(r.resource())),
@@ -274,11 +290,8 @@ impl<'t> TypeEncoder<'t> {
     pub fn val<D: Decls>(&mut self, d: &mut D, v: ComponentValType) -> Result<EncValType, TypeEncodeError> {
         Ok(match v {
             ComponentValType::Primitive(p) => EncValType::Primitive(p.into()),
-            ComponentValType::Type(t) => match &self.types[t] {
-                // A primitive behind a type index is written inline.
-                ComponentDefinedType::Primitive(p) => EncValType::Primitive((*p).into()),
-                _ => EncValType::Type(self.any_type(d, ComponentAnyTypeId::Defined(t))?),
-            },
+            // Through the index even for a primitive: it may have a name.
+            ComponentValType::Type(t) => EncValType::Type(self.any_type(d, ComponentAnyTypeId::Defined(t))?),
         })
     }
 
@@ -459,10 +472,10 @@ impl<'t> TypeEncoder<'t> {
     fn bind_type_item(&mut self, ty: ComponentEntityType, index: u32) {
         if let ComponentEntityType::Type { referenced, created } = ty {
             let key = self.key(referenced);
-            self.remember(key, index);
+            self.remember_name(key, index);
             if let Key::Type(_) = key {
                 let created = self.key(created);
-                self.remember(created, index);
+                self.remember_name(created, index);
             }
         }
     }
@@ -472,15 +485,21 @@ impl<'t> TypeEncoder<'t> {
     /// to them (resources must; named types then keep their names).
     pub fn bind_exported_types<D: Decls>(&mut self, d: &mut D, instance: u32, ty: ComponentInstanceTypeId) {
         let types = self.types;
-        let exports: Vec<(&str, ComponentEntityType)> =
-            types[ty].exports.iter().map(|(n, i)| (n.as_str(), i.ty)).collect();
+        let exports: Vec<(&str, ComponentEntityType)> = types[ty]
+            .exports
+            .iter()
+            .map(|(n, i)| (n.as_str(), i.ty))
+            .collect();
         self.bind_exported_types_of(d, instance, &exports);
     }
 
     fn instance<D: Decls>(&mut self, d: &mut D, id: ComponentInstanceTypeId) -> Result<u32, TypeEncodeError> {
         let types = self.types;
-        let exports: Vec<(&str, ComponentEntityType)> =
-            types[id].exports.iter().map(|(n, i)| (n.as_str(), i.ty)).collect();
+        let exports: Vec<(&str, ComponentEntityType)> = types[id]
+            .exports
+            .iter()
+            .map(|(n, i)| (n.as_str(), i.ty))
+            .collect();
         self.instance_of(d, &exports)
     }
 
@@ -587,7 +606,13 @@ impl<'t> TypeEncoder<'t> {
                 let shown = format!("{sub}");
                 let enc = wasm_encoder::SubType::try_from(sub)
                     .map_err(|_| TypeEncodeError::UnsupportedCore(shown.clone()))?;
-                if enc.composite_type.shared || !matches!(enc.composite_type.inner, wasm_encoder::CompositeInnerType::Func(_)) || !enc.supertype_idxs.is_empty() {
+                if enc.composite_type.shared
+                    || !matches!(
+                        enc.composite_type.inner,
+                        wasm_encoder::CompositeInnerType::Func(_)
+                    )
+                    || !enc.supertype_idxs.is_empty()
+                {
                     return Err(TypeEncodeError::UnsupportedCore(shown));
                 }
                 let at = mt.type_count();
@@ -638,12 +663,14 @@ impl<'t> TypeEncoder<'t> {
 
 fn with_name(e: TypeEncodeError, name: &str) -> TypeEncodeError {
     match e {
-        TypeEncodeError::UnboundResource(n) if n.is_empty() => TypeEncodeError::UnboundResource(name.to_string()),
+        TypeEncodeError::UnboundResource(n) if n.is_empty() => {
+            TypeEncodeError::UnboundResource(name.to_string())
+        }
         other => other,
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
     Type(ComponentAnyTypeId),
     Resource(ResourceId),

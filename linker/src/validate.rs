@@ -20,12 +20,15 @@ pub fn validate(bytes: &[u8], bodies: bool) -> Result<(), BinaryReaderError> {
     }
     let first_error = funcs
         .into_par_iter()
-        .map_init(FuncValidatorAllocations::default, |allocs, (to_validate, body)| {
-            let mut v = to_validate.into_validator(std::mem::take(allocs));
-            let result = v.validate(&body);
-            *allocs = v.into_allocations();
-            result.err()
-        })
+        .map_init(
+            FuncValidatorAllocations::default,
+            |allocs, (to_validate, body)| {
+                let mut v = to_validate.into_validator(std::mem::take(allocs));
+                let result = v.validate(&body);
+                *allocs = v.into_allocations();
+                result.err()
+            },
+        )
         .collect::<Vec<_>>()
         .into_iter()
         .flatten()

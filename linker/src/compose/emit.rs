@@ -95,7 +95,11 @@ fn instance_exports<'t>(
     ty: &ComponentEntityType,
 ) -> Vec<(&'t str, ComponentEntityType)> {
     match ty {
-        ComponentEntityType::Instance(i) => types[*i].exports.iter().map(|(n, it)| (n.as_str(), it.ty)).collect(),
+        ComponentEntityType::Instance(i) => types[*i]
+            .exports
+            .iter()
+            .map(|(n, it)| (n.as_str(), it.ty))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -157,7 +161,9 @@ pub fn emit(
                         group.union.insert(export, ty);
                     }
                     Some(chosen) => {
-                        if let (Some(mine), Some(theirs)) = (resource_of(types, &ty), resource_of(types, chosen)) {
+                        if let (Some(mine), Some(theirs)) =
+                            (resource_of(types, &ty), resource_of(types, chosen))
+                        {
                             enc.same_resource(mine, theirs);
                         }
                     }
@@ -176,7 +182,16 @@ pub fn emit(
             if let Source::Wire { provider, export, .. } = &wiring.sources[c][k] {
                 for (name, ty) in instance_exports(types, &item.ty) {
                     if let Some(r) = resource_of(types, &ty) {
-                        let key = (*provider, children[*provider].ty.exports.get_key_value(export.as_str()).map(|(k, _)| k.as_str()).unwrap_or(""), name);
+                        let key = (
+                            *provider,
+                            children[*provider]
+                                .ty
+                                .exports
+                                .get_key_value(export.as_str())
+                                .map(|(k, _)| k.as_str())
+                                .unwrap_or(""),
+                            name,
+                        );
                         match wired_resource.get(&key) {
                             Some(&rep) => enc.same_resource(r, rep),
                             None => {
@@ -262,8 +277,13 @@ pub fn emit(
             args.push((name.clone(), export_kind(&item.ty), at));
         }
         // Arguments in the child's import order.
-        let position: HashMap<&str, usize> =
-            child.ty.imports.keys().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+        let position: HashMap<&str, usize> = child
+            .ty
+            .imports
+            .keys()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
         args.sort_by_key(|(n, _, _)| position[n.as_str()]);
         let at = b.instantiate(Some(child.name), component_of[&child.content], args);
         instance_of.insert(c, at);
@@ -273,8 +293,12 @@ pub fn emit(
     // The root's exports, then the extra ones.
     let root = 0;
     let mut seen: HashMap<String, String> = HashMap::new();
-    let mut wanted: Vec<(usize, String)> =
-        children[root].ty.exports.keys().map(|n| (root, n.clone())).collect();
+    let mut wanted: Vec<(usize, String)> = children[root]
+        .ty
+        .exports
+        .keys()
+        .map(|n| (root, n.clone()))
+        .collect();
     wanted.extend(exports.iter().cloned());
     for (c, name) in wanted {
         let item = &children[c].ty.exports[name.as_str()];

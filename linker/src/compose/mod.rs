@@ -132,17 +132,25 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .iter()
         .enumerate()
         .map(|(i, input)| {
-            *content_of_hash.entry(blake3::hash(input.bytes())).or_insert_with(|| {
-                contents.push(input.bytes());
-                first_input.push(i);
-                contents.len() - 1
-            })
+            *content_of_hash
+                .entry(blake3::hash(input.bytes()))
+                .or_insert_with(|| {
+                    contents.push(input.bytes());
+                    first_input.push(i);
+                    contents.len() - 1
+                })
         })
         .collect();
     let probed = probe::probe(&contents).map_err(|e| {
         let input = first_input
             .get(e.child)
-            .map(|&i| inputs.iter().nth(i).map(|x| x.display.clone()).unwrap_or_default())
+            .map(|&i| {
+                inputs
+                    .iter()
+                    .nth(i)
+                    .map(|x| x.display.clone())
+                    .unwrap_or_default()
+            })
             .unwrap_or_else(|| "(composition)".to_string());
         ComposeError::InvalidInput {
             input,
@@ -210,7 +218,12 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .map(|&i| format!("{}: nothing imports from it; not instantiated", name(i)))
         .collect();
     Ok(Composed {
-        embedded: emitted.instantiated.iter().map(|&c| children[c].content).collect::<std::collections::HashSet<_>>().len(),
+        embedded: emitted
+            .instantiated
+            .iter()
+            .map(|&c| children[c].content)
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
         bytes: emitted.bytes,
         warnings,
         order: wiring.order.iter().map(|&i| name(i)).collect(),
@@ -264,7 +277,11 @@ fn explain(
         } => format!("<- `{}` export `{export}` [{rule}]", children[*provider].name),
         Source::Outer => format!(
             "<- import `{}` of the composed component (shared with other children)",
-            emitted.outer_names.get(&(c, k)).map(String::as_str).unwrap_or(import)
+            emitted
+                .outer_names
+                .get(&(c, k))
+                .map(String::as_str)
+                .unwrap_or(import)
         ),
     };
     ComposeError::TypeMismatch {

@@ -52,6 +52,8 @@ pub fn probe(children: &[&[u8]]) -> Result<Probe, ProbeError> {
         }
     }
     let types = v.end(8).map_err(outer)?;
-    let components = (0..children.len() as u32).map(|i| types.component_at(i)).collect();
+    let components = (0..children.len() as u32)
+        .map(|i| types.component_at(i))
+        .collect();
     Ok(Probe { types, components })
 }

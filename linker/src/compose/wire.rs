@@ -109,7 +109,11 @@ pub fn resolve(children: &[Child<'_>], specs: &[WireSpec], roots: &[usize]) -> R
     let mut explicit: HashMap<(usize, &str), (usize, String)> = HashMap::new();
     for s in specs {
         let Some(&importer) = by_name.get(s.importer.as_str()) else {
-            problems.push(problem(&s.importer, &s.import, "wiring: no input has this name".into()));
+            problems.push(problem(
+                &s.importer,
+                &s.import,
+                "wiring: no input has this name".into(),
+            ));
             continue;
         };
         let Some(&provider) = by_name.get(s.provider.as_str()) else {
@@ -121,7 +125,11 @@ pub fn resolve(children: &[Child<'_>], specs: &[WireSpec], roots: &[usize]) -> R
             continue;
         };
         let Some((import, _)) = children[importer].ty.imports.get_key_value(s.import.as_str()) else {
-            problems.push(problem(&s.importer, &s.import, "wiring: the input has no such import".into()));
+            problems.push(problem(
+                &s.importer,
+                &s.import,
+                "wiring: the input has no such import".into(),
+            ));
             continue;
         };
         let export = match &s.export {
@@ -155,7 +163,10 @@ pub fn resolve(children: &[Child<'_>], specs: &[WireSpec], roots: &[usize]) -> R
         for (name, item) in c.ty.imports.iter() {
             let found = if let Some((p, e)) = explicit.get(&(me, name.as_str())) {
                 Some((*p, e.clone(), Rule::Wiring))
-            } else if matches!(item.ty, ComponentEntityType::Instance(_) | ComponentEntityType::Func(_)) {
+            } else if matches!(
+                item.ty,
+                ComponentEntityType::Instance(_) | ComponentEntityType::Func(_)
+            ) {
                 match providers.lookup_where(name, |&(p, _)| p != me) {
                     None => None,
                     Some((&(p, e), rule)) => {
@@ -248,7 +259,11 @@ pub fn resolve(children: &[Child<'_>], specs: &[WireSpec], roots: &[usize]) -> R
                         rule,
                     } if used[i] => Target::Input {
                         provider: InputId(*provider as u32),
-                        export: children[*provider].ty.exports.get_full(export.as_str()).map_or(0, |(i, _, _)| i) as u32,
+                        export: children[*provider]
+                            .ty
+                            .exports
+                            .get_full(export.as_str())
+                            .map_or(0, |(i, _, _)| i) as u32,
                         rule: rule.clone(),
                     },
                     _ => Target::Unresolved {
@@ -270,7 +285,11 @@ pub fn resolve(children: &[Child<'_>], specs: &[WireSpec], roots: &[usize]) -> R
                 .unwrap_or_default()
         },
     )?;
-    let order: Vec<usize> = order.into_iter().map(|i| i.as_usize()).filter(|&i| used[i]).collect();
+    let order: Vec<usize> = order
+        .into_iter()
+        .map(|i| i.as_usize())
+        .filter(|&i| used[i])
+        .collect();
     let unused = (0..children.len()).filter(|&i| !used[i]).collect();
     Ok(Wiring {
         sources,

@@ -16,11 +16,15 @@ pub fn parse_wiring(text: &str, file: &str) -> Result<Vec<WireSpec>, ComposeErro
         file: file.to_string(),
         reason,
     };
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
     let mut specs = Vec::new();
     for (importer, entries) in &table {
         let toml::Value::Table(entries) = entries else {
-            return Err(bad(format!("`{importer}` must be a table of `\"import\" = provider` entries")));
+            return Err(bad(format!(
+                "`{importer}` must be a table of `\"import\" = provider` entries"
+            )));
         };
         for (import, value) in entries {
             let (provider, export) = match value {
@@ -28,15 +32,16 @@ pub fn parse_wiring(text: &str, file: &str) -> Result<Vec<WireSpec>, ComposeErro
                 toml::Value::Table(t) => {
                     let from = t.get("from").and_then(|v| v.as_str());
                     let export = t.get("export").and_then(|v| v.as_str());
-                    let unknown: Vec<&str> =
-                        t.keys().map(String::as_str).filter(|k| *k != "from" && *k != "export").collect();
+                    let unknown: Vec<&str> = t
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|k| *k != "from" && *k != "export")
+                        .collect();
                     match (from, unknown.is_empty()) {
                         (Some(f), true) => (f.to_string(), export.map(str::to_string)),
-                        _ => {
-                            return Err(bad(format!(
-                                "[{importer}] \"{import}\": expected {{ from = \"input\", export = \"name\" }}"
-                            )))
-                        }
+                        _ => return Err(bad(format!(
+                            "[{importer}] \"{import}\": expected {{ from = \"input\", export = \"name\" }}"
+                        ))),
                     }
                 }
                 _ => {
@@ -71,7 +76,9 @@ mod tests {
         assert_eq!(specs[0].provider, "lib");
         assert_eq!(specs[0].export, None);
         assert_eq!(specs[1].export.as_deref(), Some("x"));
-        let e = parse_wiring("[app]\nx = { to = \"y\" }\n", "w.toml").unwrap_err().to_string();
+        let e = parse_wiring("[app]\nx = { to = \"y\" }\n", "w.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("w.toml") && e.contains("\"x\""), "{e}");
         let e = parse_wiring("app = 3\n", "w.toml").unwrap_err().to_string();
         assert!(e.contains("`app` must be a table"), "{e}");

@@ -9,7 +9,9 @@ use weld_format::{InputSpec, Inputs};
 use weld_linker::{compose, ComposeOptions};
 
 fn demo(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../corpus/demo/compose").join(file)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../corpus/demo/compose")
+        .join(file)
 }
 
 fn compose_files(files: &[&str]) -> Vec<u8> {
@@ -98,15 +100,18 @@ fn composed_children_share_one_host_resource_through_the_merged_import() {
     let engine = engine();
     let mut linker = Linker::<Host>::new(&engine);
     let mut api = linker.instance("demo:host/api@0.1.2").unwrap();
-    api.resource("counter", ResourceType::host::<Counter>(), |_, _| Ok(())).unwrap();
+    api.resource("counter", ResourceType::host::<Counter>(), |_, _| Ok(()))
+        .unwrap();
     api.func_wrap("make", |mut cx, (): ()| {
         let host: &mut Host = cx.data_mut();
         host.counts.push(0);
         Ok((Resource::<Counter>::new_own(host.counts.len() as u32 - 1),))
     })
     .unwrap();
-    api.func_wrap("read", |cx, (c,): (Resource<Counter>,)| Ok((cx.data().counts[c.rep() as usize],)))
-        .unwrap();
+    api.func_wrap("read", |cx, (c,): (Resource<Counter>,)| {
+        Ok((cx.data().counts[c.rep() as usize],))
+    })
+    .unwrap();
     api.func_wrap("bump", |mut cx, (c,): (Resource<Counter>,)| {
         let host: &mut Host = cx.data_mut();
         host.counts[c.rep() as usize] += 1;
