@@ -104,6 +104,12 @@ fn instance_exports<'t>(
     }
 }
 
+/// Aliases an export of an instance, without a debug name (the names
+/// section keeps children and instances only; alias names would double it).
+fn alias(b: &mut ComponentBuilder, instance: u32, name: &str, kind: ComponentExportKind) -> u32 {
+    b.alias(None, wasm_encoder::Alias::InstanceExport { instance, kind, name })
+}
+
 /// Builds the composed component. `contents[k]` is the bytes of distinct
 /// content `k`; `exports` lists extra `(child, export)` pairs to re-export.
 pub fn emit(
@@ -230,11 +236,11 @@ pub fn emit(
             let kind = export_kind(&item.ty);
             let at = *aliased
                 .entry((*provider, export.clone()))
-                .or_insert_with(|| b.alias_export(instance_of[provider], export, kind));
+                .or_insert_with(|| alias(&mut b, instance_of[provider], export, kind));
             for (rname, ty) in instance_exports(types, &item.ty) {
                 if let Some(r) = resource_of(types, &ty) {
                     if enc.resource_index(r).is_none() {
-                        let t = b.alias_export(at, rname, ComponentExportKind::Type);
+                        let t = alias(&mut b, at, rname, ComponentExportKind::Type);
                         enc.bind_resource(r, t);
                     }
                 }
@@ -309,7 +315,7 @@ pub fn emit(
             ));
         }
         let kind = export_kind(&item.ty);
-        let at = b.alias_export(instance_of[&c], &name, kind);
+        let at = alias(&mut b, instance_of[&c], &name, kind);
         b.export(name.as_str(), kind, at, None);
     }
     b.append_names();

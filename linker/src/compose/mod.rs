@@ -302,7 +302,7 @@ fn instantiation_at(bytes: &[u8], offset: usize) -> Option<usize> {
     while !reader.eof() {
         let id = reader.read_u8().ok()?;
         let size = reader.read_var_u32().ok()? as usize;
-        let start = reader.original_position() as u64;
+        let start = reader.original_position();
         let body = reader.read_bytes(size).ok()?;
         if id != 5 {
             continue;

@@ -36,14 +36,14 @@ pub fn probe(children: &[&[u8]]) -> Result<Probe, ProbeError> {
     let outer = |e: wasmparser::BinaryReaderError| ProbeError {
         child: usize::MAX,
         message: e.message().to_string(),
-        offset: e.offset() as u64,
+        offset: e.offset(),
     };
     v.version(0x0d, Encoding::Component, &(0..8)).map_err(outer)?;
     for (k, bytes) in children.iter().enumerate() {
         let err = |e: wasmparser::BinaryReaderError| ProbeError {
             child: k,
             message: e.message().to_string(),
-            offset: e.offset() as u64,
+            offset: e.offset(),
         };
         v.component_section(&(0..bytes.len() as u64)).map_err(err)?;
         for payload in Parser::new(0).parse_all(bytes) {

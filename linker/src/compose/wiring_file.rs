@@ -39,9 +39,11 @@ pub fn parse_wiring(text: &str, file: &str) -> Result<Vec<WireSpec>, ComposeErro
                         .collect();
                     match (from, unknown.is_empty()) {
                         (Some(f), true) => (f.to_string(), export.map(str::to_string)),
-                        _ => return Err(bad(format!(
+                        _ => {
+                            return Err(bad(format!(
                             "[{importer}] \"{import}\": expected {{ from = \"input\", export = \"name\" }}"
-                        ))),
+                        )))
+                        }
                     }
                 }
                 _ => {
