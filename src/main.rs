@@ -21,6 +21,14 @@ enum Command {
     Fuse(cli::fuse::Args),
     /// Compose components (shared-nothing): plug exports into imports, embed each distinct component once.
     Compose(cli::compose::Args),
+    /// Split a component: nested modules and components go to a content-addressed
+    /// store (OCI image layout) and are imported back by canonical hash name.
+    Split(cli::split::SplitArgs),
+    /// Bundle a split root: inline every hash-named import from the store, verified.
+    Bundle(cli::split::BundleArgs),
+    /// Inspect or verify a store.
+    #[command(subcommand)]
+    Store(cli::split::StoreCommand),
     /// Show the dependency graph: edges with the rule that matched, cycles,
     /// instantiation order, unresolved imports.
     Graph(cli::graph::Args),
@@ -36,6 +44,9 @@ fn main() -> ExitCode {
         Command::Fuse(a) => cli::fuse::exec(a),
         Command::Compose(a) => cli::compose::exec(a),
         Command::Graph(a) => cli::graph::exec(a),
+        Command::Split(a) => cli::split::exec_split(a),
+        Command::Bundle(a) => cli::split::exec_bundle(a),
+        Command::Store(c) => cli::split::exec_store(c),
         Command::Hash(a) => cli::hash::exec(a),
         Command::Inspect(a) => cli::inspect::exec(a),
     };

@@ -317,6 +317,69 @@ pub fn parse_hash_name(name: &str) -> Option<[u8; 32]> {
     parse_hex32(hex_part)
 }
 
+/// The SHA-256 digest a component import names, if it names one: the
+/// canonical form (`sha256-<hex>` plain name, or an `external-id` of
+/// `sha256:<hex>`, checked by the caller), or the legacy forms older
+/// toolchains wrote: `integrity=sha256-<base64>` and
+/// `locked-dep=<pkg@ver>,integrity=sha256-<base64>` (also `url=...,integrity=...`).
+pub fn import_digest(name: &str, external_id: Option<&str>) -> Option<[u8; 32]> {
+    if let Some(d) = external_id
+        .and_then(|e| e.strip_prefix(DIGEST_PREFIX))
+        .and_then(parse_hex32)
+    {
+        return Some(d);
+    }
+    if let Some(d) = name.strip_prefix(HASH_NAME_PREFIX).and_then(parse_hex32) {
+        return Some(d);
+    }
+    // Legacy: comma-separated `key=value` parts, one of them `integrity=`.
+    let integrity = name
+        .split(',')
+        .find_map(|part| part.trim().strip_prefix("integrity="))?;
+    // An integrity value may list several hashes separated by spaces.
+    integrity
+        .split_whitespace()
+        .find_map(|h| h.strip_prefix("sha256-").and_then(base64_32))
+}
+
+/// Decodes standard base64 (with or without padding) of exactly 32 bytes.
+fn base64_32(s: &str) -> Option<[u8; 32]> {
+    let s = s.trim_end_matches('=');
+    if s.len() != 43 {
+        return None;
+    }
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    };
+    let mut bits: u32 = 0;
+    let mut n = 0;
+    let mut out = [0u8; 32];
+    let mut at = 0;
+    for &c in s.as_bytes() {
+        bits = (bits << 6) | val(c)? as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            if at == 32 {
+                return None;
+            }
+            out[at] = (bits >> n) as u8;
+            at += 1;
+        }
+    }
+    (at == 32).then_some(out)
+}
+
+/// Parses 64 lowercase hex digits into a digest.
+pub fn parse_hash_name_hex(s: &str) -> Option<[u8; 32]> {
+    parse_hex32(s)
+}
+
 fn parse_hex32(s: &str) -> Option<[u8; 32]> {
     if s.len() != 64 {
         return None;
@@ -350,6 +413,27 @@ mod tests {
 
     fn v(s: &str) -> Version {
         Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn import_digests_in_every_form() {
+        let d = crate::digest::sha256(b"abc");
+        let hexd = hex(&d);
+        assert_eq!(import_digest(&format!("sha256-{hexd}"), None), Some(d));
+        assert_eq!(
+            import_digest("anything", Some(&format!("sha256:{hexd}"))),
+            Some(d)
+        );
+        // base64 of sha256("abc"), as `integrity=` writes it.
+        let b64 = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+        assert_eq!(import_digest(&format!("integrity=sha256-{b64}"), None), Some(d));
+        assert_eq!(
+            import_digest(&format!("locked-dep=<a:b@1.0.0>,integrity=sha256-{b64}"), None),
+            Some(d)
+        );
+        assert_eq!(import_digest("integrity=sha384-xyz", None), None);
+        assert_eq!(import_digest("wasi:cli/run@0.2.0", None), None);
+        assert_eq!(import_digest(&format!("sha256-{}", &hexd[1..]), None), None);
     }
 
     #[test]

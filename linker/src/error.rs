@@ -51,6 +51,15 @@ pub enum Error {
     /// Composing failed.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// Splitting failed.
+    #[error(transparent)]
+    Split(#[from] SplitError),
+    /// Bundling failed.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// A store operation failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// Imports that `--root` resolution refused, every one of them.
     #[error("{}", lines(.0))]
     Locate(Vec<crate::locate::LocateError>),
@@ -214,5 +223,79 @@ pub enum ComposeError {
         message: String,
         /// Where in the output.
         offset: usize,
+    },
+}
+
+/// Splitting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    /// The input is not a component.
+    #[error("{input}: is not a component (split takes components)")]
+    NotAComponent {
+        /// The input.
+        input: String,
+    },
+    /// A component (or the split root) does not validate.
+    #[error("{input}: invalid: {message} (at offset {offset:#x})")]
+    Invalid {
+        /// The component, as a path from the input (`app/component 0`).
+        input: String,
+        /// The validator's message.
+        message: String,
+        /// Where.
+        offset: u64,
+    },
+    /// The type of a child cannot be declared.
+    #[error("{item}: {source}")]
+    Encode {
+        /// The child.
+        item: String,
+        /// Why.
+        #[source]
+        source: crate::type_encode::TypeEncodeError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Bundling failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The input is not a component.
+    #[error("{input}: is not a component (bundle takes a split root)")]
+    NotAComponent {
+        /// The input.
+        input: String,
+    },
+    /// A hash-named import cannot be resolved from the store.
+    #[error("{input}: import `{import}`: {reason}")]
+    Import {
+        /// The component importing it (a path from the input).
+        input: String,
+        /// The import name.
+        import: String,
+        /// Why.
+        reason: String,
+    },
+    /// The bundled component does not validate.
+    #[error("{input}: the bundled component does not validate: {message} (at offset {offset:#x})")]
+    Invalid {
+        /// The input.
+        input: String,
+        /// The validator's message.
+        message: String,
+        /// Where.
+        offset: u64,
+    },
+    /// The input is malformed.
+    #[error("{input}: {message} (at offset {offset:#x})")]
+    Malformed {
+        /// The input.
+        input: String,
+        /// The parser's message.
+        message: String,
+        /// Where.
+        offset: u64,
     },
 }

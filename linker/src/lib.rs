@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod bundle;
 pub mod code;
 pub mod compose;
 pub mod const_expr;
@@ -24,6 +25,9 @@ pub mod limits;
 pub mod locate;
 pub mod plan;
 pub mod resolve;
+pub mod sections;
+pub mod split;
+pub mod store;
 pub mod type_encode;
 pub mod validate;
 

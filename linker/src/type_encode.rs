@@ -643,7 +643,14 @@ impl<'t> TypeEncoder<'t> {
             mt.import(module, name, e);
         }
         for (name, e) in m.exports.iter() {
-            let e = entity(&mut mt, e)?;
+            // The validator records exports of defined functions as exact
+            // (custom descriptors); declaring them inexact is a supertype
+            // and needs no proposal.
+            let e = match e {
+                EntityType::FuncExact(t) => EntityType::Func(*t),
+                e => *e,
+            };
+            let e = entity(&mut mt, &e)?;
             mt.export(name, e);
         }
         let (at, enc) = d.new_core_type();

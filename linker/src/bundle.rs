@@ -1,0 +1,307 @@
+//! `weld bundle`: the inverse of split. Every import named by a digest is
+//! looked up in the store, verified, bundled itself (transitively, inside
+//! out), and put where the import stood: a core module import becomes the
+//! module, a component import the component. Index spaces are unchanged (a
+//! definition takes the import's index), so nothing else is rewritten; the
+//! type declaration the import used stays, unused.
+//!
+//! Names read: `sha256-<hex>` / `external-id "sha256:<hex>"` (what split
+//! writes), and the legacy `integrity=sha256-<base64>` and
+//! `locked-dep=<...>,integrity=<...>`.
+//!
+//! **Type check.** That a blob has the type its import declared is checked
+//! by the validator: a probe copy of the bundled component ends with one
+//! export per inlined blob, ascribed the declared type
+//! (`(export "…" (core module $m) (core module (type $declared)))`), which
+//! the validator accepts only if the blob's type is a subtype. The probe's
+//! exports are not part of the output.
+
+use wasm_encoder::{ComponentExportKind, ComponentExportSection, ComponentTypeRef, RawSection};
+use wasmparser::{ComponentTypeRef as PRef, Payload};
+use weld_format::names::{hex, import_digest, oci_digest};
+
+use crate::error::BundleError;
+use crate::sections::sections;
+use crate::split::raw;
+use crate::store::{Store, StoreError};
+
+/// Options for [`bundle`].
+#[derive(Debug, Clone)]
+pub struct BundleOptions {
+    /// Validate function bodies of the output too (types always are).
+    pub validate: bool,
+}
+
+impl Default for BundleOptions {
+    fn default() -> Self {
+        BundleOptions { validate: true }
+    }
+}
+
+/// A bundled component.
+#[derive(Debug)]
+pub struct Bundled {
+    /// The component.
+    pub bytes: Vec<u8>,
+    /// Every blob inlined: digest, size, where.
+    pub inlined: Vec<([u8; 32], u64, String)>,
+}
+
+/// Bundles the split root `bytes` (named `name` in messages) from `store`.
+pub fn bundle(opts: &BundleOptions, name: &str, bytes: &[u8], store: &Store) -> Result<Bundled, BundleError> {
+    if !wasmparser::Parser::is_component(bytes) {
+        return Err(BundleError::NotAComponent {
+            input: name.to_string(),
+        });
+    }
+    let mut cx = Cx {
+        store,
+        inlined: Vec::new(),
+        stack: Vec::new(),
+    };
+    let out = cx.component(bytes, name, true)?;
+    crate::validate::validate(&out, opts.validate).map_err(|e| BundleError::Invalid {
+        input: name.to_string(),
+        message: e.message().to_string(),
+        offset: e.offset(),
+    })?;
+    Ok(Bundled {
+        bytes: out,
+        inlined: cx.inlined,
+    })
+}
+
+struct Cx<'a> {
+    store: &'a Store,
+    inlined: Vec<([u8; 32], u64, String)>,
+    /// Digests being bundled, outermost first (a blob importing itself is a cycle).
+    stack: Vec<[u8; 32]>,
+}
+
+/// One inlined blob to type-check: its import name, kind, index and declared type.
+struct Check {
+    import: String,
+    digest: [u8; 32],
+    kind: ComponentExportKind,
+    index: u32,
+    declared: ComponentTypeRef,
+}
+
+impl Cx<'_> {
+    fn component(&mut self, bytes: &[u8], path: &str, top: bool) -> Result<Vec<u8>, BundleError> {
+        let malformed = |e: wasmparser::BinaryReaderError| BundleError::Malformed {
+            input: path.to_string(),
+            message: e.message().to_string(),
+            offset: e.offset(),
+        };
+        let secs = sections(bytes).map_err(malformed)?;
+        let mut out = wasm_encoder::Component::new();
+        let mut type_counts = crate::split::Shifts::default();
+        let (mut modules, mut components) = (0u32, 0u32);
+        let mut checks: Vec<Check> = Vec::new();
+        for s in secs {
+            let nested = s.nested();
+            match s.payload {
+                Payload::ModuleSection { .. } => {
+                    modules += 1;
+                    out.section(&raw(bytes, s.range.clone()));
+                }
+                Payload::ComponentSection { .. } => {
+                    let where_ = format!("{path}/component {components}");
+                    components += 1;
+                    let inner =
+                        self.component(&bytes[nested.expect("a nested component")], &where_, false)?;
+                    out.section(&RawSection { id: 4, data: &inner });
+                }
+                Payload::ComponentImportSection(reader) => {
+                    let end = s.range.end as u64;
+                    let entries: Vec<(u64, wasmparser::ComponentImport<'_>)> = reader
+                        .into_iter_with_offsets()
+                        .collect::<Result<_, _>>()
+                        .map_err(malformed)?;
+                    let mut pending: Vec<&[u8]> = Vec::new();
+                    for (k, (at, import)) in entries.iter().enumerate() {
+                        let next = entries.get(k + 1).map_or(end, |(n, _)| *n) as usize;
+                        let entry = &bytes[*at as usize..next];
+                        let digest = import_digest(import.name.name, import.name.external_id);
+                        let (Some(digest), PRef::Module(_) | PRef::Component(_)) = (digest, import.ty) else {
+                            match import.ty {
+                                PRef::Module(_) => modules += 1,
+                                PRef::Component(_) => components += 1,
+                                _ => {}
+                            }
+                            if digest.is_some() {
+                                return Err(BundleError::Import {
+                                    input: path.to_string(),
+                                    import: import.name.name.to_string(),
+                                    reason: "names a digest but imports neither a module nor a component"
+                                        .to_string(),
+                                });
+                            }
+                            pending.push(entry);
+                            continue;
+                        };
+                        flush_imports(&mut out, &mut pending);
+                        let (index, kind, declared, want_component) = match import.ty {
+                            PRef::Module(t) => {
+                                modules += 1;
+                                (
+                                    modules - 1,
+                                    ComponentExportKind::Module,
+                                    ComponentTypeRef::Module(t),
+                                    false,
+                                )
+                            }
+                            PRef::Component(t) => {
+                                components += 1;
+                                (
+                                    components - 1,
+                                    ComponentExportKind::Component,
+                                    ComponentTypeRef::Component(t),
+                                    true,
+                                )
+                            }
+                            _ => unreachable!("matched above"),
+                        };
+                        let name = import.name.name.to_string();
+                        let blob = self.blob(&digest, path, &name, want_component)?;
+                        self.inlined
+                            .push((digest, blob.len() as u64, format!("{path}/{name}")));
+                        checks.push(Check {
+                            import: name,
+                            digest,
+                            kind,
+                            index,
+                            declared,
+                        });
+                        out.section(&RawSection {
+                            id: if want_component { 4 } else { 1 },
+                            data: &blob,
+                        });
+                    }
+                    flush_imports(&mut out, &mut pending);
+                }
+                payload => {
+                    crate::split::count_defs(&payload, &mut type_counts, &mut modules, &mut components);
+                    out.section(&raw(bytes, s.range.clone()));
+                }
+            }
+        }
+        let bytes = out.finish();
+        if !checks.is_empty() {
+            self.check(&bytes, &checks, path, top)?;
+        }
+        Ok(bytes)
+    }
+
+    /// Reads, verifies and bundles the blob an import names.
+    fn blob(
+        &mut self,
+        digest: &[u8; 32],
+        path: &str,
+        import: &str,
+        component: bool,
+    ) -> Result<Vec<u8>, BundleError> {
+        let err = |reason: String| BundleError::Import {
+            input: path.to_string(),
+            import: import.to_string(),
+            reason,
+        };
+        if self.stack.contains(digest) {
+            let chain: Vec<String> = self.stack.iter().chain([digest]).map(oci_digest).collect();
+            return Err(err(format!("cycle: {}", chain.join(" -> "))));
+        }
+        let blob = self.store.get(digest).map_err(|e| match e {
+            StoreError::Missing { path, .. } => {
+                err(format!("blob {} is not in the store {path}", oci_digest(digest)))
+            }
+            StoreError::Corrupt { path, actual, .. } => err(format!(
+                "blob {} is corrupt ({path} hashes to sha256:{actual})",
+                oci_digest(digest)
+            )),
+            other => err(other.to_string()),
+        })?;
+        let is_component = wasmparser::Parser::is_component(&blob);
+        let is_module = wasmparser::Parser::is_core_wasm(&blob);
+        match (component, is_component, is_module) {
+            (true, true, _) => {
+                self.stack.push(*digest);
+                let inner = self.component(&blob, &format!("{path}/{import}"), false);
+                self.stack.pop();
+                inner
+            }
+            (false, _, true) => Ok(blob),
+            (true, _, _) => Err(err(format!(
+                "imports a component, but blob {} is not one",
+                oci_digest(digest)
+            ))),
+            (false, _, _) => Err(err(format!(
+                "imports a core module, but blob {} is not one",
+                oci_digest(digest)
+            ))),
+        }
+    }
+
+    /// Validates a probe of `bytes` whose last section exports each inlined
+    /// blob with its declared type.
+    fn check(&self, bytes: &[u8], checks: &[Check], path: &str, top: bool) -> Result<(), BundleError> {
+        let mut probe = bytes.to_vec();
+        let start = probe.len();
+        let mut exports = ComponentExportSection::new();
+        let names: Vec<String> = checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("weld-check-{}-{i}", &hex(&c.digest)[..12]))
+            .collect();
+        for (c, name) in checks.iter().zip(&names) {
+            exports.export(name.as_str(), c.kind, c.index, Some(c.declared));
+        }
+        probe.push(11);
+        wasm_encoder::Encode::encode(&exports, &mut probe);
+        let Err(e) = crate::validate::validate(&probe, false) else {
+            return Ok(());
+        };
+        if (e.offset() as usize) < start {
+            // Not about a declared type: at the top the output's own
+            // validation reports it; a nested component may not be valid
+            // on its own (outer aliases), which the top-level check covers.
+            return if top {
+                Err(BundleError::Invalid {
+                    input: path.to_string(),
+                    message: e.message().to_string(),
+                    offset: e.offset(),
+                })
+            } else {
+                Ok(())
+            };
+        }
+        let c = checks
+            .iter()
+            .zip(&names)
+            .find(|(_, n)| e.message().contains(n.as_str()))
+            .map(|(c, _)| c)
+            .unwrap_or(&checks[0]);
+        Err(BundleError::Import {
+            input: path.to_string(),
+            import: c.import.clone(),
+            reason: format!(
+                "blob {} does not have the declared type: {}",
+                oci_digest(&c.digest),
+                e.message()
+            ),
+        })
+    }
+}
+
+/// Writes the pending (non-hash) imports as one import section.
+fn flush_imports(out: &mut wasm_encoder::Component, pending: &mut Vec<&[u8]>) {
+    if pending.is_empty() {
+        return;
+    }
+    let mut data = Vec::new();
+    wasm_encoder::Encode::encode(&(pending.len() as u32), &mut data);
+    for e in pending.drain(..) {
+        data.extend_from_slice(e);
+    }
+    out.section(&RawSection { id: 10, data: &data });
+}
