@@ -1,5 +1,6 @@
-//! Composed components run in wasmtime and behave like the hand-wired
-//! composition of the same children.
+//! Composed components, and bundles of split components, run in wasmtime and
+//! behave like the hand-wired composition of the same children, or like the
+//! original.
 
 use std::path::PathBuf;
 
@@ -127,4 +128,31 @@ fn composed_children_share_one_host_resource_through_the_merged_import() {
     // run() lends the counter to bump-twice twice.
     assert_eq!(r, 4);
     assert_eq!(store.data().bumps, 4);
+}
+
+#[test]
+fn bundle_of_split_runs_like_the_original() {
+    // The composed chain nests three components, each with its modules:
+    // split everything (any size) into a store, bundle it back, run both.
+    let composed = compose_files(&["app.wat", "greeter.wat", "hello.wat"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = weld_linker::store::Store::open_or_create(dir.path()).unwrap();
+    let split = weld_linker::split::split(
+        &weld_linker::split::SplitOptions { min_size: 0 },
+        "chain",
+        &composed,
+        &store,
+    )
+    .unwrap();
+    assert!(split.children.len() >= 6, "{:?}", split.children);
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&split.root)
+        .unwrap();
+    let bundled = weld_linker::bundle::bundle(&Default::default(), "chain", &split.root, &store).unwrap();
+    let engine = engine();
+    let linker = Linker::new(&engine);
+    assert_eq!(
+        run_u32(&engine, &linker, &bundled.bytes),
+        run_u32(&engine, &linker, &composed)
+    );
 }

@@ -1,0 +1,371 @@
+//! `weld split` / `weld bundle` / `weld store`: round trips over generated
+//! components with nested modules and components (several levels, repeated
+//! children), dedupe across apps, and every way a store can be bad.
+
+mod common;
+
+use common::{stderr, stdout, weld};
+use weld_format::digest::sha256;
+use weld_format::names::hex;
+use weld_linker::bundle::{bundle, BundleOptions};
+use weld_linker::split::{split, SplitOptions};
+use weld_linker::store::Store;
+
+/// A core module returning `k` from `f`, padded with `pad` extra functions so
+/// its size can be chosen.
+fn module(k: i32, pad: usize) -> String {
+    format!("(core {}", &standalone(k, pad)[1..])
+}
+
+/// The same module as a standalone binary's text.
+fn standalone(k: i32, pad: usize) -> String {
+    let mut s = format!("(module (func (export \"f\") (result i32) i32.const {k})");
+    for i in 0..pad {
+        s.push_str(&format!("(func (export \"p{i}\") (result i32) i32.const {i})"));
+    }
+    s.push(')');
+    s
+}
+
+/// An inner component: two modules (the first also used elsewhere) and an
+/// export `f` = the first module's f.
+fn inner(k: i32) -> String {
+    format!(
+        r#"(component
+            {}
+            {}
+            (core instance $i (instantiate 0))
+            (func $f (result u32) (canon lift (core func $i "f")))
+            (export "f" (func $f)))"#,
+        module(k, 20),
+        module(k + 100, 20)
+    )
+}
+
+/// An app: a module at the top, the same module again (a repeated child in
+/// one component), a component nesting another level, and the same inner
+/// component twice; exports `run` from the deepest level.
+fn app(k: i32) -> Vec<u8> {
+    let text = format!(
+        r#"(component
+            {m}
+            {m}
+            (component $mid
+              {inner}
+              (instance $x (instantiate 0))
+              (alias export $x "f" (func $f))
+              (export "f" (func $f)))
+            {inner}
+            {inner}
+            (instance $a (instantiate $mid))
+            (instance $b (instantiate 2))
+            (alias export $a "f" (func $run))
+            (export "run" (func $run)))"#,
+        m = module(7, 20),
+        inner = inner(k),
+    );
+    wat::parse_str(&text).unwrap()
+}
+
+fn validate(bytes: &[u8]) {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .unwrap();
+}
+
+fn counts(bytes: &[u8]) -> (usize, usize) {
+    let (mut modules, mut components) = (0, 0);
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        match p.unwrap() {
+            wasmparser::Payload::ModuleSection { .. } => modules += 1,
+            wasmparser::Payload::ComponentSection { .. } => components += 1,
+            _ => {}
+        }
+    }
+    (modules, components)
+}
+
+#[test]
+fn round_trip_through_several_levels_with_repeated_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(&dir.path().join("store")).unwrap();
+    let x = app(1);
+    let s = split(&SplitOptions { min_size: 0 }, "app", &x, &store).unwrap();
+    validate(&s.root);
+    // Only the top level is left: its two modules and three components became imports.
+    assert_eq!(counts(&s.root), (0, 0));
+    // Every replacement at every level (12), of 5 distinct children: the top
+    // module (twice), the mid component, and inside the three copies of the
+    // inner component its two modules, and the inner component itself.
+    assert_eq!(s.children.len(), 12, "{:?}", s.children);
+    let distinct: std::collections::HashSet<_> = s.children.iter().map(|c| c.digest).collect();
+    assert_eq!(distinct.len(), 5);
+    // Every blob is a child as it stands after its own split, valid alone.
+    for d in &distinct {
+        validate(&store.get(d).unwrap());
+    }
+    let b = bundle(&BundleOptions::default(), "root", &s.root, &store).unwrap();
+    validate(&b.bytes);
+    // A child repeated in one component comes back once: its second place
+    // stays an `alias outer 0` of the first. So 8 module and 4 component
+    // sections become 5 and 3, and the bundle is smaller than the original.
+    assert_eq!(counts(&x), (8, 4));
+    assert_eq!(counts(&b.bytes), (5, 3));
+    assert!(b.bytes.len() < x.len());
+    assert_eq!(exports(&b.bytes), exports(&x));
+    assert_eq!(exports(&x), ["run"]);
+}
+
+/// The top-level export names.
+fn exports(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in weld_linker::sections::sections(bytes).unwrap() {
+        if let wasmparser::Payload::ComponentExportSection(r) = s.payload {
+            out.extend(r.into_iter().map(|e| e.unwrap().name.name.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn identical_children_of_two_apps_are_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(&dir.path().join("store")).unwrap();
+    let opts = SplitOptions { min_size: 0 };
+    let a = split(&opts, "a", &app(1), &store).unwrap();
+    let b = split(&opts, "b", &app(2), &store).unwrap();
+    // The top-level module is the same in both apps: b finds it stored.
+    let shared = a.children.iter().find(|c| c.path == "a/module 0").unwrap();
+    let again = b.children.iter().find(|c| c.path == "b/module 0").unwrap();
+    assert_eq!(shared.digest, again.digest);
+    assert!(shared.new && !again.new);
+    let blobs = std::fs::read_dir(dir.path().join("store/blobs/sha256"))
+        .unwrap()
+        .count();
+    let distinct: std::collections::HashSet<_> =
+        a.children.iter().chain(&b.children).map(|c| c.digest).collect();
+    assert_eq!(
+        blobs,
+        distinct.len(),
+        "each distinct child once (no manifests recorded yet)"
+    );
+}
+
+#[test]
+fn min_size_keeps_small_children_inline() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(&dir.path().join("store")).unwrap();
+    let x = app(1);
+    let s = split(&SplitOptions { min_size: usize::MAX }, "app", &x, &store).unwrap();
+    assert!(s.children.is_empty());
+    assert_eq!(s.root, x, "nothing to split: the bytes are unchanged");
+}
+
+/// Splits `app(1)` with the CLI; returns (dir, store path, root path).
+fn cli_split() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("app.wasm");
+    std::fs::write(&input, app(1)).unwrap();
+    let store = dir.path().join("store");
+    let root = dir.path().join("root.wasm");
+    let o = weld(&[
+        "split",
+        input.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "-o",
+        root.to_str().unwrap(),
+        "--min-size",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (dir, store, root)
+}
+
+fn cli_bundle(
+    store: &std::path::Path,
+    root: &std::path::Path,
+    out: &std::path::Path,
+) -> std::process::Output {
+    weld(&[
+        "bundle",
+        root.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// The blob the top-level module 0 went to.
+fn first_blob(store: &std::path::Path) -> std::path::PathBuf {
+    let m = wat::parse_str(standalone(7, 20)).unwrap();
+    store.join("blobs/sha256").join(hex(&sha256(&m)))
+}
+
+#[test]
+fn store_is_an_oci_layout_listed_and_verified() {
+    let (_dir, store, root) = cli_split();
+    let layout = std::fs::read_to_string(store.join("oci-layout")).unwrap();
+    assert!(layout.contains("\"imageLayoutVersion\":\"1.0.0\""), "{layout}");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(store.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        "app"
+    );
+    let ls = weld(&["store", "ls", store.to_str().unwrap()]);
+    assert!(ls.status.success(), "{}", stderr(&ls));
+    assert!(stdout(&ls).contains("app (manifest)"), "{}", stdout(&ls));
+    let v = weld(&["store", "verify", store.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", stderr(&v));
+    let _ = root;
+}
+
+#[test]
+fn a_flipped_byte_is_a_clear_error_and_nothing_is_written() {
+    let (dir, store, root) = cli_split();
+    let blob = first_blob(&store);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&blob, &bytes).unwrap();
+    let out = dir.path().join("out.wasm");
+    std::fs::write(&out, b"previous").unwrap();
+    let o = cli_bundle(&store, &root, &out);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("import `sha256-") && e.contains("is corrupt"), "{e}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous");
+    let v = weld(&["store", "verify", store.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1));
+    assert!(stderr(&v).contains("is corrupt"), "{}", stderr(&v));
+}
+
+#[test]
+fn a_missing_blob_is_a_clear_error() {
+    let (dir, store, root) = cli_split();
+    std::fs::remove_file(first_blob(&store)).unwrap();
+    let out = dir.path().join("out.wasm");
+    let o = cli_bundle(&store, &root, &out);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is not in the store"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let v = weld(&["store", "verify", store.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1));
+}
+
+#[test]
+fn a_blob_renamed_to_another_digest_is_a_clear_error() {
+    let (dir, store, root) = cli_split();
+    let blob = first_blob(&store);
+    // Put another blob's bytes under this blob's name.
+    let other = std::fs::read_dir(store.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| *p != blob && std::fs::metadata(p).unwrap().len() > 100)
+        .unwrap();
+    std::fs::remove_file(&blob).unwrap();
+    std::fs::rename(&other, &blob).unwrap();
+    let o = cli_bundle(&store, &root, &dir.path().join("out.wasm"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is corrupt"), "{}", stderr(&o));
+}
+
+#[test]
+fn legacy_integrity_names_are_read() {
+    // A root written the old way: `integrity=sha256-<base64>`.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let m = wat::parse_str(standalone(3, 2)).unwrap();
+    let (digest, _) = store.put(&m).unwrap();
+    let b64 = base64(&digest);
+    let root = wat::parse_str(format!(
+        r#"(component
+            (core type $t (module (export "f" (func (result i32)))))
+            (import "integrity=sha256-{b64}" (core module $m (type $t)))
+            (core instance $i (instantiate $m))
+            (func $f (result u32) (canon lift (core func $i "f")))
+            (export "f" (func $f)))"#
+    ))
+    .unwrap();
+    let b = bundle(&BundleOptions::default(), "old", &root, &store).unwrap();
+    validate(&b.bytes);
+    assert_eq!(b.inlined.len(), 1);
+}
+
+#[test]
+fn a_blob_of_another_type_than_declared_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let m = wat::parse_str(standalone(3, 0)).unwrap();
+    let (digest, _) = store.put(&m).unwrap();
+    let h = hex(&digest);
+    // Declares an export `g` the blob does not have.
+    let root = wat::parse_str(format!(
+        r#"(component
+            (core type $t (module (export "g" (func (result i32)))))
+            (import "sha256-{h}" (core module $m (type $t))))"#
+    ))
+    .unwrap();
+    let e = bundle(&BundleOptions::default(), "root", &root, &store)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("import `sha256-{h}`")) && e.contains("does not have the declared type"),
+        "{e}"
+    );
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |acc, &b| (acc << 8) | b as u32) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            s.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    while !s.len().is_multiple_of(4) {
+        s.push('=');
+    }
+    s
+}
+
+#[test]
+fn real_components_split_into_one_store_and_bundle_back() {
+    let names = [
+        "jco-1.0.3-js-component-bindgen",
+        "jco-1.0.3-wasm-tools",
+        "jco-0.14.2-js-component-bindgen",
+        "jco-0.14.2-wasm-tools",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    for name in names {
+        let path = common::real_cache().join(format!("{name}.wasm"));
+        let Ok(x) = std::fs::read(&path) else {
+            eprintln!("skipped {name}: run corpus/fetch {name}");
+            continue;
+        };
+        let s = split(&SplitOptions::default(), name, &x, &store).unwrap();
+        validate(&s.root);
+        assert!(s.root.len() < x.len() / 10, "{name}: the root keeps little");
+        let b = bundle(&BundleOptions::default(), name, &s.root, &store).unwrap();
+        validate(&b.bytes);
+        assert_eq!(exports(&b.bytes), exports(&x), "{name}");
+        assert_eq!(imports(&b.bytes), imports(&x), "{name}");
+    }
+}
+
+/// The top-level import names.
+fn imports(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in weld_linker::sections::sections(bytes).unwrap() {
+        if let wasmparser::Payload::ComponentImportSection(r) = s.payload {
+            out.extend(r.into_iter().map(|e| e.unwrap().name.name.to_string()));
+        }
+    }
+    out
+}
