@@ -58,13 +58,19 @@ pub fn bundle(opts: &BundleOptions, name: &str, bytes: &[u8], store: &Store) -> 
         store,
         inlined: Vec::new(),
         stack: Vec::new(),
+        bodies: opts.validate,
+        top_checked: false,
     };
     let out = cx.component(bytes, name, true)?;
-    crate::validate::validate(&out, opts.validate).map_err(|e| BundleError::Invalid {
-        input: name.to_string(),
-        message: e.message().to_string(),
-        offset: e.offset(),
-    })?;
+    // The top-level type check validated a copy of the output plus trailing
+    // exports, which covers the output itself; otherwise validate it now.
+    if !cx.top_checked {
+        crate::validate::validate(&out, opts.validate).map_err(|e| BundleError::Invalid {
+            input: name.to_string(),
+            message: e.message().to_string(),
+            offset: e.offset(),
+        })?;
+    }
     Ok(Bundled {
         bytes: out,
         inlined: cx.inlined,
@@ -76,6 +82,10 @@ struct Cx<'a> {
     inlined: Vec<([u8; 32], u64, String)>,
     /// Digests being bundled, outermost first (a blob importing itself is a cycle).
     stack: Vec<[u8; 32]>,
+    /// Validate function bodies (in the top-level check).
+    bodies: bool,
+    /// Whether the top level's check validated the whole output.
+    top_checked: bool,
 }
 
 /// One inlined blob to type-check: its import name, kind, index and declared type.
@@ -244,7 +254,7 @@ impl Cx<'_> {
 
     /// Validates a probe of `bytes` whose last section exports each inlined
     /// blob with its declared type.
-    fn check(&self, bytes: &[u8], checks: &[Check], path: &str, top: bool) -> Result<(), BundleError> {
+    fn check(&mut self, bytes: &[u8], checks: &[Check], path: &str, top: bool) -> Result<(), BundleError> {
         let mut probe = bytes.to_vec();
         let start = probe.len();
         let mut exports = ComponentExportSection::new();
@@ -258,7 +268,8 @@ impl Cx<'_> {
         }
         probe.push(11);
         wasm_encoder::Encode::encode(&exports, &mut probe);
-        let Err(e) = crate::validate::validate(&probe, false) else {
+        let Err(e) = crate::validate::validate(&probe, top && self.bodies) else {
+            self.top_checked |= top;
             return Ok(());
         };
         if (e.offset() as usize) < start {
