@@ -92,3 +92,13 @@ fn names_regressions_and_smoke() {
         targets::names(pair.as_bytes());
     }
 }
+
+#[test]
+fn split_bundle_regressions_and_smoke() {
+    for (_, data) in inputs("split_bundle") {
+        let _ = targets::split_bundle(&mut arbitrary::Unstructured::new(&data));
+    }
+    for s in seeds(64, 4096) {
+        let _ = targets::split_bundle(&mut arbitrary::Unstructured::new(&s));
+    }
+}

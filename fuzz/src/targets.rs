@@ -176,3 +176,79 @@ pub fn names(data: &[u8]) {
         assert!(a == b || semver_compatible(a, b), "{a:?} matched {b:?} by {rule}");
     }
 }
+
+/// Generated modules nested in a component (some one level deeper, some
+/// repeated), split into a fresh store with a random threshold, bundled
+/// back. A valid input must split into a valid root (or be refused for a
+/// type weld cannot declare), and bundle into a valid component with as
+/// many distinct modules. Also composed alone: the result must validate.
+pub fn split_bundle(u: &mut Unstructured) -> Result<()> {
+    let n = u.int_in_range(1..=3)?;
+    let mut modules = Vec::new();
+    for _ in 0..n {
+        let mut cfg = config();
+        cfg.max_imports = 4;
+        cfg.export_everything = u.arbitrary()?;
+        modules.push(wasm_smith::Module::new(cfg, u)?.to_bytes());
+    }
+    fn raw(id: u8, data: &[u8]) -> wasm_encoder::RawSection<'_> {
+        wasm_encoder::RawSection { id, data }
+    }
+    let mut inner = wasm_encoder::Component::new();
+    let mut outer = wasm_encoder::Component::new();
+    for m in &modules {
+        match u.int_in_range(0..=2)? {
+            0 => {
+                outer.section(&raw(1, m));
+            }
+            1 => {
+                inner.section(&raw(1, m));
+            }
+            _ => {
+                outer.section(&raw(1, m));
+                outer.section(&raw(1, m));
+            }
+        }
+    }
+    let inner = inner.finish();
+    outer.section(&raw(4, &inner));
+    if u.arbitrary()? {
+        outer.section(&raw(4, &inner));
+    }
+    let app = outer.finish();
+    let all = wasmparser::WasmFeatures::all();
+    if wasmparser::Validator::new_with_features(all)
+        .validate_all(&app)
+        .is_err()
+    {
+        return Ok(());
+    }
+    let dir = std::env::temp_dir().join(format!("weld-fuzz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = weld_linker::store::Store::open_or_create(&dir).expect("a temp store");
+    let min_size = u.int_in_range(0..=4096)?;
+    let split = weld_linker::split::split(
+        &weld_linker::split::SplitOptions { min_size },
+        "app",
+        &app,
+        &store,
+    );
+    let split = split.unwrap_or_else(|e| panic!("a valid component failed to split: {e}"));
+    if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&split.root) {
+        panic!("invalid split root: {e}");
+    }
+    let bundled = weld_linker::bundle::bundle(&Default::default(), "root", &split.root, &store)
+        .unwrap_or_else(|e| panic!("bundle of a fresh split failed: {e}"));
+    if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&bundled.bytes) {
+        panic!("invalid bundle: {e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    // Composed alone, the app must still validate.
+    let inputs = Inputs::from_memory([("app", app)]).expect("a component");
+    if let Ok(out) = weld_linker::compose(&Default::default(), &inputs) {
+        if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
+            panic!("invalid composition: {e}");
+        }
+    }
+    Ok(())
+}

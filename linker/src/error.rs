@@ -245,15 +245,6 @@ pub enum SplitError {
         /// Where.
         offset: u64,
     },
-    /// The type of a child cannot be declared.
-    #[error("{item}: {source}")]
-    Encode {
-        /// The child.
-        item: String,
-        /// Why.
-        #[source]
-        source: crate::type_encode::TypeEncodeError,
-    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

@@ -302,6 +302,21 @@ impl Decls for Insert {
     }
 }
 
+impl Cx<'_> {
+    fn record(&mut self, digest: [u8; 32], child: &[u8], kind: Kind, path: &str, new: bool) {
+        self.children.push(StoredChild {
+            digest,
+            size: child.len() as u64,
+            kind: match kind {
+                Kind::Module => "module",
+                Kind::Component => "component",
+            },
+            path: path.to_string(),
+            new,
+        });
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Module,
@@ -413,17 +428,7 @@ impl Cx<'_> {
         shifts: &mut Shifts,
         imported: &mut HashMap<[u8; 32], (Kind, u32)>,
     ) -> Result<(), SplitError> {
-        let (digest, new) = self.store.put(child)?;
-        self.children.push(StoredChild {
-            digest,
-            size: child.len() as u64,
-            kind: match kind {
-                Kind::Module => "module",
-                Kind::Component => "component",
-            },
-            path: path.to_string(),
-            new,
-        });
+        let digest = weld_format::digest::sha256(child);
         if let Some(&(k, first)) = imported.get(&digest) {
             if k == kind {
                 let mut aliases = ComponentAliasSection::new();
@@ -436,6 +441,7 @@ impl Cx<'_> {
                     index: first,
                 });
                 out.section(&aliases);
+                self.record(digest, child, kind, path, false);
                 return Ok(());
             }
         }
@@ -454,10 +460,21 @@ impl Cx<'_> {
                 .any_type(&mut ins, ComponentAnyTypeId::Component(types.component_at(index)))
                 .map(ComponentTypeRef::Component),
         };
-        let ty = encoded.map_err(|source| SplitError::Encode {
-            item: path.to_string(),
-            source,
-        })?;
+        let ty = match encoded {
+            Ok(ty) => ty,
+            Err(e) => {
+                // Nothing was written for it: keep it where it is.
+                self.warnings
+                    .push(format!("{path}: kept inline: its type cannot be declared ({e})"));
+                out.section(&RawSection {
+                    id: if kind == Kind::Module { 1 } else { 4 },
+                    data: child,
+                });
+                return Ok(());
+            }
+        };
+        let (_, new) = self.store.put(child)?;
+        self.record(digest, child, kind, path, new);
         let added_core = ins.core_next - (shifts.core.len() as u32 + shifts.inserted_core);
         let added_comp = ins.type_next - (shifts.comp.len() as u32 + shifts.inserted_comp);
         if added_core > 0 {

@@ -604,6 +604,14 @@ impl<'t> TypeEncoder<'t> {
                 }
                 let sub = types[t].clone();
                 let shown = format!("{sub}");
+                // A type in a larger rec group is a different type than the
+                // same structure alone; restating groups is not supported.
+                let refs = types.as_ref();
+                if refs.rec_group_elements(refs.rec_group_id_of(t)).len() != 1 {
+                    return Err(TypeEncodeError::UnsupportedCore(format!(
+                        "{shown} (in a rec group)"
+                    )));
+                }
                 let enc = wasm_encoder::SubType::try_from(sub)
                     .map_err(|_| TypeEncodeError::UnsupportedCore(shown.clone()))?;
                 if enc.composite_type.shared
