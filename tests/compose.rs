@@ -416,3 +416,65 @@ fn real_components_compose_alone_with_every_wasi_import_restated() {
         assert!(!out.imports.is_empty(), "{name}");
     }
 }
+
+#[test]
+fn root_import_maps_find_plugs_inside_the_root_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let copy = |from: &str, to: &std::path::Path| {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(demo(&format!("compose/{from}")), to).unwrap();
+    };
+    copy("app.wat", &root.join("app.wat"));
+    copy("greeter.wat", &root.join("plugs/greeter.wat"));
+    copy("hello.wat", &root.join("plugs/hello.wat"));
+    std::fs::write(
+        root.join("weld.imports.toml"),
+        "[imports]\n\"demo:greet/api@1.0.0\" = \"./plugs/greeter.wat\"\n",
+    )
+    .unwrap();
+    // The greeter's own map, next to it.
+    std::fs::write(
+        root.join("plugs/weld.imports.toml"),
+        "[imports]\n\"demo:hello/api@0.2.0\" = \"hello.wat\"\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out.wasm");
+    let map = tmp.path().join("map.json");
+    let run = |out: &std::path::Path| {
+        weld(&[
+            "compose".as_ref(),
+            root.join("app.wat").as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            "--map".as_ref(),
+            map.as_os_str(),
+        ])
+    };
+    let o = run(&out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    wasmparser::Validator::new()
+        .validate_all(&std::fs::read(&out).unwrap())
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
+    assert_eq!(report["order"].as_array().unwrap().len(), 3, "{report}");
+    assert!(report["imports"].as_array().unwrap().is_empty(), "{report}");
+    let rules: Vec<&str> = report["wires"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.iter().all(|r| r.starts_with("map ")), "{rules:?}");
+    // A map may not grant a file outside its own directory.
+    std::fs::write(
+        root.join("plugs/weld.imports.toml"),
+        "[imports]\n\"demo:hello/api@0.2.0\" = \"../../hello.wat\"\n",
+    )
+    .unwrap();
+    let o = run(&tmp.path().join("out2.wasm"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("demo:hello/api@0.2.0"), "{}", stderr(&o));
+}

@@ -228,7 +228,65 @@ fn digest_map_entries_need_a_store() {
             &format!("[imports]\npinned = \"{digest}\"\n"),
         );
     });
-    assert!(err.contains("needs a store"), "{err}");
+    assert!(err.contains("needs a store (--store DIR)"), "{err}");
+}
+
+#[test]
+fn digest_map_entries_resolve_in_the_store_verified() {
+    let (tmp, root) = tree();
+    let store_dir = tmp.path().join("store");
+    let store = weld_linker::store::Store::open_or_create(&store_dir).unwrap();
+    let lib = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 5))"#).unwrap();
+    let (digest, _) = store.put(&lib).unwrap();
+    let pinned = format!("sha256:{}", weld_format::names::hex(&digest));
+    write(
+        &root.join("weld.imports.toml"),
+        &format!("[imports]\npinned = \"{pinned}\"\n"),
+    );
+    let app = root.join("pin.wat");
+    write(
+        &app,
+        r#"(module (import "pinned" "f" (func $f (result i32))) (func (export "main") (result i32) call $f))"#,
+    );
+    let out = tmp.path().join("out.wasm");
+    let args = |out: &Path| {
+        vec![
+            "fuse".into(),
+            "--root".into(),
+            root.clone().into_os_string(),
+            "--store".into(),
+            store_dir.clone().into_os_string(),
+            app.clone().into_os_string(),
+            "-o".into(),
+            out.as_os_str().to_owned(),
+        ]
+    };
+    let o = weld(&args(&out));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fused = std::fs::read(&out).unwrap();
+    wasmparser::Validator::new().validate_all(&fused).unwrap();
+    // The graph says where it came from.
+    let g = weld(&[
+        "graph".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        "--store".as_ref(),
+        store_dir.as_os_str(),
+        app.as_os_str(),
+    ]);
+    assert!(
+        stdout(&g).contains(&format!("{pinned} (store)")),
+        "{}",
+        stdout(&g)
+    );
+    // A corrupt blob is refused, naming the entry.
+    let blob = store.blob_file(&digest);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes.push(0);
+    std::fs::write(&blob, bytes).unwrap();
+    let o = weld(&args(&tmp.path().join("out2.wasm")));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is corrupt"), "{}", stderr(&o));
 }
 
 #[test]

@@ -40,6 +40,9 @@ pub struct LocateOptions {
     pub root: Option<PathBuf>,
     /// More host namespaces.
     pub hosts: Vec<String>,
+    /// The content-addressed store (see [`crate::store`]) that import-map
+    /// entries naming a digest (`sha256:<hex>`) resolve in.
+    pub store: Option<PathBuf>,
 }
 
 /// Why a name may not be followed.
@@ -77,11 +80,12 @@ pub enum Refusal {
     /// The importing module itself is not under the root.
     #[error("the importing module is outside --root, so its path imports cannot be resolved")]
     ImporterOutsideRoot,
-    /// A map entry names a digest, which needs a content-addressed store.
-    #[error(
-        "map entry `{0}` names a digest; resolving digests needs a store (weld split/bundle, not built yet)"
-    )]
+    /// A map entry names a digest, but no store was given.
+    #[error("map entry `{0}` names a digest; resolving it needs a store (--store DIR)")]
     Digest(String),
+    /// A map entry names a digest the store cannot give (missing or corrupt).
+    #[error("map entry `{0}`: {1}")]
+    Store(String, String),
     /// The import map does not parse.
     #[error("import map {map}: {reason}")]
     BadMap {
@@ -244,11 +248,23 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
     let mut links = Vec::new();
     let mut errors = Vec::new();
     let mut queue: VecDeque<usize> = (0..specs.len()).collect();
+    // Component exports seen so far, by match key (see `match_key`). The
+    // inputs given are surveyed first, so their exports are all known before
+    // any map is consulted for them.
+    let mut exported: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for s in &specs {
+        if let Ok((_, exports)) = module_imports(s) {
+            exported.extend(exports.iter().map(|e| match_key(e)));
+        }
+    }
     while let Some(i) = queue.pop_front() {
         let spec = specs[i].clone();
         let display = spec.path.display().to_string();
         let imports = match module_imports(&spec) {
-            Ok(v) => v,
+            Ok((imports, exports)) => {
+                exported.extend(exports.iter().map(|e| match_key(e)));
+                imports
+            }
             Err(e) => {
                 errors.push(LocateError {
                     importer: display,
@@ -262,7 +278,12 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
             .ok()
             .and_then(|p| p.parent().map(Path::to_path_buf));
         for name in imports {
-            if is_host_namespace(&name, &opts.hosts) || names.contains(&name) {
+            // Names an input provides (a core module's name, a component
+            // export) are resolved among the inputs, before any map.
+            if is_host_namespace(&name, &opts.hosts)
+                || names.contains(&name)
+                || exported.contains(&match_key(&name))
+            {
                 continue;
             }
             let refuse = |reason| LocateError {
@@ -281,14 +302,28 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
             };
             let found = match find_in_maps(&root, &dir, &name, &mut maps) {
                 Err(r) => Err(r),
-                Ok(Some((map_dir, target))) => resolve_path(&map_dir, &map_dir, &target).map(|file| {
-                    let rule = Rule::Map {
-                        map: rel(&root, &map_dir.join(IMPORT_MAP)),
-                        key: name.clone(),
-                        file: rel(&root, &file),
-                    };
-                    Some((file, rule))
-                }),
+                Ok(Some((map_dir, target))) => {
+                    let map = rel(&root, &map_dir.join(IMPORT_MAP));
+                    match weld_format::names::parse_hash_name(&target) {
+                        // A digest: the blob in the store, verified.
+                        Some(digest) => from_store(opts.store.as_deref(), &target, &digest).map(|file| {
+                            let rule = Rule::Map {
+                                map,
+                                key: name.clone(),
+                                file: format!("{target} (store)"),
+                            };
+                            Some((file, rule))
+                        }),
+                        None => resolve_path(&map_dir, &map_dir, &target).map(|file| {
+                            let rule = Rule::Map {
+                                map,
+                                key: name.clone(),
+                                file: rel(&root, &file),
+                            };
+                            Some((file, rule))
+                        }),
+                    }
+                }
                 Ok(None) if is_path_like(&name) => resolve_path(&root, &dir, &name).map(|file| {
                     let rule = Rule::Path {
                         file: rel(&root, &file),
@@ -301,9 +336,15 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
                 Err(r) => errors.push(refuse(r)),
                 Ok(None) => {}
                 Ok(Some((file, rule))) => {
+                    let input_name = match &rule {
+                        Rule::Map { file: f, .. } if f.ends_with(" (store)") => {
+                            f.trim_end_matches(" (store)").to_string()
+                        }
+                        _ => rel(&root, &file),
+                    };
                     let provider = *by_file.entry(file.clone()).or_insert_with(|| {
                         specs.push(InputSpec {
-                            name: rel(&root, &file),
+                            name: input_name,
                             path: file.clone(),
                         });
                         queue.push_back(specs.len() - 1);
@@ -327,17 +368,49 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
 
 /// The distinct import module names of a core module (components have no
 /// path imports).
-fn module_imports(spec: &InputSpec) -> Result<Vec<String>, String> {
+/// For components, the import names (which only import maps can resolve: a
+/// component import name is never a path) and the names it exports.
+fn module_imports(spec: &InputSpec) -> Result<(Vec<String>, Vec<String>), String> {
     let inputs = Inputs::load(std::slice::from_ref(spec)).map_err(|e| e.to_string())?;
     let input = inputs.iter().next().expect("one input");
     let survey = weld_format::survey(&input.display, input.bytes()).map_err(|e| e.to_string())?;
-    let mut out: Vec<String> = match &survey {
-        Survey::Module(m) => m.imports.iter().map(|i| i.module.to_string()).collect(),
-        Survey::Component(_) => Vec::new(),
+    let (mut out, exports): (Vec<String>, Vec<String>) = match &survey {
+        Survey::Module(m) => (
+            m.imports.iter().map(|i| i.module.to_string()).collect(),
+            Vec::new(),
+        ),
+        Survey::Component(c) => (
+            c.imports.iter().map(|i| i.name.name.to_string()).collect(),
+            c.exports.iter().map(|e| e.name.name.to_string()).collect(),
+        ),
     };
     out.sort();
     out.dedup();
-    Ok(out)
+    Ok((out, exports))
+}
+
+/// What an exported name can satisfy: its semver track, or itself.
+fn match_key(name: &str) -> String {
+    match weld_format::names::ExternName::parse(name) {
+        Ok(n) => match n.track() {
+            Some(t) => format!("{}@{t:?}", n.base()),
+            None => name.to_string(),
+        },
+        Err(_) => name.to_string(),
+    }
+}
+
+/// The store blob a digest map entry names, after checking its bytes.
+fn from_store(store: Option<&Path>, target: &str, digest: &[u8; 32]) -> Result<PathBuf, Refusal> {
+    let Some(dir) = store else {
+        return Err(Refusal::Digest(target.to_string()));
+    };
+    let store =
+        crate::store::Store::open(dir).map_err(|e| Refusal::Store(target.to_string(), e.to_string()))?;
+    store
+        .get(digest)
+        .map_err(|e| Refusal::Store(target.to_string(), e.to_string()))?;
+    Ok(store.blob_file(digest))
 }
 
 /// The nearest import map, from `dir` up to `root`, that has `name`: its
@@ -366,9 +439,6 @@ fn find_in_maps(
         }
         if let Some(Some(map)) = cache.get(cur) {
             if let Some(target) = map.imports.get(name) {
-                if weld_format::names::parse_hash_name(target).is_some() {
-                    return Err(Refusal::Digest(target.clone()));
-                }
                 return Ok(Some((cur.to_path_buf(), target.clone())));
             }
         }

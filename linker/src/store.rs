@@ -158,6 +158,11 @@ impl Store {
         &self.dir
     }
 
+    /// The file of a blob (which may not exist).
+    pub fn blob_file(&self, digest: &[u8; 32]) -> PathBuf {
+        self.blob_path(digest)
+    }
+
     fn blob_path(&self, digest: &[u8; 32]) -> PathBuf {
         self.dir.join("blobs/sha256").join(hex(digest))
     }

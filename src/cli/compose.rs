@@ -10,7 +10,8 @@ use weld_linker::ComposeOptions;
 #[derive(clap::Args)]
 pub struct Args {
     /// The root component as `[name=]path` (`.wasm` or `.wat`); its exports are the result's.
-    root: String,
+    #[arg(value_name = "COMPONENT")]
+    main: String,
     /// A component to plug in (repeatable): its exports satisfy the imports of the root and of the other plugs.
     #[arg(long = "plug", value_name = "[NAME=]PATH")]
     plugs: Vec<String>,
@@ -29,13 +30,15 @@ pub struct Args {
     /// Write what was done (order, wires, imports of the result) as JSON.
     #[arg(long, value_name = "FILE")]
     map: Option<PathBuf>,
+    #[command(flatten)]
+    resolve: super::ResolveArgs,
 }
 
 /// Runs `weld compose`.
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
-    let mut all = vec![args.root.clone()];
+    let mut all = vec![args.main.clone()];
     all.extend(args.plugs.iter().cloned());
-    let inputs = super::load(&all)?;
+    let (inputs, resolve) = args.resolve.load(&all)?;
     let wiring = match &args.wiring {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -58,6 +61,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         wiring,
         exports,
         validate: !args.no_validate,
+        files: resolve.files,
     };
     let composed = weld_linker::compose(&opts, &inputs)?;
     for w in &composed.warnings {

@@ -35,6 +35,10 @@ pub struct ResolveArgs {
     /// (`weld.imports.toml`), to files inside DIR only.
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// The content-addressed store where import-map entries naming a digest
+    /// (`sha256:<hex>`) resolve.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
 }
 
 impl ResolveArgs {
@@ -45,6 +49,7 @@ impl ResolveArgs {
         let opts = LocateOptions {
             root: self.root,
             hosts: self.hosts.clone(),
+            store: self.store,
         };
         let located = weld_linker::locate(&opts, specs(args)?)?;
         let inputs = Inputs::load(&located.specs)?;

@@ -33,6 +33,9 @@ pub struct ComposeOptions {
     /// Validate function bodies of the result too (types and wiring are
     /// always checked).
     pub validate: bool,
+    /// Imports resolved to files by `--root` import maps (see
+    /// [`crate::locate`]); used for imports no input provides by name.
+    pub files: Vec<crate::resolve::FileLink>,
 }
 
 impl Default for ComposeOptions {
@@ -41,6 +44,7 @@ impl Default for ComposeOptions {
             wiring: Vec::new(),
             exports: Vec::new(),
             validate: true,
+            files: Vec::new(),
         }
     }
 }
@@ -185,7 +189,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     let mut roots = vec![0];
     roots.extend(exports.iter().map(|(c, _)| *c));
 
-    let wiring = wire::resolve(&children, &opts.wiring, &roots)?;
+    let wiring = wire::resolve(&children, &opts.wiring, &opts.files, &roots)?;
     let emitted = emit::emit(types, &children, &contents, &wiring, &exports)?;
 
     if let Err(e) = crate::validate::validate(&emitted.bytes, opts.validate) {

@@ -3,7 +3,9 @@
 //!
 //! Every instance and function import of every child is matched against the
 //! exports of all the *other* children: an entry of the wiring file first,
-//! then the exact name, then the semver rule (DESIGN §4). Several different
+//! then an import-map entry found under `--root` (which `locate` makes only
+//! for names no given input provides), then the exact name, then the semver
+//! rule (DESIGN §4). Several different
 //! children offering the same best match is an error (name the one you mean in
 //! the wiring file); identical children (same bytes) are interchangeable.
 //! Anything else stays an import of the result. The order is the dependency
@@ -90,7 +92,22 @@ fn same_kind(a: &ComponentEntityType, b: &ComponentEntityType) -> bool {
 
 /// Resolves every import and orders the children. `roots` are the children
 /// that must be instantiated (the root and those `--export` names).
-pub fn resolve(children: &[Child<'_>], specs: &[WireSpec], roots: &[usize]) -> Result<Wiring, Error> {
+pub fn resolve(
+    children: &[Child<'_>],
+    specs: &[WireSpec],
+    files: &[crate::resolve::FileLink],
+    roots: &[usize],
+) -> Result<Wiring, Error> {
+    // Import-map entries (`--root`): tried after the names of the inputs.
+    let by_file: HashMap<(usize, &str), (usize, &Rule)> = files
+        .iter()
+        .map(|l| {
+            (
+                (l.importer.as_usize(), l.module.as_str()),
+                (l.provider.as_usize(), &l.rule),
+            )
+        })
+        .collect();
     let by_name: HashMap<&str, usize> = children.iter().enumerate().map(|(i, c)| (c.name, i)).collect();
     let mut providers: ProviderIndex<'_, (usize, &str)> = ProviderIndex::new();
     for (i, c) in children.iter().enumerate() {
@@ -167,7 +184,15 @@ pub fn resolve(children: &[Child<'_>], specs: &[WireSpec], roots: &[usize]) -> R
                 item.ty,
                 ComponentEntityType::Instance(_) | ComponentEntityType::Func(_)
             ) {
+                // An import-map entry names the file for this importer; locate
+                // made one only for names no given input provides.
+                let mapped = by_file.get(&(me, name.as_str())).and_then(|&(p, rule)| {
+                    providers
+                        .lookup_where(name, |&(q, _)| q == p)
+                        .map(|(&(_, e), _)| (p, e.to_string(), rule.clone()))
+                });
                 match providers.lookup_where(name, |&(p, _)| p != me) {
+                    _ if mapped.is_some() => mapped,
                     None => None,
                     Some((&(p, e), rule)) => {
                         // A different child with an equally good match makes the choice ambiguous.
