@@ -1,6 +1,8 @@
 //! Criterion benches of `weld fuse`, per stage and whole, on real inputs:
 //! the canvaskit split sets of `../shared/bench-data` and the three real
-//! modules of `corpus/fetch` (swc-wasm, canvaskit-profiling, ruby-wasi).
+//! modules of `corpus/fetch` (swc-wasm, canvaskit-profiling, ruby-wasi);
+//! of `compose` on 200 generated components; of `split` and `bundle` on the
+//! four real jco components.
 //! Missing inputs are skipped with a message. The `floor` bench reads every
 //! operator of the inputs and nothing else: DESIGN §7 wants fuse within 2x.
 //!
@@ -159,5 +161,117 @@ fn read_every_operator(files: &[Vec<u8>]) -> usize {
         .sum()
 }
 
-criterion_group!(benches, stages);
+/// compose on 200 generated components (`benches/gen-components`), per
+/// stage; split and bundle on the four real jco components (if fetched).
+fn components(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let ok = std::process::Command::new(root.join("benches/gen-components"))
+        .arg(tmp.path())
+        .arg("200")
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        let chain: Vec<(String, Vec<u8>)> = (0..200)
+            .map(|k| {
+                let text = std::fs::read_to_string(tmp.path().join(format!("chain/c{k}.wat"))).unwrap();
+                (format!("c{k}"), wat::parse_str(text).unwrap())
+            })
+            .collect();
+        let inputs = Inputs::from_memory(chain.clone()).unwrap();
+        let mut g = c.benchmark_group("compose-chain200");
+        g.sample_size(20);
+        let bytes: Vec<&[u8]> = inputs.iter().map(|i| i.bytes()).collect();
+        g.bench_function("probe (types of all children)", |b| {
+            b.iter(|| {
+                weld_linker::compose::probe::probe(&bytes)
+                    .unwrap()
+                    .components
+                    .len()
+            })
+        });
+        let opts = weld_linker::ComposeOptions::default();
+        g.bench_function("compose", |b| {
+            b.iter(|| weld_linker::compose(&opts, &inputs).unwrap().bytes.len())
+        });
+        let out = weld_linker::compose(&opts, &inputs).unwrap().bytes;
+        g.bench_function("validate output", |b| {
+            b.iter(|| weld_linker::validate::validate(&out, true).unwrap())
+        });
+        g.finish();
+    } else {
+        eprintln!("skipping compose-chain200: benches/gen-components did not run");
+    }
+
+    let cache = std::env::var_os("WELD_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/weld"))
+        .join("real");
+    let apps: Vec<(String, Vec<u8>)> = [
+        "jco-1.0.3-js-component-bindgen",
+        "jco-1.0.3-wasm-tools",
+        "jco-0.14.2-js-component-bindgen",
+        "jco-0.14.2-wasm-tools",
+    ]
+    .iter()
+    .filter_map(|id| {
+        Some((
+            id.to_string(),
+            std::fs::read(cache.join(format!("{id}.wasm"))).ok()?,
+        ))
+    })
+    .collect();
+    if apps.len() < 4 {
+        eprintln!("skipping split/bundle: run corpus/fetch for the jco components");
+        return;
+    }
+    let mut g = c.benchmark_group("split-bundle-jco4");
+    g.sample_size(10);
+    let opts = weld_linker::split::SplitOptions::default();
+    g.bench_function("floor: sha256 of the inputs", |b| {
+        b.iter(|| {
+            apps.iter()
+                .map(|(_, a)| weld_format::digest::sha256(a)[0] as usize)
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("split into a fresh store", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().unwrap(),
+            |dir| {
+                let store = weld_linker::store::Store::open_or_create(dir.path()).unwrap();
+                apps.iter()
+                    .map(|(n, a)| weld_linker::split::split(&opts, n, a, &store).unwrap().root.len())
+                    .sum::<usize>()
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = weld_linker::store::Store::open_or_create(dir.path()).unwrap();
+    let roots: Vec<Vec<u8>> = apps
+        .iter()
+        .map(|(n, a)| weld_linker::split::split(&opts, n, a, &store).unwrap().root)
+        .collect();
+    for (label, validate) in [("bundle", true), ("bundle --no-validate", false)] {
+        let bopts = weld_linker::bundle::BundleOptions { validate };
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                roots
+                    .iter()
+                    .map(|r| {
+                        weld_linker::bundle::bundle(&bopts, "root", r, &store)
+                            .unwrap()
+                            .bytes
+                            .len()
+                    })
+                    .sum::<usize>()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, components);
 criterion_main!(benches);

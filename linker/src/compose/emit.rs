@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 use wasm_encoder::{ComponentBuilder, ComponentExportKind, ComponentTypeRef};
-use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ResourceId};
+use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ComponentType, ResourceId};
 use weld_format::names::ExternName;
 
 use super::wire::{Child, Source, Wiring};
@@ -39,6 +39,8 @@ pub struct Emitted {
     pub bytes: Vec<u8>,
     /// The child of each instantiation, in output order.
     pub instantiated: Vec<usize>,
+    /// The child (first of its content) of each embedded component, in order.
+    pub embedded: Vec<usize>,
     /// For each child and import, where its argument came from (for reports).
     pub outer_names: HashMap<(usize, usize), String>,
     /// The imports of the result.
@@ -60,17 +62,6 @@ fn merge_key(name: &str) -> (String, Option<weld_format::names::Track>) {
 fn version_of(name: &str) -> Option<semver::Version> {
     let (_, v) = name.rsplit_once('@')?;
     semver::Version::parse(v).ok()
-}
-
-fn export_kind(ty: &ComponentEntityType) -> ComponentExportKind {
-    match ty {
-        ComponentEntityType::Module(_) => ComponentExportKind::Module,
-        ComponentEntityType::Func(_) => ComponentExportKind::Func,
-        ComponentEntityType::Value(_) => ComponentExportKind::Value,
-        ComponentEntityType::Type { .. } => ComponentExportKind::Type,
-        ComponentEntityType::Instance(_) => ComponentExportKind::Instance,
-        ComponentEntityType::Component(_) => ComponentExportKind::Component,
-    }
 }
 
 fn resource_of(types: &wasmparser::types::Types, ty: &ComponentEntityType) -> Option<ResourceId> {
@@ -115,10 +106,19 @@ fn alias(b: &mut ComponentBuilder, instance: u32, name: &str, kind: ComponentExp
 pub fn emit(
     types: &wasmparser::types::Types,
     children: &[Child<'_>],
+    tys: &[Option<&ComponentType>],
     contents: &[&[u8]],
     wiring: &Wiring,
     exports: &[(usize, String)],
 ) -> Result<Emitted, ComposeError> {
+    // The validator's view of a child's import `k` (children with imports of
+    // the result were probed).
+    let import_ty = |c: usize, k: usize| -> ComponentEntityType {
+        tys[c]
+            .and_then(|t| t.imports.get_index(k))
+            .map(|(_, i)| i.ty)
+            .expect("probed")
+    };
     let mut enc = TypeEncoder::new(types);
 
     // The result's imports: group every unwired import of an instantiated child.
@@ -126,13 +126,13 @@ pub fn emit(
     let mut group_of: HashMap<(usize, usize), usize> = HashMap::new();
     let mut by_key: HashMap<(String, Option<weld_format::names::Track>), usize> = HashMap::new();
     for &c in &wiring.order {
-        for (k, (name, item)) in children[c].ty.imports.iter().enumerate() {
+        for (k, (&name, &kind)) in children[c].imports.iter().enumerate() {
             if wiring.sources[c][k] != Source::Outer {
                 continue;
             }
             let g = *by_key.entry(merge_key(name)).or_insert_with(|| {
                 groups.push(Group {
-                    name: name.clone(),
+                    name: name.to_string(),
                     members: Vec::new(),
                     union: IndexMap::new(),
                     index: None,
@@ -141,16 +141,16 @@ pub fn emit(
             });
             let group = &mut groups[g];
             if let Some(&(c0, k0)) = group.members.first() {
-                let first = &children[c0].ty.imports[k0].ty;
-                if std::mem::discriminant(first) != std::mem::discriminant(&item.ty) {
+                let first = children[c0].imports[k0];
+                if first != kind {
                     return Err(ComposeError::ImportConflict {
-                        name: name.clone(),
+                        name: name.to_string(),
                         reason: format!(
                             "`{}` imports it as {}, `{}` as {}",
                             children[c0].name,
-                            super::kind_name(first),
+                            first.name(),
                             children[c].name,
-                            super::kind_name(&item.ty)
+                            kind.name()
                         ),
                     });
                 }
@@ -158,10 +158,10 @@ pub fn emit(
             // The highest version names the merged import.
             if let (Some(new), Some(old)) = (version_of(name), version_of(&group.name)) {
                 if new > old {
-                    group.name = name.clone();
+                    group.name = name.to_string();
                 }
             }
-            for (export, ty) in instance_exports(types, &item.ty) {
+            for (export, ty) in instance_exports(types, &import_ty(c, k)) {
                 match group.union.get(export) {
                     None => {
                         group.union.insert(export, ty);
@@ -184,24 +184,19 @@ pub fn emit(
     // resource per (provider, export, name), whoever imports it.
     let mut wired_resource: HashMap<(usize, &str, &str), ResourceId> = HashMap::new();
     for &c in &wiring.order {
-        for (k, (_, item)) in children[c].ty.imports.iter().enumerate() {
+        let Some(ty) = tys[c] else { continue };
+        for (k, (_, item)) in ty.imports.iter().enumerate() {
             if let Source::Wire { provider, export, .. } = &wiring.sources[c][k] {
                 for (name, ty) in instance_exports(types, &item.ty) {
                     if let Some(r) = resource_of(types, &ty) {
-                        let key = (
-                            *provider,
-                            children[*provider]
-                                .ty
-                                .exports
-                                .get_key_value(export.as_str())
-                                .map(|(k, _)| k.as_str())
-                                .unwrap_or(""),
-                            name,
-                        );
-                        match wired_resource.get(&key) {
+                        let export = children[*provider]
+                            .exports
+                            .get_key_value(export.as_str())
+                            .map_or("", |(k, _)| *k);
+                        match wired_resource.get(&(*provider, export, name)) {
                             Some(&rep) => enc.same_resource(r, rep),
                             None => {
-                                wired_resource.insert(key, r);
+                                wired_resource.insert((*provider, export, name), r);
                             }
                         }
                     }
@@ -213,9 +208,11 @@ pub fn emit(
     let mut b = ComponentBuilder::default();
     // Each distinct child once, in order of first instantiation.
     let mut component_of: HashMap<usize, u32> = HashMap::new();
+    let mut embedded = Vec::new();
     for &c in &wiring.order {
         let content = children[c].content;
         if let std::collections::hash_map::Entry::Vacant(e) = component_of.entry(content) {
+            embedded.push(c);
             e.insert(b.component_raw(Some(children[c].name), contents[content]));
         }
     }
@@ -227,28 +224,31 @@ pub fn emit(
     let mut imports = Vec::new();
     for &c in &wiring.order {
         let child = &children[c];
-        let mut args: Vec<(String, ComponentExportKind, u32)> = Vec::with_capacity(child.ty.imports.len());
-        // First the provider exports this child takes, and their resources.
-        for (k, (name, item)) in child.ty.imports.iter().enumerate() {
+        let mut args: Vec<(String, ComponentExportKind, u32)> = Vec::with_capacity(child.imports.len());
+        // First the provider exports this child takes, and their resources
+        // (which only a probed child's imports of the result can mention).
+        for (k, (&name, &kind)) in child.imports.iter().enumerate() {
             let Source::Wire { provider, export, .. } = &wiring.sources[c][k] else {
                 continue;
             };
-            let kind = export_kind(&item.ty);
+            let kind = kind.export_kind();
             let at = *aliased
                 .entry((*provider, export.clone()))
                 .or_insert_with(|| alias(&mut b, instance_of[provider], export, kind));
-            for (rname, ty) in instance_exports(types, &item.ty) {
-                if let Some(r) = resource_of(types, &ty) {
-                    if enc.resource_index(r).is_none() {
-                        let t = alias(&mut b, at, rname, ComponentExportKind::Type);
-                        enc.bind_resource(r, t);
+            if tys[c].is_some() {
+                for (rname, ty) in instance_exports(types, &import_ty(c, k)) {
+                    if let Some(r) = resource_of(types, &ty) {
+                        if enc.resource_index(r).is_none() {
+                            let t = alias(&mut b, at, rname, ComponentExportKind::Type);
+                            enc.bind_resource(r, t);
+                        }
                     }
                 }
             }
-            args.push((name.clone(), kind, at));
+            args.push((name.to_string(), kind, at));
         }
         // Then the imports of the result it is the first to need.
-        for (k, (name, item)) in child.ty.imports.iter().enumerate() {
+        for (k, (&name, &kind)) in child.imports.iter().enumerate() {
             let Some(&g) = group_of.get(&(c, k)) else {
                 continue;
             };
@@ -258,10 +258,11 @@ pub fn emit(
                 None => {
                     let encode_err = |source| ComposeError::Encode {
                         input: child.name.to_string(),
-                        import: name.clone(),
+                        import: name.to_string(),
                         source,
                     };
-                    let at = if let ComponentEntityType::Instance(_) = item.ty {
+                    let item = import_ty(c, k);
+                    let at = if let ComponentEntityType::Instance(_) = item {
                         let union: Vec<(&str, ComponentEntityType)> =
                             group.union.iter().map(|(n, t)| (*n, *t)).collect();
                         let t = enc.instance_of(&mut b, &union).map_err(encode_err)?;
@@ -269,9 +270,9 @@ pub fn emit(
                         enc.bind_exported_types_of(&mut b, at, &union);
                         at
                     } else {
-                        let r = enc.entity(&mut b, item.ty).map_err(encode_err)?;
+                        let r = enc.entity(&mut b, item).map_err(encode_err)?;
                         let at = b.import(group.name.as_str(), r);
-                        enc.bind_top_item(item.ty, at);
+                        enc.bind_top_item(item, at);
                         at
                     };
                     imports.push(group.name.clone());
@@ -280,17 +281,10 @@ pub fn emit(
                 }
             };
             outer_names.insert((c, k), group.name.clone());
-            args.push((name.clone(), export_kind(&item.ty), at));
+            args.push((name.to_string(), kind.export_kind(), at));
         }
         // Arguments in the child's import order.
-        let position: HashMap<&str, usize> = child
-            .ty
-            .imports
-            .keys()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i))
-            .collect();
-        args.sort_by_key(|(n, _, _)| position[n.as_str()]);
+        args.sort_by_key(|(n, _, _)| child.imports.get_index_of(n.as_str()));
         let at = b.instantiate(Some(child.name), component_of[&child.content], args);
         instance_of.insert(c, at);
         instantiated.push(c);
@@ -300,21 +294,19 @@ pub fn emit(
     let root = 0;
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut wanted: Vec<(usize, String)> = children[root]
-        .ty
         .exports
         .keys()
-        .map(|n| (root, n.clone()))
+        .map(|n| (root, n.to_string()))
         .collect();
     wanted.extend(exports.iter().cloned());
     for (c, name) in wanted {
-        let item = &children[c].ty.exports[name.as_str()];
         if let Some(prev) = seen.insert(name.clone(), children[c].name.to_string()) {
             return Err(ComposeError::BadExport(
                 format!("{}/{name}", children[c].name),
                 format!("`{prev}` already exports `{name}` from the result"),
             ));
         }
-        let kind = export_kind(&item.ty);
+        let kind = children[c].exports[name.as_str()].export_kind();
         let at = alias(&mut b, instance_of[&c], &name, kind);
         b.export(name.as_str(), kind, at, None);
     }
@@ -322,6 +314,7 @@ pub fn emit(
     Ok(Emitted {
         bytes: b.finish(),
         instantiated,
+        embedded,
         outer_names,
         imports,
     })

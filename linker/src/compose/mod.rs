@@ -17,7 +17,6 @@ pub mod wiring_file;
 
 use std::collections::HashMap;
 
-use wasmparser::component_types::ComponentEntityType;
 use weld_format::Inputs;
 
 use crate::error::{ComposeError, Error};
@@ -81,17 +80,6 @@ pub struct Composed {
     pub imports: Vec<String>,
 }
 
-pub(crate) fn kind_name(ty: &ComponentEntityType) -> &'static str {
-    match ty {
-        ComponentEntityType::Module(_) => "module",
-        ComponentEntityType::Func(_) => "func",
-        ComponentEntityType::Value(_) => "value",
-        ComponentEntityType::Type { .. } => "type",
-        ComponentEntityType::Instance(_) => "instance",
-        ComponentEntityType::Component(_) => "component",
-    }
-}
-
 /// Composes the inputs: the first is the root, the rest plug into it and
 /// into each other.
 ///
@@ -145,32 +133,24 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
                 })
         })
         .collect();
-    let probed = probe::probe(&contents).map_err(|e| {
-        let input = first_input
-            .get(e.child)
-            .map(|&i| {
-                inputs
-                    .iter()
-                    .nth(i)
-                    .map(|x| x.display.clone())
-                    .unwrap_or_default()
-            })
-            .unwrap_or_else(|| "(composition)".to_string());
-        ComposeError::InvalidInput {
-            input,
-            message: e.message,
-            offset: e.offset,
-        }
-    })?;
-    let types = &probed.types;
+    // Names and kinds from the survey (zero-copy, no validation): enough to wire.
+    let surveys = contents
+        .iter()
+        .zip(&first_input)
+        .map(|(bytes, &i)| {
+            let display = &inputs.get(weld_format::InputId(i as u32)).display;
+            match weld_format::survey(display, bytes)? {
+                weld_format::Survey::Component(c) => Ok(c),
+                weld_format::Survey::Module(_) => Err(Error::from(ComposeError::NotAComponent {
+                    input: display.clone(),
+                })),
+            }
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let children: Vec<wire::Child<'_>> = inputs
         .iter()
         .zip(&content)
-        .map(|(input, &k)| wire::Child {
-            name: input.name.as_str(),
-            ty: &types[probed.components[k]],
-            content: k,
-        })
+        .map(|(input, &k)| wire::Child::new(input.name.as_str(), k, &surveys[k]))
         .collect();
 
     // Extra exports name a child and one of its exports.
@@ -181,7 +161,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         let Some(&c) = by_name.get(child.as_str()) else {
             return Err(ComposeError::BadExport(shown, format!("no input is named `{child}`")).into());
         };
-        if !children[c].ty.exports.contains_key(export.as_str()) {
+        if !children[c].exports.contains_key(export.as_str()) {
             return Err(ComposeError::BadExport(shown, format!("`{child}` has no export `{export}`")).into());
         }
         exports.push((c, export.clone()));
@@ -190,7 +170,43 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     roots.extend(exports.iter().map(|(c, _)| *c));
 
     let wiring = wire::resolve(&children, &opts.wiring, &opts.files, &roots)?;
-    let emitted = emit::emit(types, &children, &contents, &wiring, &exports)?;
+
+    // Types only for the children that have imports of the result (their
+    // types are restated); the wiring of the others is checked when the
+    // output is validated.
+    let mut probe_of: HashMap<usize, usize> = HashMap::new();
+    let mut probed_contents: Vec<&[u8]> = Vec::new();
+    for &c in &wiring.order {
+        if wiring.sources[c].contains(&Source::Outer) {
+            probe_of.entry(children[c].content).or_insert_with(|| {
+                probed_contents.push(contents[children[c].content]);
+                probed_contents.len() - 1
+            });
+        }
+    }
+    let probed = probe::probe(&probed_contents).map_err(|e| {
+        let input = probe_of
+            .iter()
+            .find(|(_, &p)| p == e.child)
+            .map(|(&k, _)| {
+                inputs
+                    .get(weld_format::InputId(first_input[k] as u32))
+                    .display
+                    .clone()
+            })
+            .unwrap_or_else(|| "(composition)".to_string());
+        ComposeError::InvalidInput {
+            input,
+            message: e.message,
+            offset: e.offset,
+        }
+    })?;
+    let types = &probed.types;
+    let tys: Vec<Option<&wasmparser::component_types::ComponentType>> = children
+        .iter()
+        .map(|c| probe_of.get(&c.content).map(|&p| &types[probed.components[p]]))
+        .collect();
+    let emitted = emit::emit(types, &children, &tys, &contents, &wiring, &exports)?;
 
     if let Err(e) = crate::validate::validate(&emitted.bytes, opts.validate) {
         return Err(explain(&e, &emitted, &children, &wiring).into());
@@ -199,7 +215,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     let name = |i: usize| children[i].name.to_string();
     let mut wires = Vec::new();
     for &c in &wiring.order {
-        for (k, (import, _)) in children[c].ty.imports.iter().enumerate() {
+        for (k, (&import, _)) in children[c].imports.iter().enumerate() {
             if let Source::Wire {
                 provider,
                 export,
@@ -208,7 +224,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
             {
                 wires.push(WireReport {
                     importer: name(c),
-                    import: import.clone(),
+                    import: import.to_string(),
                     provider: name(*provider),
                     export: export.clone(),
                     rule: rule.to_string(),
@@ -250,6 +266,25 @@ fn explain(
         message: message.clone(),
         offset,
     };
+    // Inside an embedded child: that input is invalid (children without
+    // imports of the result are validated only here).
+    let nested = crate::sections::sections(&emitted.bytes)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| match s.payload {
+            wasmparser::Payload::ComponentSection { .. } => s.nested(),
+            _ => None,
+        });
+    for (range, &c) in nested.zip(&emitted.embedded) {
+        if range.contains(&offset) {
+            return ComposeError::InvalidInput {
+                input: children[c].name.to_string(),
+                message,
+                offset: (offset - range.start) as u64,
+            };
+        }
+    }
     let Some(nth) = instantiation_at(&emitted.bytes, offset) else {
         return invalid();
     };
@@ -259,9 +294,9 @@ fn explain(
     let child = &children[c];
     // The validator names the import it could not satisfy.
     let found = child
-        .ty
         .imports
         .keys()
+        .copied()
         .enumerate()
         .filter(|(_, n)| message.contains(&format!("`{n}`")))
         .max_by_key(|(_, n)| n.len());
@@ -290,7 +325,7 @@ fn explain(
     };
     ComposeError::TypeMismatch {
         importer: child.name.to_string(),
-        import: import.clone(),
+        import: import.to_string(),
         from,
         message,
     }

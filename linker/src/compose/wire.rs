@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use wasmparser::component_types::{ComponentEntityType, ComponentType};
+use indexmap::IndexMap;
 use weld_format::names::{MatchRule, ProviderIndex};
 use weld_format::InputId;
 
@@ -65,29 +65,107 @@ pub struct Wiring {
     pub unused: Vec<usize>,
 }
 
-/// The facts resolution needs about one child.
-pub struct Child<'a> {
-    /// Its name.
-    pub name: &'a str,
-    /// Its type.
-    pub ty: &'a ComponentType,
-    /// Which distinct content it has.
-    pub content: usize,
+/// The kind of an import or export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A core module.
+    Module,
+    /// A function.
+    Func,
+    /// A value.
+    Value,
+    /// A type.
+    Type,
+    /// An instance.
+    Instance,
+    /// A component.
+    Component,
 }
 
-fn kind(ty: &ComponentEntityType) -> &'static str {
-    match ty {
-        ComponentEntityType::Module(_) => "module",
-        ComponentEntityType::Func(_) => "func",
-        ComponentEntityType::Value(_) => "value",
-        ComponentEntityType::Type { .. } => "type",
-        ComponentEntityType::Instance(_) => "instance",
-        ComponentEntityType::Component(_) => "component",
+impl Kind {
+    /// The kind of an import.
+    pub fn of_import(ty: &wasmparser::ComponentTypeRef) -> Kind {
+        use wasmparser::ComponentTypeRef as R;
+        match ty {
+            R::Module(_) => Kind::Module,
+            R::Func(_) => Kind::Func,
+            R::Value(_) => Kind::Value,
+            R::Type(_) => Kind::Type,
+            R::Instance(_) => Kind::Instance,
+            R::Component(_) => Kind::Component,
+        }
+    }
+
+    /// The kind of an export.
+    pub fn of_export(kind: wasmparser::ComponentExternalKind) -> Kind {
+        use wasmparser::ComponentExternalKind as K;
+        match kind {
+            K::Module => Kind::Module,
+            K::Func => Kind::Func,
+            K::Value => Kind::Value,
+            K::Type => Kind::Type,
+            K::Instance => Kind::Instance,
+            K::Component => Kind::Component,
+        }
+    }
+
+    /// Its name, as WIT and the text format say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Module => "module",
+            Kind::Func => "func",
+            Kind::Value => "value",
+            Kind::Type => "type",
+            Kind::Instance => "instance",
+            Kind::Component => "component",
+        }
+    }
+
+    /// The export kind of the same sort.
+    pub fn export_kind(self) -> wasm_encoder::ComponentExportKind {
+        use wasm_encoder::ComponentExportKind as K;
+        match self {
+            Kind::Module => K::Module,
+            Kind::Func => K::Func,
+            Kind::Value => K::Value,
+            Kind::Type => K::Type,
+            Kind::Instance => K::Instance,
+            Kind::Component => K::Component,
+        }
     }
 }
 
-fn same_kind(a: &ComponentEntityType, b: &ComponentEntityType) -> bool {
-    std::mem::discriminant(a) == std::mem::discriminant(b)
+/// The facts resolution needs about one child: names and kinds, from the
+/// survey (no validation).
+pub struct Child<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Which distinct content it has.
+    pub content: usize,
+    /// Its imports, in order.
+    pub imports: IndexMap<&'a str, Kind>,
+    /// Its exports, in order.
+    pub exports: IndexMap<&'a str, Kind>,
+}
+
+impl<'a> Child<'a> {
+    /// The facts of a surveyed component.
+    pub fn new(name: &'a str, content: usize, c: &weld_format::ComponentSurvey<'a>) -> Self {
+        Child {
+            name,
+            content,
+            imports: c
+                .imports
+                .iter()
+                .map(|i| (i.name.name, Kind::of_import(&i.ty)))
+                .collect(),
+            exports: c
+                .exports
+                .iter()
+                .map(|e| (e.name.name, Kind::of_export(e.kind)))
+                .collect(),
+        }
+    }
 }
 
 /// Resolves every import and orders the children. `roots` are the children
@@ -111,8 +189,8 @@ pub fn resolve(
     let by_name: HashMap<&str, usize> = children.iter().enumerate().map(|(i, c)| (c.name, i)).collect();
     let mut providers: ProviderIndex<'_, (usize, &str)> = ProviderIndex::new();
     for (i, c) in children.iter().enumerate() {
-        for name in c.ty.exports.keys() {
-            providers.insert(name.as_str(), (i, name.as_str()));
+        for name in c.exports.keys() {
+            providers.insert(name, (i, name));
         }
     }
     let mut problems: Vec<LinkError> = Vec::new();
@@ -141,7 +219,7 @@ pub fn resolve(
             ));
             continue;
         };
-        let Some((import, _)) = children[importer].ty.imports.get_key_value(s.import.as_str()) else {
+        let Some((&import, _)) = children[importer].imports.get_key_value(s.import.as_str()) else {
             problems.push(problem(
                 &s.importer,
                 &s.import,
@@ -150,7 +228,7 @@ pub fn resolve(
             continue;
         };
         let export = match &s.export {
-            Some(e) if children[provider].ty.exports.contains_key(e.as_str()) => e.clone(),
+            Some(e) if children[provider].exports.contains_key(e.as_str()) => e.clone(),
             Some(e) => {
                 problems.push(problem(
                     &s.importer,
@@ -171,22 +249,19 @@ pub fn resolve(
                 }
             },
         };
-        explicit.insert((importer, import.as_str()), (provider, export));
+        explicit.insert((importer, import), (provider, export));
     }
 
     let mut sources: Vec<Vec<Source>> = Vec::with_capacity(children.len());
     for (me, c) in children.iter().enumerate() {
-        let mut row = Vec::with_capacity(c.ty.imports.len());
-        for (name, item) in c.ty.imports.iter() {
-            let found = if let Some((p, e)) = explicit.get(&(me, name.as_str())) {
+        let mut row = Vec::with_capacity(c.imports.len());
+        for (&name, &kind) in c.imports.iter() {
+            let found = if let Some((p, e)) = explicit.get(&(me, name)) {
                 Some((*p, e.clone(), Rule::Wiring))
-            } else if matches!(
-                item.ty,
-                ComponentEntityType::Instance(_) | ComponentEntityType::Func(_)
-            ) {
+            } else if matches!(kind, Kind::Instance | Kind::Func) {
                 // An import-map entry names the file for this importer; locate
                 // made one only for names no given input provides.
-                let mapped = by_file.get(&(me, name.as_str())).and_then(|&(p, rule)| {
+                let mapped = by_file.get(&(me, name)).and_then(|&(p, rule)| {
                     providers
                         .lookup_where(name, |&(q, _)| q == p)
                         .map(|(&(_, e), _)| (p, e.to_string(), rule.clone()))
@@ -227,16 +302,16 @@ pub fn resolve(
             match found {
                 None => row.push(Source::Outer),
                 Some((provider, export, rule)) => {
-                    let theirs = &children[provider].ty.exports[export.as_str()];
-                    if !same_kind(&theirs.ty, &item.ty) {
+                    let theirs = children[provider].exports[export.as_str()];
+                    if theirs != kind {
                         problems.push(problem(
                             c.name,
                             name,
                             format!(
                                 "expected {}, but `{}` exports `{export}` as {}",
-                                kind(&item.ty),
+                                kind.name(),
                                 children[provider].name,
-                                kind(&theirs.ty)
+                                theirs.name()
                             ),
                         ));
                     }
@@ -285,10 +360,9 @@ pub fn resolve(
                     } if used[i] => Target::Input {
                         provider: InputId(*provider as u32),
                         export: children[*provider]
-                            .ty
                             .exports
-                            .get_full(export.as_str())
-                            .map_or(0, |(i, _, _)| i) as u32,
+                            .get_index_of(export.as_str())
+                            .unwrap_or(0) as u32,
                         rule: rule.clone(),
                     },
                     _ => Target::Unresolved {
@@ -303,10 +377,9 @@ pub fn resolve(
         |i| children[i.as_usize()].name.to_string(),
         |i, k| {
             children[i.as_usize()]
-                .ty
                 .imports
                 .get_index(k as usize)
-                .map(|(n, _)| n.clone())
+                .map(|(n, _)| n.to_string())
                 .unwrap_or_default()
         },
     )?;
