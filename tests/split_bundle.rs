@@ -369,3 +369,53 @@ fn imports(bytes: &[u8]) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn cli_splits_several_apps_into_one_store_and_lists_who_uses_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.wasm");
+    let b = dir.path().join("b.wasm");
+    std::fs::write(&a, app(1)).unwrap();
+    std::fs::write(&b, app(2)).unwrap();
+    let store = dir.path().join("store");
+    let roots = dir.path().join("roots");
+    let o = weld(&[
+        "split",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--out-dir",
+        roots.to_str().unwrap(),
+        "--min-size",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for name in ["a", "b"] {
+        let root = roots.join(format!("{name}.wasm"));
+        validate(&std::fs::read(&root).unwrap());
+        let out = dir.path().join(format!("{name}.back.wasm"));
+        let o = cli_bundle(&store, &root, &out);
+        assert!(o.status.success(), "{}", stderr(&o));
+        validate(&std::fs::read(&out).unwrap());
+    }
+    // The top-level module is the same in both apps: one blob, used by both.
+    let ls = weld(&["store", "ls", store.to_str().unwrap(), "--json"]);
+    let blobs: serde_json::Value = serde_json::from_str(&stdout(&ls)).unwrap();
+    let shared = format!("sha256:{}", hex(&sha256(&wat::parse_str(standalone(7, 20)).unwrap())));
+    let entry = blobs.as_array().unwrap().iter().find(|b| b["digest"] == shared.as_str()).unwrap();
+    let users: Vec<&str> = entry["used_by"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    assert_eq!(users, ["a", "b"], "{entry}");
+    // -o with several inputs is a usage error.
+    let o = weld(&[
+        "split",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.wasm").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--out-dir"), "{}", stderr(&o));
+}
