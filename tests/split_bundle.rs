@@ -402,9 +402,22 @@ fn cli_splits_several_apps_into_one_store_and_lists_who_uses_what() {
     // The top-level module is the same in both apps: one blob, used by both.
     let ls = weld(&["store", "ls", store.to_str().unwrap(), "--json"]);
     let blobs: serde_json::Value = serde_json::from_str(&stdout(&ls)).unwrap();
-    let shared = format!("sha256:{}", hex(&sha256(&wat::parse_str(standalone(7, 20)).unwrap())));
-    let entry = blobs.as_array().unwrap().iter().find(|b| b["digest"] == shared.as_str()).unwrap();
-    let users: Vec<&str> = entry["used_by"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    let shared = format!(
+        "sha256:{}",
+        hex(&sha256(&wat::parse_str(standalone(7, 20)).unwrap()))
+    );
+    let entry = blobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["digest"] == shared.as_str())
+        .unwrap();
+    let users: Vec<&str> = entry["used_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
     assert_eq!(users, ["a", "b"], "{entry}");
     // -o with several inputs is a usage error.
     let o = weld(&[

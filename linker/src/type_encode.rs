@@ -149,6 +149,10 @@ struct Scope {
     modules: HashMap<ComponentCoreModuleTypeId, u32>,
     /// Types bound to a name (top scope only).
     named: HashSet<Key>,
+    /// Resources by the exact (unpeeled) id a name gave them: a reference
+    /// through the same alias finds the same name, so a re-exported
+    /// resource keeps the provenance the source had.
+    exact: HashMap<ComponentAnyTypeId, u32>,
 }
 
 /// Writes validator types as declarations. The bottom scope is the component
@@ -238,6 +242,34 @@ impl<'t> TypeEncoder<'t> {
         None
     }
 
+    /// Looks a resource up by the exact ids along its alias chain (see
+    /// `Scope::exact`), innermost scope first at each step; otherwise by
+    /// identity.
+    fn lookup_resource<D: Decls>(&mut self, d: &mut D, id: ComponentAnyTypeId) -> Option<u32> {
+        let top = self.scopes.len() - 1;
+        let mut step = Some(id);
+        while let Some(at) = step {
+            for depth in 0..=top {
+                let Some(&index) = self.scopes[top - depth].exact.get(&at) else {
+                    continue;
+                };
+                if depth == 0 {
+                    return Some(index);
+                }
+                let local = d.add_alias(Alias::Outer {
+                    kind: ComponentOuterAliasKind::Type,
+                    count: depth as u32,
+                    index,
+                });
+                self.scopes[top].exact.insert(at, local);
+                return Some(local);
+            }
+            step = self.types.peel_alias(at);
+        }
+        let key = self.key(id);
+        self.lookup(d, key)
+    }
+
     fn remember(&mut self, key: Key, index: u32) {
         let scope = self.scopes.last_mut().expect("a scope");
         match key {
@@ -270,7 +302,11 @@ impl<'t> TypeEncoder<'t> {
     /// The index of type `id` in `d`'s scope, declaring it if needed.
     pub fn any_type<D: Decls>(&mut self, d: &mut D, id: ComponentAnyTypeId) -> Result<u32, TypeEncodeError> {
         let key = self.key(id);
-        if let Some(i) = self.lookup(d, key) {
+        let found = match key {
+            Key::Resource(_) => self.lookup_resource(d, id),
+            Key::Type(_) => self.lookup(d, key),
+        };
+        if let Some(i) = found {
             return Ok(i);
         }
         let index = match self.peel(id) {
@@ -303,9 +339,12 @@ impl<'t> TypeEncoder<'t> {
         v.map(|v| self.val(d, v)).transpose()
     }
 
-    fn resource<D: Decls>(&mut self, d: &mut D, r: ResourceId) -> Result<u32, TypeEncodeError> {
-        let key = Key::Resource(self.canonical(r));
-        self.lookup(d, key)
+    fn resource<D: Decls>(
+        &mut self,
+        d: &mut D,
+        r: wasmparser::component_types::AliasableResourceId,
+    ) -> Result<u32, TypeEncodeError> {
+        self.lookup_resource(d, ComponentAnyTypeId::Resource(r))
             .ok_or_else(|| TypeEncodeError::UnboundResource(String::new()))
     }
 
@@ -392,13 +431,13 @@ impl<'t> TypeEncoder<'t> {
                 at
             }
             ComponentDefinedType::Own(r) => {
-                let r = self.resource(d, r.resource())?;
+                let r = self.resource(d, *r)?;
                 let (at, enc) = d.new_type();
                 enc.defined_type().own(r);
                 at
             }
             ComponentDefinedType::Borrow(r) => {
-                let r = self.resource(d, r.resource())?;
+                let r = self.resource(d, *r)?;
                 let (at, enc) = d.new_type();
                 enc.defined_type().borrow(r);
                 at
@@ -450,7 +489,7 @@ impl<'t> TypeEncoder<'t> {
             ComponentEntityType::Type { referenced, .. } => {
                 let key = self.key(referenced);
                 match key {
-                    Key::Resource(_) => match self.lookup(d, key) {
+                    Key::Resource(_) => match self.lookup_resource(d, referenced) {
                         Some(i) => ComponentTypeRef::Type(TypeBounds::Eq(i)),
                         None => ComponentTypeRef::Type(TypeBounds::SubResource),
                     },
@@ -473,6 +512,12 @@ impl<'t> TypeEncoder<'t> {
         if let ComponentEntityType::Type { referenced, created } = ty {
             let key = self.key(referenced);
             self.remember_name(key, index);
+            if let Key::Resource(_) = key {
+                // Only the id this item created: `referenced` is the one it
+                // points to, someone else's name.
+                let scope = self.scopes.last_mut().expect("a scope");
+                scope.exact.insert(created, index);
+            }
             if let Key::Type(_) = key {
                 let created = self.key(created);
                 self.remember_name(created, index);
