@@ -12,8 +12,9 @@ use weld_format::names::{
 use weld_format::Inputs;
 use weld_linker::{FuseError, FuseOptions, Icf, OnConflict};
 
-/// Arbitrary bytes through load, survey, inspect, graph and fuse: errors are
-/// fine, panics are not, and any output must validate.
+/// Arbitrary bytes through load, survey, inspect, graph and fuse (or, for a
+/// component, compose, split and bundle): errors are fine, panics are not,
+/// and any output must validate.
 pub fn load_survey(data: &[u8]) {
     let Ok(inputs) = Inputs::from_memory([("fuzz", data.to_vec())]) else {
         return;
@@ -26,6 +27,32 @@ pub fn load_survey(data: &[u8]) {
         validate: false,
         ..Default::default()
     };
+    if wasmparser::Parser::is_component(input.bytes()) {
+        // Hostile components through compose, split and bundle: errors are
+        // fine, panics are not; a composition that succeeds must validate.
+        if let Ok(out) = weld_linker::compose(&Default::default(), &inputs) {
+            let all = wasmparser::WasmFeatures::all();
+            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
+                panic!("compose accepted an input and wrote an invalid component: {e}");
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("weld-fuzz-ls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Ok(store) = weld_linker::store::Store::open_or_create(&dir) {
+            let split = weld_linker::split::split(
+                &weld_linker::split::SplitOptions { min_size: 0 },
+                "fuzz",
+                input.bytes(),
+                &store,
+            );
+            let _ = weld_linker::bundle::bundle(&Default::default(), "fuzz", input.bytes(), &store);
+            if let Ok(s) = split {
+                let _ = weld_linker::bundle::bundle(&Default::default(), "fuzz", &s.root, &store);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     if let Ok(fused) = weld_linker::fuse(&opts, &inputs) {
         // weld accepted the input as a module; its output must then validate
         // if the input did.
