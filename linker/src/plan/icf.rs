@@ -179,11 +179,27 @@ pub fn fold(
         n_classes += 1;
     }
     drop(by_digest);
-    let callees: Vec<Vec<u32>> = (0..n)
-        .map(|i| body(i).refs.iter().map(|r| r.func).collect())
+
+    // Only members of classes with two or more functions can fold, and
+    // refining only splits classes: a singleton's class never changes. So
+    // the rounds look at those candidates alone (usually a small share).
+    let mut size = vec![0u32; n_classes as usize];
+    for &c in &class {
+        size[c as usize] += 1;
+    }
+    let candidates: Vec<usize> = (0..n).filter(|&i| size[class[i] as usize] > 1).collect();
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let mut candidate_classes = size.iter().filter(|&&s| s > 1).count();
+    drop(size);
+    let callees: Vec<Vec<u32>> = candidates
+        .par_iter()
+        .map(|&i| body(i).refs.iter().map(|r| r.func).collect())
         .collect();
 
-    // Refine by the classes of the callees until stable.
+    // Refine by the classes of the callees until stable. New class ids are
+    // fresh numbers, above every id in use.
     let callee_class = |class: &[u32], c: u32| -> u32 {
         if c < n_imports {
             c | 0x8000_0000 // an import is its own class
@@ -191,20 +207,27 @@ pub fn fold(
             class[(c - n_imports) as usize]
         }
     };
+    let mut fresh = n_classes;
     loop {
-        let mut key_of: HashMap<(u32, Vec<u32>), u32> = HashMap::with_capacity(n_classes as usize);
-        let mut next = vec![0u32; n];
-        for i in 0..n {
-            let callees: Vec<u32> = callees[i].iter().map(|&c| callee_class(&class, c)).collect();
-            let len = key_of.len() as u32;
-            next[i] = *key_of.entry((class[i], callees)).or_insert(len);
+        let mut key_of: HashMap<(u32, Vec<u32>), u32> = HashMap::with_capacity(candidate_classes);
+        let next: Vec<u32> = candidates
+            .iter()
+            .zip(&callees)
+            .map(|(&i, calls)| {
+                let key = (class[i], calls.iter().map(|&c| callee_class(&class, c)).collect());
+                let id = fresh + key_of.len() as u32;
+                *key_of.entry(key).or_insert(id)
+            })
+            .collect();
+        let count = key_of.len();
+        for (&i, c) in candidates.iter().zip(next) {
+            class[i] = c;
         }
-        let count = key_of.len() as u32;
-        class = next;
-        if count == n_classes {
+        fresh += count as u32;
+        if count == candidate_classes {
             break;
         }
-        n_classes = count;
+        candidate_classes = count;
     }
     drop(callees);
 
