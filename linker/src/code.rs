@@ -19,8 +19,8 @@ use weld_format::InputId;
 use crate::error::FuseError;
 use crate::plan::Plan;
 
-/// Functions rewritten per parallel step and per arena.
-pub const CHUNK: usize = 4096;
+/// Functions per arena, and per parallel task.
+pub const CHUNK: usize = 1024;
 
 /// One body's place in its chunk.
 #[derive(Debug, Clone)]
@@ -68,7 +68,9 @@ impl Chunk {
     }
 }
 
-/// Rewrites the bodies of `funcs` (input, defined index) into one chunk.
+/// Rewrites the bodies of `funcs` (input, defined index) into one chunk,
+/// one after another, straight into the chunk's arena (sized from the input
+/// bodies): chunks are what runs in parallel.
 pub fn rewrite_chunk(
     plan: &Plan<'_>,
     identities: &[Identity],
@@ -77,39 +79,32 @@ pub fn rewrite_chunk(
     files: &[&str],
     with_refs: bool,
 ) -> Result<Chunk, FuseError> {
-    let parts: Vec<(Vec<u8>, Vec<FuncRef>)> = funcs
-        .par_iter()
-        .map(|&(k, d)| {
-            let ki = k.as_usize();
-            let body = &modules[ki].bodies[d as usize];
-            let mut bytes = Vec::with_capacity(body.as_bytes().len() + 16);
-            let mut refs = Vec::new();
-            let mut remap = plan.maps[ki].remap();
-            rewrite_body_with_refs(
-                &mut remap,
-                &identities[ki],
-                body,
-                &mut bytes,
-                with_refs.then_some(&mut refs),
-            )
-            .map_err(|e| FuseError::Malformed {
-                input: files[ki].to_string(),
-                item: format!("func {}", modules[ki].imported.funcs + d),
-                reason: e.to_string(),
-            })?;
-            Ok((bytes, refs))
-        })
-        .collect::<Result<_, FuseError>>()?;
+    let size: usize = funcs
+        .iter()
+        .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 8)
+        .sum();
     let mut chunk = Chunk {
-        bytes: Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum()),
-        refs: Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum()),
-        spans: Vec::with_capacity(parts.len()),
+        bytes: Vec::with_capacity(size),
+        refs: Vec::new(),
+        spans: Vec::with_capacity(funcs.len()),
     };
-    for (bytes, refs) in parts {
-        let b = chunk.bytes.len() as u32;
-        let r = chunk.refs.len() as u32;
-        chunk.bytes.extend_from_slice(&bytes);
-        chunk.refs.extend_from_slice(&refs);
+    for &(k, d) in funcs {
+        let ki = k.as_usize();
+        let body = &modules[ki].bodies[d as usize];
+        let (b, r) = (chunk.bytes.len() as u32, chunk.refs.len() as u32);
+        let mut remap = plan.maps[ki].remap();
+        rewrite_body_with_refs(
+            &mut remap,
+            &identities[ki],
+            body,
+            &mut chunk.bytes,
+            with_refs.then_some(&mut chunk.refs),
+        )
+        .map_err(|e| FuseError::Malformed {
+            input: files[ki].to_string(),
+            item: format!("func {}", modules[ki].imported.funcs + d),
+            reason: e.to_string(),
+        })?;
         chunk.spans.push(Span {
             bytes: b..chunk.bytes.len() as u32,
             refs: r..chunk.refs.len() as u32,
@@ -126,7 +121,7 @@ pub fn rewrite_all(
 ) -> Result<Vec<Chunk>, FuseError> {
     let identities: Vec<Identity> = plan.maps.iter().map(|m| m.remap().identity()).collect();
     plan.funcs
-        .chunks(CHUNK)
+        .par_chunks(CHUNK)
         .map(|c| rewrite_chunk(plan, &identities, c, modules, files, true))
         .collect()
 }

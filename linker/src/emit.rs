@@ -21,6 +21,8 @@ use wasmparser::{DataKind, ElementItems, ElementKind, ExternalKind, TableInit};
 use weld_format::rewrite::RewriteError;
 use weld_format::survey::ModuleSurvey;
 
+use rayon::prelude::*;
+
 use crate::code::{leb_len, rewrite_chunk, Chunk, CHUNK};
 use crate::const_expr::const_expr;
 use crate::error::FuseError;
@@ -252,12 +254,20 @@ pub fn emit(
             }
             None => {
                 let identities: Vec<_> = plan.maps.iter().map(|m| m.remap().identity()).collect();
-                for funcs in plan.funcs.chunks(CHUNK) {
-                    let chunk = rewrite_chunk(plan, &identities, funcs, modules, files, false)?;
-                    for j in 0..chunk.len() {
-                        let b = chunk.body(j);
-                        (b.bytes.len() as u32).encode(&mut out);
-                        out.extend_from_slice(b.bytes);
+                // A window of chunks at a time, rewritten in parallel, then
+                // copied in order and freed.
+                let window = CHUNK * 2 * rayon::current_num_threads().max(1);
+                for funcs in plan.funcs.chunks(window) {
+                    let chunks = funcs
+                        .par_chunks(CHUNK)
+                        .map(|c| rewrite_chunk(plan, &identities, c, modules, files, false))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    for chunk in chunks {
+                        for j in 0..chunk.len() {
+                            let b = chunk.body(j);
+                            (b.bytes.len() as u32).encode(&mut out);
+                            out.extend_from_slice(b.bytes);
+                        }
                     }
                 }
             }
