@@ -278,6 +278,27 @@ fn cmp_ignoring_build(a: &Version, b: &Version) -> std::cmp::Ordering {
     (a.major, a.minor, a.patch, &a.pre).cmp(&(b.major, b.minor, b.patch, &b.pre))
 }
 
+/// What a name can match under the semver rule: for a versioned interface
+/// name its base and track, otherwise the name itself (exact matches only).
+/// Two names with equal keys are interchangeable.
+pub fn match_key(name: &str) -> (String, Option<Track>) {
+    match ExternName::parse(name) {
+        Ok(n) => match n.track() {
+            Some(t) => (n.base().to_string(), Some(t)),
+            None => (name.to_string(), None),
+        },
+        Err(_) => (name.to_string(), None),
+    }
+}
+
+/// The version of a versioned interface name.
+pub fn version_of(name: &str) -> Option<Version> {
+    match ExternName::parse(name) {
+        Ok(ExternName::Interface { version, .. }) => version,
+        _ => None,
+    }
+}
+
 /// Whether two versioned names are interchangeable under the semver rule.
 /// Symmetric by construction.
 pub fn semver_compatible(a: &str, b: &str) -> bool {

@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
-use weld_format::names::{is_host_namespace, ExternName};
+use weld_format::names::{is_host_namespace, match_key, ExternName, Track};
 use weld_format::{InputId, InputSpec, Inputs, Survey};
 
 use crate::error::Error;
@@ -248,23 +248,30 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
     let mut links = Vec::new();
     let mut errors = Vec::new();
     let mut queue: VecDeque<usize> = (0..specs.len()).collect();
-    // Component exports seen so far, by match key (see `match_key`). The
-    // inputs given are surveyed first, so their exports are all known before
-    // any map is consulted for them.
-    let mut exported: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for s in &specs {
-        if let Ok((_, exports)) = module_imports(s) {
-            exported.extend(exports.iter().map(|e| match_key(e)));
-        }
-    }
+    // Component exports seen so far, by match key. The inputs given are
+    // surveyed first (once; the loop takes their imports from here), so
+    // their exports are all known before any map is consulted for them.
+    let mut exported: std::collections::HashSet<(String, Option<Track>)> = std::collections::HashSet::new();
+    let mut given: Vec<Option<Result<Vec<String>, String>>> = specs
+        .iter()
+        .map(|s| {
+            Some(module_imports(s).map(|(imports, exports)| {
+                exported.extend(exports.iter().map(|e| match_key(e)));
+                imports
+            }))
+        })
+        .collect();
     while let Some(i) = queue.pop_front() {
         let spec = specs[i].clone();
         let display = spec.path.display().to_string();
-        let imports = match module_imports(&spec) {
-            Ok((imports, exports)) => {
+        let surveyed = given.get_mut(i).and_then(Option::take).unwrap_or_else(|| {
+            module_imports(&spec).map(|(imports, exports)| {
                 exported.extend(exports.iter().map(|e| match_key(e)));
                 imports
-            }
+            })
+        });
+        let imports = match surveyed {
+            Ok(imports) => imports,
             Err(e) => {
                 errors.push(LocateError {
                     importer: display,
@@ -387,17 +394,6 @@ fn module_imports(spec: &InputSpec) -> Result<(Vec<String>, Vec<String>), String
     out.sort();
     out.dedup();
     Ok((out, exports))
-}
-
-/// What an exported name can satisfy: its semver track, or itself.
-fn match_key(name: &str) -> String {
-    match weld_format::names::ExternName::parse(name) {
-        Ok(n) => match n.track() {
-            Some(t) => format!("{}@{t:?}", n.base()),
-            None => name.to_string(),
-        },
-        Err(_) => name.to_string(),
-    }
 }
 
 /// The store blob a digest map entry names, after checking its bytes.

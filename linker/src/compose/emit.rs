@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 use wasm_encoder::{ComponentBuilder, ComponentExportKind, ComponentTypeRef};
 use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ComponentType, ResourceId};
-use weld_format::names::ExternName;
+use weld_format::names::{match_key, version_of};
 
 use super::wire::{Child, Source, Wiring};
 use crate::error::ComposeError;
@@ -45,23 +45,6 @@ pub struct Emitted {
     pub outer_names: HashMap<(usize, usize), String>,
     /// The imports of the result.
     pub imports: Vec<String>,
-}
-
-/// The merge key of an import name: interface names with a version merge by
-/// semver track, anything else by exact name.
-fn merge_key(name: &str) -> (String, Option<weld_format::names::Track>) {
-    match ExternName::parse(name) {
-        Ok(n) => match n.track() {
-            Some(t) => (n.base().to_string(), Some(t)),
-            None => (name.to_string(), None),
-        },
-        Err(_) => (name.to_string(), None),
-    }
-}
-
-fn version_of(name: &str) -> Option<semver::Version> {
-    let (_, v) = name.rsplit_once('@')?;
-    semver::Version::parse(v).ok()
 }
 
 fn resource_of(types: &wasmparser::types::Types, ty: &ComponentEntityType) -> Option<ResourceId> {
@@ -130,7 +113,7 @@ pub fn emit(
             if wiring.sources[c][k] != Source::Outer {
                 continue;
             }
-            let g = *by_key.entry(merge_key(name)).or_insert_with(|| {
+            let g = *by_key.entry(match_key(name)).or_insert_with(|| {
                 groups.push(Group {
                     name: name.to_string(),
                     members: Vec::new(),
