@@ -12,6 +12,10 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "tools/read_operators.rs"]
+mod read_operators;
+use read_operators::read_every_operator;
 use weld_format::{InputSpec, Inputs, Survey};
 use weld_linker::graph::ModuleGraph;
 use weld_linker::resolve::{resolve, ResolveOptions};
@@ -131,34 +135,6 @@ fn stages(c: &mut Criterion) {
         });
         g.finish();
     }
-}
-
-fn read_every_operator(files: &[Vec<u8>]) -> usize {
-    use rayon::prelude::*;
-    files
-        .par_iter()
-        .map(|bytes| {
-            let bodies: Vec<_> = wasmparser::Parser::new(0)
-                .parse_all(bytes)
-                .filter_map(|p| match p.unwrap() {
-                    wasmparser::Payload::CodeSectionEntry(b) => Some(b),
-                    _ => None,
-                })
-                .collect();
-            bodies
-                .par_iter()
-                .map(|b| {
-                    let mut r = b.get_operators_reader().unwrap();
-                    let mut n = 0;
-                    while !r.eof() {
-                        r.read().unwrap();
-                        n += 1;
-                    }
-                    n
-                })
-                .sum::<usize>()
-        })
-        .sum()
 }
 
 /// compose on 200 generated components (`benches/gen-components`), per

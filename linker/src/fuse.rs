@@ -185,10 +185,12 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
 /// bodies are validated in parallel; the error reported is the first in the
 /// file, whatever the thread count.
 pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
-    crate::validate::validate(bytes, true).map_err(|e| FuseError::Invalid {
-        message: e.message().to_string(),
-        offset: e.offset() as usize,
-    })
+    crate::validate::validate(bytes, true)
+        .map(drop)
+        .map_err(|e| FuseError::Invalid {
+            message: e.message().to_string(),
+            offset: e.offset() as usize,
+        })
 }
 
 fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {

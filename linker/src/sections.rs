@@ -64,7 +64,7 @@ pub fn sections(bytes: &[u8]) -> Result<Vec<Section<'_>>, BinaryReaderError> {
 }
 
 /// An "unexpected end of input" error at `pos`.
-fn eof(pos: usize) -> BinaryReaderError {
+pub(crate) fn eof(pos: usize) -> BinaryReaderError {
     wasmparser::BinaryReader::new(&[], pos as u64)
         .read_u8()
         .expect_err("reading from nothing fails")

@@ -27,8 +27,7 @@ use wasm_encoder::{
 use wasmparser::component_types::ComponentAnyTypeId;
 use wasmparser::types::Types;
 use wasmparser::{
-    ComponentExternalKind, ComponentOuterAliasKind as PKind, ComponentTypeRef as PRef, Payload, ValidPayload,
-    Validator, WasmFeatures,
+    ComponentExternalKind, ComponentOuterAliasKind as PKind, ComponentTypeRef as PRef, Payload,
 };
 use weld_format::names::{canonical_hash_name, oci_digest};
 
@@ -99,23 +98,6 @@ pub fn split(opts: &SplitOptions, name: &str, bytes: &[u8], store: &Store) -> Re
         root,
         children: cx.children,
         warnings: cx.warnings,
-    })
-}
-
-/// Validates a component on its own (bodies skipped) for its types.
-pub(crate) fn types_of(bytes: &[u8]) -> Result<Types, wasmparser::BinaryReaderError> {
-    let mut v = Validator::new_with_features(WasmFeatures::all());
-    // Nested modules and components end too; the outermost ends last.
-    let mut last = None;
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        if let ValidPayload::End(types) = v.payload(&payload?)? {
-            last = Some(types);
-        }
-    }
-    last.ok_or_else(|| {
-        wasmparser::BinaryReader::new(&[], bytes.len() as u64)
-            .read_u8()
-            .expect_err("reading from nothing fails")
     })
 }
 
@@ -331,7 +313,7 @@ impl Cx<'_> {
             message: e.message().to_string(),
             offset: e.offset(),
         };
-        let types = types_of(bytes).map_err(invalid)?;
+        let types = crate::validate::validate(bytes, false).map_err(invalid)?;
         let secs = sections(bytes).map_err(invalid)?;
         let mut shifts = Shifts::default();
         let mut out = wasm_encoder::Component::new();
