@@ -206,11 +206,8 @@ impl<'t> TypeEncoder<'t> {
         self.scopes[0].resources.get(&self.canonical(r)).copied()
     }
 
-    fn peel(&self, mut id: ComponentAnyTypeId) -> ComponentAnyTypeId {
-        while let Some(next) = self.types.peel_alias(id) {
-            id = next;
-        }
-        id
+    fn peel(&self, id: ComponentAnyTypeId) -> ComponentAnyTypeId {
+        peel(self.types, id)
     }
 
     /// Looks a type up in the current scope, then outward; a hit outside is
@@ -719,6 +716,14 @@ impl<'t> TypeEncoder<'t> {
     pub fn bind_top_item(&mut self, ty: ComponentEntityType, index: u32) {
         self.bind_type_item(ty, index);
     }
+}
+
+/// The type `id` is an alias of, through every alias.
+pub fn peel(types: &Types, mut id: ComponentAnyTypeId) -> ComponentAnyTypeId {
+    while let Some(next) = types.peel_alias(id) {
+        id = next;
+    }
+    id
 }
 
 fn with_name(e: TypeEncodeError, name: &str) -> TypeEncodeError {

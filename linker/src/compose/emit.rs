@@ -49,16 +49,10 @@ pub struct Emitted {
 
 fn resource_of(types: &wasmparser::types::Types, ty: &ComponentEntityType) -> Option<ResourceId> {
     match ty {
-        ComponentEntityType::Type { referenced, .. } => {
-            let mut id = *referenced;
-            while let Some(next) = types.peel_alias(id) {
-                id = next;
-            }
-            match id {
-                ComponentAnyTypeId::Resource(r) => Some(r.resource()),
-                _ => None,
-            }
-        }
+        ComponentEntityType::Type { referenced, .. } => match crate::type_encode::peel(types, *referenced) {
+            ComponentAnyTypeId::Resource(r) => Some(r.resource()),
+            _ => None,
+        },
         _ => None,
     }
 }
