@@ -238,12 +238,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .map(|&i| format!("{}: nothing imports from it; not instantiated", name(i)))
         .collect();
     Ok(Composed {
-        embedded: emitted
-            .instantiated
-            .iter()
-            .map(|&c| children[c].content)
-            .collect::<std::collections::HashSet<_>>()
-            .len(),
+        embedded: emitted.embedded.len(),
         bytes: emitted.bytes,
         warnings,
         order: wiring.order.iter().map(|&i| name(i)).collect(),
