@@ -17,8 +17,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 mod read_operators;
 use read_operators::read_every_operator;
 use weld_format::{InputSpec, Inputs, Survey};
-use weld_linker::graph::ModuleGraph;
-use weld_linker::resolve::{resolve, ResolveOptions};
+use weld_linker::stages::resolve;
+use weld_linker::stages::ModuleGraph;
+use weld_linker::ResolveOptions;
 use weld_linker::{FuseOptions, Icf, OnConflict};
 
 fn workloads() -> Vec<(String, Vec<InputSpec>)> {
@@ -72,11 +73,11 @@ fn stages(c: &mut Criterion) {
         g.bench_function("load+survey", |b| {
             b.iter(|| {
                 let inputs = Inputs::load(&specs).unwrap();
-                weld_linker::survey_all(&inputs).unwrap().len()
+                weld_linker::stages::survey_all(&inputs).unwrap().len()
             })
         });
         let inputs = Inputs::load(&specs).unwrap();
-        let surveys: Vec<Survey<'_>> = weld_linker::survey_all(&inputs).unwrap();
+        let surveys: Vec<Survey<'_>> = weld_linker::stages::survey_all(&inputs).unwrap();
         let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
         let files: Vec<&str> = inputs.iter().map(|i| i.display.as_str()).collect();
         g.bench_function("resolve+graph", |b| {
@@ -92,16 +93,16 @@ fn stages(c: &mut Criterion) {
         let modules: Vec<_> = surveys.iter().map(|s| s.as_module().unwrap()).collect();
         g.bench_function("plan", |b| {
             b.iter(|| {
-                weld_linker::plan::plan(&files, &names, &modules, &links, order.clone())
+                weld_linker::stages::plan(&files, &names, &modules, &links, order.clone())
                     .unwrap()
                     .funcs
                     .len()
             })
         });
-        let plan = weld_linker::plan::plan(&files, &names, &modules, &links, order.clone()).unwrap();
+        let plan = weld_linker::stages::plan(&files, &names, &modules, &links, order.clone()).unwrap();
         g.bench_function("rewrite bodies", |b| {
             b.iter(|| {
-                weld_linker::code::rewrite_all(&plan, &modules, &files)
+                weld_linker::stages::rewrite_all(&plan, &modules, &files)
                     .unwrap()
                     .len()
             })
@@ -131,7 +132,7 @@ fn stages(c: &mut Criterion) {
         .unwrap()
         .bytes;
         g.bench_function("validate output", |b| {
-            b.iter(|| weld_linker::fuse::validate(&bytes).unwrap())
+            b.iter(|| weld_linker::stages::validate_module(&bytes).unwrap())
         });
         g.finish();
     }
@@ -160,12 +161,7 @@ fn components(c: &mut Criterion) {
         g.sample_size(20);
         let bytes: Vec<&[u8]> = inputs.iter().map(|i| i.bytes()).collect();
         g.bench_function("probe (types of all children)", |b| {
-            b.iter(|| {
-                weld_linker::compose::probe::probe(&bytes)
-                    .unwrap()
-                    .components
-                    .len()
-            })
+            b.iter(|| weld_linker::stages::probe(&bytes).unwrap().components.len())
         });
         let opts = weld_linker::ComposeOptions::default();
         g.bench_function("compose", |b| {
@@ -173,7 +169,7 @@ fn components(c: &mut Criterion) {
         });
         let out = weld_linker::compose(&opts, &inputs).unwrap().bytes;
         g.bench_function("validate output", |b| {
-            b.iter(|| weld_linker::validate::validate(&out, true).unwrap())
+            b.iter(|| weld_linker::stages::validate(&out, true).unwrap())
         });
         g.finish();
     } else {
@@ -204,7 +200,7 @@ fn components(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("split-bundle-jco4");
     g.sample_size(10);
-    let opts = weld_linker::split::SplitOptions::default();
+    let opts = weld_linker::SplitOptions::default();
     g.bench_function("floor: sha256 of the inputs", |b| {
         b.iter(|| {
             apps.iter()
@@ -216,28 +212,28 @@ fn components(c: &mut Criterion) {
         b.iter_batched(
             || tempfile::tempdir().unwrap(),
             |dir| {
-                let store = weld_linker::store::Store::open_or_create(dir.path()).unwrap();
+                let store = weld_linker::Store::open_or_create(dir.path()).unwrap();
                 apps.iter()
-                    .map(|(n, a)| weld_linker::split::split(&opts, n, a, &store).unwrap().root.len())
+                    .map(|(n, a)| weld_linker::split(&opts, n, a, &store).unwrap().root.len())
                     .sum::<usize>()
             },
             criterion::BatchSize::PerIteration,
         )
     });
     let dir = tempfile::tempdir().unwrap();
-    let store = weld_linker::store::Store::open_or_create(dir.path()).unwrap();
+    let store = weld_linker::Store::open_or_create(dir.path()).unwrap();
     let roots: Vec<Vec<u8>> = apps
         .iter()
-        .map(|(n, a)| weld_linker::split::split(&opts, n, a, &store).unwrap().root)
+        .map(|(n, a)| weld_linker::split(&opts, n, a, &store).unwrap().root)
         .collect();
     for (label, validate) in [("bundle", true), ("bundle --no-validate", false)] {
-        let bopts = weld_linker::bundle::BundleOptions { validate };
+        let bopts = weld_linker::BundleOptions { validate };
         g.bench_function(label, |b| {
             b.iter(|| {
                 roots
                     .iter()
                     .map(|r| {
-                        weld_linker::bundle::bundle(&bopts, "root", r, &store)
+                        weld_linker::bundle(&bopts, "root", r, &store)
                             .unwrap()
                             .bytes
                             .len()

@@ -5,7 +5,7 @@ mod common;
 
 use common::{demo, stderr, weld};
 use weld_format::Inputs;
-use weld_linker::compose::WireSpec;
+use weld_linker::WireSpec;
 use weld_linker::{compose, ComposeOptions, Composed, Error};
 
 /// A component exporting `iface` with `f: func(x: u32) -> u32` = x + `add`,
@@ -403,9 +403,9 @@ fn real_components_compose_alone_with_every_wasi_import_restated() {
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
             .validate_all(&out.bytes)
             .unwrap();
-        let original = weld_linker::compose::probe::probe(&[inputs.iter().next().unwrap().bytes()]).unwrap();
-        let composed = weld_linker::compose::probe::probe(&[&out.bytes]).unwrap();
-        let names_of = |p: &weld_linker::compose::probe::Probe| {
+        let original = weld_linker::stages::probe(&[inputs.iter().next().unwrap().bytes()]).unwrap();
+        let composed = weld_linker::stages::probe(&[&out.bytes]).unwrap();
+        let names_of = |p: &weld_linker::stages::Probe| {
             let t = &p.types[p.components[0]];
             (
                 t.imports.keys().cloned().collect::<Vec<_>>(),

@@ -7,9 +7,9 @@ mod common;
 use common::{stderr, stdout, weld};
 use weld_format::digest::sha256;
 use weld_format::names::hex;
-use weld_linker::bundle::{bundle, BundleOptions};
-use weld_linker::split::{split, SplitOptions};
-use weld_linker::store::Store;
+use weld_linker::Store;
+use weld_linker::{bundle, BundleOptions};
+use weld_linker::{split, SplitOptions};
 
 /// A core module returning `k` from `f`, padded with `pad` extra functions so
 /// its size can be chosen.
@@ -119,7 +119,7 @@ fn round_trip_through_several_levels_with_repeated_children() {
 /// The top-level export names.
 fn exports(bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    for s in weld_linker::sections::sections(bytes).unwrap() {
+    for s in weld_linker::stages::sections(bytes).unwrap() {
         if let wasmparser::Payload::ComponentExportSection(r) = s.payload {
             out.extend(r.into_iter().map(|e| e.unwrap().name.name.to_string()));
         }
@@ -362,7 +362,7 @@ fn real_components_split_into_one_store_and_bundle_back() {
 /// The top-level import names.
 fn imports(bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    for s in weld_linker::sections::sections(bytes).unwrap() {
+    for s in weld_linker::stages::sections(bytes).unwrap() {
         if let wasmparser::Payload::ComponentImportSection(r) = s.payload {
             out.extend(r.into_iter().map(|e| e.unwrap().name.name.to_string()));
         }

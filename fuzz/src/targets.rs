@@ -38,16 +38,16 @@ pub fn load_survey(data: &[u8]) {
         }
         let dir = std::env::temp_dir().join(format!("weld-fuzz-ls-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        if let Ok(store) = weld_linker::store::Store::open_or_create(&dir) {
-            let split = weld_linker::split::split(
-                &weld_linker::split::SplitOptions { min_size: 0 },
+        if let Ok(store) = weld_linker::Store::open_or_create(&dir) {
+            let split = weld_linker::split(
+                &weld_linker::SplitOptions { min_size: 0 },
                 "fuzz",
                 input.bytes(),
                 &store,
             );
-            let _ = weld_linker::bundle::bundle(&Default::default(), "fuzz", input.bytes(), &store);
+            let _ = weld_linker::bundle(&Default::default(), "fuzz", input.bytes(), &store);
             if let Ok(s) = split {
-                let _ = weld_linker::bundle::bundle(&Default::default(), "fuzz", &s.root, &store);
+                let _ = weld_linker::bundle(&Default::default(), "fuzz", &s.root, &store);
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -252,19 +252,14 @@ pub fn split_bundle(u: &mut Unstructured) -> Result<()> {
     }
     let dir = std::env::temp_dir().join(format!("weld-fuzz-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = weld_linker::store::Store::open_or_create(&dir).expect("a temp store");
+    let store = weld_linker::Store::open_or_create(&dir).expect("a temp store");
     let min_size = u.int_in_range(0..=4096)?;
-    let split = weld_linker::split::split(
-        &weld_linker::split::SplitOptions { min_size },
-        "app",
-        &app,
-        &store,
-    );
+    let split = weld_linker::split(&weld_linker::SplitOptions { min_size }, "app", &app, &store);
     let split = split.unwrap_or_else(|e| panic!("a valid component failed to split: {e}"));
     if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&split.root) {
         panic!("invalid split root: {e}");
     }
-    let bundled = weld_linker::bundle::bundle(&Default::default(), "root", &split.root, &store)
+    let bundled = weld_linker::bundle(&Default::default(), "root", &split.root, &store)
         .unwrap_or_else(|e| panic!("bundle of a fresh split failed: {e}"));
     if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&bundled.bytes) {
         panic!("invalid bundle: {e}");

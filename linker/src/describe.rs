@@ -4,6 +4,7 @@ use wasmparser::{
     ComponentExternalKind, ComponentTypeRef, ExternalKind, GlobalType, MemoryType, SubType, TableType,
     TypeRef,
 };
+use weld_format::Survey;
 
 /// `func`, `table`, `memory`, `global`, `tag`.
 pub fn core_kind(kind: ExternalKind) -> &'static str {
@@ -95,5 +96,21 @@ pub fn component_ref_kind(ty: &ComponentTypeRef) -> &'static str {
         ComponentTypeRef::Type(_) => "type",
         ComponentTypeRef::Instance(_) => "instance",
         ComponentTypeRef::Component(_) => "component",
+    }
+}
+
+/// `module.field` of a core import, the name of a component import.
+pub(crate) fn import_label(survey: &Survey<'_>, k: usize) -> String {
+    match survey {
+        Survey::Module(m) => format!("{}.{}", m.imports[k].module, m.imports[k].name),
+        Survey::Component(c) => c.imports[k].name.name.to_string(),
+    }
+}
+
+/// The name of an export.
+pub(crate) fn export_label(survey: &Survey<'_>, k: usize) -> String {
+    match survey {
+        Survey::Module(m) => m.exports[k].name.to_string(),
+        Survey::Component(c) => c.exports[k].name.name.to_string(),
     }
 }

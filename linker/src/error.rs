@@ -2,7 +2,7 @@
 
 use weld_format::{LoadError, SurveyError};
 
-use crate::graph::Cycle;
+use crate::resolve::graph::Cycle;
 
 /// The dependency graph cannot be instantiated.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +62,7 @@ pub enum Error {
     Store(#[from] crate::store::StoreError),
     /// Imports that `--root` resolution refused, every one of them.
     #[error("{}", lines(.0))]
-    Locate(Vec<crate::locate::LocateError>),
+    Locate(Vec<crate::resolve::locate::LocateError>),
 }
 
 /// One import that cannot be linked.

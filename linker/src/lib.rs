@@ -1,56 +1,72 @@
 //! weld-linker: the decisions. Dependency graph, resolution, and the commands
 //! built on them.
 //!
-//! Every command is the same pipeline (see DESIGN.md §2):
-//! [`weld_format::load`] → [`weld_format::survey`] → [`resolve`] →
-//! [`graph`](mod@graph) → plan → emit. Each entry point takes its options first and
-//! inputs as [`weld_format::Inputs`], which may hold files or bytes in memory.
+//! Every command is the same pipeline (see DESIGN.md §2), and the folders
+//! follow it:
+//!
+//! | folder | stage |
+//! |---|---|
+//! | `resolve/` | the one resolver every command uses; `locate` (`--root`, import maps); the dependency graph (cycles, order) |
+//! | `fuse/` | core modules → one: plan, icf, streaming code rewrite, emit, custom sections |
+//! | `compose/` | components → one, shared-nothing: probe, wire, emit |
+//! | `store/` | the content-addressed store, split and bundle |
+//! | `report/` | what `graph`, `inspect` and `hash` print |
+//!
+//! The public API is the commands ([`fuse`], [`compose`], [`graph`],
+//! [`split`], [`bundle`], [`inspect`], [`hash`], [`locate`]), their options
+//! and outputs, the errors and the link map. Each entry point takes its
+//! options first and inputs as [`weld_format::Inputs`], which may hold files
+//! or bytes in memory.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
-pub mod bundle;
-pub mod code;
-pub mod compose;
-pub mod const_expr;
-pub mod custom;
-pub mod describe;
-pub mod emit;
-pub mod error;
-pub mod fuse;
-pub mod graph;
-pub mod graph_report;
-pub mod inspect;
-pub mod limits;
-pub mod locate;
-pub mod plan;
-pub mod resolve;
-pub mod sections;
-pub mod split;
-pub mod store;
-pub mod type_encode;
-pub mod validate;
+mod compose;
+mod describe;
+mod error;
+mod fuse;
+mod limits;
+mod report;
+mod resolve;
+mod sections;
+mod store;
+mod type_encode;
+mod validate;
+mod write;
 
-use rayon::prelude::*;
-use weld_format::{Inputs, Survey};
+pub use compose::wiring_file::parse_wiring;
+pub use compose::{compose, ComposeOptions, Composed, WireReport, WireSpec};
+pub use error::{
+    BundleError, ComposeError, Error, FuseError, GraphError, ImportError, LinkError, SplitError,
+};
+pub use fuse::plan::{Fold, Icf, OnConflict};
+pub use fuse::{fuse, FuseOptions, Fused, LinkMap};
+pub use report::graph::{graph, EdgeReport, GraphOptions, GraphReport, NodeReport, UnresolvedReport};
+pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
+pub use resolve::graph::{Cycle, CycleEdge};
+pub use resolve::locate::{locate, LocateError, LocateOptions, Located, Refusal, IMPORT_MAP};
+pub use resolve::{FileLink, ResolveOptions, Rule};
+pub use store::bundle::{bundle, BundleOptions, Bundled};
+pub use store::oci::{BlobEntry, RootRecord, Store, StoreError};
+pub use store::split::{split, Split, SplitOptions, StoredChild};
+pub use type_encode::TypeEncodeError;
+pub use write::{write_atomic, WriteError};
 
-pub use compose::{compose, ComposeOptions, Composed};
-pub use error::{ComposeError, Error, FuseError, GraphError, ImportError, LinkError};
-pub use fuse::{fuse, write_atomic, FuseOptions, Fused, LinkMap};
-pub use graph_report::{graph, GraphOptions, GraphReport};
-pub use inspect::{hash, hash_input, inspect, HashReport, InspectReport};
-pub use locate::{locate, LocateOptions, Located};
-pub use plan::{Icf, OnConflict};
+pub(crate) use resolve::survey_all;
 
-/// Surveys every input in parallel, in input order. The first malformed input
-/// (in input order) is the error.
-pub fn survey_all(inputs: &Inputs) -> Result<Vec<Survey<'_>>, Error> {
-    let items: Vec<_> = inputs.iter().collect();
-    items
-        .par_iter()
-        .map(|i| weld_format::survey(&i.display, i.bytes()))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|r| r.map_err(Error::from))
-        .collect()
+/// The stages one by one, for the per-stage criterion benches and tests
+/// (feature `stages`). Not a stable API.
+#[cfg(feature = "stages")]
+#[doc(hidden)]
+pub mod stages {
+    pub use crate::compose::probe::{probe, Probe};
+    pub use crate::fuse::code::rewrite_all;
+    pub use crate::fuse::plan::plan;
+    pub use crate::fuse::validate as validate_module;
+    pub use crate::resolve::graph::ModuleGraph;
+    pub use crate::resolve::locate::resolve_path;
+    pub use crate::resolve::resolve;
+    pub use crate::resolve::survey_all;
+    pub use crate::sections::sections;
+    pub use crate::validate::validate;
 }

@@ -47,10 +47,6 @@ pub enum TypeEncodeError {
 /// Something types can be declared in: the component being built, or an
 /// instance or component type declaration.
 pub trait Decls {
-    /// The number of types declared so far (the next type's index).
-    fn type_count(&self) -> u32;
-    /// The number of core types declared so far.
-    fn core_type_count(&self) -> u32;
     /// Declares a type; returns its index and the encoder to fill in.
     fn new_type(&mut self) -> (u32, ComponentTypeEncoder<'_>);
     /// Declares a core type; returns its index and the encoder to fill in.
@@ -60,17 +56,9 @@ pub trait Decls {
     /// Adds an export of a type declaration; returns the index it gets when
     /// it is a type or an instance.
     fn add_export(&mut self, name: &str, ty: ComponentTypeRef) -> u32;
-    /// The number of instances so far.
-    fn instance_count(&self) -> u32;
 }
 
 impl Decls for ComponentBuilder {
-    fn type_count(&self) -> u32 {
-        ComponentBuilder::type_count(self)
-    }
-    fn core_type_count(&self) -> u32 {
-        ComponentBuilder::core_type_count(self)
-    }
     fn new_type(&mut self) -> (u32, ComponentTypeEncoder<'_>) {
         self.ty(None)
     }
@@ -83,20 +71,11 @@ impl Decls for ComponentBuilder {
     fn add_export(&mut self, _name: &str, _ty: ComponentTypeRef) -> u32 {
         unreachable!("the component builder exports items, not types")
     }
-    fn instance_count(&self) -> u32 {
-        ComponentBuilder::instance_count(self)
-    }
 }
 
 macro_rules! decls_for_type_decl {
     ($t:ty) => {
         impl Decls for $t {
-            fn type_count(&self) -> u32 {
-                <$t>::type_count(self)
-            }
-            fn core_type_count(&self) -> u32 {
-                <$t>::core_type_count(self)
-            }
             fn new_type(&mut self) -> (u32, ComponentTypeEncoder<'_>) {
                 let at = <$t>::type_count(self);
                 (at, self.ty())
@@ -128,9 +107,6 @@ macro_rules! decls_for_type_decl {
                 };
                 self.export(name, ty);
                 at
-            }
-            fn instance_count(&self) -> u32 {
-                <$t>::instance_count(self)
             }
         }
     };
@@ -172,11 +148,6 @@ impl<'t> TypeEncoder<'t> {
             scopes: vec![Scope::default()],
             canon: HashMap::new(),
         }
-    }
-
-    /// The validator types this encoder reads.
-    pub fn types(&self) -> &'t Types {
-        self.types
     }
 
     /// From now on, treats resource `alias` as `of` (both are views of one

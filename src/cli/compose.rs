@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use weld_linker::compose::wiring_file::parse_wiring;
+use weld_linker::parse_wiring;
 use weld_linker::ComposeOptions;
 
 /// Arguments of `weld compose`.

@@ -10,8 +10,8 @@ pub mod split;
 use std::path::PathBuf;
 
 use weld_format::{InputSpec, Inputs};
-use weld_linker::resolve::ResolveOptions;
 use weld_linker::LocateOptions;
+use weld_linker::ResolveOptions;
 
 fn specs(specs: &[String]) -> anyhow::Result<Vec<InputSpec>> {
     Ok(specs

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 use weld_format::digest::sha256;
-use weld_linker::bundle::{bundle, BundleOptions};
-use weld_linker::split::{split, SplitOptions};
-use weld_linker::store::{RootRecord, Store};
+use weld_linker::{bundle, BundleOptions};
+use weld_linker::{split, SplitOptions};
+use weld_linker::{RootRecord, Store};
 
 /// Arguments of `weld split`.
 #[derive(clap::Args)]

@@ -33,7 +33,7 @@ pub struct ComposeOptions {
     /// always checked).
     pub validate: bool,
     /// Imports resolved to files by `--root` import maps (see
-    /// [`crate::locate`]); used for imports no input provides by name.
+    /// [`crate::resolve::locate`]); used for imports no input provides by name.
     pub files: Vec<crate::resolve::FileLink>,
 }
 

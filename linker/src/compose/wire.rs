@@ -20,7 +20,7 @@ use weld_format::names::{MatchRule, ProviderIndex};
 use weld_format::InputId;
 
 use crate::error::{ComposeError, Error, LinkError};
-use crate::graph::ModuleGraph;
+use crate::resolve::graph::ModuleGraph;
 use crate::resolve::{Links, Rule, Target};
 
 /// One explicit connection, from a wiring file or the library caller:

@@ -136,9 +136,9 @@ fn bundle_of_split_runs_like_the_original() {
     // split everything (any size) into a store, bundle it back, run both.
     let composed = compose_files(&["app.wat", "greeter.wat", "hello.wat"]);
     let dir = tempfile::tempdir().unwrap();
-    let store = weld_linker::store::Store::open_or_create(dir.path()).unwrap();
-    let split = weld_linker::split::split(
-        &weld_linker::split::SplitOptions { min_size: 0 },
+    let store = weld_linker::Store::open_or_create(dir.path()).unwrap();
+    let split = weld_linker::split(
+        &weld_linker::SplitOptions { min_size: 0 },
         "chain",
         &composed,
         &store,
@@ -148,7 +148,7 @@ fn bundle_of_split_runs_like_the_original() {
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(&split.root)
         .unwrap();
-    let bundled = weld_linker::bundle::bundle(&Default::default(), "chain", &split.root, &store).unwrap();
+    let bundled = weld_linker::bundle(&Default::default(), "chain", &split.root, &store).unwrap();
     let engine = engine();
     let linker = Linker::new(&engine);
     assert_eq!(

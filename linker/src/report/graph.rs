@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use weld_format::{InputId, Inputs, Survey};
 
-use crate::graph::{Cycle, ModuleGraph};
+use crate::describe::{export_label, import_label};
+use crate::resolve::graph::{Cycle, ModuleGraph};
 use crate::resolve::{resolve, ResolveOptions, Target};
 use crate::{survey_all, Error};
 
@@ -78,20 +79,6 @@ pub struct GraphReport {
 }
 
 /// The name of import `k` of a surveyed input, for display.
-pub(crate) fn import_label(survey: &Survey<'_>, k: usize) -> String {
-    match survey {
-        Survey::Module(m) => format!("{}.{}", m.imports[k].module, m.imports[k].name),
-        Survey::Component(c) => c.imports[k].name.name.to_string(),
-    }
-}
-
-fn export_label(survey: &Survey<'_>, k: usize) -> String {
-    match survey {
-        Survey::Module(m) => m.exports[k].name.to_string(),
-        Survey::Component(c) => c.exports[k].name.name.to_string(),
-    }
-}
-
 /// Builds the dependency graph of the inputs: nodes, resolved edges with the
 /// rule that matched, cycles, instantiation order, unresolved imports.
 /// A cycle is not an error here: it is part of the report (see

@@ -19,7 +19,7 @@ use weld_format::survey::ModuleSurvey;
 use crate::error::FuseError;
 use weld_format::InputId;
 
-use crate::plan::{Plan, Start};
+use crate::fuse::plan::{Plan, Start};
 
 /// Adds one name subsection.
 type AddNames = fn(&mut NameSection, &NameMap);

@@ -10,10 +10,17 @@
 //! Cost: O(imports + exports): every provider is indexed once, every import is
 //! one or two hash lookups.
 
+pub(crate) mod graph;
+pub(crate) mod locate;
+
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use weld_format::names::{is_host_namespace, MatchRule, ProviderIndex};
-use weld_format::{InputId, Survey};
+use weld_format::{InputId, Inputs, Survey};
+
+use crate::error::Error;
 
 /// Options for resolution.
 #[derive(Debug, Clone, Default)]
@@ -72,7 +79,7 @@ impl std::fmt::Display for Rule {
 }
 
 /// An import resolved to a file by `--root` path or import map rules (see
-/// [`crate::locate`]), which resolution takes before any name rule.
+/// [`crate::resolve::locate`]), which resolution takes before any name rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileLink {
     /// The importing input.
@@ -232,6 +239,19 @@ pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[Survey<'_>]) ->
         })
         .collect();
     Links { targets }
+}
+
+/// Surveys every input in parallel, in input order. The first malformed input
+/// (in input order) is the error.
+pub fn survey_all(inputs: &Inputs) -> Result<Vec<Survey<'_>>, Error> {
+    let items: Vec<_> = inputs.iter().collect();
+    items
+        .par_iter()
+        .map(|i| weld_format::survey(&i.display, i.bytes()))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|r| r.map_err(Error::from))
+        .collect()
 }
 
 #[cfg(test)]

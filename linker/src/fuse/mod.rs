@@ -3,19 +3,31 @@
 //! The driver, one stage per call: survey every input, resolve every import,
 //! order the inputs for instantiation (a cycle stops here, with every edge
 //! named), plan where every item lands, emit the bytes, validate them.
+//!
+//! The stages of this folder, in pipeline order: [`plan`] (old → new index
+//! for every space, with [`types`] deduplicating the type section and
+//! [`icf`] folding identical functions), [`code`] (the streaming body
+//! rewriter), [`const_expr`], [`custom`] (name, producers, target_features)
+//! and [`emit`] (the sections, in order).
 
-use std::path::Path;
+pub(crate) mod code;
+pub(crate) mod const_expr;
+pub(crate) mod custom;
+pub(crate) mod emit;
+pub(crate) mod icf;
+pub(crate) mod plan;
+pub(crate) mod types;
 
 use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Inputs};
 
-use crate::code::rewrite_all;
-use crate::custom::merge_customs;
-use crate::emit::emit;
+use crate::describe::import_label;
 use crate::error::{Error, FuseError};
-use crate::graph::ModuleGraph;
-use crate::graph_report::import_label;
-use crate::plan::{icf, plan, Icf, OnConflict, Plan, PlanOptions};
+use crate::fuse::code::rewrite_all;
+use crate::fuse::custom::merge_customs;
+use crate::fuse::emit::emit;
+use crate::fuse::plan::{plan, Icf, OnConflict, Plan, PlanOptions};
+use crate::resolve::graph::ModuleGraph;
 use crate::resolve::{resolve, ResolveOptions};
 use crate::survey_all;
 
@@ -226,33 +238,4 @@ fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {
             })
             .collect(),
     }
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, then a rename. On failure the previous file is untouched.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FuseError> {
-    use std::io::Write;
-    let err = |source: std::io::Error| FuseError::Write {
-        path: path.display().to_string(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{file_name}.weld-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
 }

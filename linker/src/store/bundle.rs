@@ -22,7 +22,7 @@ use weld_format::names::{hex, import_digest, oci_digest};
 
 use crate::error::BundleError;
 use crate::sections::sections;
-use crate::split::raw;
+use crate::store::split::raw;
 use crate::store::{Store, StoreError};
 
 /// Options for [`bundle`].
@@ -106,7 +106,7 @@ impl Cx<'_> {
         };
         let secs = sections(bytes).map_err(malformed)?;
         let mut out = wasm_encoder::Component::new();
-        let mut type_counts = crate::split::Shifts::default();
+        let mut type_counts = crate::store::split::Shifts::default();
         let (mut modules, mut components) = (0u32, 0u32);
         let mut checks: Vec<Check> = Vec::new();
         for s in secs {
@@ -192,7 +192,12 @@ impl Cx<'_> {
                     flush_imports(&mut out, &mut pending);
                 }
                 payload => {
-                    crate::split::count_defs(&payload, &mut type_counts, &mut modules, &mut components);
+                    crate::store::split::count_defs(
+                        &payload,
+                        &mut type_counts,
+                        &mut modules,
+                        &mut components,
+                    );
                     out.section(&raw(bytes, s.range.clone()));
                 }
             }

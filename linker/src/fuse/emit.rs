@@ -23,10 +23,10 @@ use weld_format::survey::ModuleSurvey;
 
 use rayon::prelude::*;
 
-use crate::code::{leb_len, rewrite_chunk, Chunk, CHUNK};
-use crate::const_expr::const_expr;
 use crate::error::FuseError;
-use crate::plan::{Plan, Start, StartStep};
+use crate::fuse::code::{leb_len, rewrite_chunk, Chunk, CHUNK};
+use crate::fuse::const_expr::const_expr;
+use crate::fuse::plan::{Plan, Start, StartStep};
 
 fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError {
     FuseError::Malformed {

@@ -33,10 +33,6 @@ use crate::error::GraphError;
 use crate::limits::MAX_REPORTED_CYCLES;
 use crate::resolve::{Links, Rule, Target};
 
-/// A node of the [`ModuleGraph`]; wraps petgraph's index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NodeId(NodeIndex);
-
 /// An edge: input `from` imports (its import number `import`) the export
 /// number `export` of input `to`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,11 +119,6 @@ impl ModuleGraph {
             }
         }
         ModuleGraph { g }
-    }
-
-    /// The node of an input.
-    pub fn node(&self, input: InputId) -> NodeId {
-        NodeId(NodeIndex::new(input.as_usize()))
     }
 
     /// Every edge: (importer, provider, dependency), in insertion order

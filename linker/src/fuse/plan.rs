@@ -14,9 +14,6 @@
 //! synthesized start function, at their input's turn, just before its own
 //! start. Cost: O(items) with one hash lookup per import or export.
 
-pub mod icf;
-pub mod types;
-
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -27,11 +24,11 @@ use weld_format::rewrite::{OutOfRange, Remap};
 use weld_format::survey::ModuleSurvey;
 use weld_format::{DataIdx, ElemIdx, FuncIdx, GlobalIdx, InputId, MemIdx, TableIdx, TagIdx, TypeIdx};
 
+pub use super::icf::{Fold, Icf};
+use super::types::TypePlan;
 use crate::describe;
 use crate::error::{FuseError, ImportError};
 use crate::resolve::{Links, Target};
-pub use icf::{Fold, Icf};
-use types::TypePlan;
 
 /// What to do when two inputs export the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,8 +111,6 @@ pub struct OutExport<'a> {
     pub kind: ExternalKind,
     /// Output index in its space.
     pub index: u32,
-    /// The input it came from.
-    pub input: InputId,
 }
 
 /// A segment of the fused module: an input's segment, possibly turned passive.
@@ -240,7 +235,7 @@ fn reencode_err(input: &str, e: wasm_encoder::reencode::Error<OutOfRange>) -> Fu
 
 /// Builds the plan of every index space. `names[i]`/`files[i]` name input
 /// `i`; `order` is the instantiation order from the graph. Function indices
-/// are final only after folding ([`icf::fold`]); [`Plan::finish`] then
+/// are final only after folding ([`super::icf::fold`]); [`Plan::finish`] then
 /// places the start function and the exports.
 pub fn plan<'a>(
     files: &[&str],
@@ -737,7 +732,6 @@ fn plan_exports<'a>(
                 name,
                 kind: ex.kind,
                 index,
-                input: k,
             });
         }
     }

@@ -259,12 +259,6 @@ struct Insert {
 }
 
 impl Decls for Insert {
-    fn type_count(&self) -> u32 {
-        self.type_next
-    }
-    fn core_type_count(&self) -> u32 {
-        self.core_next
-    }
     fn new_type(&mut self) -> (u32, ComponentTypeEncoder<'_>) {
         self.type_next += 1;
         (self.type_next - 1, self.types.ty())
@@ -278,9 +272,6 @@ impl Decls for Insert {
     }
     fn add_export(&mut self, _name: &str, _ty: ComponentTypeRef) -> u32 {
         unreachable!("type declarations at a component's top level are not exports")
-    }
-    fn instance_count(&self) -> u32 {
-        0
     }
 }
 

@@ -15,7 +15,7 @@ use wasmparser::Operator;
 use weld_format::survey::ModuleSurvey;
 
 use crate::error::FuseError;
-use crate::plan::Plan;
+use crate::fuse::plan::Plan;
 
 /// Remaps the constant expression `expr` of input `k`.
 pub fn const_expr(

@@ -40,9 +40,9 @@ use wasmparser::{ElementItems, ExternalKind, Operator};
 use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, InputId};
 
-use super::Plan;
-use crate::code::{Body, Chunk, CHUNK};
+use super::plan::Plan;
 use crate::error::FuseError;
+use crate::fuse::code::{Body, Chunk, CHUNK};
 
 /// How much identical code folding to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -313,7 +313,7 @@ pub fn fold(
 
 #[cfg(test)]
 mod tests {
-    use super::Icf;
+    use super::super::plan::Icf;
     use crate::{fuse, FuseOptions, Fused};
     use weld_format::Inputs;
 

@@ -17,7 +17,7 @@ use weld_format::survey::ModuleSurvey;
 use weld_format::InputId;
 
 use crate::error::FuseError;
-use crate::plan::Plan;
+use crate::fuse::plan::Plan;
 
 /// Functions per arena, and per parallel task.
 pub const CHUNK: usize = 1024;
@@ -51,11 +51,6 @@ impl Chunk {
     /// The number of bodies.
     pub fn len(&self) -> usize {
         self.spans.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
     }
 
     /// Body `i` of this chunk.
