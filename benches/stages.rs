@@ -77,17 +77,18 @@ fn stages(c: &mut Criterion) {
             })
         });
         let inputs = Inputs::load(&specs).unwrap();
-        let surveys: Vec<Survey<'_>> = weld_linker::stages::survey_all(&inputs).unwrap();
+        let owned: Vec<Survey<'_>> = weld_linker::stages::survey_all(&inputs).unwrap();
+        let surveys: Vec<&Survey<'_>> = owned.iter().collect();
         let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
         let files: Vec<&str> = inputs.iter().map(|i| i.display.as_str()).collect();
         g.bench_function("resolve+graph", |b| {
             b.iter(|| {
                 let links = resolve(&ResolveOptions::default(), &names, &surveys);
-                ModuleGraph::build(&links).edges().count()
+                ModuleGraph::build(&links.targets).edges().count()
             })
         });
         let links = resolve(&ResolveOptions::default(), &names, &surveys);
-        let order = ModuleGraph::build(&links)
+        let order = ModuleGraph::build(&links.targets)
             .order(|_| String::new(), |_, _| String::new())
             .unwrap();
         let modules: Vec<_> = surveys.iter().map(|s| s.as_module().unwrap()).collect();

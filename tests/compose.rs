@@ -6,7 +6,7 @@ mod common;
 use common::{demo, stderr, weld};
 use weld_format::Inputs;
 use weld_linker::WireSpec;
-use weld_linker::{compose, ComposeOptions, Composed, Error};
+use weld_linker::{compose, ComposeOptions, Composed, Error, ResolveOptions};
 
 /// A component exporting `iface` with `f: func(x: u32) -> u32` = x + `add`,
 /// calling each of `uses` (interfaces with a `f` of the same type) on the way.
@@ -145,7 +145,10 @@ fn identical_components_under_two_names_are_embedded_once_and_instantiated_twice
     };
     let wiring = vec![wire("log-a", "log1"), wire("log-b", "log2")];
     let opts = ComposeOptions {
-        wiring,
+        resolve: ResolveOptions {
+            wiring,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let items = [
@@ -268,12 +271,15 @@ fn two_different_providers_of_one_name_are_ambiguous_until_wired() {
         "{e}"
     );
     let opts = ComposeOptions {
-        wiring: vec![WireSpec {
-            importer: "app".into(),
-            import: "demo:a/api@1.0.0".into(),
-            provider: "q".into(),
-            export: None,
-        }],
+        resolve: ResolveOptions {
+            wiring: vec![WireSpec {
+                importer: "app".into(),
+                import: "demo:a/api@1.0.0".into(),
+                provider: "q".into(),
+                export: None,
+            }],
+            ..Default::default()
+        },
         ..Default::default()
     };
     let out = run(&items, &opts).unwrap();
@@ -288,12 +294,15 @@ fn wiring_and_export_mistakes_are_named() {
         ("p", component("demo:a/api@1.0.0", 2, &[])),
     ];
     let opts = ComposeOptions {
-        wiring: vec![WireSpec {
-            importer: "app".into(),
-            import: "demo:nope/api@1.0.0".into(),
-            provider: "p".into(),
-            export: None,
-        }],
+        resolve: ResolveOptions {
+            wiring: vec![WireSpec {
+                importer: "app".into(),
+                import: "demo:nope/api@1.0.0".into(),
+                provider: "p".into(),
+                export: None,
+            }],
+            ..Default::default()
+        },
         ..Default::default()
     };
     assert_eq!(

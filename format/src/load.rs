@@ -258,6 +258,20 @@ impl Inputs {
         Ok(Inputs { items })
     }
 
+    /// Appends inputs loaded later (files that imports reach), keeping their
+    /// order. Names must stay unique; on error `self` is unchanged.
+    pub fn append(&mut self, more: Inputs) -> Result<(), LoadError> {
+        check_count(self.items.len() + more.items.len())?;
+        check_unique(
+            self.items
+                .iter()
+                .chain(&more.items)
+                .map(|i| (i.name.as_str(), i.display.clone())),
+        )?;
+        self.items.extend(more.items);
+        Ok(())
+    }
+
     /// The number of inputs.
     pub fn len(&self) -> usize {
         self.items.len()

@@ -2,36 +2,9 @@
 
 use weld_format::{LoadError, SurveyError};
 
-use crate::resolve::graph::Cycle;
-
-/// The dependency graph cannot be instantiated.
-#[derive(Debug, thiserror::Error)]
-pub enum GraphError {
-    /// Inputs import each other in a cycle; every cycle is listed.
-    #[error("{}", format_cycles(.cycles, *.more))]
-    Cycles {
-        /// Every cycle found, each as its edges in order.
-        cycles: Vec<Cycle>,
-        /// Edges on cycles left out of the list (over the reporting cap).
-        more: usize,
-    },
-}
-
-fn format_cycles(cycles: &[Cycle], more: usize) -> String {
-    let mut s = format!(
-        "{} import cycle{} (inputs in a cycle cannot be instantiated one by one):",
-        cycles.len(),
-        if cycles.len() == 1 { "" } else { "s" }
-    );
-    for c in cycles {
-        s.push_str("\n  ");
-        s.push_str(&c.to_string());
-    }
-    if more > 0 {
-        s.push_str(&format!("\n  ... and {more} more edges on cycles"));
-    }
-    s
-}
+pub use crate::resolve::graph::GraphError;
+pub use crate::resolve::wiring::WiringFileError;
+pub use crate::resolve::LinkError;
 
 /// Any failure of a weld-linker operation.
 #[derive(Debug, thiserror::Error)]
@@ -60,9 +33,15 @@ pub enum Error {
     /// A store operation failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    /// Imports that `--root` resolution refused, every one of them.
-    #[error("{}", lines(.0))]
-    Locate(Vec<crate::resolve::locate::LocateError>),
+    /// A wiring file is malformed.
+    #[error(transparent)]
+    Wiring(#[from] WiringFileError),
+    /// An output could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::write::WriteError),
+    /// `--root` resolution failed: every import it refused.
+    #[error(transparent)]
+    Locate(#[from] crate::resolve::locate::LocateFailure),
 }
 
 /// One import that cannot be linked.
@@ -98,6 +77,9 @@ pub enum FuseError {
     /// Imports that cannot be linked, every one of them.
     #[error("{}", lines(.0))]
     Imports(Vec<ImportError>),
+    /// Wiring entries that cannot apply (wires connect components).
+    #[error("{}", lines(.0))]
+    Links(Vec<LinkError>),
     /// Two inputs export the same name.
     #[error("{}", .0.iter().map(|(n, a, b)| format!("{b}: export \"{n}\" conflicts with the export of {a} (use --on-conflict rename|skip)")).collect::<Vec<_>>().join("\n"))]
     ExportConflicts(Vec<(String, String, String)>),
@@ -136,18 +118,6 @@ pub enum FuseError {
     },
 }
 
-/// One import of a component that cannot be wired.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{importer}: import `{import}`: {reason}")]
-pub struct LinkError {
-    /// The importing child.
-    pub importer: String,
-    /// The import's name.
-    pub import: String,
-    /// What is wrong, naming the provider.
-    pub reason: String,
-}
-
 /// Composing failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -169,14 +139,6 @@ pub enum ComposeError {
         message: String,
         /// Where in the input.
         offset: u64,
-    },
-    /// The wiring file is malformed.
-    #[error("{file}: {reason}")]
-    WiringFile {
-        /// The file.
-        file: String,
-        /// What is wrong.
-        reason: String,
     },
     /// Imports that cannot be wired, every one of them.
     #[error("{}", lines(.0))]

@@ -34,17 +34,18 @@ mod type_encode;
 mod validate;
 mod write;
 
-pub use compose::wiring_file::parse_wiring;
-pub use compose::{compose, ComposeOptions, Composed, WireReport, WireSpec};
+pub use compose::{compose, ComposeOptions, Composed, WireReport};
 pub use error::{
     BundleError, ComposeError, Error, FuseError, GraphError, ImportError, LinkError, SplitError,
+    WiringFileError,
 };
 pub use fuse::plan::{Fold, Icf, OnConflict};
 pub use fuse::{fuse, FuseOptions, Fused, LinkMap};
 pub use report::graph::{graph, EdgeReport, GraphOptions, GraphReport, NodeReport, UnresolvedReport};
 pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
 pub use resolve::graph::{Cycle, CycleEdge};
-pub use resolve::locate::{locate, LocateError, LocateOptions, Located, Refusal, IMPORT_MAP};
+pub use resolve::locate::{locate, LocateError, LocateFailure, LocateOptions, Located, Refusal, IMPORT_MAP};
+pub use resolve::wiring::{parse_wiring, WireSpec};
 pub use resolve::{FileLink, ResolveOptions, Rule};
 pub use store::bundle::{bundle, BundleOptions, Bundled};
 pub use store::oci::{BlobEntry, RootRecord, Store, StoreError};

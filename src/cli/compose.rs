@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use weld_linker::parse_wiring;
 use weld_linker::ComposeOptions;
 
 /// Arguments of `weld compose`.
@@ -18,9 +17,6 @@ pub struct Args {
     /// The composed component.
     #[arg(short, long)]
     output: PathBuf,
-    /// A TOML file of explicit connections (`[importer] "import" = "provider"`), taken before name matching.
-    #[arg(long, value_name = "FILE")]
-    wiring: Option<PathBuf>,
     /// Also export this export of another input, as `INPUT/EXPORT` (repeatable).
     #[arg(long = "export", value_name = "INPUT/EXPORT")]
     exports: Vec<String>,
@@ -39,14 +35,6 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let mut all = vec![args.main.clone()];
     all.extend(args.plugs.iter().cloned());
     let (inputs, resolve) = args.resolve.load(&all)?;
-    let wiring = match &args.wiring {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-            parse_wiring(&text, &path.display().to_string())?
-        }
-        None => Vec::new(),
-    };
     let exports = args
         .exports
         .iter()
@@ -58,10 +46,9 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let opts = ComposeOptions {
-        wiring,
+        resolve,
         exports,
         validate: !args.no_validate,
-        files: resolve.files,
     };
     let composed = weld_linker::compose(&opts, &inputs)?;
     for w in &composed.warnings {

@@ -38,14 +38,21 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         Format::Dot => print!("{}", report.to_dot()),
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
-    if report.cycles.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
+    // What `fuse` or `compose` would refuse is an error here too.
+    for p in &report.problems {
+        eprintln!("weld: error: {p}");
+    }
+    if !report.cycles.is_empty() {
         let err = weld_linker::GraphError::Cycles {
             cycles: report.cycles,
             more: report.more_cycle_edges,
         };
         eprintln!("weld: error: {err}");
-        Ok(ExitCode::from(1))
+        return Ok(ExitCode::from(1));
     }
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -25,7 +25,8 @@ pub fn load(args: &[String]) -> anyhow::Result<Inputs> {
     Ok(Inputs::load(&specs(args)?)?)
 }
 
-/// How import names are resolved: the arguments `fuse` and `graph` share.
+/// How import names are resolved: the arguments `fuse`, `compose` and
+/// `graph` share (one resolver answers all three).
 #[derive(clap::Args)]
 pub struct ResolveArgs {
     /// Treat this import module name as a host namespace (repeatable).
@@ -39,25 +40,37 @@ pub struct ResolveArgs {
     /// (`sha256:<hex>`) resolve.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// A TOML file of explicit connections between components
+    /// (`[importer] "import" = "provider"`), taken before name matching.
+    #[arg(long, value_name = "FILE")]
+    wiring: Option<PathBuf>,
 }
 
 impl ResolveArgs {
-    /// Parses the input specs, adds every file their imports reach under
-    /// `--root` (the capability-safe rules of `weld_linker::locate`), and
-    /// loads them all.
+    /// Loads the inputs, adds every file their imports reach under `--root`
+    /// (the capability-safe rules of `weld_linker::locate`, each file loaded
+    /// once), and reads the wiring file.
     pub fn load(self, args: &[String]) -> anyhow::Result<(Inputs, ResolveOptions)> {
         let opts = LocateOptions {
             root: self.root,
             hosts: self.hosts.clone(),
             store: self.store,
         };
-        let located = weld_linker::locate(&opts, specs(args)?)?;
-        let inputs = Inputs::load(&located.specs)?;
+        let wiring = match &self.wiring {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                weld_linker::parse_wiring(&text, &path.display().to_string())?
+            }
+            None => Vec::new(),
+        };
+        let located = weld_linker::locate(&opts, load(args)?)?;
         Ok((
-            inputs,
+            located.inputs,
             ResolveOptions {
                 hosts: self.hosts,
                 files: located.links,
+                wiring,
             },
         ))
     }

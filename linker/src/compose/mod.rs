@@ -10,40 +10,37 @@
 //! embedded once however many names it was given, and instantiated once per
 //! name that something uses.
 
-pub mod emit;
-pub mod probe;
-pub mod wire;
-pub mod wiring_file;
+pub(crate) mod emit;
+pub(crate) mod probe;
+pub(crate) mod wire;
 
 use std::collections::HashMap;
 
 use weld_format::Inputs;
 
 use crate::error::{ComposeError, Error};
-pub use wire::{Source, WireSpec};
+use crate::resolve::{resolve, ResolveOptions};
+use wire::Source;
 
 /// Options for [`compose`].
 #[derive(Debug, Clone)]
 pub struct ComposeOptions {
-    /// Explicit wires (a wiring file), taken before any name matching.
-    pub wiring: Vec<WireSpec>,
+    /// How imports are resolved: explicit wires (a wiring file), files found
+    /// under `--root`, host namespaces.
+    pub resolve: ResolveOptions,
     /// More exports of the result: `(child, export)`.
     pub exports: Vec<(String, String)>,
     /// Validate function bodies of the result too (types and wiring are
     /// always checked).
     pub validate: bool,
-    /// Imports resolved to files by `--root` import maps (see
-    /// [`crate::resolve::locate`]); used for imports no input provides by name.
-    pub files: Vec<crate::resolve::FileLink>,
 }
 
 impl Default for ComposeOptions {
     fn default() -> Self {
         ComposeOptions {
-            wiring: Vec::new(),
+            resolve: ResolveOptions::default(),
             exports: Vec::new(),
             validate: true,
-            files: Vec::new(),
         }
     }
 }
@@ -140,17 +137,22 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .map(|(bytes, &i)| {
             let display = &inputs.get(weld_format::InputId(i as u32)).display;
             match weld_format::survey(display, bytes)? {
-                weld_format::Survey::Component(c) => Ok(c),
+                s @ weld_format::Survey::Component(_) => Ok(s),
                 weld_format::Survey::Module(_) => Err(Error::from(ComposeError::NotAComponent {
                     input: display.clone(),
                 })),
             }
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    // Every survey is a component's (modules were refused above).
+    let components: Vec<&weld_format::ComponentSurvey<'_>> = surveys
+        .iter()
+        .filter_map(weld_format::Survey::as_component)
+        .collect();
     let children: Vec<wire::Child<'_>> = inputs
         .iter()
         .zip(&content)
-        .map(|(input, &k)| wire::Child::new(input.name.as_str(), k, &surveys[k]))
+        .map(|(input, &k)| wire::Child::new(input.name.as_str(), k, components[k]))
         .collect();
 
     // Extra exports name a child and one of its exports.
@@ -169,7 +171,12 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     let mut roots = vec![0];
     roots.extend(exports.iter().map(|(c, _)| *c));
 
-    let wiring = wire::resolve(&children, &opts.wiring, &opts.files, &roots)?;
+    // The one resolver (the same answer `weld graph` prints), then compose's
+    // own part: what is instantiated, in which order.
+    let names: Vec<&str> = children.iter().map(|c| c.name).collect();
+    let per_input: Vec<&weld_format::Survey<'_>> = content.iter().map(|&k| &surveys[k]).collect();
+    let resolution = resolve(&opts.resolve, &names, &per_input);
+    let wiring = wire::wire(&children, resolution, &roots)?;
 
     // Types only for the children that have imports of the result (their
     // types are restated); the wiring of the others is checked when the

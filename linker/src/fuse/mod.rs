@@ -150,10 +150,13 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
         .collect::<Result<_, _>>()?;
 
     // Resolve every import: another input's export, or it stays an import.
-    let links = resolve(&opts.resolve, &names, &surveys);
+    let links = resolve(&opts.resolve, &names, &surveys.iter().collect::<Vec<_>>());
+    if !links.problems.is_empty() {
+        return Err(FuseError::Links(links.problems).into());
+    }
 
     // Instantiation order; a cycle is an error naming every edge.
-    let graph = ModuleGraph::build(&links);
+    let graph = ModuleGraph::build(&links.targets);
     let order = graph.order(
         |i: InputId| names[i.as_usize()].to_string(),
         |i: InputId, k: u32| import_label(&surveys[i.as_usize()], k as usize),

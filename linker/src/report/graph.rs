@@ -76,9 +76,13 @@ pub struct GraphReport {
     pub unresolved: Vec<UnresolvedReport>,
     /// Host imports per input and namespace.
     pub host_imports: Vec<UnresolvedReport>,
+    /// What `compose` (or `fuse`) would refuse about this wiring: wiring
+    /// entries that name nothing, two different providers for one import,
+    /// a provider of the wrong kind. One line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
-/// The name of import `k` of a surveyed input, for display.
 /// Builds the dependency graph of the inputs: nodes, resolved edges with the
 /// rule that matched, cycles, instantiation order, unresolved imports.
 /// A cycle is not an error here: it is part of the report (see
@@ -99,8 +103,8 @@ pub fn graph(opts: &GraphOptions, inputs: &Inputs) -> Result<GraphReport, Error>
     let surveys = survey_all(inputs)?;
     let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
     // Resolve every import to a provider, a host namespace or nothing.
-    let links = resolve(&opts.resolve, &names, &surveys);
-    let graph = ModuleGraph::build(&links);
+    let links = resolve(&opts.resolve, &names, &surveys.iter().collect::<Vec<_>>());
+    let graph = ModuleGraph::build(&links.targets);
 
     let name = |i: InputId| names[i.as_usize()].to_string();
     let label = |i: InputId, k: u32| import_label(&surveys[i.as_usize()], k as usize);
@@ -176,6 +180,7 @@ pub fn graph(opts: &GraphOptions, inputs: &Inputs) -> Result<GraphReport, Error>
         more_cycle_edges: more,
         unresolved,
         host_imports,
+        problems: links.problems.iter().map(ToString::to_string).collect(),
     })
 }
 
@@ -220,6 +225,12 @@ impl GraphReport {
             s.push_str("host imports:\n");
             for h in &self.host_imports {
                 s.push_str(&format!("  {} imports {}: {}\n", h.input, h.import, h.reason));
+            }
+        }
+        if !self.problems.is_empty() {
+            s.push_str(&format!("problems: {}\n", self.problems.len()));
+            for p in &self.problems {
+                s.push_str(&format!("  {p}\n"));
             }
         }
         s

@@ -1,4 +1,4 @@
-//! Stage 3, **graph**: [`Links`] → [`ModuleGraph`]: cycles and instantiation order.
+//! Stage 3, **graph**: resolved targets → [`ModuleGraph`]: cycles and instantiation order.
 //!
 //! One node per input, one edge per resolved import, pointing from the
 //! importer to the provider (the importer depends on it).
@@ -29,9 +29,37 @@ use petgraph::Direction;
 use serde::Serialize;
 use weld_format::InputId;
 
-use crate::error::GraphError;
 use crate::limits::MAX_REPORTED_CYCLES;
-use crate::resolve::{Links, Rule, Target};
+use crate::resolve::{Rule, Target};
+
+/// The dependency graph cannot be instantiated.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// Inputs import each other in a cycle; every cycle is listed.
+    #[error("{}", format_cycles(.cycles, *.more))]
+    Cycles {
+        /// Every cycle found, each as its edges in order.
+        cycles: Vec<Cycle>,
+        /// Edges on cycles left out of the list (over the reporting cap).
+        more: usize,
+    },
+}
+
+fn format_cycles(cycles: &[Cycle], more: usize) -> String {
+    let mut s = format!(
+        "{} import cycle{} (inputs in a cycle cannot be instantiated one by one):",
+        cycles.len(),
+        if cycles.len() == 1 { "" } else { "s" }
+    );
+    for c in cycles {
+        s.push_str("\n  ");
+        s.push_str(&c.to_string());
+    }
+    if more > 0 {
+        s.push_str(&format!("\n  ... and {more} more edges on cycles"));
+    }
+    s
+}
 
 /// An edge: input `from` imports (its import number `import`) the export
 /// number `export` of input `to`.
@@ -92,13 +120,13 @@ impl fmt::Display for Cycle {
 
 impl ModuleGraph {
     /// Builds the graph of `n` inputs from their resolved imports.
-    pub fn build(links: &Links) -> ModuleGraph {
-        let n = links.targets.len();
+    pub fn build(targets: &[Vec<Target>]) -> ModuleGraph {
+        let n = targets.len();
         let mut g = DiGraph::with_capacity(n, 0);
         for i in 0..n {
             g.add_node(InputId(i as u32));
         }
-        for (i, targets) in links.targets.iter().enumerate() {
+        for (i, targets) in targets.iter().enumerate() {
             for (k, t) in targets.iter().enumerate() {
                 if let Target::Input {
                     provider,
@@ -276,7 +304,7 @@ mod tests {
     use super::*;
 
     /// Builds links from `(importer, provider)` pairs among `n` inputs.
-    fn links(n: usize, deps: &[(u32, u32)]) -> Links {
+    fn links(n: usize, deps: &[(u32, u32)]) -> Vec<Vec<Target>> {
         let mut targets = vec![Vec::new(); n];
         for &(from, to) in deps {
             targets[from as usize].push(Target::Input {
@@ -285,7 +313,7 @@ mod tests {
                 rule: Rule::Exact,
             });
         }
-        Links { targets }
+        targets
     }
 
     fn names(i: InputId) -> String {

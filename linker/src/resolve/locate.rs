@@ -20,13 +20,12 @@
 //! and searched in turn, so the closure is loaded. Cost: one survey per file
 //! found, one `canonicalize` per distinct import name per directory.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use weld_format::names::{is_host_namespace, match_key, ExternName, Track};
 use weld_format::{InputId, InputSpec, Inputs, Survey};
 
-use crate::error::Error;
 use crate::resolve::{FileLink, Rule};
 
 /// The name of an import map file.
@@ -112,12 +111,24 @@ pub struct LocateError {
 }
 
 /// The inputs with every file they reach, and how imports reach them.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Located {
-    /// The inputs given, then the files found, in discovery order.
-    pub specs: Vec<InputSpec>,
+    /// The inputs given, then the files found, in discovery order, each
+    /// loaded once.
+    pub inputs: Inputs,
     /// Imports resolved to those files.
     pub links: Vec<FileLink>,
+}
+
+/// `--root` resolution failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LocateFailure {
+    /// The root itself, or a file found, cannot be loaded.
+    #[error(transparent)]
+    Load(#[from] weld_format::LoadError),
+    /// Imports that were refused, every one of them.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Refused(Vec<LocateError>),
 }
 
 fn has_scheme(name: &str) -> bool {
@@ -222,12 +233,13 @@ fn rel(root: &Path, p: &Path) -> String {
         .join("/")
 }
 
-/// Expands `specs` with every file their imports reach under `opts.root`,
-/// and lists those imports. Without a root, returns the specs unchanged.
-pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Error> {
+/// Expands `inputs` with every file their imports reach under `opts.root`
+/// (each loaded once), and lists those imports. Without a root, returns the
+/// inputs unchanged.
+pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFailure> {
     let Some(root) = &opts.root else {
         return Ok(Located {
-            specs,
+            inputs,
             links: Vec::new(),
         });
     };
@@ -236,40 +248,28 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
         path: root.clone(),
         source,
     })?;
-    let names: std::collections::HashSet<String> = specs.iter().map(|s| s.name.clone()).collect();
-    let mut specs = specs;
+    let mut inputs = inputs;
+    let names: HashSet<String> = inputs.iter().map(|s| s.name.clone()).collect();
     let mut by_file: HashMap<PathBuf, usize> = HashMap::new();
-    for (i, s) in specs.iter().enumerate() {
-        if let Ok(c) = std::fs::canonicalize(&s.path) {
+    for (i, input) in inputs.iter().enumerate() {
+        if let Some(c) = input.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok()) {
             by_file.entry(c).or_insert(i);
         }
     }
     let mut maps: HashMap<PathBuf, Option<ImportMap>> = HashMap::new();
     let mut links = Vec::new();
     let mut errors = Vec::new();
-    let mut queue: VecDeque<usize> = (0..specs.len()).collect();
     // Component exports seen so far, by match key. The inputs given are
-    // surveyed first (once; the loop takes their imports from here), so
-    // their exports are all known before any map is consulted for them.
-    let mut exported: std::collections::HashSet<(String, Option<Track>)> = std::collections::HashSet::new();
-    let mut given: Vec<Option<Result<Vec<String>, String>>> = specs
-        .iter()
-        .map(|s| {
-            Some(module_imports(s).map(|(imports, exports)| {
-                exported.extend(exports.iter().map(|e| match_key(e)));
-                imports
-            }))
-        })
-        .collect();
-    while let Some(i) = queue.pop_front() {
-        let spec = specs[i].clone();
-        let display = spec.path.display().to_string();
-        let surveyed = given.get_mut(i).and_then(Option::take).unwrap_or_else(|| {
-            module_imports(&spec).map(|(imports, exports)| {
-                exported.extend(exports.iter().map(|e| match_key(e)));
-                imports
-            })
-        });
+    // surveyed first, so their exports are all known before any map is
+    // consulted for them.
+    let mut exported: HashSet<(String, Option<Track>)> = HashSet::new();
+    let mut pending: VecDeque<(usize, Result<Vec<String>, String>)> = VecDeque::new();
+    for (i, input) in inputs.iter().enumerate() {
+        pending.push_back((i, names_of(input, &mut exported)));
+    }
+    while let Some((i, surveyed)) = pending.pop_front() {
+        let input = inputs.get(InputId(i as u32));
+        let display = input.display.clone();
         let imports = match surveyed {
             Ok(imports) => imports,
             Err(e) => {
@@ -281,8 +281,10 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
                 continue;
             }
         };
-        let dir = std::fs::canonicalize(&spec.path)
-            .ok()
+        let dir = input
+            .path
+            .as_ref()
+            .and_then(|p| std::fs::canonicalize(p).ok())
             .and_then(|p| p.parent().map(Path::to_path_buf));
         for name in imports {
             // Names an input provides (a core module's name, a component
@@ -319,7 +321,7 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
                                 key: name.clone(),
                                 file: format!("{target} (store)"),
                             };
-                            Some((file, rule))
+                            Some((file, rule, target.clone()))
                         }),
                         None => resolve_path(&map_dir, &map_dir, &target).map(|file| {
                             let rule = Rule::Map {
@@ -327,7 +329,8 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
                                 key: name.clone(),
                                 file: rel(&root, &file),
                             };
-                            Some((file, rule))
+                            let input_name = rel(&root, &file);
+                            Some((file, rule, input_name))
                         }),
                     }
                 }
@@ -335,65 +338,74 @@ pub fn locate(opts: &LocateOptions, specs: Vec<InputSpec>) -> Result<Located, Er
                     let rule = Rule::Path {
                         file: rel(&root, &file),
                     };
-                    Some((file, rule))
+                    let input_name = rel(&root, &file);
+                    Some((file, rule, input_name))
                 }),
                 Ok(None) => Ok(None),
             };
-            match found {
-                Err(r) => errors.push(refuse(r)),
-                Ok(None) => {}
-                Ok(Some((file, rule))) => {
-                    let input_name = match &rule {
-                        Rule::Map { file: f, .. } if f.ends_with(" (store)") => {
-                            f.trim_end_matches(" (store)").to_string()
-                        }
-                        _ => rel(&root, &file),
-                    };
-                    let provider = *by_file.entry(file.clone()).or_insert_with(|| {
-                        specs.push(InputSpec {
-                            name: input_name,
-                            path: file.clone(),
-                        });
-                        queue.push_back(specs.len() - 1);
-                        specs.len() - 1
-                    });
-                    links.push(FileLink {
-                        importer: InputId(i as u32),
-                        module: name.clone(),
-                        provider: InputId(provider as u32),
-                        rule,
-                    });
+            let (file, rule, input_name) = match found {
+                Err(r) => {
+                    errors.push(refuse(r));
+                    continue;
                 }
-            }
+                Ok(None) => continue,
+                Ok(Some(f)) => f,
+            };
+            let provider = match by_file.get(&file) {
+                Some(&p) => p,
+                None => {
+                    // A new file: loaded once, surveyed once, searched in turn.
+                    let spec = InputSpec {
+                        name: input_name,
+                        path: file.clone(),
+                    };
+                    let loaded = match Inputs::load(std::slice::from_ref(&spec)) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            errors.push(refuse(Refusal::Load(e.to_string())));
+                            continue;
+                        }
+                    };
+                    let at = inputs.len();
+                    inputs.append(loaded)?;
+                    by_file.insert(file, at);
+                    pending.push_back((at, names_of(inputs.get(InputId(at as u32)), &mut exported)));
+                    at
+                }
+            };
+            links.push(FileLink {
+                importer: InputId(i as u32),
+                module: name.clone(),
+                provider: InputId(provider as u32),
+                rule,
+            });
         }
     }
     if !errors.is_empty() {
-        return Err(Error::Locate(errors));
+        return Err(LocateFailure::Refused(errors));
     }
-    Ok(Located { specs, links })
+    Ok(Located { inputs, links })
 }
 
-/// The distinct import module names of a core module (components have no
-/// path imports).
-/// For components, the import names (which only import maps can resolve: a
-/// component import name is never a path) and the names it exports.
-fn module_imports(spec: &InputSpec) -> Result<(Vec<String>, Vec<String>), String> {
-    let inputs = Inputs::load(std::slice::from_ref(spec)).map_err(|e| e.to_string())?;
-    let input = inputs.iter().next().expect("one input");
+/// The distinct import names of an input (core: module names; components:
+/// import names, which only import maps can resolve, since a component
+/// import name is never a path); its component export names go into
+/// `exported`.
+fn names_of(
+    input: &weld_format::Input,
+    exported: &mut HashSet<(String, Option<Track>)>,
+) -> Result<Vec<String>, String> {
     let survey = weld_format::survey(&input.display, input.bytes()).map_err(|e| e.to_string())?;
-    let (mut out, exports): (Vec<String>, Vec<String>) = match &survey {
-        Survey::Module(m) => (
-            m.imports.iter().map(|i| i.module.to_string()).collect(),
-            Vec::new(),
-        ),
-        Survey::Component(c) => (
-            c.imports.iter().map(|i| i.name.name.to_string()).collect(),
-            c.exports.iter().map(|e| e.name.name.to_string()).collect(),
-        ),
+    let mut out: Vec<String> = match &survey {
+        Survey::Module(m) => m.imports.iter().map(|i| i.module.to_string()).collect(),
+        Survey::Component(c) => {
+            exported.extend(c.exports.iter().map(|e| match_key(e.name.name)));
+            c.imports.iter().map(|i| i.name.name.to_string()).collect()
+        }
     };
     out.sort();
     out.dedup();
-    Ok((out, exports))
+    Ok(out)
 }
 
 /// The store blob a digest map entry names, after checking its bytes.

@@ -1,26 +1,43 @@
-//! Stage 4, **resolve**: surveys → [`Links`], one target per import.
+//! Stage 4, **resolve**: surveys → [`Resolution`], one target per import, for
+//! every command. `graph` prints exactly what `fuse` and `compose` then do,
+//! because all three call [`resolve`].
 //!
-//! Core modules: an import `(module "b", field "f")` names the input `b`; it
-//! resolves to `b`'s export `f`. Components: each import name is matched
-//! against the exports of all *other* components, exact name first, then the
-//! semver rule (highest version on the same track). Host namespaces
-//! (`env`, `wasi_snapshot_preview1`, `wasi:*`, and any the caller adds) are
-//! never resolved among the inputs.
+//! Core modules: an import `(module "b", field "f")` names the input `b`
+//! (directly, or through a `--root` path or import map, see [`locate`]); it
+//! resolves to `b`'s export `f`. Host namespaces (`env`,
+//! `wasi_snapshot_preview1`, `wasi:*`, and any the caller adds) are never
+//! resolved among the inputs.
+//!
+//! Components: each import is matched against the exports of all *other*
+//! inputs, by these rules in order:
+//!
+//! 1. an explicit wire (a wiring file entry, [`WireSpec`]);
+//! 2. for instance and func imports, an import-map entry found under `--root`
+//!    (which `locate` makes only for names no given input provides);
+//! 3. the exact name;
+//! 4. the semver rule (DESIGN §4: the highest version on the same track).
+//!
+//! What matches nothing is left as an import (a host namespace, or
+//! unresolved). Problems are reported, every one of them, not stopped at:
+//! a wire naming something that does not exist, two *different* inputs
+//! offering the same best match (identical bytes are interchangeable), and a
+//! provider whose export is of another kind.
 //!
 //! Cost: O(imports + exports): every provider is indexed once, every import is
-//! one or two hash lookups.
+//! one or two hash lookups (an ambiguity check adds one more, and a byte
+//! comparison of the two candidates only when there is a rival).
 
 pub(crate) mod graph;
 pub(crate) mod locate;
+pub(crate) mod wiring;
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-
 use weld_format::names::{is_host_namespace, MatchRule, ProviderIndex};
-use weld_format::{InputId, Inputs, Survey};
+use weld_format::{InputId, Inputs, Survey, SurveyError};
 
-use crate::error::Error;
+pub use wiring::WireSpec;
 
 /// Options for resolution.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +46,8 @@ pub struct ResolveOptions {
     pub hosts: Vec<String>,
     /// Imports already resolved to files (by `--root` rules).
     pub files: Vec<FileLink>,
+    /// Explicit wires (a wiring file), taken before any name matching.
+    pub wiring: Vec<WireSpec>,
 }
 
 /// How an import found its provider.
@@ -79,7 +98,7 @@ impl std::fmt::Display for Rule {
 }
 
 /// An import resolved to a file by `--root` path or import map rules (see
-/// [`crate::resolve::locate`]), which resolution takes before any name rule.
+/// [`crate::locate`]), which resolution takes before any name rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileLink {
     /// The importing input.
@@ -90,6 +109,83 @@ pub struct FileLink {
     pub provider: InputId,
     /// The rule that found the file.
     pub rule: Rule,
+}
+
+/// The kind of a component import or export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A core module.
+    Module,
+    /// A function.
+    Func,
+    /// A value.
+    Value,
+    /// A type.
+    Type,
+    /// An instance.
+    Instance,
+    /// A component.
+    Component,
+}
+
+impl Kind {
+    /// The kind of an import.
+    pub fn of_import(ty: &wasmparser::ComponentTypeRef) -> Kind {
+        use wasmparser::ComponentTypeRef as R;
+        match ty {
+            R::Module(_) => Kind::Module,
+            R::Func(_) => Kind::Func,
+            R::Value(_) => Kind::Value,
+            R::Type(_) => Kind::Type,
+            R::Instance(_) => Kind::Instance,
+            R::Component(_) => Kind::Component,
+        }
+    }
+
+    /// The kind of an export.
+    pub fn of_export(kind: wasmparser::ComponentExternalKind) -> Kind {
+        use wasmparser::ComponentExternalKind as K;
+        match kind {
+            K::Module => Kind::Module,
+            K::Func => Kind::Func,
+            K::Value => Kind::Value,
+            K::Type => Kind::Type,
+            K::Instance => Kind::Instance,
+            K::Component => Kind::Component,
+        }
+    }
+
+    /// Its name, as WIT and the text format say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Module => "module",
+            Kind::Func => "func",
+            Kind::Value => "value",
+            Kind::Type => "type",
+            Kind::Instance => "instance",
+            Kind::Component => "component",
+        }
+    }
+
+    /// The export kind of the same sort.
+    pub fn export_kind(self) -> wasm_encoder::ComponentExportKind {
+        use wasm_encoder::ComponentExportKind as K;
+        match self {
+            Kind::Module => K::Module,
+            Kind::Func => K::Func,
+            Kind::Value => K::Value,
+            Kind::Type => K::Type,
+            Kind::Instance => K::Instance,
+            Kind::Component => K::Component,
+        }
+    }
+
+    /// Whether imports of this kind are matched by name (instances and
+    /// functions; modules, components, types and values are always imports
+    /// of the result unless a wire names them).
+    fn by_name(self) -> bool {
+        matches!(self, Kind::Instance | Kind::Func)
+    }
 }
 
 /// Where one import goes.
@@ -121,38 +217,66 @@ pub enum Target {
     },
 }
 
-/// The resolution of every import of every input.
-#[derive(Debug, Clone)]
-pub struct Links {
-    /// `targets[input][import]` for every input, imports in survey order.
-    pub targets: Vec<Vec<Target>>,
+/// One import of a component that cannot be wired.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{importer}: import `{import}`: {reason}")]
+pub struct LinkError {
+    /// The importing input.
+    pub importer: String,
+    /// The import's name.
+    pub import: String,
+    /// What is wrong, naming the provider.
+    pub reason: String,
 }
 
-impl Links {
+/// The resolution of every import of every input.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    /// `targets[input][import]` for every input, imports in survey order.
+    pub targets: Vec<Vec<Target>>,
+    /// Every problem found (components: wiring entries that name nothing,
+    /// ambiguity, kind mismatches), in input order.
+    pub problems: Vec<LinkError>,
+}
+
+/// The name fuse's planner knows the resolution by.
+pub(crate) type Links = Resolution;
+
+impl Resolution {
     /// The target of one import.
     pub fn target(&self, input: InputId, import: usize) -> &Target {
         &self.targets[input.as_usize()][import]
     }
 }
 
-/// Resolves every import. `names[i]` is the link name of input `i`.
-pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[Survey<'_>]) -> Links {
-    // Core modules are found by their link name.
+/// Surveys every input in parallel, in input order. The first malformed input
+/// (in input order) is the error.
+pub fn survey_all(inputs: &Inputs) -> Result<Vec<Survey<'_>>, SurveyError> {
+    let items: Vec<_> = inputs.iter().collect();
+    items
+        .par_iter()
+        .map(|i| weld_format::survey(&i.display, i.bytes()))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Resolves every import. `names[i]` is the link name of input `i`, and
+/// `surveys[i]` its survey.
+pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[&Survey<'_>]) -> Resolution {
+    let mut problems = Vec::new();
     let by_name: HashMap<&str, InputId> = names
         .iter()
         .enumerate()
         .map(|(i, n)| (*n, InputId(i as u32)))
         .collect();
-    // Component exports are indexed once, in command-line order.
-    let mut providers: ProviderIndex<'_, (InputId, u32)> = ProviderIndex::new();
-    for (i, s) in surveys.iter().enumerate() {
-        if let Survey::Component(c) = s {
-            for (e, export) in c.exports.iter().enumerate() {
-                providers.insert(export.name.name, (InputId(i as u32), e as u32));
-            }
-        }
-    }
-    // Per module, its exports by name, built lazily once per provider.
+    let by_file: HashMap<(InputId, &str), (InputId, &Rule)> = opts
+        .files
+        .iter()
+        .map(|l| ((l.importer, l.module.as_str()), (l.provider, &l.rule)))
+        .collect();
+    let components = Components::index(opts, surveys, &by_name, &mut problems);
+    // Per core module, its exports by name (the first of a name), built once.
     let export_maps: Vec<Option<HashMap<&str, u32>>> = surveys
         .iter()
         .map(|s| {
@@ -165,12 +289,6 @@ pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[Survey<'_>]) ->
             })
         })
         .collect();
-
-    let by_file: HashMap<(InputId, &str), (InputId, &Rule)> = opts
-        .files
-        .iter()
-        .map(|l| ((l.importer, l.module.as_str()), (l.provider, &l.rule)))
-        .collect();
     let targets = surveys
         .iter()
         .enumerate()
@@ -180,78 +298,253 @@ pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[Survey<'_>]) ->
                 Survey::Module(m) => m
                     .imports
                     .iter()
-                    .map(|imp| {
-                        if is_host_namespace(imp.module, &opts.hosts) {
-                            return Target::Host;
-                        }
-                        let found = by_file.get(&(me, imp.module)).map(|&(p, r)| (p, r.clone()));
-                        let (provider, rule) = match found {
-                            Some(f) => f,
-                            None => match by_name.get(imp.module) {
-                                Some(&p) => (p, Rule::Exact),
-                                None => {
-                                    return Target::Unresolved {
-                                        reason: format!("no input is named `{}`", imp.module),
-                                    }
-                                }
-                            },
-                        };
-                        match &export_maps[provider.as_usize()] {
-                            Some(map) => match map.get(imp.name) {
-                                Some(&export) => Target::Input {
-                                    provider,
-                                    export,
-                                    rule,
-                                },
-                                None => Target::Missing {
-                                    provider,
-                                    reason: format!("input `{}` has no export `{}`", imp.module, imp.name),
-                                },
-                            },
-                            None => Target::Missing {
-                                provider,
-                                reason: format!("input `{}` is a component, not a core module", imp.module),
-                            },
-                        }
-                    })
+                    .map(|imp| core_target(opts, &export_maps, &by_name, &by_file, me, imp.module, imp.name))
                     .collect(),
                 Survey::Component(c) => c
                     .imports
                     .iter()
                     .map(|imp| {
-                        let name = imp.name.name;
-                        if is_host_namespace(name, &opts.hosts) {
-                            return Target::Host;
-                        }
-                        match providers.lookup_where(name, |(p, _)| *p != me) {
-                            Some((&(provider, export), rule)) => Target::Input {
-                                provider,
-                                export,
-                                rule: rule.into(),
-                            },
-                            None => Target::Unresolved {
-                                reason: "no other input exports it".to_string(),
-                            },
-                        }
+                        components.target(
+                            opts,
+                            names,
+                            surveys,
+                            &by_file,
+                            me,
+                            imp.name.name,
+                            Kind::of_import(&imp.ty),
+                            &mut problems,
+                        )
                     })
                     .collect(),
             }
         })
         .collect();
-    Links { targets }
+    Resolution { targets, problems }
 }
 
-/// Surveys every input in parallel, in input order. The first malformed input
-/// (in input order) is the error.
-pub fn survey_all(inputs: &Inputs) -> Result<Vec<Survey<'_>>, Error> {
-    let items: Vec<_> = inputs.iter().collect();
-    items
-        .par_iter()
-        .map(|i| weld_format::survey(&i.display, i.bytes()))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|r| r.map_err(Error::from))
-        .collect()
+/// The target of one core import `(module "module" field "field")`.
+fn core_target(
+    opts: &ResolveOptions,
+    export_maps: &[Option<HashMap<&str, u32>>],
+    by_name: &HashMap<&str, InputId>,
+    by_file: &HashMap<(InputId, &str), (InputId, &Rule)>,
+    me: InputId,
+    module: &str,
+    field: &str,
+) -> Target {
+    if is_host_namespace(module, &opts.hosts) && !by_name.contains_key(module) {
+        return Target::Host;
+    }
+    let found = by_file.get(&(me, module)).map(|&(p, r)| (p, r.clone()));
+    let (provider, rule) = match found.or_else(|| by_name.get(module).map(|&p| (p, Rule::Exact))) {
+        Some(f) => f,
+        None => {
+            return Target::Unresolved {
+                reason: format!("no input is named `{module}`"),
+            }
+        }
+    };
+    match &export_maps[provider.as_usize()] {
+        Some(map) => match map.get(field) {
+            Some(&export) => Target::Input {
+                provider,
+                export,
+                rule,
+            },
+            None => Target::Missing {
+                provider,
+                reason: format!("input `{module}` has no export `{field}`"),
+            },
+        },
+        None => Target::Missing {
+            provider,
+            reason: format!("input `{module}` is a component, not a core module"),
+        },
+    }
+}
+
+/// The component side: every export indexed once (by name and semver
+/// track), and the explicit wires, checked against what the inputs have.
+struct Components<'a> {
+    providers: ProviderIndex<'a, (InputId, u32)>,
+    /// `(importer, import) -> (provider, export)`.
+    wires: HashMap<(InputId, &'a str), (InputId, u32)>,
+}
+
+impl<'a> Components<'a> {
+    fn index(
+        opts: &'a ResolveOptions,
+        surveys: &[&Survey<'a>],
+        by_name: &HashMap<&str, InputId>,
+        problems: &mut Vec<LinkError>,
+    ) -> Components<'a> {
+        let mut providers = ProviderIndex::new();
+        for (i, s) in surveys.iter().enumerate() {
+            if let Survey::Component(c) = s {
+                for (e, export) in c.exports.iter().enumerate() {
+                    providers.insert(export.name.name, (InputId(i as u32), e as u32));
+                }
+            }
+        }
+        let mut wires = HashMap::new();
+        for w in &opts.wiring {
+            let problem = |reason: String| LinkError {
+                importer: w.importer.clone(),
+                import: w.import.clone(),
+                reason: format!("wiring: {reason}"),
+            };
+            let Some(&importer) = by_name.get(w.importer.as_str()) else {
+                problems.push(problem("no input has this name".into()));
+                continue;
+            };
+            let Some(&provider) = by_name.get(w.provider.as_str()) else {
+                problems.push(problem(format!("no input is named `{}`", w.provider)));
+                continue;
+            };
+            let (Survey::Component(ic), Survey::Component(pc)) =
+                (surveys[importer.as_usize()], surveys[provider.as_usize()])
+            else {
+                problems.push(problem("wires connect components".into()));
+                continue;
+            };
+            let Some(import) = ic.imports.iter().find(|i| i.name.name == w.import) else {
+                problems.push(problem("the input has no such import".into()));
+                continue;
+            };
+            let export = match &w.export {
+                Some(e) => match pc.exports.iter().position(|x| x.name.name == e.as_str()) {
+                    Some(k) => k as u32,
+                    None => {
+                        problems.push(problem(format!("`{}` has no export `{e}`", w.provider)));
+                        continue;
+                    }
+                },
+                None => match providers.lookup_where(&w.import, |&(p, _)| p == provider) {
+                    Some((&(_, k), _)) => k,
+                    None => {
+                        problems.push(problem(format!(
+                            "`{}` exports nothing matching this name",
+                            w.provider
+                        )));
+                        continue;
+                    }
+                },
+            };
+            wires.insert((importer, import.name.name), (provider, export));
+        }
+        Components { providers, wires }
+    }
+
+    /// The target of one component import, checked (kind, ambiguity).
+    #[allow(clippy::too_many_arguments)]
+    fn target(
+        &self,
+        opts: &ResolveOptions,
+        names: &[&str],
+        surveys: &[&Survey<'_>],
+        by_file: &HashMap<(InputId, &str), (InputId, &Rule)>,
+        me: InputId,
+        name: &str,
+        kind: Kind,
+        problems: &mut Vec<LinkError>,
+    ) -> Target {
+        let problem = |reason: String| LinkError {
+            importer: names[me.as_usize()].to_string(),
+            import: name.to_string(),
+            reason,
+        };
+        let found = if let Some(&(provider, export)) = self.wires.get(&(me, name)) {
+            Some((provider, export, Rule::Wiring))
+        } else if kind.by_name() {
+            // An import-map entry names the file for this importer; locate
+            // made one only for names no given input provides.
+            let mapped = by_file.get(&(me, name)).and_then(|&(p, rule)| {
+                self.providers
+                    .lookup_where(name, |&(q, _)| q == p)
+                    .map(|(&(_, e), _)| (p, e, rule.clone()))
+            });
+            match mapped {
+                Some(m) => Some(m),
+                None => self
+                    .providers
+                    .lookup_where(name, |&(p, _)| p != me)
+                    .map(|(&(p, e), rule)| {
+                        if let Some(q) = self.rival(surveys, me, p, e, rule, name) {
+                            problems.push(problem(format!(
+                                "ambiguous: both `{}` and `{}` export `{}`; name one in a wiring file",
+                                names[p.as_usize()],
+                                names[q.as_usize()],
+                                export_name(surveys[p.as_usize()], e)
+                            )));
+                        }
+                        (p, e, Rule::from(rule))
+                    }),
+            }
+        } else {
+            None
+        };
+        let Some((provider, export, rule)) = found else {
+            return if is_host_namespace(name, &opts.hosts) {
+                Target::Host
+            } else if kind.by_name() {
+                Target::Unresolved {
+                    reason: "no other input exports it".to_string(),
+                }
+            } else {
+                Target::Unresolved {
+                    reason: format!("{} imports are wired only by a wiring entry", kind.name()),
+                }
+            };
+        };
+        if let Survey::Component(pc) = surveys[provider.as_usize()] {
+            let theirs = Kind::of_export(pc.exports[export as usize].kind);
+            if theirs != kind {
+                problems.push(problem(format!(
+                    "expected {}, but `{}` exports `{}` as {}",
+                    kind.name(),
+                    names[provider.as_usize()],
+                    pc.exports[export as usize].name.name,
+                    theirs.name()
+                )));
+            }
+        }
+        Target::Input {
+            provider,
+            export,
+            rule,
+        }
+    }
+
+    /// A different input (other bytes) than `p` that offers the same export
+    /// name, as good a match, for `me`'s import `name`.
+    fn rival(
+        &self,
+        surveys: &[&Survey<'_>],
+        me: InputId,
+        p: InputId,
+        e: u32,
+        rule: MatchRule,
+        name: &str,
+    ) -> Option<InputId> {
+        let chosen = export_name(surveys[p.as_usize()], e);
+        let bytes = |i: InputId| match surveys[i.as_usize()] {
+            Survey::Component(c) => c.bytes,
+            Survey::Module(m) => m.bytes,
+        };
+        self.providers
+            .lookup_where(name, |&(q, f)| {
+                q != me && q != p && export_name(surveys[q.as_usize()], f) == chosen && bytes(q) != bytes(p)
+            })
+            .filter(|(_, r)| *r == rule)
+            .map(|(&(q, _), _)| q)
+    }
+}
+
+fn export_name<'a>(s: &Survey<'a>, e: u32) -> &'a str {
+    match s {
+        Survey::Component(c) => c.exports[e as usize].name.name,
+        Survey::Module(m) => m.exports[e as usize].name,
+    }
 }
 
 #[cfg(test)]
@@ -259,7 +552,7 @@ mod tests {
     use super::*;
     use weld_format::{survey, Inputs};
 
-    fn run(items: &[(&str, &str)]) -> Links {
+    fn run(items: &[(&str, &str)]) -> Resolution {
         let inputs =
             Inputs::from_memory(items.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
         let surveys: Vec<Survey> = inputs
@@ -267,6 +560,7 @@ mod tests {
             .map(|i| survey(&i.display, i.bytes()).unwrap())
             .collect();
         let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+        let surveys: Vec<&Survey> = surveys.iter().collect();
         resolve(&ResolveOptions::default(), &names, &surveys)
     }
 

@@ -1,4 +1,5 @@
-//! The wiring file: explicit connections for `weld compose --wiring FILE`.
+//! The wiring file: explicit connections (`--wiring FILE`), the first rule
+//! of component resolution.
 //!
 //! ```toml
 //! # One table per importing input; one key per import, as it writes it.
@@ -7,12 +8,35 @@
 //! "log-a" = { from = "log1", export = "demo:log/api@1.0.0" }
 //! ```
 
-use super::wire::WireSpec;
-use crate::error::ComposeError;
+/// One explicit connection, from a wiring file or the library caller:
+/// `importer`'s import `import` takes `provider`'s export `export` (or, when
+/// `export` is `None`, the export of `provider` that matches `import` by name
+/// or semver).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireSpec {
+    /// The importing input (its name).
+    pub importer: String,
+    /// The import, exactly as the importer writes it.
+    pub import: String,
+    /// The providing input (its name).
+    pub provider: String,
+    /// The provider's export, if named.
+    pub export: Option<String>,
+}
+
+/// The wiring file is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct WiringFileError {
+    /// The file.
+    pub file: String,
+    /// What is wrong.
+    pub reason: String,
+}
 
 /// Parses a wiring file. `file` names it in errors.
-pub fn parse_wiring(text: &str, file: &str) -> Result<Vec<WireSpec>, ComposeError> {
-    let bad = |reason: String| ComposeError::WiringFile {
+pub fn parse_wiring(text: &str, file: &str) -> Result<Vec<WireSpec>, WiringFileError> {
+    let bad = |reason: String| WiringFileError {
         file: file.to_string(),
         reason,
     };
