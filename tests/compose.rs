@@ -226,6 +226,39 @@ fn type_mismatch_names_both_sides_and_writes_nothing() {
 }
 
 #[test]
+fn the_wire_that_does_not_fit_is_named_not_the_first_one() {
+    // mid imports two interfaces; the first fits, the second (from `bad`)
+    // takes u64. The culprit is found by re-running the instantiation check
+    // per import, never by reading the validator's message.
+    let bad = r#"(component
+        (core module $m (func (export "f") (param i64) (result i64) local.get 0))
+        (core instance $i (instantiate $m))
+        (func $f (param "x" u64) (result u64) (canon lift (core func $i "f")))
+        (instance $api (export "f" (func $f)))
+        (export "demo:b/api@1.0.0" (instance $api)))"#;
+    let e = err(
+        &[
+            (
+                "mid",
+                component(
+                    "demo:mid/api@1.0.0",
+                    10,
+                    &["demo:a/api@1.0.0", "demo:b/api@1.0.0"],
+                ),
+            ),
+            ("good", component("demo:a/api@1.0.0", 1, &[])),
+            ("bad", bad.to_string()),
+        ],
+        &ComposeOptions::default(),
+    );
+    assert!(
+        e.starts_with("mid: import `demo:b/api@1.0.0` <- `bad` export `demo:b/api@1.0.0` [exact]"),
+        "{e}"
+    );
+    assert!(e.contains("u32") && e.contains("u64"), "{e}");
+}
+
+#[test]
 fn kind_mismatch_is_refused_before_encoding() {
     let app = r#"(component
         (import "demo:x/y@1.0.0" (func (param "x" u32) (result u32))))"#;

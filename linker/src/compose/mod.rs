@@ -10,6 +10,7 @@
 //! embedded once however many names it was given, and instantiated once per
 //! name that something uses.
 
+pub(crate) mod check;
 pub(crate) mod emit;
 pub(crate) mod probe;
 pub(crate) mod wire;
@@ -216,7 +217,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     let emitted = emit::emit(types, &children, &tys, &contents, &wiring, &exports)?;
 
     if let Err(e) = crate::validate::validate(&emitted.bytes, opts.validate) {
-        return Err(explain(&e, &emitted, &children, &wiring).into());
+        return Err(explain(&e, &emitted, &children, &contents, &wiring).into());
     }
 
     let name = |i: usize| children[i].name.to_string();
@@ -260,6 +261,7 @@ fn explain(
     e: &wasmparser::BinaryReaderError,
     emitted: &emit::Emitted,
     children: &[wire::Child<'_>],
+    contents: &[&[u8]],
     wiring: &wire::Wiring,
 ) -> ComposeError {
     let message = e.message().to_string();
@@ -294,22 +296,16 @@ fn explain(
         return invalid();
     };
     let child = &children[c];
-    // The validator names the import it could not satisfy.
-    let found = child
-        .imports
-        .keys()
-        .copied()
-        .enumerate()
-        .filter(|(_, n)| message.contains(&format!("`{n}`")))
-        .max_by_key(|(_, n)| n.len());
-    let Some((k, import)) = found else {
+    // Which import: the validator's instantiation check, rerun per wire.
+    let Some((k, reason)) = check::culprit(c, children, contents, wiring) else {
         return ComposeError::TypeMismatch {
             importer: child.name.to_string(),
-            import: "?".to_string(),
-            from: "(instantiation)".to_string(),
+            import: "(instantiation)".to_string(),
+            from: "<- its arguments".to_string(),
             message,
         };
     };
+    let import = child.imports.get_index(k).map(|(n, _)| *n).unwrap_or("?");
     let from = match &wiring.sources[c][k] {
         Source::Wire {
             provider,
@@ -329,7 +325,7 @@ fn explain(
         importer: child.name.to_string(),
         import: import.to_string(),
         from,
-        message,
+        message: reason,
     }
 }
 
