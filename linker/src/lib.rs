@@ -47,8 +47,8 @@ pub use resolve::graph::{Cycle, CycleEdge};
 pub use resolve::locate::{locate, LocateError, LocateOptions, Located, Refusal, IMPORT_MAP};
 pub use resolve::{FileLink, ResolveOptions, Rule};
 pub use store::bundle::{bundle, BundleOptions, Bundled};
-pub use store::oci::{BlobEntry, RootRecord, Store, StoreError};
-pub use store::split::{split, Split, SplitOptions, StoredChild};
+pub use store::split::{split, split_apps, Split, SplitOptions, StoredChild};
+pub use store::{verified, BlobEntry, BlobStore, Digest, MemoryStore, OciDir, RootRecord, Store, StoreError};
 pub use type_encode::TypeEncodeError;
 pub use write::{write_atomic, WriteError};
 
