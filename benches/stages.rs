@@ -209,23 +209,28 @@ fn components(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
-    g.bench_function("split into a fresh store", |b| {
+    let inputs = Inputs::from_memory(apps.clone()).unwrap();
+    g.bench_function("split_apps into a fresh OCI directory", |b| {
         b.iter_batched(
             || tempfile::tempdir().unwrap(),
             |dir| {
-                let store = weld_linker::Store::open_or_create(dir.path()).unwrap();
-                apps.iter()
-                    .map(|(n, a)| weld_linker::split(&opts, n, a, &store).unwrap().root.len())
-                    .sum::<usize>()
+                let store = weld_linker::OciDir::open_or_create(dir.path()).unwrap();
+                weld_linker::split_apps(&opts, &inputs, &store).unwrap().len()
             },
             criterion::BatchSize::PerIteration,
         )
     });
-    let dir = tempfile::tempdir().unwrap();
-    let store = weld_linker::Store::open_or_create(dir.path()).unwrap();
-    let roots: Vec<Vec<u8>> = apps
-        .iter()
-        .map(|(n, a)| weld_linker::split(&opts, n, a, &store).unwrap().root)
+    g.bench_function("split_apps into memory", |b| {
+        b.iter(|| {
+            let store = weld_linker::MemoryStore::new();
+            weld_linker::split_apps(&opts, &inputs, &store).unwrap().len()
+        })
+    });
+    let store = weld_linker::MemoryStore::new();
+    let roots: Vec<Vec<u8>> = weld_linker::split_apps(&opts, &inputs, &store)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.root)
         .collect();
     for (label, validate) in [("bundle", true), ("bundle --no-validate", false)] {
         let bopts = weld_linker::BundleOptions { validate };

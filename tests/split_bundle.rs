@@ -7,9 +7,9 @@ mod common;
 use common::{stderr, stdout, weld};
 use weld_format::digest::sha256;
 use weld_format::names::hex;
-use weld_linker::Store;
 use weld_linker::{bundle, BundleOptions};
 use weld_linker::{split, SplitOptions};
+use weld_linker::{BlobStore, MemoryStore, OciDir};
 
 /// A core module returning `k` from `f`, padded with `pad` extra functions so
 /// its size can be chosen.
@@ -88,7 +88,7 @@ fn counts(bytes: &[u8]) -> (usize, usize) {
 #[test]
 fn round_trip_through_several_levels_with_repeated_children() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_or_create(&dir.path().join("store")).unwrap();
+    let store = OciDir::open_or_create(&dir.path().join("store")).unwrap();
     let x = app(1);
     let s = split(&SplitOptions { min_size: 0 }, "app", &x, &store).unwrap();
     validate(&s.root);
@@ -130,7 +130,7 @@ fn exports(bytes: &[u8]) -> Vec<String> {
 #[test]
 fn identical_children_of_two_apps_are_stored_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_or_create(&dir.path().join("store")).unwrap();
+    let store = OciDir::open_or_create(&dir.path().join("store")).unwrap();
     let opts = SplitOptions { min_size: 0 };
     let a = split(&opts, "a", &app(1), &store).unwrap();
     let b = split(&opts, "b", &app(2), &store).unwrap();
@@ -154,7 +154,7 @@ fn identical_children_of_two_apps_are_stored_once() {
 #[test]
 fn min_size_keeps_small_children_inline() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_or_create(&dir.path().join("store")).unwrap();
+    let store = OciDir::open_or_create(&dir.path().join("store")).unwrap();
     let x = app(1);
     let s = split(&SplitOptions { min_size: usize::MAX }, "app", &x, &store).unwrap();
     assert!(s.children.is_empty());
@@ -277,7 +277,7 @@ fn a_blob_renamed_to_another_digest_is_a_clear_error() {
 fn legacy_integrity_names_are_read() {
     // A root written the old way: `integrity=sha256-<base64>`.
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_or_create(dir.path()).unwrap();
+    let store = OciDir::open_or_create(dir.path()).unwrap();
     let m = wat::parse_str(standalone(3, 2)).unwrap();
     let (digest, _) = store.put(&m).unwrap();
     let b64 = base64(&digest);
@@ -298,7 +298,7 @@ fn legacy_integrity_names_are_read() {
 #[test]
 fn a_blob_of_another_type_than_declared_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_or_create(dir.path()).unwrap();
+    let store = OciDir::open_or_create(dir.path()).unwrap();
     let m = wat::parse_str(standalone(3, 0)).unwrap();
     let (digest, _) = store.put(&m).unwrap();
     let h = hex(&digest);
@@ -342,7 +342,7 @@ fn real_components_split_into_one_store_and_bundle_back() {
         "jco-0.14.2-wasm-tools",
     ];
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_or_create(dir.path()).unwrap();
+    let store = OciDir::open_or_create(dir.path()).unwrap();
     for name in names {
         let path = common::real_cache().join(format!("{name}.wasm"));
         let Ok(x) = std::fs::read(&path) else {
@@ -431,4 +431,161 @@ fn cli_splits_several_apps_into_one_store_and_lists_who_uses_what() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--out-dir"), "{}", stderr(&o));
+}
+
+#[test]
+fn split_and_bundle_round_trip_through_the_memory_store() {
+    let store = MemoryStore::new();
+    let x = app(1);
+    let s = split(&SplitOptions { min_size: 0 }, "app", &x, &store).unwrap();
+    validate(&s.root);
+    assert_eq!(store.digests().len(), s.layers().len());
+    let b = bundle(&BundleOptions::default(), "root", &s.root, &store).unwrap();
+    validate(&b.bytes);
+    assert_eq!(exports(&b.bytes), exports(&x));
+    // The same bytes as bundling from a directory store.
+    let dir = tempfile::tempdir().unwrap();
+    let oci = OciDir::open_or_create(dir.path()).unwrap();
+    let s2 = split(&SplitOptions { min_size: 0 }, "app", &x, &oci).unwrap();
+    assert_eq!(s2.root, s.root);
+    assert_eq!(
+        bundle(&BundleOptions::default(), "root", &s2.root, &oci)
+            .unwrap()
+            .bytes,
+        b.bytes
+    );
+}
+
+#[test]
+fn a_corrupt_blob_in_the_memory_store_is_an_error_naming_its_digest() {
+    let store = MemoryStore::new();
+    let s = split(&SplitOptions { min_size: 0 }, "app", &app(1), &store).unwrap();
+    let m = wat::parse_str(standalone(7, 20)).unwrap();
+    let digest = sha256(&m);
+    let mut bad = store.get(&digest).unwrap();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    store.insert_unverified(digest, bad);
+    let e = bundle(&BundleOptions::default(), "root", &s.root, &store).unwrap_err();
+    let named = format!("sha256:{}", hex(&digest));
+    assert!(
+        matches!(
+            &e,
+            weld_linker::BundleError::Blob {
+                source: weld_linker::StoreError::Corrupt { digest, .. },
+                ..
+            } if *digest == named
+        ),
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(text.contains(&named) && text.contains("is corrupt"), "{text}");
+    assert!(
+        text.contains(&format!("import `sha256-{}`", hex(&digest))),
+        "{text}"
+    );
+}
+
+#[test]
+fn split_apps_stores_a_shared_child_once_and_counts_it_new_for_the_first_app() {
+    let store = MemoryStore::new();
+    let inputs = weld_format::Inputs::from_memory([("a", app(1)), ("b", app(2))]).unwrap();
+    let splits = weld_linker::split_apps(&SplitOptions { min_size: 0 }, &inputs, &store).unwrap();
+    let shared = sha256(&wat::parse_str(standalone(7, 20)).unwrap());
+    let places = |s: &weld_linker::Split| -> Vec<bool> {
+        s.children
+            .iter()
+            .filter(|c| c.digest == shared)
+            .map(|c| c.new)
+            .collect()
+    };
+    // In a, the module is at the top twice (the second an alias): new once.
+    assert_eq!(places(&splits[0]), [true, false]);
+    assert_eq!(places(&splits[1]), [false, false]);
+    // Every distinct child once, plus two manifests and the config.
+    let distinct: std::collections::HashSet<_> = splits
+        .iter()
+        .flat_map(|s| &s.children)
+        .map(|c| c.digest)
+        .collect();
+    assert_eq!(store.digests().len(), distinct.len() + 3);
+    let new: usize = splits.iter().map(|s| s.new_children()).sum();
+    assert_eq!(
+        new,
+        distinct.len(),
+        "each stored blob is new for exactly one place"
+    );
+    let apps: Vec<String> = store.manifests().into_iter().map(|(a, _)| a).collect();
+    assert_eq!(apps, ["a", "b"]);
+    for s in &splits {
+        validate(
+            &bundle(&BundleOptions::default(), "root", &s.root, &store)
+                .unwrap()
+                .bytes,
+        );
+    }
+}
+
+#[test]
+fn split_apps_writes_the_same_store_on_one_thread_and_on_many() {
+    // Several apps sharing children, so parallel puts race for them.
+    let apps: Vec<(String, Vec<u8>)> = (0..6).map(|k| (format!("app{k}"), app(k % 3))).collect();
+    let run = |threads: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OciDir::open_or_create(&dir.path().join("store")).unwrap();
+        let inputs = weld_format::Inputs::from_memory(apps.clone()).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let splits = pool
+            .install(|| weld_linker::split_apps(&SplitOptions { min_size: 0 }, &inputs, &store))
+            .unwrap();
+        let news: Vec<Vec<bool>> = splits
+            .iter()
+            .map(|s| s.children.iter().map(|c| c.new).collect())
+            .collect();
+        let index = std::fs::read(store.dir().join("index.json")).unwrap();
+        let blobs: Vec<(String, Vec<u8>)> = store
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|b| {
+                let d = weld_format::names::parse_hash_name_hex(&b.digest["sha256:".len()..]).unwrap();
+                (b.digest, store.get(&d).unwrap())
+            })
+            .collect();
+        (index, blobs, news)
+    };
+    let one = run(1);
+    for _ in 0..3 {
+        let many = run(4);
+        assert_eq!(String::from_utf8_lossy(&many.0), String::from_utf8_lossy(&one.0));
+        assert!(many.1 == one.1, "the same blobs, manifests included");
+        assert_eq!(many.2, one.2, "`new` goes to the first app in input order");
+    }
+}
+
+#[test]
+fn a_type_mismatch_names_the_import_that_has_it_not_the_first() {
+    let store = MemoryStore::new();
+    let (good, _) = store.put(&wat::parse_str(standalone(3, 0)).unwrap()).unwrap();
+    let (bad, _) = store.put(&wat::parse_str(standalone(4, 1)).unwrap()).unwrap();
+    let (g, b) = (hex(&good), hex(&bad));
+    // The second declares an export `g` its blob does not have.
+    let root = wat::parse_str(format!(
+        r#"(component
+            (core type $ok (module (export "f" (func (result i32)))))
+            (core type $no (module (export "g" (func (result i32)))))
+            (import "sha256-{g}" (core module (type $ok)))
+            (import "sha256-{b}" (core module (type $no))))"#
+    ))
+    .unwrap();
+    let e = bundle(&BundleOptions::default(), "root", &root, &store)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("import `sha256-{b}`")) && e.contains("does not have the declared type"),
+        "{e}"
+    );
 }

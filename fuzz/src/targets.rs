@@ -36,21 +36,17 @@ pub fn load_survey(data: &[u8]) {
                 panic!("compose accepted an input and wrote an invalid component: {e}");
             }
         }
-        let dir = std::env::temp_dir().join(format!("weld-fuzz-ls-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        if let Ok(store) = weld_linker::Store::open_or_create(&dir) {
-            let split = weld_linker::split(
-                &weld_linker::SplitOptions { min_size: 0 },
-                "fuzz",
-                input.bytes(),
-                &store,
-            );
-            let _ = weld_linker::bundle(&Default::default(), "fuzz", input.bytes(), &store);
-            if let Ok(s) = split {
-                let _ = weld_linker::bundle(&Default::default(), "fuzz", &s.root, &store);
-            }
+        let store = weld_linker::MemoryStore::new();
+        let split = weld_linker::split(
+            &weld_linker::SplitOptions { min_size: 0 },
+            "fuzz",
+            input.bytes(),
+            &store,
+        );
+        let _ = weld_linker::bundle(&Default::default(), "fuzz", input.bytes(), &store);
+        if let Ok(s) = split {
+            let _ = weld_linker::bundle(&Default::default(), "fuzz", &s.root, &store);
         }
-        let _ = std::fs::remove_dir_all(&dir);
         return;
     }
     if let Ok(fused) = weld_linker::fuse(&opts, &inputs) {
@@ -250,9 +246,7 @@ pub fn split_bundle(u: &mut Unstructured) -> Result<()> {
     {
         return Ok(());
     }
-    let dir = std::env::temp_dir().join(format!("weld-fuzz-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store = weld_linker::Store::open_or_create(&dir).expect("a temp store");
+    let store = weld_linker::MemoryStore::new();
     let min_size = u.int_in_range(0..=4096)?;
     let split = weld_linker::split(&weld_linker::SplitOptions { min_size }, "app", &app, &store);
     let split = split.unwrap_or_else(|e| panic!("a valid component failed to split: {e}"));
@@ -264,7 +258,6 @@ pub fn split_bundle(u: &mut Unstructured) -> Result<()> {
     if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&bundled.bytes) {
         panic!("invalid bundle: {e}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
     // Composed alone, the app must still validate.
     let inputs = Inputs::from_memory([("app", app)]).expect("a component");
     if let Ok(out) = weld_linker::compose(&Default::default(), &inputs) {

@@ -48,8 +48,8 @@ pub use resolve::locate::{locate, LocateError, LocateFailure, LocateOptions, Loc
 pub use resolve::wiring::{parse_wiring, WireSpec};
 pub use resolve::{FileLink, ResolveOptions, Rule};
 pub use store::bundle::{bundle, BundleOptions, Bundled};
-pub use store::oci::{BlobEntry, RootRecord, Store, StoreError};
-pub use store::split::{split, Split, SplitOptions, StoredChild};
+pub use store::split::{split, split_apps, Split, SplitOptions, StoredChild};
+pub use store::{verified, BlobEntry, BlobStore, Digest, MemoryStore, OciDir, RootRecord, Store, StoreError};
 pub use type_encode::TypeEncodeError;
 pub use write::{write_atomic, WriteError};
 

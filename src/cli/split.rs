@@ -3,11 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rayon::prelude::*;
-use weld_format::digest::sha256;
+use weld_linker::OciDir;
 use weld_linker::{bundle, BundleOptions};
-use weld_linker::{split, SplitOptions};
-use weld_linker::{RootRecord, Store};
+use weld_linker::{split_apps, SplitOptions};
 
 /// Arguments of `weld split`.
 #[derive(clap::Args)]
@@ -41,19 +39,12 @@ pub fn exec_split(args: SplitArgs) -> anyhow::Result<ExitCode> {
             .collect(),
         _ => anyhow::bail!("give -o FILE or --out-dir DIR"),
     };
-    let store = Store::open_or_create(&args.store)?;
+    let store = OciDir::open_or_create(&args.store)?;
     let opts = SplitOptions {
         min_size: args.min_size,
     };
-    let items: Vec<_> = inputs.iter().collect();
-    let results = items
-        .par_iter()
-        .map(|i| split(&opts, &i.display, i.bytes(), &store))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut records = Vec::with_capacity(results.len());
-    for ((input, out), r) in inputs.iter().zip(&outputs).zip(&results) {
+    let splits = split_apps(&opts, &inputs, &store)?;
+    for ((input, out), r) in inputs.iter().zip(&outputs).zip(&splits) {
         for w in &r.warnings {
             eprintln!("weld: warning: {w}");
         }
@@ -61,26 +52,16 @@ pub fn exec_split(args: SplitArgs) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(dir)?;
         }
         weld_linker::write_atomic(out, &r.root)?;
-        let mut layers: Vec<([u8; 32], u64)> = r.children.iter().map(|c| (c.digest, c.size)).collect();
-        layers.sort();
-        layers.dedup();
-        let new = r.children.iter().filter(|c| c.new).count();
         println!(
             "{}: {} -> {} bytes; {} children replaced ({} distinct, {} new in the store)",
             input.name,
             input.bytes().len(),
             r.root.len(),
             r.children.len(),
-            layers.len(),
-            new
+            r.layers().len(),
+            r.new_children()
         );
-        records.push(RootRecord {
-            name: input.name.clone(),
-            root: sha256(&r.root),
-            layers,
-        });
     }
-    store.record_roots(&records)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -104,7 +85,7 @@ pub struct BundleArgs {
 pub fn exec_bundle(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let inputs = super::load(std::slice::from_ref(&args.input))?;
     let input = inputs.iter().next().expect("one input");
-    let store = Store::open(&args.store)?;
+    let store = OciDir::open(&args.store)?;
     let opts = BundleOptions {
         validate: !args.no_validate,
     };
@@ -142,7 +123,7 @@ pub enum StoreCommand {
 pub fn exec_store(cmd: StoreCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         StoreCommand::Ls { dir, json } => {
-            let store = Store::open(&dir)?;
+            let store = OciDir::open(&dir)?;
             let blobs = store.list()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&blobs)?);
@@ -161,7 +142,7 @@ pub fn exec_store(cmd: StoreCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StoreCommand::Verify { dir } => {
-            let store = Store::open(&dir)?;
+            let store = OciDir::open(&dir)?;
             let problems = store.verify()?;
             for p in &problems {
                 eprintln!("weld: error: {p}");

@@ -414,7 +414,7 @@ fn from_store(store: Option<&Path>, target: &str, digest: &[u8; 32]) -> Result<P
         return Err(Refusal::Digest(target.to_string()));
     };
     let store =
-        crate::store::Store::open(dir).map_err(|e| Refusal::Store(target.to_string(), e.to_string()))?;
+        crate::store::OciDir::open(dir).map_err(|e| Refusal::Store(target.to_string(), e.to_string()))?;
     store
         .get(digest)
         .map_err(|e| Refusal::Store(target.to_string(), e.to_string()))?;

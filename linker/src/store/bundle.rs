@@ -14,16 +14,73 @@
 //! export per inlined blob, ascribed the declared type
 //! (`(export "…" (core module $m) (core module (type $declared)))`), which
 //! the validator accepts only if the blob's type is a subtype. The probe's
-//! exports are not part of the output.
+//! exports are not part of the output. Each probe export is a section of its
+//! own whose byte range is recorded as it is appended, so a failure is
+//! mapped back to its import by the validator's offset alone.
+//!
+//! Input: a split root in memory and any [`BlobStore`]; output: the bundled
+//! component. Cost: one section walk per component, one SHA-256 per blob,
+//! one validation per component that inlined a blob.
 
 use wasm_encoder::{ComponentExportKind, ComponentExportSection, ComponentTypeRef, RawSection};
 use wasmparser::{ComponentTypeRef as PRef, Payload};
 use weld_format::names::{hex, import_digest, oci_digest};
 
-use crate::error::BundleError;
-use crate::sections::sections;
-use crate::store::split::raw;
-use crate::store::{Store, StoreError};
+use crate::sections::{sections, Defined};
+use crate::store::{BlobStore, Digest, StoreError};
+
+/// Bundling failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The input is not a component.
+    #[error("{input}: is not a component (bundle takes a split root)")]
+    NotAComponent {
+        /// The input.
+        input: String,
+    },
+    /// A hash-named import cannot be resolved.
+    #[error("{input}: import `{import}`: {reason}")]
+    Import {
+        /// The component importing it (a path from the input).
+        input: String,
+        /// The import name.
+        import: String,
+        /// Why.
+        reason: String,
+    },
+    /// The store cannot give the blob a hash-named import names (missing,
+    /// corrupt, or the store failed); the store's error names the digest.
+    #[error("{input}: import `{import}`: {source}")]
+    Blob {
+        /// The component importing it (a path from the input).
+        input: String,
+        /// The import name.
+        import: String,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+    /// The bundled component does not validate.
+    #[error("{input}: the bundled component does not validate: {message} (at offset {offset:#x})")]
+    Invalid {
+        /// The input.
+        input: String,
+        /// The validator's message.
+        message: String,
+        /// Where.
+        offset: u64,
+    },
+    /// The input is malformed.
+    #[error("{input}: {message} (at offset {offset:#x})")]
+    Malformed {
+        /// The input.
+        input: String,
+        /// The parser's message.
+        message: String,
+        /// Where.
+        offset: u64,
+    },
+}
 
 /// Options for [`bundle`].
 #[derive(Debug, Clone)]
@@ -44,11 +101,16 @@ pub struct Bundled {
     /// The component.
     pub bytes: Vec<u8>,
     /// Every blob inlined: digest, size, where.
-    pub inlined: Vec<([u8; 32], u64, String)>,
+    pub inlined: Vec<(Digest, u64, String)>,
 }
 
 /// Bundles the split root `bytes` (named `name` in messages) from `store`.
-pub fn bundle(opts: &BundleOptions, name: &str, bytes: &[u8], store: &Store) -> Result<Bundled, BundleError> {
+pub fn bundle(
+    opts: &BundleOptions,
+    name: &str,
+    bytes: &[u8],
+    store: &dyn BlobStore,
+) -> Result<Bundled, BundleError> {
     if !wasmparser::Parser::is_component(bytes) {
         return Err(BundleError::NotAComponent {
             input: name.to_string(),
@@ -78,10 +140,10 @@ pub fn bundle(opts: &BundleOptions, name: &str, bytes: &[u8], store: &Store) -> 
 }
 
 struct Cx<'a> {
-    store: &'a Store,
-    inlined: Vec<([u8; 32], u64, String)>,
+    store: &'a dyn BlobStore,
+    inlined: Vec<(Digest, u64, String)>,
     /// Digests being bundled, outermost first (a blob importing itself is a cycle).
-    stack: Vec<[u8; 32]>,
+    stack: Vec<Digest>,
     /// Validate function bodies (in the top-level check).
     bodies: bool,
     /// Whether the top level's check validated the whole output.
@@ -91,7 +153,7 @@ struct Cx<'a> {
 /// One inlined blob to type-check: its import name, kind, index and declared type.
 struct Check {
     import: String,
-    digest: [u8; 32],
+    digest: Digest,
     kind: ComponentExportKind,
     index: u32,
     declared: ComponentTypeRef,
@@ -106,19 +168,21 @@ impl Cx<'_> {
         };
         let secs = sections(bytes).map_err(malformed)?;
         let mut out = wasm_encoder::Component::new();
-        let mut type_counts = crate::store::split::Shifts::default();
-        let (mut modules, mut components) = (0u32, 0u32);
+        // Only the module and component counts matter here: a blob takes
+        // its import's index, so the import is counted as a definition.
+        let mut defined = Defined::default();
         let mut checks: Vec<Check> = Vec::new();
         for s in secs {
             let nested = s.nested();
+            let raw = s.raw();
             match s.payload {
                 Payload::ModuleSection { .. } => {
-                    modules += 1;
-                    out.section(&raw(bytes, s.range.clone()));
+                    defined.add(&s.payload);
+                    out.section(&raw);
                 }
                 Payload::ComponentSection { .. } => {
-                    let where_ = format!("{path}/component {components}");
-                    components += 1;
+                    let where_ = format!("{path}/component {}", defined.components);
+                    defined.add(&s.payload);
                     let inner =
                         self.component(&bytes[nested.expect("a nested component")], &where_, false)?;
                     out.section(&RawSection { id: 4, data: &inner });
@@ -136,8 +200,8 @@ impl Cx<'_> {
                         let digest = import_digest(import.name.name, import.name.external_id);
                         let (Some(digest), PRef::Module(_) | PRef::Component(_)) = (digest, import.ty) else {
                             match import.ty {
-                                PRef::Module(_) => modules += 1,
-                                PRef::Component(_) => components += 1,
+                                PRef::Module(_) => defined.modules += 1,
+                                PRef::Component(_) => defined.components += 1,
                                 _ => {}
                             }
                             if digest.is_some() {
@@ -154,18 +218,18 @@ impl Cx<'_> {
                         flush_imports(&mut out, &mut pending);
                         let (index, kind, declared, want_component) = match import.ty {
                             PRef::Module(t) => {
-                                modules += 1;
+                                defined.modules += 1;
                                 (
-                                    modules - 1,
+                                    defined.modules - 1,
                                     ComponentExportKind::Module,
                                     ComponentTypeRef::Module(t),
                                     false,
                                 )
                             }
                             PRef::Component(t) => {
-                                components += 1;
+                                defined.components += 1;
                                 (
-                                    components - 1,
+                                    defined.components - 1,
                                     ComponentExportKind::Component,
                                     ComponentTypeRef::Component(t),
                                     true,
@@ -192,13 +256,8 @@ impl Cx<'_> {
                     flush_imports(&mut out, &mut pending);
                 }
                 payload => {
-                    crate::store::split::count_defs(
-                        &payload,
-                        &mut type_counts,
-                        &mut modules,
-                        &mut components,
-                    );
-                    out.section(&raw(bytes, s.range.clone()));
+                    defined.add(&payload);
+                    out.section(&raw);
                 }
             }
         }
@@ -212,7 +271,7 @@ impl Cx<'_> {
     /// Reads, verifies and bundles the blob an import names.
     fn blob(
         &mut self,
-        digest: &[u8; 32],
+        digest: &Digest,
         path: &str,
         import: &str,
         component: bool,
@@ -226,15 +285,10 @@ impl Cx<'_> {
             let chain: Vec<String> = self.stack.iter().chain([digest]).map(oci_digest).collect();
             return Err(err(format!("cycle: {}", chain.join(" -> "))));
         }
-        let blob = self.store.get(digest).map_err(|e| match e {
-            StoreError::Missing { path, .. } => {
-                err(format!("blob {} is not in the store {path}", oci_digest(digest)))
-            }
-            StoreError::Corrupt { path, actual, .. } => err(format!(
-                "blob {} is corrupt ({path} hashes to sha256:{actual})",
-                oci_digest(digest)
-            )),
-            other => err(other.to_string()),
+        let blob = self.store.get(digest).map_err(|source| BundleError::Blob {
+            input: path.to_string(),
+            import: import.to_string(),
+            source,
         })?;
         let is_component = wasmparser::Parser::is_component(&blob);
         let is_module = wasmparser::Parser::is_core_wasm(&blob);
@@ -257,27 +311,28 @@ impl Cx<'_> {
         }
     }
 
-    /// Validates a probe of `bytes` whose last section exports each inlined
-    /// blob with its declared type.
+    /// Validates a probe of `bytes` that ends with one export section per
+    /// inlined blob, exporting it with its declared type.
     fn check(&mut self, bytes: &[u8], checks: &[Check], path: &str, top: bool) -> Result<(), BundleError> {
         let mut probe = bytes.to_vec();
-        let start = probe.len();
-        let mut exports = ComponentExportSection::new();
-        let names: Vec<String> = checks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("weld-check-{}-{i}", &hex(&c.digest)[..12]))
-            .collect();
-        for (c, name) in checks.iter().zip(&names) {
+        // Where each check's export section starts in the probe, ascending.
+        let mut starts: Vec<usize> = Vec::with_capacity(checks.len());
+        for (i, c) in checks.iter().enumerate() {
+            starts.push(probe.len());
+            let name = format!("weld-check-{}-{i}", &hex(&c.digest)[..12]);
+            let mut exports = ComponentExportSection::new();
             exports.export(name.as_str(), c.kind, c.index, Some(c.declared));
+            probe.push(11);
+            wasm_encoder::Encode::encode(&exports, &mut probe);
         }
-        probe.push(11);
-        wasm_encoder::Encode::encode(&exports, &mut probe);
         let Err(e) = crate::validate::validate(&probe, top && self.bodies) else {
             self.top_checked |= top;
             return Ok(());
         };
-        if (e.offset() as usize) < start {
+        let offset = e.offset() as usize;
+        // The last check whose section starts at or before the offset: the
+        // one the validator was reading.
+        let Some(k) = starts.partition_point(|&at| at <= offset).checked_sub(1) else {
             // Not about a declared type: at the top the output's own
             // validation reports it; a nested component may not be valid
             // on its own (outer aliases), which the top-level check covers.
@@ -290,13 +345,8 @@ impl Cx<'_> {
             } else {
                 Ok(())
             };
-        }
-        let c = checks
-            .iter()
-            .zip(&names)
-            .find(|(_, n)| e.message().contains(n.as_str()))
-            .map(|(c, _)| c)
-            .unwrap_or(&checks[0]);
+        };
+        let c = &checks[k];
         Err(BundleError::Import {
             input: path.to_string(),
             import: c.import.clone(),

@@ -1,4 +1,4 @@
-//! The content-addressed store: an OCI image layout directory.
+//! A [`BlobStore`] in an OCI image layout directory.
 //!
 //! ```text
 //! DIR/oci-layout                 {"imageLayoutVersion": "1.0.0"}
@@ -6,117 +6,48 @@
 //! DIR/blobs/sha256/<hex>         every blob: children, manifests, the empty config
 //! ```
 //!
-//! A blob is named by the SHA-256 of its bytes. Writes go to a temp file in
-//! the blob directory and are renamed into place; an existing blob is never
-//! overwritten, and one whose bytes do not match its name is an error. Every
-//! read verifies the digest.
+//! A blob is named by the SHA-256 of its bytes. A blob is written to a temp
+//! file in the blob directory and moved into place only if no file has that
+//! name (`persist_noclobber`), so an existing blob is never replaced, even
+//! by a concurrent writer; one whose bytes do not match its name is an
+//! error. Every read verifies the digest. `oci-layout` and `index.json` are
+//! written with [`crate::write_atomic`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-use oci_spec::image::{
-    Descriptor, Digest, ImageIndex, ImageIndexBuilder, ImageManifest, ImageManifestBuilder, MediaType,
-};
-use weld_format::digest::sha256;
+use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, ImageManifest, MediaType};
 use weld_format::names::{hex, oci_digest};
 
-/// The media type of wasm blobs.
-pub const WASM_MEDIA_TYPE: &str = "application/wasm";
-/// Annotation: the app a manifest describes (OCI's ref name).
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
-/// Annotation on a manifest: the digest of the split root.
-const ROOT_ANNOTATION: &str = "dev.weld.root";
+use super::manifest::{canonical_json, index_entry, manifest_json, ref_name, updated_index, EMPTY_CONFIG};
+use super::{verified, BlobStore, Digest, RootRecord, StoreError};
 
-/// What can go wrong with a store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A file could not be read or written.
-    #[error("store {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The directory is not an OCI image layout weld can use.
-    #[error("store {path}: {reason}")]
-    NotAStore {
-        /// The directory.
-        path: String,
-        /// Why.
-        reason: String,
-    },
-    /// A blob's bytes do not hash to its name.
-    #[error("store {path}: blob {name} is corrupt: its bytes hash to sha256:{actual}")]
-    Corrupt {
-        /// The blob file.
-        path: String,
-        /// Its name (`sha256:<hex>`).
-        name: String,
-        /// What its bytes hash to.
-        actual: String,
-    },
-    /// A blob is not in the store.
-    #[error("store {path}: no blob {name}")]
-    Missing {
-        /// The store.
-        path: String,
-        /// The digest (`sha256:<hex>`).
-        name: String,
-    },
-}
-
-/// One split root, as recorded in `index.json`.
+/// An OCI image layout directory used as a store. Its [`BlobStore`]
+/// methods are inherent too, so callers need not import the trait.
 #[derive(Debug, Clone)]
-pub struct RootRecord {
-    /// The app's name.
-    pub name: String,
-    /// The SHA-256 of the split root.
-    pub root: [u8; 32],
-    /// The children it imports: digest and size.
-    pub layers: Vec<([u8; 32], u64)>,
-}
-
-/// A store directory.
-#[derive(Debug, Clone)]
-pub struct Store {
+pub struct OciDir {
     dir: PathBuf,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
+/// The store directory's earlier name.
+pub type Store = OciDir;
 
-/// Writes `bytes` to `path` through a temp file in the same directory.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(path))?;
-    tmp.write_all(bytes).map_err(io(path))?;
-    tmp.as_file().sync_all().map_err(io(path))?;
-    tmp.persist(path).map_err(|e| StoreError::Io {
-        path: path.display().to_string(),
-        source: e.error,
-    })?;
-    Ok(())
-}
-
-impl Store {
+impl OciDir {
     /// Opens the store at `dir`, creating an empty layout if the directory
     /// does not exist or is empty.
-    pub fn open_or_create(dir: &Path) -> Result<Store, StoreError> {
-        let fresh = !dir.exists() || std::fs::read_dir(dir).map_err(io(dir))?.next().is_none();
+    pub fn open_or_create(dir: &Path) -> Result<OciDir, StoreError> {
+        let store = OciDir {
+            dir: dir.to_path_buf(),
+        };
+        let fresh = !dir.exists()
+            || std::fs::read_dir(dir)
+                .map_err(store.io("the directory"))?
+                .next()
+                .is_none();
         if fresh {
-            std::fs::create_dir_all(dir.join("blobs/sha256")).map_err(io(dir))?;
-            write_atomic(&dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-            let store = Store {
-                dir: dir.to_path_buf(),
-            };
+            std::fs::create_dir_all(dir.join("blobs/sha256")).map_err(store.io("blobs/sha256"))?;
+            store.write_file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
             store.write_index(
                 &ImageIndexBuilder::default()
                     .schema_version(2u32)
@@ -127,30 +58,23 @@ impl Store {
             )?;
             return Ok(store);
         }
-        Store::open(dir)
+        OciDir::open(dir)
     }
 
     /// Opens an existing store.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let layout = dir.join("oci-layout");
-        let text = std::fs::read_to_string(&layout).map_err(|_| StoreError::NotAStore {
-            path: dir.display().to_string(),
-            reason: "no oci-layout file (not an OCI image layout)".to_string(),
-        })?;
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| StoreError::NotAStore {
-            path: dir.display().to_string(),
-            reason: format!("oci-layout: {e}"),
-        })?;
-        if v.get("imageLayoutVersion").and_then(|x| x.as_str()) != Some("1.0.0") {
-            return Err(StoreError::NotAStore {
-                path: dir.display().to_string(),
-                reason: "oci-layout: imageLayoutVersion is not 1.0.0".to_string(),
-            });
-        }
-        std::fs::create_dir_all(dir.join("blobs/sha256")).map_err(io(dir))?;
-        Ok(Store {
+    pub fn open(dir: &Path) -> Result<OciDir, StoreError> {
+        let store = OciDir {
             dir: dir.to_path_buf(),
-        })
+        };
+        let text = std::fs::read_to_string(dir.join("oci-layout"))
+            .map_err(|_| store.not_a_store("no oci-layout file (not an OCI image layout)"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| store.not_a_store(format!("oci-layout: {e}")))?;
+        if v.get("imageLayoutVersion").and_then(|x| x.as_str()) != Some("1.0.0") {
+            return Err(store.not_a_store("oci-layout: imageLayoutVersion is not 1.0.0"));
+        }
+        std::fs::create_dir_all(dir.join("blobs/sha256")).map_err(store.io("blobs/sha256"))?;
+        Ok(store)
     }
 
     /// The directory.
@@ -159,114 +83,43 @@ impl Store {
     }
 
     /// The file of a blob (which may not exist).
-    pub fn blob_file(&self, digest: &[u8; 32]) -> PathBuf {
-        self.blob_path(digest)
-    }
-
-    fn blob_path(&self, digest: &[u8; 32]) -> PathBuf {
+    pub fn blob_file(&self, digest: &Digest) -> PathBuf {
         self.dir.join("blobs/sha256").join(hex(digest))
     }
 
-    /// Adds a blob; returns its digest and whether it was new. An existing
-    /// blob is checked, never overwritten.
-    pub fn put(&self, bytes: &[u8]) -> Result<([u8; 32], bool), StoreError> {
-        let digest = sha256(bytes);
-        let path = self.blob_path(&digest);
-        if path.exists() {
-            self.get(&digest)?;
-            return Ok((digest, false));
-        }
-        // Never replace a blob, even one another writer just added.
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(&path))?;
-        tmp.write_all(bytes).map_err(io(&path))?;
-        tmp.as_file().sync_all().map_err(io(&path))?;
-        match tmp.persist_noclobber(&path) {
-            Ok(_) => Ok((digest, true)),
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
-                self.get(&digest)?;
-                Ok((digest, false))
-            }
-            Err(e) => Err(io(&path)(e.error)),
+    fn io(&self, item: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+        let item = item.into();
+        move |source| StoreError::Io {
+            store: self.location(),
+            item,
+            source,
         }
     }
 
-    /// Reads a blob and checks that its bytes hash to its name.
-    pub fn get(&self, digest: &[u8; 32]) -> Result<Vec<u8>, StoreError> {
-        let path = self.blob_path(digest);
-        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => StoreError::Missing {
-                path: self.dir.display().to_string(),
-                name: oci_digest(digest),
-            },
-            _ => io(&path)(e),
-        })?;
-        let actual = sha256(&bytes);
-        if &actual != digest {
-            return Err(StoreError::Corrupt {
-                path: path.display().to_string(),
-                name: oci_digest(digest),
-                actual: hex(&actual),
-            });
+    fn not_a_store(&self, reason: impl Into<String>) -> StoreError {
+        StoreError::NotAStore {
+            store: self.location(),
+            reason: reason.into(),
         }
-        Ok(bytes)
     }
 
-    fn index_path(&self) -> PathBuf {
-        self.dir.join("index.json")
+    /// Writes a file of the layout (not a blob) atomically.
+    fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        crate::write_atomic(&self.dir.join(name), bytes).map_err(|e| StoreError::Io {
+            store: self.location(),
+            item: name.to_string(),
+            source: e.source,
+        })
     }
 
     /// The image index.
     pub fn index(&self) -> Result<ImageIndex, StoreError> {
-        let path = self.index_path();
-        let text = std::fs::read(&path).map_err(io(&path))?;
-        ImageIndex::from_reader(&text[..]).map_err(|e| StoreError::NotAStore {
-            path: self.dir.display().to_string(),
-            reason: format!("index.json: {e}"),
-        })
+        let text = std::fs::read(self.dir.join("index.json")).map_err(self.io("index.json"))?;
+        ImageIndex::from_reader(&text[..]).map_err(|e| self.not_a_store(format!("index.json: {e}")))
     }
 
     fn write_index(&self, index: &ImageIndex) -> Result<(), StoreError> {
-        let text = index.to_string_pretty().map_err(|e| StoreError::NotAStore {
-            path: self.dir.display().to_string(),
-            reason: format!("index.json: {e}"),
-        })?;
-        write_atomic(&self.index_path(), text.as_bytes())
-    }
-
-    /// Records split roots: one manifest each (children as layers), replacing
-    /// any earlier manifest of the same app name.
-    pub fn record_roots(&self, roots: &[RootRecord]) -> Result<(), StoreError> {
-        let (config_digest, _) = self.put(b"{}")?;
-        let mut index = self.index()?;
-        let mut manifests: Vec<Descriptor> = index.manifests().clone();
-        for r in roots {
-            let layers = r
-                .layers
-                .iter()
-                .map(|(d, size)| descriptor(MediaType::Other(WASM_MEDIA_TYPE.to_string()), *size, d))
-                .collect::<Vec<_>>();
-            let manifest = ImageManifestBuilder::default()
-                .schema_version(2u32)
-                .media_type(MediaType::ImageManifest)
-                .artifact_type(MediaType::Other(WASM_MEDIA_TYPE.to_string()))
-                .config(descriptor(MediaType::EmptyJSON, 2, &config_digest))
-                .layers(layers)
-                .annotations(HashMap::from([
-                    (ROOT_ANNOTATION.to_string(), oci_digest(&r.root)),
-                    (REF_NAME.to_string(), r.name.clone()),
-                ]))
-                .build()
-                .expect("a valid manifest");
-            let bytes = manifest.to_string_pretty().expect("a manifest serializes");
-            let (digest, _) = self.put(bytes.as_bytes())?;
-            let mut desc = descriptor(MediaType::ImageManifest, bytes.len() as u64, &digest);
-            desc.set_annotations(Some(HashMap::from([(REF_NAME.to_string(), r.name.clone())])));
-            manifests.retain(|m| ref_name(m) != Some(r.name.as_str()));
-            manifests.push(desc);
-        }
-        index.set_manifests(manifests);
-        self.write_index(&index)
+        self.write_file("index.json", canonical_json(index).as_bytes())
     }
 
     /// Every blob with its size and the apps whose manifests use it.
@@ -288,12 +141,14 @@ impl Store {
                 }
             }
         }
-        let dir = self.dir.join("blobs/sha256");
         let mut out = BTreeMap::new();
-        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
-            let entry = entry.map_err(io(&dir))?;
+        for entry in std::fs::read_dir(self.dir.join("blobs/sha256")).map_err(self.io("blobs/sha256"))? {
+            let entry = entry.map_err(self.io("blobs/sha256"))?;
             let name = entry.file_name().to_string_lossy().to_string();
-            let size = entry.metadata().map_err(io(&entry.path()))?.len();
+            let size = entry
+                .metadata()
+                .map_err(self.io(format!("blobs/sha256/{name}")))?
+                .len();
             let key = format!("sha256:{name}");
             let used_by = users.remove(&key).unwrap_or_default();
             out.insert(
@@ -321,11 +176,10 @@ impl Store {
 
     /// Re-hashes every blob; returns every problem found (empty: all good).
     pub fn verify(&self) -> Result<Vec<StoreError>, StoreError> {
-        let dir = self.dir.join("blobs/sha256");
         let mut problems = Vec::new();
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(io(&dir))?
-            .map(|e| e.map(|e| e.path()).map_err(io(&dir)))
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.join("blobs/sha256"))
+            .map_err(self.io("blobs/sha256"))?
+            .map(|e| e.map(|e| e.path()).map_err(self.io("blobs/sha256")))
             .collect::<Result<_, _>>()?;
         names.sort();
         for path in names {
@@ -336,10 +190,9 @@ impl Store {
                         problems.push(e);
                     }
                 }
-                None => problems.push(StoreError::NotAStore {
-                    path: path.display().to_string(),
-                    reason: "a file in blobs/sha256 that is not named by a digest".to_string(),
-                }),
+                None => problems.push(self.not_a_store(format!(
+                    "blobs/sha256/{name}: a file in blobs/sha256 that is not named by a digest"
+                ))),
             }
         }
         // Every blob the index and manifests name must be there.
@@ -351,10 +204,10 @@ impl Store {
                             .as_digest_sha256()
                             .and_then(weld_format::names::parse_hash_name_hex)
                         {
-                            if !self.blob_path(&d).exists() {
+                            if !self.blob_file(&d).exists() {
                                 problems.push(StoreError::Missing {
-                                    path: self.dir.display().to_string(),
-                                    name: oci_digest(&d),
+                                    store: self.location(),
+                                    digest: oci_digest(&d),
                                 });
                             }
                         }
@@ -365,6 +218,93 @@ impl Store {
             }
         }
         Ok(problems)
+    }
+}
+
+impl OciDir {
+    /// Where the store is: its directory, for messages.
+    pub fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    /// The blob named `digest`, verified.
+    pub fn get(&self, digest: &Digest) -> Result<Vec<u8>, StoreError> {
+        let bytes = std::fs::read(self.blob_file(digest)).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::Missing {
+                store: self.location(),
+                digest: oci_digest(digest),
+            },
+            _ => self.io(format!("blob {}", oci_digest(digest)))(e),
+        })?;
+        verified(&self.location(), digest, bytes)
+    }
+
+    /// Adds a blob; returns its digest and whether it was new. An existing
+    /// blob is checked, never overwritten.
+    pub fn put(&self, bytes: &[u8]) -> Result<(Digest, bool), StoreError> {
+        let digest = weld_format::digest::sha256(bytes);
+        let path = self.blob_file(&digest);
+        let item = || format!("blob {}", oci_digest(&digest));
+        if path.exists() {
+            self.get(&digest)?;
+            return Ok((digest, false));
+        }
+        // Never replace a blob, even one another writer just added.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(self.io(item()))?;
+        tmp.write_all(bytes).map_err(self.io(item()))?;
+        tmp.as_file().sync_all().map_err(self.io(item()))?;
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => Ok((digest, true)),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                self.get(&digest)?;
+                Ok((digest, false))
+            }
+            Err(e) => Err(self.io(item())(e.error)),
+        }
+    }
+
+    /// Whether the store has a blob named `digest` (not verified).
+    pub fn has(&self, digest: &Digest) -> Result<bool, StoreError> {
+        self.blob_file(digest)
+            .try_exists()
+            .map_err(self.io(format!("blob {}", oci_digest(digest))))
+    }
+
+    /// Records split roots: one manifest each (children as layers),
+    /// replacing any earlier manifest of the same app name.
+    pub fn record_roots(&self, roots: &[RootRecord]) -> Result<(), StoreError> {
+        let (config, _) = self.put(EMPTY_CONFIG)?;
+        let mut index = self.index()?;
+        let mut entries = Vec::with_capacity(roots.len());
+        for r in roots {
+            let bytes = manifest_json(r, &config);
+            let (manifest, _) = self.put(bytes.as_bytes())?;
+            entries.push((
+                r.name.clone(),
+                index_entry(&r.name, &manifest, bytes.len() as u64),
+            ));
+        }
+        updated_index(&mut index, entries);
+        self.write_index(&index)
+    }
+}
+
+impl BlobStore for OciDir {
+    fn location(&self) -> String {
+        OciDir::location(self)
+    }
+    fn get(&self, digest: &Digest) -> Result<Vec<u8>, StoreError> {
+        OciDir::get(self, digest)
+    }
+    fn put(&self, bytes: &[u8]) -> Result<(Digest, bool), StoreError> {
+        OciDir::put(self, bytes)
+    }
+    fn has(&self, digest: &Digest) -> Result<bool, StoreError> {
+        OciDir::has(self, digest)
+    }
+    fn record_roots(&self, roots: &[RootRecord]) -> Result<(), StoreError> {
+        OciDir::record_roots(self, roots)
     }
 }
 
@@ -379,11 +319,22 @@ pub struct BlobEntry {
     pub used_by: Vec<String>,
 }
 
-fn descriptor(media_type: MediaType, size: u64, digest: &[u8; 32]) -> Descriptor {
-    let d = Digest::from_str(&oci_digest(digest)).expect("a sha256 digest is a valid OCI digest");
-    Descriptor::new(media_type, size, d)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn ref_name(d: &Descriptor) -> Option<&str> {
-    d.annotations().as_ref()?.get(REF_NAME).map(String::as_str)
+    #[test]
+    fn a_blob_is_stored_once_and_read_back_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OciDir::open_or_create(&dir.path().join("s")).unwrap();
+        let (first, new) = store.put(b"hello").unwrap();
+        assert!(new);
+        assert_eq!(store.put(b"hello").unwrap(), (first, false));
+        assert!(store.has(&first).unwrap());
+        assert_eq!(store.get(&first).unwrap(), b"hello");
+        std::fs::write(store.blob_file(&first), b"hellO").unwrap();
+        let e = store.get(&first).unwrap_err();
+        assert!(matches!(&e, StoreError::Corrupt { digest, .. } if *digest == oci_digest(&first)));
+        assert!(matches!(store.get(&[0; 32]), Err(StoreError::Missing { .. })));
+    }
 }

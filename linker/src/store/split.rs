@@ -1,6 +1,12 @@
 //! `weld split`: nested modules and components → blobs in a store, imported
 //! back by canonical hash name (DESIGN §3).
 //!
+//! [`split`]: one component (bytes in memory) → its split root and the
+//! children it put in a [`BlobStore`]. [`split_apps`]: several apps into one
+//! store, in parallel, then their manifests recorded. Cost: one validation
+//! and one section walk per component at every depth, one SHA-256 per child;
+//! bytes not rewritten are copied as slices.
+//!
 //! Each nested core module (section 1) and component (section 4) of at least
 //! `min_size` bytes, at any depth, goes to the store and is replaced, where it
 //! stood, by a type declaration and an import of that type named
@@ -15,9 +21,15 @@
 //!
 //! Nested components are split inside out: a component's own children first,
 //! then the rewritten component itself is the blob.
+//!
+//! **Determinism.** The roots and the store's contents do not depend on the
+//! number of threads. Which parallel app writes a shared blob first does, so
+//! [`split_apps`] reattributes `new`: a blob this run added is new for the
+//! first app in input order that has it, and for no other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode, ReencodeComponent};
 use wasm_encoder::{
     Alias, ComponentAliasSection, ComponentCoreTypeEncoder, ComponentExternName, ComponentImportSection,
@@ -26,15 +38,38 @@ use wasm_encoder::{
 };
 use wasmparser::component_types::ComponentAnyTypeId;
 use wasmparser::types::Types;
-use wasmparser::{
-    ComponentExternalKind, ComponentOuterAliasKind as PKind, ComponentTypeRef as PRef, Payload,
-};
+use wasmparser::Payload;
+use weld_format::digest::sha256;
 use weld_format::names::{canonical_hash_name, oci_digest};
+use weld_format::Inputs;
 
-use crate::error::SplitError;
-use crate::sections::sections;
-use crate::store::Store;
+use crate::sections::{sections, Defined};
+use crate::store::{BlobStore, Digest, RootRecord, StoreError};
 use crate::type_encode::{Decls, TypeEncoder};
+
+/// Splitting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    /// The input is not a component.
+    #[error("{input}: is not a component (split takes components)")]
+    NotAComponent {
+        /// The input.
+        input: String,
+    },
+    /// A component (or the split root) does not validate.
+    #[error("{input}: invalid: {message} (at offset {offset:#x})")]
+    Invalid {
+        /// The component, as a path from the input (`app/component 0`).
+        input: String,
+        /// The validator's message.
+        message: String,
+        /// Where.
+        offset: u64,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Options for [`split`].
 #[derive(Debug, Clone)]
@@ -53,14 +88,16 @@ impl Default for SplitOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredChild {
     /// Its SHA-256.
-    pub digest: [u8; 32],
+    pub digest: Digest,
     /// Its size in bytes.
     pub size: u64,
     /// `module` or `component`.
     pub kind: &'static str,
     /// Where it was, e.g. `app/component 0/module 2`.
     pub path: String,
-    /// Whether this call added it (false: the store had it).
+    /// Whether this split added it to the store (false: the store had it,
+    /// or an earlier place in this split, or an earlier app of
+    /// [`split_apps`], put it there).
     pub new: bool,
 }
 
@@ -75,8 +112,30 @@ pub struct Split {
     pub warnings: Vec<String>,
 }
 
+impl Split {
+    /// The distinct children (digest, size), sorted: the layers of the app's
+    /// manifest after its root.
+    pub fn layers(&self) -> Vec<(Digest, u64)> {
+        let mut layers: Vec<(Digest, u64)> = self.children.iter().map(|c| (c.digest, c.size)).collect();
+        layers.sort();
+        layers.dedup();
+        layers
+    }
+
+    /// How many children this split added to the store.
+    pub fn new_children(&self) -> usize {
+        self.children.iter().filter(|c| c.new).count()
+    }
+}
+
 /// Splits component `bytes` (named `name` in messages) into `store`.
-pub fn split(opts: &SplitOptions, name: &str, bytes: &[u8], store: &Store) -> Result<Split, SplitError> {
+/// Records no manifest (see [`split_apps`]).
+pub fn split(
+    opts: &SplitOptions,
+    name: &str,
+    bytes: &[u8],
+    store: &dyn BlobStore,
+) -> Result<Split, SplitError> {
     if !wasmparser::Parser::is_component(bytes) {
         return Err(SplitError::NotAComponent {
             input: name.to_string(),
@@ -101,28 +160,63 @@ pub fn split(opts: &SplitOptions, name: &str, bytes: &[u8], store: &Store) -> Re
     })
 }
 
-/// The id and contents of the section at `range` of `bytes`.
-pub(crate) fn raw(bytes: &[u8], range: std::ops::Range<usize>) -> RawSection<'_> {
-    let id = bytes[range.start];
-    let mut reader = wasmparser::BinaryReader::new(&bytes[range.start + 1..range.end], 0);
-    let _ = reader.read_var_u32();
-    let header = 1 + reader.original_position() as usize;
-    RawSection {
-        id,
-        data: &bytes[range.start + header..range.end],
+/// Splits every input (components; messages name them by
+/// [`display`](weld_format::Input::display)) into one store, in parallel,
+/// then records one manifest per app, named by the input's
+/// [`name`](weld_format::Input::name). Returns the splits in input order.
+///
+/// A child shared by several apps is stored once and counted `new` for the
+/// first app in input order that has it, so the result is the same on any
+/// number of threads. On an error nothing is recorded (blobs already put
+/// stay: they are content-addressed and harmless).
+pub fn split_apps(
+    opts: &SplitOptions,
+    inputs: &Inputs,
+    store: &dyn BlobStore,
+) -> Result<Vec<Split>, SplitError> {
+    // Each app is independent: split them in parallel, collect in order.
+    let apps: Vec<&weld_format::Input> = inputs.iter().collect();
+    let mut splits = apps
+        .par_iter()
+        .map(|i| split(opts, &i.display, i.bytes(), store))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    // Of concurrent puts of one blob exactly one was new: the blobs this run
+    // added. Give each to the first place in input order that has it.
+    let added: HashSet<Digest> = splits
+        .iter()
+        .flat_map(|s| &s.children)
+        .filter(|c| c.new)
+        .map(|c| c.digest)
+        .collect();
+    let mut claimed: HashSet<Digest> = HashSet::with_capacity(added.len());
+    for c in splits.iter_mut().flat_map(|s| &mut s.children) {
+        c.new = added.contains(&c.digest) && claimed.insert(c.digest);
     }
+    let records: Vec<RootRecord> = apps
+        .iter()
+        .zip(&splits)
+        .map(|(i, s)| RootRecord {
+            name: i.name.clone(),
+            root: sha256(&s.root),
+            layers: s.layers(),
+        })
+        .collect();
+    store.record_roots(&records)?;
+    Ok(splits)
 }
 
 struct Cx<'a> {
     opts: &'a SplitOptions,
-    store: &'a Store,
+    store: &'a dyn BlobStore,
     children: Vec<StoredChild>,
     warnings: Vec<String>,
 }
 
 /// Type definitions inserted so far, and the shift each original type got.
 #[derive(Default)]
-pub(crate) struct Shifts {
+struct Shifts {
     /// For each original core type, how many were inserted before it.
     core: Vec<u32>,
     /// For each original component type, how many were inserted before it.
@@ -135,66 +229,12 @@ impl Shifts {
     fn any(&self) -> bool {
         self.inserted_core > 0 || self.inserted_comp > 0
     }
-    fn core_defined(&mut self, n: u32) {
-        self.core
-            .extend(std::iter::repeat_n(self.inserted_core, n as usize));
-    }
-    fn comp_defined(&mut self, n: u32) {
-        self.comp
-            .extend(std::iter::repeat_n(self.inserted_comp, n as usize));
-    }
-}
 
-/// Counts what a section defines in the spaces split cares about.
-pub(crate) fn count_defs(
-    payload: &Payload<'_>,
-    shifts: &mut Shifts,
-    modules: &mut u32,
-    components: &mut u32,
-) {
-    match payload {
-        Payload::CoreTypeSection(r) => shifts.core_defined(r.count()),
-        Payload::ComponentTypeSection(r) => shifts.comp_defined(r.count()),
-        Payload::ComponentImportSection(r) => {
-            for i in r.clone().into_iter().flatten() {
-                match i.ty {
-                    PRef::Module(_) => *modules += 1,
-                    PRef::Component(_) => *components += 1,
-                    PRef::Type(_) => shifts.comp_defined(1),
-                    _ => {}
-                }
-            }
-        }
-        Payload::ComponentExportSection(r) => {
-            for e in r.clone().into_iter().flatten() {
-                match e.kind {
-                    ComponentExternalKind::Type => shifts.comp_defined(1),
-                    ComponentExternalKind::Module => *modules += 1,
-                    ComponentExternalKind::Component => *components += 1,
-                    _ => {}
-                }
-            }
-        }
-        Payload::ComponentAliasSection(r) => {
-            for a in r.clone().into_iter().flatten() {
-                match a {
-                    wasmparser::ComponentAlias::InstanceExport { kind, .. } => match kind {
-                        ComponentExternalKind::Type => shifts.comp_defined(1),
-                        ComponentExternalKind::Module => *modules += 1,
-                        ComponentExternalKind::Component => *components += 1,
-                        _ => {}
-                    },
-                    wasmparser::ComponentAlias::Outer { kind, .. } => match kind {
-                        PKind::CoreModule => *modules += 1,
-                        PKind::CoreType => shifts.core_defined(1),
-                        PKind::Type => shifts.comp_defined(1),
-                        PKind::Component => *components += 1,
-                    },
-                    wasmparser::ComponentAlias::CoreInstanceExport { .. } => {}
-                }
-            }
-        }
-        _ => {}
+    /// Gives the types `defined` counts beyond those seen so far the shift
+    /// in force now.
+    fn defined(&mut self, defined: &Defined) {
+        self.core.resize(defined.core_types as usize, self.inserted_core);
+        self.comp.resize(defined.types as usize, self.inserted_comp);
     }
 }
 
@@ -276,7 +316,7 @@ impl Decls for Insert {
 }
 
 impl Cx<'_> {
-    fn record(&mut self, digest: [u8; 32], child: &[u8], kind: Kind, path: &str, new: bool) {
+    fn record(&mut self, digest: Digest, child: &[u8], kind: Kind, path: &str, new: bool) {
         self.children.push(StoredChild {
             digest,
             size: child.len() as u64,
@@ -308,18 +348,21 @@ impl Cx<'_> {
         let secs = sections(bytes).map_err(invalid)?;
         let mut shifts = Shifts::default();
         let mut out = wasm_encoder::Component::new();
-        let (mut modules, mut components) = (0u32, 0u32);
+        let mut defined = Defined::default();
         // Digest → (kind, index) of the import already made in this component.
-        let mut imported: HashMap<[u8; 32], (Kind, u32)> = HashMap::new();
+        let mut imported: HashMap<Digest, (Kind, u32)> = HashMap::new();
         for s in secs {
             let nested = s.nested();
+            let raw = s.raw();
+            // The counts before this section: a nested child's index.
+            let before = defined;
+            defined.add(&s.payload);
             match s.payload {
                 Payload::ModuleSection { .. } => {
-                    let index = modules;
-                    modules += 1;
+                    let index = before.modules;
                     let child = &bytes[nested.expect("a nested module")];
                     if child.len() < self.opts.min_size {
-                        out.section(&raw(bytes, s.range.clone()));
+                        out.section(&raw);
                         continue;
                     }
                     let where_ = format!("{path}/module {index}");
@@ -335,8 +378,7 @@ impl Cx<'_> {
                     )?;
                 }
                 Payload::ComponentSection { .. } => {
-                    let index = components;
-                    components += 1;
+                    let index = before.components;
                     let child = &bytes[nested.expect("a nested component")];
                     let where_ = format!("{path}/component {index}");
                     let inner = match self.component(child, &where_) {
@@ -365,7 +407,7 @@ impl Cx<'_> {
                     )?;
                 }
                 payload => {
-                    count_defs(&payload, &mut shifts, &mut modules, &mut components);
+                    shifts.defined(&defined);
                     if shifts.any() {
                         let mut shifter = Shifter {
                             shifts: &shifts,
@@ -379,7 +421,7 @@ impl Cx<'_> {
                                 offset: s.range.start as u64,
                             })?;
                     } else {
-                        out.section(&raw(bytes, s.range.clone()));
+                        out.section(&raw);
                     }
                 }
             }
@@ -399,9 +441,9 @@ impl Cx<'_> {
         child: &[u8],
         path: &str,
         shifts: &mut Shifts,
-        imported: &mut HashMap<[u8; 32], (Kind, u32)>,
+        imported: &mut HashMap<Digest, (Kind, u32)>,
     ) -> Result<(), SplitError> {
-        let digest = weld_format::digest::sha256(child);
+        let digest = sha256(child);
         if let Some(&(k, first)) = imported.get(&digest) {
             if k == kind {
                 let mut aliases = ComponentAliasSection::new();
