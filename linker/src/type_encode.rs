@@ -648,14 +648,16 @@ impl<'t> TypeEncoder<'t> {
                     kind: wasm_encoder::TagKind::Exception,
                     func_type_idx: func_type(mt, *t)?,
                 }),
-                EntityType::Table(t) => wasm_encoder::EntityType::Table(
-                    wasm_encoder::TableType::try_from(*t)
-                        .map_err(|_| TypeEncodeError::UnsupportedCore(format!("{:?}", t.element_type)))?,
-                ),
+                EntityType::Table(t) => {
+                    wasm_encoder::EntityType::Table(wasm_encoder::TableType::try_from(*t).map_err(|_| {
+                        TypeEncodeError::UnsupportedCore(format!("{}", crate::describe::Wat(t.element_type)))
+                    })?)
+                }
                 EntityType::Memory(m) => wasm_encoder::EntityType::Memory((*m).into()),
                 EntityType::Global(g) => wasm_encoder::EntityType::Global(
-                    wasm_encoder::GlobalType::try_from(*g)
-                        .map_err(|_| TypeEncodeError::UnsupportedCore(format!("{:?}", g.content_type)))?,
+                    wasm_encoder::GlobalType::try_from(*g).map_err(|_| {
+                        TypeEncodeError::UnsupportedCore(format!("{}", crate::describe::Wat(g.content_type)))
+                    })?,
                 ),
             })
         };

@@ -13,11 +13,11 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 use weld_format::rewrite::{rewrite_body_with_refs, FuncRef, Identity};
-use weld_format::survey::ModuleSurvey;
-use weld_format::InputId;
+use weld_format::{FuncIdx, InputId};
 
 use crate::error::FuseError;
 use crate::fuse::plan::Plan;
+use crate::fuse::FuseCx;
 
 /// Functions per arena, and per parallel task.
 pub const CHUNK: usize = 1024;
@@ -67,13 +67,13 @@ impl Chunk {
 /// one after another, straight into the chunk's arena (sized from the input
 /// bodies): chunks are what runs in parallel.
 pub fn rewrite_chunk(
+    cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     identities: &[Identity],
     funcs: &[(InputId, u32)],
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
     with_refs: bool,
 ) -> Result<Chunk, FuseError> {
+    let FuseCx { files, modules, .. } = *cx;
     let size: usize = funcs
         .iter()
         .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 8)
@@ -109,16 +109,30 @@ pub fn rewrite_chunk(
 }
 
 /// Rewrites every defined function of the plan, listing function references.
-pub fn rewrite_all(
-    plan: &Plan<'_>,
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
-) -> Result<Vec<Chunk>, FuseError> {
+pub fn rewrite_bodies(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Vec<Chunk>, FuseError> {
     let identities: Vec<Identity> = plan.maps.iter().map(|m| m.remap().identity()).collect();
     plan.funcs
         .par_chunks(CHUNK)
-        .map(|c| rewrite_chunk(plan, &identities, c, modules, files, true))
+        .map(|c| rewrite_chunk(cx, plan, &identities, c, true))
         .collect()
+}
+
+/// [`rewrite_bodies`] for the per-stage benches (`weld_linker::stages`),
+/// which hold the run's pieces apart. Rewriting reads neither link names nor
+/// links, so the context gets none.
+#[cfg(feature = "stages")]
+pub fn rewrite_all(
+    plan: &Plan<'_>,
+    modules: &[&weld_format::survey::ModuleSurvey<'_>],
+    files: &[&str],
+) -> Result<Vec<Chunk>, FuseError> {
+    let cx = FuseCx {
+        files,
+        names: &[],
+        modules,
+        links: &crate::resolve::Links { targets: Vec::new() },
+    };
+    rewrite_bodies(&cx, plan)
 }
 
 /// The length of `x` as an unsigned LEB128.
@@ -152,18 +166,18 @@ impl Body<'_> {
 
     /// The body's length once every function index `f` is replaced by
     /// `renumber[f]`.
-    pub fn patched_len(&self, renumber: Option<&[u32]>) -> usize {
+    pub fn patched_len(&self, renumber: Option<&[FuncIdx]>) -> usize {
         let Some(renumber) = renumber else {
             return self.bytes.len();
         };
         self.refs.iter().fold(self.bytes.len(), |len, r| {
-            len - leb_len(r.func as u64) + leb_len(renumber[r.func as usize] as u64)
+            len - leb_len(r.func as u64) + leb_len(renumber[r.func as usize].raw() as u64)
         })
     }
 
     /// Appends the body to `out` with every function index `f` replaced by
     /// `renumber[f]`.
-    pub fn write_patched(&self, renumber: Option<&[u32]>, out: &mut Vec<u8>) {
+    pub fn write_patched(&self, renumber: Option<&[FuncIdx]>, out: &mut Vec<u8>) {
         let Some(renumber) = renumber else {
             out.extend_from_slice(self.bytes);
             return;
@@ -171,7 +185,7 @@ impl Body<'_> {
         for (run, r) in self.runs().zip(self.refs.iter().map(Some).chain([None])) {
             out.extend_from_slice(run);
             if let Some(r) = r {
-                wasm_encoder::Encode::encode(&renumber[r.func as usize], out);
+                wasm_encoder::Encode::encode(&renumber[r.func as usize].raw(), out);
             }
         }
     }

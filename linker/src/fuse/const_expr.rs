@@ -12,42 +12,41 @@
 use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{ConstExpr, Encode, Instruction};
 use wasmparser::Operator;
-use weld_format::survey::ModuleSurvey;
+use weld_format::Space;
 
 use crate::error::FuseError;
-use crate::fuse::plan::Plan;
+use crate::fuse::plan::{reencode_reason, Plan};
+use crate::fuse::FuseCx;
 
 /// Remaps the constant expression `expr` of input `k`.
 pub fn const_expr(
+    cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
     k: usize,
     expr: &wasmparser::ConstExpr<'_>,
 ) -> Result<ConstExpr, FuseError> {
     let mut bytes = Vec::new();
-    splice(plan, modules, files, k, expr, &mut bytes, 0)?;
+    splice(cx, plan, k, expr, &mut bytes, 0)?;
     Ok(ConstExpr::raw(bytes))
 }
 
 fn splice(
+    cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
     k: usize,
     expr: &wasmparser::ConstExpr<'_>,
     out: &mut Vec<u8>,
     depth: usize,
 ) -> Result<(), FuseError> {
     let bad = |reason: String| FuseError::Malformed {
-        input: files[k].to_string(),
+        input: cx.files[k].to_string(),
         item: "constant expression".into(),
         reason,
     };
     if depth > plan.globals.len() {
         return Err(bad("global initialisers refer to each other in a loop".into()));
     }
-    let imported = plan.n_imports[3];
+    let imported = plan.n_imports[Space::Global];
     let mut remap = plan.maps[k].remap();
     let mut ops = expr.get_operators_reader();
     while !ops.eof() {
@@ -57,18 +56,18 @@ fn splice(
             Operator::GlobalGet { global_index } => {
                 let g = remap
                     .global_index(global_index)
-                    .map_err(|e| bad(format!("{e:?}")))?;
+                    .map_err(|e| bad(reencode_reason(e)))?;
                 if g < imported {
                     Instruction::GlobalGet(g).encode(out);
                 } else {
                     let (p, d) = plan.globals[(g - imported) as usize];
-                    let init = &modules[p.as_usize()].globals[d as usize].init_expr;
-                    splice(plan, modules, files, p.as_usize(), init, out, depth + 1)?;
+                    let init = &cx.modules[p.as_usize()].globals[d as usize].init_expr;
+                    splice(cx, plan, p.as_usize(), init, out, depth + 1)?;
                 }
             }
             other => remap
                 .instruction(other)
-                .map_err(|e| bad(format!("{e:?}")))?
+                .map_err(|e| bad(reencode_reason(e)))?
                 .encode(out),
         }
     }

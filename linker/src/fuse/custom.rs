@@ -17,9 +17,10 @@ use wasmparser::{BinaryReader, Name, NameSectionReader, ProducersSectionReader};
 use weld_format::survey::ModuleSurvey;
 
 use crate::error::FuseError;
-use weld_format::InputId;
+use weld_format::{InputId, Space};
 
 use crate::fuse::plan::{Plan, Start};
+use crate::fuse::FuseCx;
 
 /// Adds one name subsection.
 type AddNames = fn(&mut NameSection, &NameMap);
@@ -107,11 +108,11 @@ impl<'a> MergedNames<'a> {
         let maps = &plan.maps[k.as_usize()];
         let out_imports = &plan.n_imports;
         let raw = |v: &[weld_format::TypeIdx]| v.iter().map(|x| x.0).collect::<Vec<u32>>();
-        let mut funcs = nameable(&maps.funcs, m.imported.funcs, out_imports[0]);
+        let mut funcs = nameable(&maps.funcs, m.imported.funcs, out_imports[Space::Func]);
         // A folded function is named by the function it was folded into.
         for (i, f) in funcs.iter_mut().enumerate().skip(m.imported.funcs as usize) {
             let d = (i as u32 - m.imported.funcs, k);
-            if *f != SKIP && plan.funcs.get((*f - out_imports[0]) as usize) != Some(&(d.1, d.0)) {
+            if *f != SKIP && plan.funcs.get((*f - out_imports[Space::Func]) as usize) != Some(&(d.1, d.0)) {
                 *f = SKIP;
             }
         }
@@ -121,10 +122,10 @@ impl<'a> MergedNames<'a> {
             .enumerate()
             .map(|(i, &f)| if (i as u32) < m.imported.funcs { SKIP } else { f })
             .collect();
-        let tables = nameable(&maps.tables, m.imported.tables, out_imports[1]);
-        let memories = nameable(&maps.memories, m.imported.memories, out_imports[2]);
-        let globals = nameable(&maps.globals, m.imported.globals, out_imports[3]);
-        let tags = nameable(&maps.tags, m.imported.tags, out_imports[4]);
+        let tables = nameable(&maps.tables, m.imported.tables, out_imports[Space::Table]);
+        let memories = nameable(&maps.memories, m.imported.memories, out_imports[Space::Memory]);
+        let globals = nameable(&maps.globals, m.imported.globals, out_imports[Space::Global]);
+        let tags = nameable(&maps.tags, m.imported.tags, out_imports[Space::Tag]);
         let types = raw(&maps.types);
         let elems: Vec<u32> = maps.elems.iter().map(|x| x.0).collect();
         let data_map: Vec<u32> = maps.data.iter().map(|x| x.0).collect();
@@ -206,11 +207,11 @@ fn read_features<'a>(r: &mut BinaryReader<'a>) -> wasmparser::Result<Vec<(u8, &'
 /// The merged custom sections for the fused module, encoded (to append after
 /// the last standard section), and warnings about the ones dropped.
 pub fn merge_customs(
+    cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
     strip_debug: bool,
 ) -> Result<(Vec<u8>, Vec<String>), FuseError> {
+    let FuseCx { files, modules, .. } = *cx;
     let mut names = MergedNames::default();
     let mut producers: IndexMap<&str, IndexMap<&str, &str>> = IndexMap::new();
     let mut features: IndexMap<&str, u8> = IndexMap::new();

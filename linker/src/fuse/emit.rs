@@ -17,9 +17,9 @@ use wasm_encoder::{
     ExportSection, FunctionSection, GlobalSection, ImportSection, MemorySection, Module, StartSection,
     TableSection, TagKind, TagSection, TagType,
 };
-use wasmparser::{DataKind, ElementItems, ElementKind, ExternalKind, TableInit};
+use wasmparser::{DataKind, ElementItems, ElementKind, TableInit};
 use weld_format::rewrite::RewriteError;
-use weld_format::survey::ModuleSurvey;
+use weld_format::Space;
 
 use rayon::prelude::*;
 
@@ -27,6 +27,7 @@ use crate::error::FuseError;
 use crate::fuse::code::{leb_len, rewrite_chunk, Chunk, CHUNK};
 use crate::fuse::const_expr::const_expr;
 use crate::fuse::plan::{Plan, Start, StartStep};
+use crate::fuse::FuseCx;
 
 fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError {
     FuseError::Malformed {
@@ -43,14 +44,14 @@ fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError 
 /// to patch them); each chunk is freed once copied. Otherwise bodies are
 /// rewritten here, a chunk at a time.
 pub fn emit(
+    cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
     customs: &[u8],
     chunks: Option<Vec<Chunk>>,
 ) -> Result<Vec<u8>, FuseError> {
+    let FuseCx { files, modules, .. } = *cx;
     let start_body = match &plan.start {
-        Some(Start::Synthesized { steps, .. }) => Some(start_body(plan, modules, files, steps)?),
+        Some(Start::Synthesized { steps, .. }) => Some(start_body(cx, plan, steps)?),
         _ => None,
     };
 
@@ -86,7 +87,7 @@ pub fn emit(
         match &t.init {
             TableInit::RefNull => tables.table(ty),
             TableInit::Expr(e) => {
-                let e = const_expr(plan, modules, files, k.as_usize(), e)?;
+                let e = const_expr(cx, plan, k.as_usize(), e)?;
                 tables.table_with_init(ty, &e)
             }
         };
@@ -132,7 +133,7 @@ pub fn emit(
         let ty = remap
             .global_type(g.ty)
             .map_err(|e| malformed(file, "global", e.into()))?;
-        let init = const_expr(plan, modules, files, k.as_usize(), &g.init_expr)?;
+        let init = const_expr(cx, plan, k.as_usize(), &g.init_expr)?;
         globals.global(ty, &init);
     }
     if !globals.is_empty() {
@@ -140,12 +141,15 @@ pub fn emit(
     }
     let mut exports = ExportSection::new();
     for e in &plan.exports {
-        let kind = match e.kind {
-            ExternalKind::Func | ExternalKind::FuncExact => ExportKind::Func,
-            ExternalKind::Table => ExportKind::Table,
-            ExternalKind::Memory => ExportKind::Memory,
-            ExternalKind::Global => ExportKind::Global,
-            ExternalKind::Tag => ExportKind::Tag,
+        let kind = match Space::of_kind(e.kind) {
+            Space::Func => ExportKind::Func,
+            Space::Table => ExportKind::Table,
+            Space::Memory => ExportKind::Memory,
+            Space::Global => ExportKind::Global,
+            Space::Tag => ExportKind::Tag,
+            Space::Type | Space::Elem | Space::Data => {
+                unreachable!("exports name func, table, memory, global or tag")
+            }
         };
         exports.export(&e.name, kind, e.index);
     }
@@ -163,7 +167,7 @@ pub fn emit(
         }
         None => {}
     }
-    let elements = element_section(plan, modules, files)?;
+    let elements = element_section(cx, plan)?;
     if !elements.is_empty() {
         head.section(&elements);
     }
@@ -193,7 +197,7 @@ pub fn emit(
                         reason: "memory out of range".into(),
                     }
                 })?;
-                let off = const_expr(plan, modules, files, k, offset_expr)?;
+                let off = const_expr(cx, plan, k, offset_expr)?;
                 if mem.0 == 0 {
                     h.push(0);
                 } else {
@@ -260,7 +264,7 @@ pub fn emit(
                 for funcs in plan.funcs.chunks(window) {
                     let chunks = funcs
                         .par_chunks(CHUNK)
-                        .map(|c| rewrite_chunk(plan, &identities, c, modules, files, false))
+                        .map(|c| rewrite_chunk(cx, plan, &identities, c, false))
                         .collect::<Result<Vec<_>, _>>()?;
                     for chunk in chunks {
                         for j in 0..chunk.len() {
@@ -308,11 +312,8 @@ fn padded_leb(x: u32) -> [u8; 5] {
     ]
 }
 
-fn element_section(
-    plan: &Plan<'_>,
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
-) -> Result<ElementSection, FuseError> {
+fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSection, FuseError> {
+    let FuseCx { files, modules, .. } = *cx;
     let mut section = ElementSection::new();
     for seg in &plan.elems {
         let k = seg.input.as_usize();
@@ -340,7 +341,7 @@ fn element_section(
                 let mut es = Vec::with_capacity(r.count() as usize);
                 for x in r.clone() {
                     let x = x.map_err(|e| malformed(file, item(), e.into()))?;
-                    es.push(const_expr(plan, modules, files, k, &x)?);
+                    es.push(const_expr(cx, plan, k, &x)?);
                 }
                 Elements::Expressions(ty, Cow::Owned(es))
             }
@@ -351,7 +352,7 @@ fn element_section(
                 table_index,
                 offset_expr,
             } if !seg.deferred => {
-                offset = const_expr(plan, modules, files, k, offset_expr)?;
+                offset = const_expr(cx, plan, k, offset_expr)?;
                 let t = remap
                     .table_index(table_index.unwrap_or(0))
                     .map_err(|e| malformed(file, item(), e.into()))?;
@@ -376,12 +377,8 @@ fn element_section(
 
 /// The synthesized start: deferred segment initialisations and the inputs'
 /// start calls, in instantiation order.
-fn start_body(
-    plan: &Plan<'_>,
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
-    steps: &[StartStep],
-) -> Result<Vec<u8>, FuseError> {
+fn start_body(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, steps: &[StartStep]) -> Result<Vec<u8>, FuseError> {
+    let FuseCx { files, modules, .. } = *cx;
     let mut code = Vec::new();
     for step in steps {
         match *step {
@@ -397,7 +394,7 @@ fn start_body(
                     continue;
                 };
                 let mut remap = plan.maps[k].remap();
-                let off = const_expr(plan, modules, files, k, offset_expr)?;
+                let off = const_expr(cx, plan, k, offset_expr)?;
                 let table = remap
                     .table_index(table_index.unwrap_or(0))
                     .map_err(|x| malformed(files[k], "elem", x.into()))?;
@@ -427,7 +424,7 @@ fn start_body(
                     continue;
                 };
                 let mut remap = plan.maps[k].remap();
-                let off = const_expr(plan, modules, files, k, offset_expr)?;
+                let off = const_expr(cx, plan, k, offset_expr)?;
                 let mem = remap
                     .memory_index(*memory_index)
                     .map_err(|x| malformed(files[k], "data", x.into()))?;

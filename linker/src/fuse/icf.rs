@@ -36,11 +36,12 @@
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use wasmparser::{ElementItems, ExternalKind, Operator};
+use wasmparser::{ElementItems, Operator};
 use weld_format::survey::ModuleSurvey;
-use weld_format::{FuncIdx, InputId};
+use weld_format::{FuncIdx, InputId, Space};
 
 use super::plan::Plan;
+use super::FuseCx;
 use crate::error::FuseError;
 use crate::fuse::code::{Body, Chunk, CHUNK};
 
@@ -79,7 +80,7 @@ fn observable(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()
         Ok(())
     };
     for e in &m.exports {
-        if matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact) {
+        if Space::of_kind(e.kind) == Space::Func {
             out.push(e.index);
         }
     }
@@ -128,15 +129,10 @@ fn same(a: Body<'_>, b: Body<'_>) -> bool {
 /// function references listed) of `plan.funcs`, in order. Updates the plan's
 /// maps and functions and records the folds, which bodies are kept, and the
 /// renumbering that the kept bodies' function references need.
-pub fn fold(
-    icf: Icf,
-    plan: &mut Plan<'_>,
-    chunks: &[Chunk],
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
-) -> Result<(), FuseError> {
+pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, chunks: &[Chunk]) -> Result<(), FuseError> {
+    let FuseCx { files, modules, .. } = *cx;
     let body = |i: usize| chunks[i / CHUNK].body(i % CHUNK);
-    let n_imports = plan.n_imports[0];
+    let n_imports = plan.n_imports[Space::Func];
     let funcs = &plan.funcs;
     if icf == Icf::None || funcs.len() < 2 {
         return Ok(());
@@ -306,7 +302,7 @@ pub fn fold(
         kept[i - 1]
     });
     plan.kept = Some(kept);
-    plan.renumber = Some((0..n_imports).chain(new_index).collect());
+    plan.renumber = Some((0..n_imports).chain(new_index).map(FuncIdx).collect());
     plan.folds = folds;
     Ok(())
 }

@@ -21,15 +21,32 @@ pub(crate) mod types;
 use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Inputs};
 
+use crate::resolve::Links;
+
 use crate::describe::import_label;
 use crate::error::{Error, FuseError};
-use crate::fuse::code::rewrite_all;
+use crate::fuse::code::rewrite_bodies;
 use crate::fuse::custom::merge_customs;
 use crate::fuse::emit::emit;
-use crate::fuse::plan::{plan, Icf, OnConflict, Plan, PlanOptions};
+use crate::fuse::plan::{Icf, OnConflict, Plan, PlanOptions};
 use crate::resolve::graph::ModuleGraph;
 use crate::resolve::{resolve, ResolveOptions};
 use crate::survey_all;
+
+/// What every stage of one fuse run reads, built once by [`fuse`] and
+/// borrowed by each stage. Every slice is indexed by [`InputId`] (command-line
+/// order); `'a` is the inputs' bytes, which the surveys and the plan borrow.
+#[derive(Debug, Clone, Copy)]
+pub struct FuseCx<'r, 'a> {
+    /// Each input as errors name it (its path).
+    pub files: &'r [&'r str],
+    /// Each input's link name (what other inputs import it by).
+    pub names: &'r [&'r str],
+    /// Each input's survey.
+    pub modules: &'r [&'r ModuleSurvey<'a>],
+    /// Where every import of every input goes.
+    pub links: &'r Links,
+}
 
 /// Options for [`fuse`].
 #[derive(Debug, Clone)]
@@ -167,24 +184,30 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
         on_conflict: opts.on_conflict,
         exports: opts.exports.clone(),
     };
-    let mut plan = plan(&files, &names, &modules, &links, order)?;
+    let cx = FuseCx {
+        files: &files,
+        names: &names,
+        modules: &modules,
+        links: &links,
+    };
+    let mut plan = Plan::build(&cx, order)?;
 
     // Fold identical functions: bodies are rewritten once, in parallel, and
     // compared with their function references left out.
     let chunks = match opts.icf {
         Icf::None => None,
         icf => {
-            let chunks = rewrite_all(&plan, &modules, &files)?;
-            icf::fold(icf, &mut plan, &chunks, &modules, &files)?;
+            let chunks = rewrite_bodies(&cx, &plan)?;
+            icf::fold(&cx, icf, &mut plan, &chunks)?;
             Some(chunks)
         }
     };
     // Function indices are final: place the start function and the exports.
-    plan.finish(&plan_opts, &names, &files, &modules)?;
+    plan.finish(&cx, &plan_opts)?;
 
     // Emit: custom sections merged, bodies written (or rewritten) in order.
-    let (customs, warnings) = merge_customs(&plan, &modules, &files, opts.strip_debug)?;
-    let bytes = emit(&plan, &modules, &files, &customs, chunks)?;
+    let (customs, warnings) = merge_customs(&cx, &plan, opts.strip_debug)?;
+    let bytes = emit(&cx, &plan, &customs, chunks)?;
 
     if opts.validate {
         validate(&bytes)?;

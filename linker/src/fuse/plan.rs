@@ -21,14 +21,16 @@ use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{Encode, EntityType};
 use wasmparser::{DataKind, ElementKind, ExternalKind, TypeRef};
 use weld_format::rewrite::{OutOfRange, Remap};
-use weld_format::survey::ModuleSurvey;
-use weld_format::{DataIdx, ElemIdx, FuncIdx, GlobalIdx, InputId, MemIdx, TableIdx, TagIdx, TypeIdx};
+use weld_format::{
+    DataIdx, ElemIdx, FuncIdx, GlobalIdx, InputId, MemIdx, PerSpace, Space, TableIdx, TagIdx, TypeIdx,
+};
 
 pub use super::icf::{Fold, Icf};
 use super::types::TypePlan;
-use crate::describe;
+use super::FuseCx;
+use crate::describe::Wat;
 use crate::error::{FuseError, ImportError};
-use crate::resolve::{Links, Target};
+use crate::resolve::Target;
 
 /// What to do when two inputs export the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,15 +66,33 @@ pub struct SpaceMaps {
 }
 
 impl SpaceMaps {
-    /// The output index of an item an export of this input names.
-    pub fn export_target(&self, kind: ExternalKind, index: u32) -> Option<u32> {
+    /// The output index of `index` in `space`, raw since the space is only
+    /// known at run time (an export's target).
+    pub fn get(&self, space: Space, index: u32) -> Option<u32> {
         let i = index as usize;
-        match kind {
-            ExternalKind::Func | ExternalKind::FuncExact => self.funcs.get(i).map(|x| x.0),
-            ExternalKind::Table => self.tables.get(i).map(|x| x.0),
-            ExternalKind::Memory => self.memories.get(i).map(|x| x.0),
-            ExternalKind::Global => self.globals.get(i).map(|x| x.0),
-            ExternalKind::Tag => self.tags.get(i).map(|x| x.0),
+        match space {
+            Space::Func => self.funcs.get(i).map(|x| x.0),
+            Space::Table => self.tables.get(i).map(|x| x.0),
+            Space::Memory => self.memories.get(i).map(|x| x.0),
+            Space::Global => self.globals.get(i).map(|x| x.0),
+            Space::Tag => self.tags.get(i).map(|x| x.0),
+            Space::Type => self.types.get(i).map(|x| x.0),
+            Space::Elem => self.elems.get(i).map(|x| x.0),
+            Space::Data => self.data.get(i).map(|x| x.0),
+        }
+    }
+
+    /// Appends the next old index's output index `out` to the map of `space`.
+    fn push(&mut self, space: Space, out: u32) {
+        match space {
+            Space::Func => self.funcs.push(FuncIdx(out)),
+            Space::Table => self.tables.push(TableIdx(out)),
+            Space::Memory => self.memories.push(MemIdx(out)),
+            Space::Global => self.globals.push(GlobalIdx(out)),
+            Space::Tag => self.tags.push(TagIdx(out)),
+            Space::Type => self.types.push(TypeIdx(out)),
+            Space::Elem => self.elems.push(ElemIdx(out)),
+            Space::Data => self.data.push(DataIdx(out)),
         }
     }
 
@@ -180,13 +200,13 @@ pub struct Plan<'a> {
     pub exports: Vec<OutExport<'a>>,
     /// The start function.
     pub start: Option<Start>,
-    /// Imports per space: func, table, memory, global, tag.
-    pub n_imports: [u32; 5],
+    /// Imports per space (zero for types and segments).
+    pub n_imports: PerSpace<u32>,
     /// Functions folded into others by identical code folding.
     pub folds: Vec<Fold>,
     /// After folding: old output function index -> new one, for patching
     /// bodies rewritten before the fold.
-    pub renumber: Option<Vec<u32>>,
+    pub renumber: Option<Vec<FuncIdx>>,
     /// After folding: for each function defined before the fold, whether its
     /// body is kept (in the order the bodies were rewritten).
     pub kept: Option<Vec<bool>>,
@@ -228,253 +248,277 @@ fn reencode_err(input: &str, e: wasm_encoder::reencode::Error<OutOfRange>) -> Fu
         other => FuseError::Malformed {
             input: input.to_string(),
             item: "type".into(),
-            reason: other.to_string(),
+            reason: reencode_reason(other),
         },
     }
 }
 
-/// Builds the plan of every index space. `names[i]`/`files[i]` name input
-/// `i`; `order` is the instantiation order from the graph. Function indices
-/// are final only after folding ([`super::icf::fold`]); [`Plan::finish`] then
-/// places the start function and the exports.
+/// Why wasm-encoder could not re-encode an item, in words (a parse error
+/// keeps wasmparser's message, which the encoder's own text drops).
+pub(crate) fn reencode_reason(e: wasm_encoder::reencode::Error<OutOfRange>) -> String {
+    match e {
+        wasm_encoder::reencode::Error::ParseError(p) => p.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// [`Plan::build`] for the per-stage benches (`weld_linker::stages`), which
+/// hold the run's pieces apart.
+#[cfg(feature = "stages")]
 pub fn plan<'a>(
     files: &[&str],
     names: &[&str],
-    modules: &[&ModuleSurvey<'a>],
-    links: &Links,
+    modules: &[&weld_format::survey::ModuleSurvey<'a>],
+    links: &crate::resolve::Links,
     order: Vec<InputId>,
 ) -> Result<Plan<'a>, FuseError> {
-    let n = modules.len();
-    let mut maps = vec![SpaceMaps::default(); n];
-
-    // Types, in instantiation order.
-    let mut types = TypePlan::default();
-    for &k in &order {
-        let m = modules[k.as_usize()];
-        maps[k.as_usize()].types = types.add_module(m).map_err(|b| FuseError::Malformed {
-            input: files[k.as_usize()].to_string(),
-            item: format!("type {}", b.index),
-            reason: "type reference out of range or forward".into(),
-        })?;
-    }
-
-    // Pass A: imports that stay imports, merged when identical.
-    let mut imports: Vec<OutImport<'a>> = Vec::new();
-    let mut import_key: HashMap<(&str, &str, Vec<u8>), u32> = HashMap::new();
-    let mut kept: Vec<Vec<Option<u32>>> = vec![Vec::new(); n];
-    let mut items = ItemTypes::default();
-    let mut counts = [0u32; 5]; // func, table, memory, global, tag
-    for &k in &order {
-        let m = modules[k.as_usize()];
-        let file = files[k.as_usize()];
-        let mut remap = maps[k.as_usize()].remap();
-        let mut mine = Vec::with_capacity(m.imports.len());
-        for (i, imp) in m.imports.iter().enumerate() {
-            match links.target(k, i) {
-                Target::Host | Target::Unresolved { .. } => {}
-                Target::Input { .. } | Target::Missing { .. } => {
-                    mine.push(None);
-                    continue;
-                }
-            }
-            let ty = remap.entity_type(imp.ty).map_err(|e| reencode_err(file, e))?;
-            let mut key_bytes = Vec::new();
-            ty.encode(&mut key_bytes);
-            let space = space_of(&imp.ty);
-            let idx = *import_key
-                .entry((imp.module, imp.name, key_bytes))
-                .or_insert_with(|| {
-                    let idx = counts[space];
-                    counts[space] += 1;
-                    match ty {
-                        EntityType::Function(t) => items.funcs.push(TypeIdx(t)),
-                        EntityType::Table(t) => items.tables.push(t),
-                        EntityType::Memory(t) => items.memories.push(t),
-                        EntityType::Global(t) => items.globals.push(t),
-                        EntityType::Tag(t) => items.tags.push(TypeIdx(t.func_type_idx)),
-                        EntityType::FunctionExact(t) => items.funcs.push(TypeIdx(t)),
-                    }
-                    imports.push(OutImport {
-                        module: imp.module,
-                        name: imp.name,
-                        ty,
-                    });
-                    idx
-                });
-            mine.push(Some(idx));
-        }
-        kept[k.as_usize()] = mine;
-    }
-
-    // Pass B: definitions, in instantiation order after the imports.
-    let (mut funcs, mut tables, mut memories, mut globals, mut tags) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut defined_base: Vec<[u32; 5]> = vec![[0; 5]; n];
-    let mut next = counts;
-    for &k in &order {
-        let m = modules[k.as_usize()];
-        let file = files[k.as_usize()];
-        defined_base[k.as_usize()] = next;
-        let mut remap = maps[k.as_usize()].remap();
-        let first_def = m.imported.funcs as usize;
-        for (d, ty) in m.func_types[first_def..].iter().enumerate() {
-            let t = remap.type_index(ty.0).map_err(|e| reencode_err(file, e))?;
-            items.funcs.push(TypeIdx(t));
-            funcs.push((k, d as u32));
-        }
-        for (d, t) in m.tables.iter().enumerate() {
-            items
-                .tables
-                .push(remap.table_type(t.ty).map_err(|e| reencode_err(file, e))?);
-            tables.push((k, d as u32));
-        }
-        for (d, t) in m.memories.iter().enumerate() {
-            items
-                .memories
-                .push(remap.memory_type(*t).map_err(|e| reencode_err(file, e))?);
-            memories.push((k, d as u32));
-        }
-        for (d, g) in m.globals.iter().enumerate() {
-            items
-                .globals
-                .push(remap.global_type(g.ty).map_err(|e| reencode_err(file, e))?);
-            globals.push((k, d as u32));
-        }
-        for (d, t) in m.tags.iter().enumerate() {
-            let ty = remap
-                .type_index(t.func_type_idx)
-                .map_err(|e| reencode_err(file, e))?;
-            items.tags.push(TypeIdx(ty));
-            tags.push((k, d as u32));
-        }
-        next[0] += (m.func_types.len() - first_def) as u32;
-        next[1] += m.tables.len() as u32;
-        next[2] += m.memories.len() as u32;
-        next[3] += m.globals.len() as u32;
-        next[4] += m.tags.len() as u32;
-    }
-
-    // Pass C: every import of every input, in instantiation order, so a
-    // provider's own imports are resolved before anything imports from it.
-    let mut errors: Vec<ImportError> = Vec::new();
-    for &k in &order {
-        let m = modules[k.as_usize()];
-        let ki = k.as_usize();
-        let mut fmap: Vec<FuncIdx> = Vec::with_capacity(m.func_types.len());
-        let mut tmap = Vec::new();
-        let mut mmap = Vec::new();
-        let mut gmap = Vec::new();
-        let mut tgmap = Vec::new();
-        for (i, imp) in m.imports.iter().enumerate() {
-            let space = space_of(&imp.ty);
-            let out = match (links.target(k, i), kept[ki][i]) {
-                (_, Some(idx)) => idx,
-                (Target::Input { provider, export, .. }, None) => {
-                    match link_import(
-                        &types, &items, &maps, modules, files, names, k, imp, *provider, *export,
-                    ) {
-                        Ok(idx) => idx,
-                        Err(e) => {
-                            errors.push(e);
-                            0
-                        }
-                    }
-                }
-                (Target::Missing { reason, .. }, None) => {
-                    errors.push(ImportError {
-                        input: files[ki].to_string(),
-                        module: imp.module.to_string(),
-                        field: imp.name.to_string(),
-                        reason: reason.clone(),
-                    });
-                    0
-                }
-                (_, None) => unreachable!("host and unresolved imports are kept in pass A"),
-            };
-            match space {
-                0 => fmap.push(FuncIdx(out)),
-                1 => tmap.push(TableIdx(out)),
-                2 => mmap.push(MemIdx(out)),
-                3 => gmap.push(GlobalIdx(out)),
-                _ => tgmap.push(TagIdx(out)),
-            }
-        }
-        let base = defined_base[ki];
-        let defined = |b: u32, len: usize| (0..len as u32).map(move |d| b + d);
-        fmap.extend(defined(base[0], m.func_types.len() - m.imported.funcs as usize).map(FuncIdx));
-        tmap.extend(defined(base[1], m.tables.len()).map(TableIdx));
-        mmap.extend(defined(base[2], m.memories.len()).map(MemIdx));
-        gmap.extend(defined(base[3], m.globals.len()).map(GlobalIdx));
-        tgmap.extend(defined(base[4], m.tags.len()).map(TagIdx));
-        let mp = &mut maps[ki];
-        (mp.funcs, mp.tables, mp.memories, mp.globals, mp.tags) = (fmap, tmap, mmap, gmap, tgmap);
-    }
-    if !errors.is_empty() {
-        return Err(FuseError::Imports(errors));
-    }
-
-    // Segments, in instantiation order; defer those after the first start.
-    let first_start = order.iter().position(|k| modules[k.as_usize()].start.is_some());
-    let (mut elems, mut data) = (Vec::new(), Vec::new());
-    for (pos, &k) in order.iter().enumerate() {
-        let m = modules[k.as_usize()];
-        let defer = first_start.is_some_and(|s| pos > s);
-        let mut emap = Vec::with_capacity(m.elements.len());
-        for (e, seg) in m.elements.iter().enumerate() {
-            emap.push(ElemIdx(elems.len() as u32));
-            let deferred = defer && matches!(seg.kind, ElementKind::Active { .. });
-            elems.push(Segment {
-                input: k,
-                index: e as u32,
-                deferred,
-            });
-        }
-        let mut dmap = Vec::with_capacity(m.data.len());
-        for (d, seg) in m.data.iter().enumerate() {
-            dmap.push(DataIdx(data.len() as u32));
-            let deferred = defer && matches!(seg.kind, DataKind::Active { .. });
-            data.push(Segment {
-                input: k,
-                index: d as u32,
-                deferred,
-            });
-        }
-        maps[k.as_usize()].elems = emap;
-        maps[k.as_usize()].data = dmap;
-    }
-
-    Ok(Plan {
-        order,
-        types,
-        maps,
-        imports,
-        funcs,
-        tables,
-        memories,
-        globals,
-        tags,
-        elems,
-        data,
-        exports: Vec::new(),
-        start: None,
-        n_imports: counts,
-        folds: Vec::new(),
-        renumber: None,
-        kept: None,
-        declare: Vec::new(),
-    })
+    let cx = FuseCx {
+        files,
+        names,
+        modules,
+        links,
+    };
+    Plan::build(&cx, order)
 }
 
 impl<'a> Plan<'a> {
+    /// Builds the plan of every index space; `order` is the instantiation order
+    /// from the graph. Function indices are final only after folding
+    /// ([`super::icf::fold`]); [`Plan::finish`] then places the start function
+    /// and the exports.
+    pub fn build(cx: &FuseCx<'_, 'a>, order: Vec<InputId>) -> Result<Plan<'a>, FuseError> {
+        let FuseCx {
+            files,
+            modules,
+            links,
+            ..
+        } = *cx;
+        let n = modules.len();
+        let mut maps = vec![SpaceMaps::default(); n];
+
+        // Types, in instantiation order.
+        let mut types = TypePlan::default();
+        for &k in &order {
+            let m = modules[k.as_usize()];
+            maps[k.as_usize()].types = types.add_module(m).map_err(|b| FuseError::Malformed {
+                input: files[k.as_usize()].to_string(),
+                item: format!("type {}", b.index),
+                reason: "type reference out of range or forward".into(),
+            })?;
+        }
+
+        // Pass A: imports that stay imports, merged when identical.
+        let mut imports: Vec<OutImport<'a>> = Vec::new();
+        let mut import_key: HashMap<(&str, &str, Vec<u8>), u32> = HashMap::new();
+        let mut kept: Vec<Vec<Option<u32>>> = vec![Vec::new(); n];
+        let mut items = ItemTypes::default();
+        let mut counts = PerSpace::<u32>::default();
+        for &k in &order {
+            let m = modules[k.as_usize()];
+            let file = files[k.as_usize()];
+            let mut remap = maps[k.as_usize()].remap();
+            let mut mine = Vec::with_capacity(m.imports.len());
+            for (i, imp) in m.imports.iter().enumerate() {
+                match links.target(k, i) {
+                    Target::Host | Target::Unresolved { .. } => {}
+                    Target::Input { .. } | Target::Missing { .. } => {
+                        mine.push(None);
+                        continue;
+                    }
+                }
+                let ty = remap.entity_type(imp.ty).map_err(|e| reencode_err(file, e))?;
+                let mut key_bytes = Vec::new();
+                ty.encode(&mut key_bytes);
+                let space = Space::of_type_ref(&imp.ty);
+                let idx = *import_key
+                    .entry((imp.module, imp.name, key_bytes))
+                    .or_insert_with(|| {
+                        let idx = counts[space];
+                        counts[space] += 1;
+                        match ty {
+                            EntityType::Function(t) => items.funcs.push(TypeIdx(t)),
+                            EntityType::Table(t) => items.tables.push(t),
+                            EntityType::Memory(t) => items.memories.push(t),
+                            EntityType::Global(t) => items.globals.push(t),
+                            EntityType::Tag(t) => items.tags.push(TypeIdx(t.func_type_idx)),
+                            EntityType::FunctionExact(t) => items.funcs.push(TypeIdx(t)),
+                        }
+                        imports.push(OutImport {
+                            module: imp.module,
+                            name: imp.name,
+                            ty,
+                        });
+                        idx
+                    });
+                mine.push(Some(idx));
+            }
+            kept[k.as_usize()] = mine;
+        }
+
+        // Pass B: definitions, in instantiation order after the imports.
+        let (mut funcs, mut tables, mut memories, mut globals, mut tags) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut defined_base: Vec<PerSpace<u32>> = vec![PerSpace::default(); n];
+        let mut next = counts;
+        for &k in &order {
+            let m = modules[k.as_usize()];
+            let file = files[k.as_usize()];
+            defined_base[k.as_usize()] = next;
+            let mut remap = maps[k.as_usize()].remap();
+            let first_def = m.imported.funcs as usize;
+            for (d, ty) in m.func_types[first_def..].iter().enumerate() {
+                let t = remap.type_index(ty.0).map_err(|e| reencode_err(file, e))?;
+                items.funcs.push(TypeIdx(t));
+                funcs.push((k, d as u32));
+            }
+            for (d, t) in m.tables.iter().enumerate() {
+                items
+                    .tables
+                    .push(remap.table_type(t.ty).map_err(|e| reencode_err(file, e))?);
+                tables.push((k, d as u32));
+            }
+            for (d, t) in m.memories.iter().enumerate() {
+                items
+                    .memories
+                    .push(remap.memory_type(*t).map_err(|e| reencode_err(file, e))?);
+                memories.push((k, d as u32));
+            }
+            for (d, g) in m.globals.iter().enumerate() {
+                items
+                    .globals
+                    .push(remap.global_type(g.ty).map_err(|e| reencode_err(file, e))?);
+                globals.push((k, d as u32));
+            }
+            for (d, t) in m.tags.iter().enumerate() {
+                let ty = remap
+                    .type_index(t.func_type_idx)
+                    .map_err(|e| reencode_err(file, e))?;
+                items.tags.push(TypeIdx(ty));
+                tags.push((k, d as u32));
+            }
+            next[Space::Func] += (m.func_types.len() - first_def) as u32;
+            next[Space::Table] += m.tables.len() as u32;
+            next[Space::Memory] += m.memories.len() as u32;
+            next[Space::Global] += m.globals.len() as u32;
+            next[Space::Tag] += m.tags.len() as u32;
+        }
+
+        // Pass C: every import of every input, in instantiation order, so a
+        // provider's own imports are resolved before anything imports from it.
+        let mut errors: Vec<ImportError> = Vec::new();
+        for &k in &order {
+            let m = modules[k.as_usize()];
+            let ki = k.as_usize();
+            // This input's maps of the import-bearing spaces, imports first.
+            let mut own = SpaceMaps {
+                funcs: Vec::with_capacity(m.func_types.len()),
+                ..SpaceMaps::default()
+            };
+            let placed = Placed {
+                types: &types,
+                items: &items,
+                maps: &maps,
+            };
+            for (i, imp) in m.imports.iter().enumerate() {
+                let out = match (links.target(k, i), kept[ki][i]) {
+                    (_, Some(idx)) => idx,
+                    (Target::Input { provider, export, .. }, None) => {
+                        match placed.link_import(cx, k, imp, *provider, *export) {
+                            Ok(idx) => idx,
+                            Err(e) => {
+                                errors.push(e);
+                                0
+                            }
+                        }
+                    }
+                    (Target::Missing { reason, .. }, None) => {
+                        errors.push(ImportError {
+                            input: files[ki].to_string(),
+                            module: imp.module.to_string(),
+                            field: imp.name.to_string(),
+                            reason: reason.clone(),
+                        });
+                        0
+                    }
+                    (_, None) => unreachable!("host and unresolved imports are kept in pass A"),
+                };
+                own.push(Space::of_type_ref(&imp.ty), out);
+            }
+            let base = defined_base[ki];
+            let defined = |s: Space, len: usize| (0..len as u32).map(move |d| base[s] + d);
+            let n_funcs = m.func_types.len() - m.imported.funcs as usize;
+            own.funcs.extend(defined(Space::Func, n_funcs).map(FuncIdx));
+            own.tables
+                .extend(defined(Space::Table, m.tables.len()).map(TableIdx));
+            own.memories
+                .extend(defined(Space::Memory, m.memories.len()).map(MemIdx));
+            own.globals
+                .extend(defined(Space::Global, m.globals.len()).map(GlobalIdx));
+            own.tags.extend(defined(Space::Tag, m.tags.len()).map(TagIdx));
+            let mp = &mut maps[ki];
+            (mp.funcs, mp.tables, mp.memories, mp.globals, mp.tags) =
+                (own.funcs, own.tables, own.memories, own.globals, own.tags);
+        }
+        if !errors.is_empty() {
+            return Err(FuseError::Imports(errors));
+        }
+
+        // Segments, in instantiation order; defer those after the first start.
+        let first_start = order.iter().position(|k| modules[k.as_usize()].start.is_some());
+        let (mut elems, mut data) = (Vec::new(), Vec::new());
+        for (pos, &k) in order.iter().enumerate() {
+            let m = modules[k.as_usize()];
+            let defer = first_start.is_some_and(|s| pos > s);
+            let mut emap = Vec::with_capacity(m.elements.len());
+            for (e, seg) in m.elements.iter().enumerate() {
+                emap.push(ElemIdx(elems.len() as u32));
+                let deferred = defer && matches!(seg.kind, ElementKind::Active { .. });
+                elems.push(Segment {
+                    input: k,
+                    index: e as u32,
+                    deferred,
+                });
+            }
+            let mut dmap = Vec::with_capacity(m.data.len());
+            for (d, seg) in m.data.iter().enumerate() {
+                dmap.push(DataIdx(data.len() as u32));
+                let deferred = defer && matches!(seg.kind, DataKind::Active { .. });
+                data.push(Segment {
+                    input: k,
+                    index: d as u32,
+                    deferred,
+                });
+            }
+            maps[k.as_usize()].elems = emap;
+            maps[k.as_usize()].data = dmap;
+        }
+
+        Ok(Plan {
+            order,
+            types,
+            maps,
+            imports,
+            funcs,
+            tables,
+            memories,
+            globals,
+            tags,
+            elems,
+            data,
+            exports: Vec::new(),
+            start: None,
+            n_imports: counts,
+            folds: Vec::new(),
+            renumber: None,
+            kept: None,
+            declare: Vec::new(),
+        })
+    }
+
     /// The last planning step, once function indices are final (after
     /// identical code folding): the start function and the exports.
-    pub fn finish(
-        &mut self,
-        opts: &PlanOptions,
-        names: &[&str],
-        files: &[&str],
-        modules: &[&ModuleSurvey<'a>],
-    ) -> Result<(), FuseError> {
+    pub fn finish(&mut self, cx: &FuseCx<'_, 'a>, opts: &PlanOptions) -> Result<(), FuseError> {
+        let FuseCx { files, modules, .. } = *cx;
         // The start: deferred segments and start calls, input by input.
         let mut steps = Vec::new();
         for &k in &self.order {
@@ -509,7 +553,7 @@ impl<'a> Plan<'a> {
             [] => None,
             [StartStep::Call(f)] => Some(Start::Existing(*f)),
             _ => {
-                let func = FuncIdx(self.n_imports[0] + self.funcs.len() as u32);
+                let func = FuncIdx(self.n_imports[Space::Func] + self.funcs.len() as u32);
                 Some(Start::Synthesized {
                     func,
                     ty: self.types.empty_func(),
@@ -521,146 +565,129 @@ impl<'a> Plan<'a> {
             exports: None,
             ..opts.clone()
         };
-        let all_exports = plan_exports(&everything, names, files, modules, &self.maps)?;
-        self.exports = plan_exports(opts, names, files, modules, &self.maps)?;
+        let all_exports = plan_exports(cx, &everything, &self.maps)?;
+        self.exports = plan_exports(cx, opts, &self.maps)?;
         self.declare = undeclared(&all_exports, &self.exports);
         Ok(())
     }
 }
 
-/// 0 func, 1 table, 2 memory, 3 global, 4 tag.
-fn space_of(ty: &TypeRef) -> usize {
-    match ty {
-        TypeRef::Func(_) | TypeRef::FuncExact(_) => 0,
-        TypeRef::Table(_) => 1,
-        TypeRef::Memory(_) => 2,
-        TypeRef::Global(_) => 3,
-        TypeRef::Tag(_) => 4,
-    }
+/// What pass C links imports against: the types and items placed so far.
+struct Placed<'p> {
+    types: &'p TypePlan,
+    items: &'p ItemTypes,
+    maps: &'p [SpaceMaps],
 }
 
-fn kind_space(kind: ExternalKind) -> usize {
-    match kind {
-        ExternalKind::Func | ExternalKind::FuncExact => 0,
-        ExternalKind::Table => 1,
-        ExternalKind::Memory => 2,
-        ExternalKind::Global => 3,
-        ExternalKind::Tag => 4,
+impl Placed<'_> {
+    /// Resolves import `imp` of input `k` to export `export` of `provider` and
+    /// checks the types.
+    fn link_import(
+        &self,
+        cx: &FuseCx<'_, '_>,
+        k: InputId,
+        imp: &wasmparser::Import<'_>,
+        provider: InputId,
+        export: u32,
+    ) -> Result<u32, ImportError> {
+        let Placed { types, items, maps } = *self;
+        let FuseCx {
+            files,
+            names,
+            modules,
+            ..
+        } = *cx;
+        let ki = k.as_usize();
+        let pi = provider.as_usize();
+        let err = |reason: String| ImportError {
+            input: files[ki].to_string(),
+            module: imp.module.to_string(),
+            field: imp.name.to_string(),
+            reason,
+        };
+        let ex = modules[pi].exports[export as usize];
+        let want = Space::of_type_ref(&imp.ty);
+        let have = Space::of_kind(ex.kind);
+        if want != have {
+            return Err(err(format!(
+                "expected {want}, but `{}` exports `{}` as a {have}",
+                names[pi], ex.name
+            )));
+        }
+        let idx = maps[pi].get(have, ex.index).ok_or_else(|| {
+            err(format!(
+                "`{}` exports `{}` with an index out of range",
+                names[pi], ex.name
+            ))
+        })?;
+        let my_types = &maps[ki].types;
+        let mine = |t: u32| my_types.get(t as usize).copied();
+        let mismatch = |expected: String, found: String| {
+            err(format!(
+                "type mismatch: expected {expected}, but `{}` exports `{}` as {found}",
+                names[pi], ex.name
+            ))
+        };
+        let ty_text = |t: TypeIdx| types.text.get(t.as_usize()).cloned().unwrap_or_default();
+        match imp.ty {
+            TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+                let expected = mine(t).ok_or_else(|| err(format!("type {t} out of range")))?;
+                let found = items.funcs[idx as usize];
+                if !types.is_subtype(found, expected) {
+                    return Err(mismatch(ty_text(expected), ty_text(found)));
+                }
+            }
+            TypeRef::Tag(t) => {
+                let expected = mine(t.func_type_idx).ok_or_else(|| err("tag type out of range".into()))?;
+                let found = items.tags[idx as usize];
+                if found != expected {
+                    return Err(mismatch(
+                        format!("tag {}", ty_text(expected)),
+                        format!("tag {}", ty_text(found)),
+                    ));
+                }
+            }
+            TypeRef::Global(g) => {
+                let mut remap = maps[ki].remap();
+                let expected = remap
+                    .global_type(g)
+                    .map_err(|_| err("global type out of range".into()))?;
+                let found = items.globals[idx as usize];
+                if found != expected {
+                    return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
+                }
+            }
+            TypeRef::Table(t) => {
+                let mut remap = maps[ki].remap();
+                let expected = remap
+                    .table_type(t)
+                    .map_err(|_| err("table type out of range".into()))?;
+                let found = items.tables[idx as usize];
+                let ok = found.element_type == expected.element_type
+                    && found.table64 == expected.table64
+                    && found.shared == expected.shared
+                    && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
+                if !ok {
+                    return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
+                }
+            }
+            TypeRef::Memory(mt) => {
+                let mut remap = maps[ki].remap();
+                let expected = remap
+                    .memory_type(mt)
+                    .map_err(|_| err("memory type out of range".into()))?;
+                let found = items.memories[idx as usize];
+                let ok = found.memory64 == expected.memory64
+                    && found.shared == expected.shared
+                    && found.page_size_log2 == expected.page_size_log2
+                    && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
+                if !ok {
+                    return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
+                }
+            }
+        }
+        Ok(idx)
     }
-}
-
-const SPACE_NAMES: [&str; 5] = ["func", "table", "memory", "global", "tag"];
-
-/// Resolves one import to its provider's item and checks the types.
-#[allow(clippy::too_many_arguments)]
-fn link_import(
-    types: &TypePlan,
-    items: &ItemTypes,
-    maps: &[SpaceMaps],
-    modules: &[&ModuleSurvey<'_>],
-    files: &[&str],
-    names: &[&str],
-    k: InputId,
-    imp: &wasmparser::Import<'_>,
-    provider: InputId,
-    export: u32,
-) -> Result<u32, ImportError> {
-    let ki = k.as_usize();
-    let pi = provider.as_usize();
-    let err = |reason: String| ImportError {
-        input: files[ki].to_string(),
-        module: imp.module.to_string(),
-        field: imp.name.to_string(),
-        reason,
-    };
-    let ex = modules[pi].exports[export as usize];
-    let want = space_of(&imp.ty);
-    let have = kind_space(ex.kind);
-    if want != have {
-        return Err(err(format!(
-            "expected {}, but `{}` exports `{}` as a {}",
-            SPACE_NAMES[want], names[pi], ex.name, SPACE_NAMES[have]
-        )));
-    }
-    let idx = maps[pi].export_target(ex.kind, ex.index).ok_or_else(|| {
-        err(format!(
-            "`{}` exports `{}` with an index out of range",
-            names[pi], ex.name
-        ))
-    })?;
-    let my_types = &maps[ki].types;
-    let mine = |t: u32| my_types.get(t as usize).copied();
-    let mismatch = |expected: String, found: String| {
-        err(format!(
-            "type mismatch: expected {expected}, but `{}` exports `{}` as {found}",
-            names[pi], ex.name
-        ))
-    };
-    let ty_text = |t: TypeIdx| types.text.get(t.as_usize()).cloned().unwrap_or_default();
-    match imp.ty {
-        TypeRef::Func(t) | TypeRef::FuncExact(t) => {
-            let expected = mine(t).ok_or_else(|| err(format!("type {t} out of range")))?;
-            let found = items.funcs[idx as usize];
-            if !types.is_subtype(found, expected) {
-                return Err(mismatch(ty_text(expected), ty_text(found)));
-            }
-        }
-        TypeRef::Tag(t) => {
-            let expected = mine(t.func_type_idx).ok_or_else(|| err("tag type out of range".into()))?;
-            let found = items.tags[idx as usize];
-            if found != expected {
-                return Err(mismatch(
-                    format!("tag {}", ty_text(expected)),
-                    format!("tag {}", ty_text(found)),
-                ));
-            }
-        }
-        TypeRef::Global(g) => {
-            let mut remap = maps[ki].remap();
-            let expected = remap
-                .global_type(g)
-                .map_err(|_| err("global type out of range".into()))?;
-            let found = items.globals[idx as usize];
-            if found != expected {
-                return Err(mismatch(describe::global(&g), encoder_global(&found)));
-            }
-        }
-        TypeRef::Table(t) => {
-            let mut remap = maps[ki].remap();
-            let expected = remap
-                .table_type(t)
-                .map_err(|_| err("table type out of range".into()))?;
-            let found = items.tables[idx as usize];
-            let ok = found.element_type == expected.element_type
-                && found.table64 == expected.table64
-                && found.shared == expected.shared
-                && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
-            if !ok {
-                return Err(mismatch(
-                    describe::table(&t),
-                    encoder_limits("table", found.minimum, found.maximum),
-                ));
-            }
-        }
-        TypeRef::Memory(mt) => {
-            let mut remap = maps[ki].remap();
-            let expected = remap
-                .memory_type(mt)
-                .map_err(|_| err("memory type out of range".into()))?;
-            let found = items.memories[idx as usize];
-            let ok = found.memory64 == expected.memory64
-                && found.shared == expected.shared
-                && found.page_size_log2 == expected.page_size_log2
-                && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
-            if !ok {
-                return Err(mismatch(
-                    describe::memory(&mt),
-                    encoder_limits("memory", found.minimum, found.maximum),
-                ));
-            }
-        }
-    }
-    Ok(idx)
 }
 
 /// Import subtyping of limits: at least the minimum, and within the maximum
@@ -673,37 +700,31 @@ fn limits_match(found_min: u64, found_max: Option<u64>, want_min: u64, want_max:
         }
 }
 
-fn encoder_limits(what: &str, min: u64, max: Option<u64>) -> String {
-    format!(
-        "{what} {min}{}",
-        max.map(|m| format!("..{m}")).unwrap_or_default()
-    )
-}
-
-fn encoder_global(g: &wasm_encoder::GlobalType) -> String {
-    format!("global {}{:?}", if g.mutable { "mut " } else { "" }, g.val_type)
-}
-
 fn plan_exports<'a>(
+    cx: &FuseCx<'_, 'a>,
     opts: &PlanOptions,
-    names: &[&str],
-    files: &[&str],
-    modules: &[&ModuleSurvey<'a>],
     maps: &[SpaceMaps],
 ) -> Result<Vec<OutExport<'a>>, FuseError> {
+    let FuseCx {
+        files,
+        names,
+        modules,
+        ..
+    } = *cx;
     let mut out: Vec<OutExport<'a>> = Vec::new();
     let mut taken: HashMap<Cow<'a, str>, InputId> = HashMap::new();
     let mut conflicts = Vec::new();
     for (i, m) in modules.iter().enumerate() {
         let k = InputId(i as u32);
         for ex in &m.exports {
-            let index = maps[i]
-                .export_target(ex.kind, ex.index)
-                .ok_or_else(|| FuseError::Malformed {
-                    input: files[i].to_string(),
-                    item: format!("export \"{}\"", ex.name),
-                    reason: "index out of range".into(),
-                })?;
+            let index =
+                maps[i]
+                    .get(Space::of_kind(ex.kind), ex.index)
+                    .ok_or_else(|| FuseError::Malformed {
+                        input: files[i].to_string(),
+                        item: format!("export \"{}\"", ex.name),
+                        reason: "index out of range".into(),
+                    })?;
             let mut name: Cow<'a, str> = Cow::Borrowed(ex.name);
             if let Some(&first) = taken.get(&name) {
                 match opts.on_conflict {
@@ -757,17 +778,98 @@ fn plan_exports<'a>(
 fn undeclared<'a>(all: &[OutExport<'a>], kept: &[OutExport<'a>]) -> Vec<u32> {
     let mut keep: Vec<u32> = kept
         .iter()
-        .filter(|e| matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact))
+        .filter(|e| Space::of_kind(e.kind) == Space::Func)
         .map(|e| e.index)
         .collect();
     keep.sort_unstable();
     let mut out: Vec<u32> = all
         .iter()
-        .filter(|e| matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact))
+        .filter(|e| Space::of_kind(e.kind) == Space::Func)
         .map(|e| e.index)
         .filter(|i| keep.binary_search(i).is_err())
         .collect();
     out.sort_unstable();
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use weld_format::Inputs;
+
+    use crate::{fuse, FuseOptions};
+
+    /// The error of fusing `a` (which imports from `b`) with `b`.
+    fn fuse_error(a: &str, b: &str) -> String {
+        let inputs =
+            Inputs::from_memory([("a", a.as_bytes().to_vec()), ("b", b.as_bytes().to_vec())]).unwrap();
+        fuse(&FuseOptions::default(), &inputs).unwrap_err().to_string()
+    }
+
+    fn assert_no_debug(text: &str) {
+        for debug in ["RefType {", "Concrete(", "Some(", "I32", "Ref("] {
+            assert!(!text.contains(debug), "{text}");
+        }
+    }
+
+    #[test]
+    fn global_mismatch_prints_ref_types_in_wat() {
+        let e = fuse_error(
+            r#"(module (import "b" "g" (global (mut funcref))))"#,
+            r#"(module (type $t (func)) (global (export "g") (mut (ref null $t)) (ref.null $t)))"#,
+        );
+        assert!(
+            e.ends_with(
+                "type mismatch: expected global mut funcref, but `b` exports `g` as global mut (ref null 0)"
+            ),
+            "{e}"
+        );
+        assert_no_debug(&e);
+    }
+
+    #[test]
+    fn global_mismatch_prints_mutability_and_value_type() {
+        let e = fuse_error(
+            r#"(module (import "b" "g" (global (mut i32))))"#,
+            r#"(module (global (export "g") i64 (i64.const 0)))"#,
+        );
+        assert!(
+            e.ends_with("expected global mut i32, but `b` exports `g` as global i64"),
+            "{e}"
+        );
+        assert_no_debug(&e);
+    }
+
+    #[test]
+    fn table_and_memory_mismatches_print_whole_types() {
+        let e = fuse_error(
+            r#"(module (import "b" "t" (table 1 externref)))"#,
+            r#"(module (table (export "t") 1 2 funcref))"#,
+        );
+        assert!(
+            e.ends_with("expected table 1 externref, but `b` exports `t` as table 1..2 funcref"),
+            "{e}"
+        );
+        let e = fuse_error(
+            r#"(module (import "b" "m" (memory 2 3)))"#,
+            r#"(module (memory (export "m") 1))"#,
+        );
+        assert!(
+            e.ends_with("expected memory 2..3, but `b` exports `m` as memory 1"),
+            "{e}"
+        );
+        assert_no_debug(&e);
+    }
+
+    #[test]
+    fn kind_mismatch_names_both_spaces() {
+        let e = fuse_error(
+            r#"(module (import "b" "x" (global i32)))"#,
+            r#"(module (func (export "x")))"#,
+        );
+        assert!(
+            e.ends_with("expected global, but `b` exports `x` as a func"),
+            "{e}"
+        );
+    }
 }
