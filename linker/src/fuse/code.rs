@@ -130,7 +130,10 @@ pub fn rewrite_all(
         files,
         names: &[],
         modules,
-        links: &crate::resolve::Links { targets: Vec::new() },
+        links: &crate::resolve::Resolution {
+            targets: Vec::new(),
+            problems: Vec::new(),
+        },
     };
     rewrite_bodies(&cx, plan)
 }

@@ -21,7 +21,7 @@ pub(crate) mod types;
 use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Inputs};
 
-use crate::resolve::Links;
+use crate::resolve::Resolution;
 
 use crate::describe::import_label;
 use crate::error::{Error, FuseError};
@@ -45,7 +45,7 @@ pub struct FuseCx<'r, 'a> {
     /// Each input's survey.
     pub modules: &'r [&'r ModuleSurvey<'a>],
     /// Where every import of every input goes.
-    pub links: &'r Links,
+    pub links: &'r Resolution,
 }
 
 /// Options for [`fuse`].

@@ -269,7 +269,7 @@ pub fn plan<'a>(
     files: &[&str],
     names: &[&str],
     modules: &[&weld_format::survey::ModuleSurvey<'a>],
-    links: &crate::resolve::Links,
+    links: &crate::resolve::Resolution,
     order: Vec<InputId>,
 ) -> Result<Plan<'a>, FuseError> {
     let cx = FuseCx {

@@ -239,9 +239,6 @@ pub struct Resolution {
     pub problems: Vec<LinkError>,
 }
 
-/// The name fuse's planner knows the resolution by.
-pub(crate) type Links = Resolution;
-
 impl Resolution {
     /// The target of one import.
     pub fn target(&self, input: InputId, import: usize) -> &Target {
