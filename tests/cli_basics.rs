@@ -167,14 +167,9 @@ fn missing_file_and_usage_errors() {
 /// the section headers. Needs `corpus/fetch swc-wasm` (run by `.ci/run`).
 #[test]
 fn inspect_real_module_matches_objdump_counts() {
-    let path = real_cache().join("swc-wasm.wasm");
-    if !path.exists() {
-        println!(
-            "skipped: {} not fetched (run `corpus/fetch swc-wasm`; needs the npm registry)",
-            path.display()
-        );
+    let Some(path) = real_binary("swc-wasm") else {
         return;
-    }
+    };
     let o = weld(&["inspect".as_ref(), "--json".as_ref(), path.as_os_str()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
