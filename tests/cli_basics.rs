@@ -167,14 +167,9 @@ fn missing_file_and_usage_errors() {
 /// the section headers. Needs `corpus/fetch swc-wasm` (run by `.ci/run`).
 #[test]
 fn inspect_real_module_matches_objdump_counts() {
-    let path = real_cache().join("swc-wasm.wasm");
-    if !path.exists() {
-        println!(
-            "skipped: {} not fetched (run `corpus/fetch swc-wasm`; needs the npm registry)",
-            path.display()
-        );
+    let Some(path) = real_binary("swc-wasm") else {
         return;
-    }
+    };
     let o = weld(&["inspect".as_ref(), "--json".as_ref(), path.as_os_str()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -216,4 +211,81 @@ fn reads_standard_input() {
     let text = stdout(&o);
     assert!(text.starts_with("<stdin> (stdin): module"), "{text}");
     assert!(text.contains("c.base: (type 0)"), "{text}");
+}
+
+/// An unsigned LEB128 at `pos`: (value, the position after it).
+fn leb(bytes: &[u8], mut pos: usize) -> (u64, usize) {
+    let (mut value, mut shift) = (0u64, 0);
+    loop {
+        let b = bytes[pos];
+        pos += 1;
+        value |= u64::from(b & 0x7f) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            return (value, pos);
+        }
+    }
+}
+
+/// Where each item a reader of `bytes` must read whole begins: every
+/// section's size field and contents, and in the code section the count, each
+/// body's size field and each body. Also returns where each section ends.
+fn item_starts(bytes: &[u8]) -> (Vec<usize>, Vec<usize>) {
+    let (mut starts, mut ends) = (Vec::new(), Vec::new());
+    let mut pos = 8;
+    while pos < bytes.len() {
+        let id = bytes[pos];
+        let (size, contents) = leb(bytes, pos + 1);
+        starts.extend([pos + 1, contents]);
+        if id == 10 {
+            let (count, mut at) = leb(bytes, contents);
+            for _ in 0..count {
+                let (len, body) = leb(bytes, at);
+                starts.extend([at, body]);
+                at = body + len as usize;
+            }
+        }
+        pos = contents + size as usize;
+        ends.push(pos);
+    }
+    (starts, ends)
+}
+
+/// A module cut anywhere inside a section is an error naming the input and
+/// the offset where the item it could not finish begins (a section's
+/// contents, or in the code section the body), computed here from the
+/// section headers independently of weld. The CLI prints the same offset.
+#[test]
+fn truncated_module_is_an_error_with_offset() {
+    for text in [
+        "(module (func (export \"a\") (result i32) i32.const 1))".to_string(),
+        std::fs::read_to_string(root().join("corpus/demo/chain/b.wat")).unwrap(),
+    ] {
+        let bytes = wat::parse_str(&text).unwrap();
+        let (starts, ends) = item_starts(&bytes);
+        // A cut between sections can leave a valid shorter module (or one
+        // wrong as a whole, not truncated); a cut inside a section never does.
+        for cut in (9..bytes.len()).filter(|c| !ends.contains(c)) {
+            let want = starts.iter().copied().filter(|s| *s <= cut).max().unwrap();
+            let e = weld_format::survey("t", &bytes[..cut]).unwrap_err();
+            assert_eq!(e.input, "t");
+            assert_eq!(e.offset, Some(want as u64), "cut at {cut:#x}: {e}");
+            let shown = e.to_string();
+            assert!(shown.starts_with("t: "), "{shown}");
+            assert!(
+                shown.ends_with(&format!("(at offset {want:#x})")),
+                "cut at {cut:#x}: {shown}"
+            );
+        }
+        // Through the CLI: the last byte cut off.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.wasm");
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        let want = starts.iter().copied().filter(|s| *s < bytes.len()).max().unwrap();
+        let o = weld(&["inspect".as_ref(), path.as_os_str()]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = stderr(&o);
+        assert!(err.contains(&format!("(at offset {want:#x})")), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+    }
 }

@@ -435,11 +435,9 @@ fn real_components_compose_alone_with_every_wasi_import_restated() {
         "jco-0.14.2-wasm-tools",
     ];
     for name in names {
-        let path = common::real_cache().join(format!("{name}.wasm"));
-        if !path.exists() {
-            eprintln!("skipped {name}: run corpus/fetch {name}");
+        let Some(path) = common::real_binary(name) else {
             continue;
-        }
+        };
         let inputs = Inputs::load(&[weld_format::InputSpec::parse(path.to_str().unwrap()).unwrap()]).unwrap();
         let out = compose(&ComposeOptions::default(), &inputs).unwrap();
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())

@@ -545,3 +545,80 @@ fn cli_fuse_writes_output_and_map_deterministically() {
     assert_eq!(m["inputs"][0]["name"], "app");
     assert_eq!(m["inputs"][0]["funcs"][0], lib_apply);
 }
+
+/// Two modules of `n` functions each, `a` importing `imports` of `b`'s: every
+/// body calls others (so the rewriter changes its immediates) and returns a
+/// distinct constant (so folding keeps them apart).
+fn many_functions(n: usize, imports: usize) -> Vec<(String, Vec<u8>)> {
+    let mut b = String::from("(module\n");
+    for i in 0..n {
+        let callee = (i * 7 + 1) % n;
+        b.push_str(&format!(
+            "(func $f{i} (export \"f{i}\") (param i32) (result i32)\n\
+             local.get 0 i32.eqz (if (result i32) (then i32.const {i}) (else local.get 0 i32.const 1 i32.sub call $f{callee})))\n"
+        ));
+    }
+    b.push(')');
+    let mut a = String::from("(module\n");
+    for k in 0..imports {
+        a.push_str(&format!(
+            "(import \"b\" \"f{}\" (func $b{k} (param i32) (result i32)))\n",
+            k * (n / imports)
+        ));
+    }
+    for i in 0..n {
+        let (own, theirs) = ((i * 13 + 5) % n, i % imports);
+        a.push_str(&format!(
+            "(func $g{i} (export \"g{i}\") (param i32) (result i32)\n\
+             local.get 0 i32.eqz (if (result i32) (then i32.const {}) (else local.get 0 i32.const 1 i32.sub call $g{own} call $b{theirs})))\n",
+            i + n
+        ));
+    }
+    a.push(')');
+    vec![
+        ("a".to_string(), wat::parse_str(&a).unwrap()),
+        ("b".to_string(), wat::parse_str(&b).unwrap()),
+    ]
+}
+
+/// The number of functions a module defines.
+fn defined_funcs(bytes: &[u8]) -> u32 {
+    wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .find_map(|p| match p {
+            Ok(wasmparser::Payload::FunctionSection(r)) => Some(r.count()),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// The body rewriter and the validator work in chunks of
+/// `weld_linker`'s `CHUNK` (1024) functions, in parallel: with 5000+ bodies
+/// (well over three chunks, so chunks really run on different threads and
+/// are gathered in order), 1 thread and 4 threads give the same bytes.
+#[test]
+fn output_is_byte_identical_with_1_and_4_threads_over_several_chunks() {
+    let set = many_functions(2600, 200);
+    let inputs = Inputs::from_memory(set.iter().cloned()).unwrap();
+    let fuse_on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| weld_linker::fuse(&FuseOptions::default(), &inputs))
+            .unwrap_or_else(|e| panic!("fuse failed: {e}"))
+    };
+    let one = fuse_on(1);
+    let four = fuse_on(4);
+    validate_all_features(&one.bytes);
+    let chunks = defined_funcs(&one.bytes).div_ceil(1024);
+    assert!(chunks > 4, "only {chunks} rewrite chunks");
+    assert!(
+        one.bytes == four.bytes,
+        "1 thread and 4 threads give different bytes"
+    );
+    assert_eq!(
+        serde_json::to_string(&one.map).unwrap(),
+        serde_json::to_string(&four.map).unwrap()
+    );
+}

@@ -344,11 +344,10 @@ fn real_components_split_into_one_store_and_bundle_back() {
     let dir = tempfile::tempdir().unwrap();
     let store = OciDir::open_or_create(dir.path()).unwrap();
     for name in names {
-        let path = common::real_cache().join(format!("{name}.wasm"));
-        let Ok(x) = std::fs::read(&path) else {
-            eprintln!("skipped {name}: run corpus/fetch {name}");
+        let Some(path) = common::real_binary(name) else {
             continue;
         };
+        let x = std::fs::read(&path).unwrap();
         let s = split(&SplitOptions::default(), name, &x, &store).unwrap();
         validate(&s.root);
         assert!(s.root.len() < x.len() / 10, "{name}: the root keeps little");

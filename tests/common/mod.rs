@@ -79,6 +79,26 @@ pub fn broken_inputs() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// A real binary fetched by `corpus/fetch ID` (`corpus/real.lock`), as
+/// `<cache>/<id>.wasm`. When it is missing: under CI (`CI` set to anything
+/// non-empty) this panics, since a test that passes on nothing hides a broken
+/// fetch; elsewhere it prints `skipped: <why>` to stderr and returns `None`.
+pub fn real_binary(id: &str) -> Option<PathBuf> {
+    let path = real_cache().join(format!("{id}.wasm"));
+    if path.is_file() {
+        return Some(path);
+    }
+    let why = format!(
+        "{} not fetched (run `corpus/fetch {id}`; it needs the npm registry)",
+        path.display()
+    );
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{why}; CI is set, so a missing real binary is a failure, not a skip");
+    }
+    eprintln!("skipped: {why}");
+    None
+}
+
 /// Where `corpus/fetch` puts real binaries.
 pub fn real_cache() -> PathBuf {
     match std::env::var_os("WELD_CACHE") {

@@ -1,0 +1,1 @@
+(module (@custom "linking" "\02"))

@@ -1,0 +1,1 @@
+(module (func) (@custom "reloc.CODE" "\03\00"))

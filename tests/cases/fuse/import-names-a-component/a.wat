@@ -1,0 +1,1 @@
+(module (import "greeter" "hello" (func (result i32))))

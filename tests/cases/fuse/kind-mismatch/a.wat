@@ -1,0 +1,1 @@
+(module (import "b" "f" (func)))

@@ -1,0 +1,1 @@
+(module (import "util" "f" (func)))

@@ -1,0 +1,1 @@
+(module (import "pinned" "f" (func)))

@@ -1,0 +1,1 @@
+(module (import "evil" "f" (func)))

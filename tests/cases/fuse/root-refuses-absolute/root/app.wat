@@ -1,0 +1,1 @@
+(module (import "/etc/x.wasm" "f" (func)))

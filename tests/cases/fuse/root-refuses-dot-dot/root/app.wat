@@ -1,0 +1,1 @@
+(module (import "../outside/x.wasm" "f" (func)))

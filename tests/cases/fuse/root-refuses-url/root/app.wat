@@ -1,0 +1,1 @@
+(module (import "https://example.invalid/x.wasm" "f" (func)))

@@ -1,0 +1,1 @@
+(module (type $t (func)) (import "b" "f" (func (param (ref null $t)))))

@@ -1,0 +1,1 @@
+(module (type $t (func)) (func (export "f") (param (ref $t))))

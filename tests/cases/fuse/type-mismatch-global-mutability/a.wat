@@ -1,0 +1,1 @@
+(module (import "b" "g" (global (mut i32))))

@@ -1,0 +1,1 @@
+(module (import "b" "m" (memory i64 1)))

@@ -1,0 +1,1 @@
+(module (type $t (func)) (import "b" "t" (table 1 (ref null $t))))

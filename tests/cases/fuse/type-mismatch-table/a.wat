@@ -1,0 +1,1 @@
+(module (import "b" "t" (table 1 externref)))

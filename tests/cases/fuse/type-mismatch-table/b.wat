@@ -1,0 +1,1 @@
+(module (table (export "t") 1 funcref))

@@ -1,0 +1,1 @@
+(module (import "b" "e" (tag (param i64))))

@@ -1,0 +1,1 @@
+(module (tag (export "e") (param i32)))
