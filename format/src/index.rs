@@ -176,11 +176,6 @@ impl<T> PerSpace<T> {
     pub fn from_fn(mut f: impl FnMut(Space) -> T) -> Self {
         PerSpace(Space::ALL.map(&mut f))
     }
-
-    /// Each space with its value, in [`Space::ALL`] order.
-    pub fn iter(&self) -> impl Iterator<Item = (Space, &T)> {
-        Space::ALL.into_iter().zip(&self.0)
-    }
 }
 
 impl<T> core::ops::Index<Space> for PerSpace<T> {
@@ -242,6 +237,5 @@ mod tests {
         assert_eq!(n[Space::Tag], 0);
         let labels = PerSpace::from_fn(Space::name);
         assert_eq!(labels[Space::Data], "data");
-        assert_eq!(n.iter().filter(|(_, &v)| v > 0).count(), 2);
     }
 }

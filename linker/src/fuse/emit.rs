@@ -19,7 +19,6 @@ use wasm_encoder::{
 };
 use wasmparser::{DataKind, ElementItems, ElementKind, TableInit};
 use weld_format::rewrite::RewriteError;
-use weld_format::Space;
 
 use rayon::prelude::*;
 
@@ -141,17 +140,7 @@ pub fn emit(
     }
     let mut exports = ExportSection::new();
     for e in &plan.exports {
-        let kind = match Space::of_kind(e.kind) {
-            Space::Func => ExportKind::Func,
-            Space::Table => ExportKind::Table,
-            Space::Memory => ExportKind::Memory,
-            Space::Global => ExportKind::Global,
-            Space::Tag => ExportKind::Tag,
-            Space::Type | Space::Elem | Space::Data => {
-                unreachable!("exports name func, table, memory, global or tag")
-            }
-        };
-        exports.export(&e.name, kind, e.index);
+        exports.export(&e.name, ExportKind::from(e.kind), e.index);
     }
     if !exports.is_empty() {
         head.section(&exports);

@@ -423,7 +423,7 @@ impl<'a> Plan<'a> {
                 let out = match (links.target(k, i), kept[ki][i]) {
                     (_, Some(idx)) => idx,
                     (Target::Input { provider, export, .. }, None) => {
-                        match placed.link_import(cx, k, imp, *provider, *export) {
+                        match link_import(cx, &placed, k, imp, *provider, *export) {
                             Ok(idx) => idx,
                             Err(e) => {
                                 errors.push(e);
@@ -579,115 +579,113 @@ struct Placed<'p> {
     maps: &'p [SpaceMaps],
 }
 
-impl Placed<'_> {
-    /// Resolves import `imp` of input `k` to export `export` of `provider` and
-    /// checks the types.
-    fn link_import(
-        &self,
-        cx: &FuseCx<'_, '_>,
-        k: InputId,
-        imp: &wasmparser::Import<'_>,
-        provider: InputId,
-        export: u32,
-    ) -> Result<u32, ImportError> {
-        let Placed { types, items, maps } = *self;
-        let FuseCx {
-            files,
-            names,
-            modules,
-            ..
-        } = *cx;
-        let ki = k.as_usize();
-        let pi = provider.as_usize();
-        let err = |reason: String| ImportError {
-            input: files[ki].to_string(),
-            module: imp.module.to_string(),
-            field: imp.name.to_string(),
-            reason,
-        };
-        let ex = modules[pi].exports[export as usize];
-        let want = Space::of_type_ref(&imp.ty);
-        let have = Space::of_kind(ex.kind);
-        if want != have {
-            return Err(err(format!(
-                "expected {want}, but `{}` exports `{}` as a {have}",
-                names[pi], ex.name
-            )));
-        }
-        let idx = maps[pi].get(have, ex.index).ok_or_else(|| {
-            err(format!(
-                "`{}` exports `{}` with an index out of range",
-                names[pi], ex.name
-            ))
-        })?;
-        let my_types = &maps[ki].types;
-        let mine = |t: u32| my_types.get(t as usize).copied();
-        let mismatch = |expected: String, found: String| {
-            err(format!(
-                "type mismatch: expected {expected}, but `{}` exports `{}` as {found}",
-                names[pi], ex.name
-            ))
-        };
-        let ty_text = |t: TypeIdx| types.text.get(t.as_usize()).cloned().unwrap_or_default();
-        match imp.ty {
-            TypeRef::Func(t) | TypeRef::FuncExact(t) => {
-                let expected = mine(t).ok_or_else(|| err(format!("type {t} out of range")))?;
-                let found = items.funcs[idx as usize];
-                if !types.is_subtype(found, expected) {
-                    return Err(mismatch(ty_text(expected), ty_text(found)));
-                }
-            }
-            TypeRef::Tag(t) => {
-                let expected = mine(t.func_type_idx).ok_or_else(|| err("tag type out of range".into()))?;
-                let found = items.tags[idx as usize];
-                if found != expected {
-                    return Err(mismatch(
-                        format!("tag {}", ty_text(expected)),
-                        format!("tag {}", ty_text(found)),
-                    ));
-                }
-            }
-            TypeRef::Global(g) => {
-                let mut remap = maps[ki].remap();
-                let expected = remap
-                    .global_type(g)
-                    .map_err(|_| err("global type out of range".into()))?;
-                let found = items.globals[idx as usize];
-                if found != expected {
-                    return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
-                }
-            }
-            TypeRef::Table(t) => {
-                let mut remap = maps[ki].remap();
-                let expected = remap
-                    .table_type(t)
-                    .map_err(|_| err("table type out of range".into()))?;
-                let found = items.tables[idx as usize];
-                let ok = found.element_type == expected.element_type
-                    && found.table64 == expected.table64
-                    && found.shared == expected.shared
-                    && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
-                if !ok {
-                    return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
-                }
-            }
-            TypeRef::Memory(mt) => {
-                let mut remap = maps[ki].remap();
-                let expected = remap
-                    .memory_type(mt)
-                    .map_err(|_| err("memory type out of range".into()))?;
-                let found = items.memories[idx as usize];
-                let ok = found.memory64 == expected.memory64
-                    && found.shared == expected.shared
-                    && found.page_size_log2 == expected.page_size_log2
-                    && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
-                if !ok {
-                    return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
-                }
-            }
-        }
-        Ok(idx)
+/// Resolves import `imp` of input `k` to export `export` of `provider` and
+/// checks the types.
+fn link_import(
+    cx: &FuseCx<'_, '_>,
+    placed: &Placed<'_>,
+    k: InputId,
+    imp: &wasmparser::Import<'_>,
+    provider: InputId,
+    export: u32,
+) -> Result<u32, ImportError> {
+    let Placed { types, items, maps } = *placed;
+    let FuseCx {
+        files,
+        names,
+        modules,
+        ..
+    } = *cx;
+    let ki = k.as_usize();
+    let pi = provider.as_usize();
+    let err = |reason: String| ImportError {
+        input: files[ki].to_string(),
+        module: imp.module.to_string(),
+        field: imp.name.to_string(),
+        reason,
+    };
+    let ex = modules[pi].exports[export as usize];
+    let want = Space::of_type_ref(&imp.ty);
+    let have = Space::of_kind(ex.kind);
+    if want != have {
+        return Err(err(format!(
+            "expected {want}, but `{}` exports `{}` as a {have}",
+            names[pi], ex.name
+        )));
     }
+    let idx = maps[pi].get(have, ex.index).ok_or_else(|| {
+        err(format!(
+            "`{}` exports `{}` with an index out of range",
+            names[pi], ex.name
+        ))
+    })?;
+    let my_types = &maps[ki].types;
+    let mine = |t: u32| my_types.get(t as usize).copied();
+    let mismatch = |expected: String, found: String| {
+        err(format!(
+            "type mismatch: expected {expected}, but `{}` exports `{}` as {found}",
+            names[pi], ex.name
+        ))
+    };
+    let ty_text = |t: TypeIdx| types.text.get(t.as_usize()).cloned().unwrap_or_default();
+    match imp.ty {
+        TypeRef::Func(t) | TypeRef::FuncExact(t) => {
+            let expected = mine(t).ok_or_else(|| err(format!("type {t} out of range")))?;
+            let found = items.funcs[idx as usize];
+            if !types.is_subtype(found, expected) {
+                return Err(mismatch(ty_text(expected), ty_text(found)));
+            }
+        }
+        TypeRef::Tag(t) => {
+            let expected = mine(t.func_type_idx).ok_or_else(|| err("tag type out of range".into()))?;
+            let found = items.tags[idx as usize];
+            if found != expected {
+                return Err(mismatch(
+                    format!("tag {}", ty_text(expected)),
+                    format!("tag {}", ty_text(found)),
+                ));
+            }
+        }
+        TypeRef::Global(g) => {
+            let mut remap = maps[ki].remap();
+            let expected = remap
+                .global_type(g)
+                .map_err(|_| err("global type out of range".into()))?;
+            let found = items.globals[idx as usize];
+            if found != expected {
+                return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
+            }
+        }
+        TypeRef::Table(t) => {
+            let mut remap = maps[ki].remap();
+            let expected = remap
+                .table_type(t)
+                .map_err(|_| err("table type out of range".into()))?;
+            let found = items.tables[idx as usize];
+            let ok = found.element_type == expected.element_type
+                && found.table64 == expected.table64
+                && found.shared == expected.shared
+                && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
+            if !ok {
+                return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
+            }
+        }
+        TypeRef::Memory(mt) => {
+            let mut remap = maps[ki].remap();
+            let expected = remap
+                .memory_type(mt)
+                .map_err(|_| err("memory type out of range".into()))?;
+            let found = items.memories[idx as usize];
+            let ok = found.memory64 == expected.memory64
+                && found.shared == expected.shared
+                && found.page_size_log2 == expected.page_size_log2
+                && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
+            if !ok {
+                return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
+            }
+        }
+    }
+    Ok(idx)
 }
 
 /// Import subtyping of limits: at least the minimum, and within the maximum
