@@ -53,22 +53,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("weld: error: {}", one_message(&e));
+            // Every weld error's own text already says its cause (the
+            // source is kept for library callers), so only the top is printed.
+            eprintln!("weld: error: {e}");
             ExitCode::from(1)
         }
     }
-}
-
-/// The error and its causes, each cause added only when the text so far does
-/// not already say it (most of weld's errors name their cause themselves).
-fn one_message(e: &anyhow::Error) -> String {
-    let mut text = e.to_string();
-    for cause in e.chain().skip(1) {
-        let c = cause.to_string();
-        if !text.contains(&c) {
-            text.push_str(": ");
-            text.push_str(&c);
-        }
-    }
-    text
 }
