@@ -31,7 +31,7 @@ pub(crate) mod graph;
 pub(crate) mod locate;
 pub(crate) mod wiring;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use weld_format::names::{is_host_namespace, MatchRule, ProviderIndex};
@@ -261,31 +261,7 @@ pub fn survey_all(inputs: &Inputs) -> Result<Vec<Survey<'_>>, SurveyError> {
 /// Resolves every import. `names[i]` is the link name of input `i`, and
 /// `surveys[i]` its survey.
 pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[&Survey<'_>]) -> Resolution {
-    let mut problems = Vec::new();
-    let by_name: HashMap<&str, InputId> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (*n, InputId(i as u32)))
-        .collect();
-    let by_file: HashMap<(InputId, &str), (InputId, &Rule)> = opts
-        .files
-        .iter()
-        .map(|l| ((l.importer, l.module.as_str()), (l.provider, &l.rule)))
-        .collect();
-    let components = Components::index(opts, surveys, &by_name, &mut problems);
-    // Per core module, its exports by name (the first of a name), built once.
-    let export_maps: Vec<Option<HashMap<&str, u32>>> = surveys
-        .iter()
-        .map(|s| {
-            s.as_module().map(|m| {
-                let mut map = HashMap::with_capacity(m.exports.len());
-                for (e, export) in m.exports.iter().enumerate() {
-                    map.entry(export.name).or_insert(e as u32);
-                }
-                map
-            })
-        })
-        .collect();
+    let mut r = Resolver::new(opts, names, surveys);
     let targets = surveys
         .iter()
         .enumerate()
@@ -295,86 +271,68 @@ pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[&Survey<'_>]) -
                 Survey::Module(m) => m
                     .imports
                     .iter()
-                    .map(|imp| core_target(opts, &export_maps, &by_name, &by_file, me, imp.module, imp.name))
+                    .map(|imp| r.core(me, imp.module, imp.name))
                     .collect(),
                 Survey::Component(c) => c
                     .imports
                     .iter()
-                    .map(|imp| {
-                        components.target(
-                            opts,
-                            names,
-                            surveys,
-                            &by_file,
-                            me,
-                            imp.name.name,
-                            Kind::of_import(&imp.ty),
-                            &mut problems,
-                        )
-                    })
+                    .map(|imp| r.component(me, imp.name.name, Kind::of_import(&imp.ty)))
                     .collect(),
             }
         })
         .collect();
-    Resolution { targets, problems }
-}
-
-/// The target of one core import `(module "module" field "field")`.
-fn core_target(
-    opts: &ResolveOptions,
-    export_maps: &[Option<HashMap<&str, u32>>],
-    by_name: &HashMap<&str, InputId>,
-    by_file: &HashMap<(InputId, &str), (InputId, &Rule)>,
-    me: InputId,
-    module: &str,
-    field: &str,
-) -> Target {
-    if is_host_namespace(module, &opts.hosts) && !by_name.contains_key(module) {
-        return Target::Host;
-    }
-    let found = by_file.get(&(me, module)).map(|&(p, r)| (p, r.clone()));
-    let (provider, rule) = match found.or_else(|| by_name.get(module).map(|&p| (p, Rule::Exact))) {
-        Some(f) => f,
-        None => {
-            return Target::Unresolved {
-                reason: format!("no input is named `{module}`"),
-            }
-        }
-    };
-    match &export_maps[provider.as_usize()] {
-        Some(map) => match map.get(field) {
-            Some(&export) => Target::Input {
-                provider,
-                export,
-                rule,
-            },
-            None => Target::Missing {
-                provider,
-                reason: format!("input `{module}` has no export `{field}`"),
-            },
-        },
-        None => Target::Missing {
-            provider,
-            reason: format!("input `{module}` is a component, not a core module"),
-        },
+    Resolution {
+        targets,
+        problems: r.problems,
     }
 }
 
-/// The component side: every export indexed once (by name and semver
-/// track), and the explicit wires, checked against what the inputs have.
-struct Components<'a> {
+/// One resolution run: the indexes every lookup uses, built once, and the
+/// problems found so far.
+struct Resolver<'r, 'a> {
+    opts: &'r ResolveOptions,
+    names: &'r [&'r str],
+    surveys: &'r [&'r Survey<'a>],
+    /// Inputs by link name.
+    by_name: HashMap<&'r str, InputId>,
+    /// `--root` links: `(importer, import) -> (provider, rule)`.
+    by_file: HashMap<(InputId, &'r str), (InputId, &'r Rule)>,
+    /// Per core module, its exports by name (the first of a name).
+    core_exports: Vec<Option<HashMap<&'a str, u32>>>,
+    /// Every component export, by name and semver track.
     providers: ProviderIndex<'a, (InputId, u32)>,
-    /// `(importer, import) -> (provider, export)`.
-    wires: HashMap<(InputId, &'a str), (InputId, u32)>,
+    /// Explicit wires: `(importer, import) -> (provider, export)`.
+    wires: HashMap<(InputId, &'r str), (InputId, u32)>,
+    /// The content of each input, hashed the first time an ambiguity check
+    /// needs it (identical bytes are interchangeable, not rivals).
+    content: Vec<std::cell::OnceCell<blake3::Hash>>,
+    problems: Vec<LinkError>,
 }
 
-impl<'a> Components<'a> {
-    fn index(
-        opts: &'a ResolveOptions,
-        surveys: &[&Survey<'a>],
-        by_name: &HashMap<&str, InputId>,
-        problems: &mut Vec<LinkError>,
-    ) -> Components<'a> {
+impl<'r, 'a> Resolver<'r, 'a> {
+    fn new(opts: &'r ResolveOptions, names: &'r [&'r str], surveys: &'r [&'r Survey<'a>]) -> Self {
+        let by_name = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, InputId(i as u32)))
+            .collect();
+        let by_file = opts
+            .files
+            .iter()
+            .map(|l| ((l.importer, l.module.as_str()), (l.provider, &l.rule)))
+            .collect();
+        let core_exports = surveys
+            .iter()
+            .map(|s| {
+                s.as_module().map(|m| {
+                    let mut map = HashMap::with_capacity(m.exports.len());
+                    for (e, export) in m.exports.iter().enumerate() {
+                        map.entry(export.name).or_insert(e as u32);
+                    }
+                    map
+                })
+            })
+            .collect();
         let mut providers = ProviderIndex::new();
         for (i, s) in surveys.iter().enumerate() {
             if let Survey::Component(c) = s {
@@ -383,43 +341,86 @@ impl<'a> Components<'a> {
                 }
             }
         }
-        let mut wires = HashMap::new();
-        for w in &opts.wiring {
+        let mut r = Resolver {
+            opts,
+            names,
+            surveys,
+            by_name,
+            by_file,
+            core_exports,
+            providers,
+            wires: HashMap::new(),
+            content: (0..surveys.len()).map(|_| std::cell::OnceCell::new()).collect(),
+            problems: Vec::new(),
+        };
+        r.check_wires();
+        r
+    }
+
+    /// Checks every explicit wire against what the inputs have, keeping the
+    /// good ones. Cost: O(wires + imports and exports of the inputs wired).
+    fn check_wires(&mut self) {
+        if self.opts.wiring.is_empty() {
+            return;
+        }
+        // Import names and export positions, for the inputs wires name
+        // (each input indexed once).
+        let mut imports: HashSet<(InputId, &str)> = HashSet::new();
+        let mut exports: HashMap<(InputId, &str), u32> = HashMap::new();
+        let (mut importers, mut providers) = (HashSet::new(), HashSet::new());
+        let component = |who: &str| {
+            let &i = self.by_name.get(who)?;
+            self.surveys[i.as_usize()].as_component().map(|c| (i, c))
+        };
+        for w in &self.opts.wiring {
+            if let Some((i, c)) = component(&w.importer).filter(|(i, _)| importers.insert(*i)) {
+                imports.extend(c.imports.iter().map(|x| (i, x.name.name)));
+            }
+            if let Some((i, c)) = component(&w.provider).filter(|(i, _)| providers.insert(*i)) {
+                for (k, x) in c.exports.iter().enumerate() {
+                    exports.entry((i, x.name.name)).or_insert(k as u32);
+                }
+            }
+        }
+        for w in &self.opts.wiring {
             let problem = |reason: String| LinkError {
                 importer: w.importer.clone(),
                 import: w.import.clone(),
                 reason: format!("wiring: {reason}"),
             };
-            let Some(&importer) = by_name.get(w.importer.as_str()) else {
-                problems.push(problem("no input has this name".into()));
+            let Some(&importer) = self.by_name.get(w.importer.as_str()) else {
+                self.problems.push(problem("no input has this name".into()));
                 continue;
             };
-            let Some(&provider) = by_name.get(w.provider.as_str()) else {
-                problems.push(problem(format!("no input is named `{}`", w.provider)));
+            let Some(&provider) = self.by_name.get(w.provider.as_str()) else {
+                self.problems
+                    .push(problem(format!("no input is named `{}`", w.provider)));
                 continue;
             };
-            let (Survey::Component(ic), Survey::Component(pc)) =
-                (surveys[importer.as_usize()], surveys[provider.as_usize()])
-            else {
-                problems.push(problem("wires connect components".into()));
+            let (Survey::Component(_), Survey::Component(_)) = (
+                self.surveys[importer.as_usize()],
+                self.surveys[provider.as_usize()],
+            ) else {
+                self.problems.push(problem("wires connect components".into()));
                 continue;
             };
-            let Some(import) = ic.imports.iter().find(|i| i.name.name == w.import) else {
-                problems.push(problem("the input has no such import".into()));
+            if !imports.contains(&(importer, w.import.as_str())) {
+                self.problems.push(problem("the input has no such import".into()));
                 continue;
-            };
+            }
             let export = match &w.export {
-                Some(e) => match pc.exports.iter().position(|x| x.name.name == e.as_str()) {
-                    Some(k) => k as u32,
+                Some(e) => match exports.get(&(provider, e.as_str())) {
+                    Some(&k) => k,
                     None => {
-                        problems.push(problem(format!("`{}` has no export `{e}`", w.provider)));
+                        self.problems
+                            .push(problem(format!("`{}` has no export `{e}`", w.provider)));
                         continue;
                     }
                 },
-                None => match providers.lookup_where(&w.import, |&(p, _)| p == provider) {
+                None => match self.providers.lookup_where(&w.import, |&(p, _)| p == provider) {
                     Some((&(_, k), _)) => k,
                     None => {
-                        problems.push(problem(format!(
+                        self.problems.push(problem(format!(
                             "`{}` exports nothing matching this name",
                             w.provider
                         )));
@@ -427,61 +428,79 @@ impl<'a> Components<'a> {
                     }
                 },
             };
-            wires.insert((importer, import.name.name), (provider, export));
+            self.wires
+                .insert((importer, w.import.as_str()), (provider, export));
         }
-        Components { providers, wires }
+    }
+
+    /// The target of one core import `(module "module" field "field")`.
+    fn core(&self, me: InputId, module: &str, field: &str) -> Target {
+        if is_host_namespace(module, &self.opts.hosts) && !self.by_name.contains_key(module) {
+            return Target::Host;
+        }
+        let found = self.by_file.get(&(me, module)).map(|&(p, r)| (p, r.clone()));
+        let (provider, rule) = match found.or_else(|| self.by_name.get(module).map(|&p| (p, Rule::Exact))) {
+            Some(f) => f,
+            None => {
+                return Target::Unresolved {
+                    reason: format!("no input is named `{module}`"),
+                }
+            }
+        };
+        match &self.core_exports[provider.as_usize()] {
+            Some(map) => match map.get(field) {
+                Some(&export) => Target::Input {
+                    provider,
+                    export,
+                    rule,
+                },
+                None => Target::Missing {
+                    provider,
+                    reason: format!("input `{module}` has no export `{field}`"),
+                },
+            },
+            None => Target::Missing {
+                provider,
+                reason: format!("input `{module}` is a component, not a core module"),
+            },
+        }
     }
 
     /// The target of one component import, checked (kind, ambiguity).
-    #[allow(clippy::too_many_arguments)]
-    fn target(
-        &self,
-        opts: &ResolveOptions,
-        names: &[&str],
-        surveys: &[&Survey<'_>],
-        by_file: &HashMap<(InputId, &str), (InputId, &Rule)>,
-        me: InputId,
-        name: &str,
-        kind: Kind,
-        problems: &mut Vec<LinkError>,
-    ) -> Target {
-        let problem = |reason: String| LinkError {
-            importer: names[me.as_usize()].to_string(),
-            import: name.to_string(),
-            reason,
-        };
+    fn component(&mut self, me: InputId, name: &str, kind: Kind) -> Target {
         let found = if let Some(&(provider, export)) = self.wires.get(&(me, name)) {
             Some((provider, export, Rule::Wiring))
         } else if kind.by_name() {
             // An import-map entry names the file for this importer; locate
             // made one only for names no given input provides.
-            let mapped = by_file.get(&(me, name)).and_then(|&(p, rule)| {
+            let mapped = self.by_file.get(&(me, name)).and_then(|&(p, rule)| {
                 self.providers
                     .lookup_where(name, |&(q, _)| q == p)
                     .map(|(&(_, e), _)| (p, e, rule.clone()))
             });
             match mapped {
                 Some(m) => Some(m),
-                None => self
-                    .providers
-                    .lookup_where(name, |&(p, _)| p != me)
-                    .map(|(&(p, e), rule)| {
-                        if let Some(q) = self.rival(surveys, me, p, e, rule, name) {
-                            problems.push(problem(format!(
+                None => match self.providers.lookup_where(name, |&(p, _)| p != me) {
+                    Some((&(p, e), rule)) => {
+                        if let Some(q) = self.rival(me, p, e, rule, name) {
+                            let reason = format!(
                                 "ambiguous: both `{}` and `{}` export `{}`; name one in a wiring file",
-                                names[p.as_usize()],
-                                names[q.as_usize()],
-                                export_name(surveys[p.as_usize()], e)
-                            )));
+                                self.names[p.as_usize()],
+                                self.names[q.as_usize()],
+                                export_name(self.surveys[p.as_usize()], e)
+                            );
+                            self.problem(me, name, reason);
                         }
-                        (p, e, Rule::from(rule))
-                    }),
+                        Some((p, e, Rule::from(rule)))
+                    }
+                    None => None,
+                },
             }
         } else {
             None
         };
         let Some((provider, export, rule)) = found else {
-            return if is_host_namespace(name, &opts.hosts) {
+            return if is_host_namespace(name, &self.opts.hosts) {
                 Target::Host
             } else if kind.by_name() {
                 Target::Unresolved {
@@ -493,16 +512,17 @@ impl<'a> Components<'a> {
                 }
             };
         };
-        if let Survey::Component(pc) = surveys[provider.as_usize()] {
+        if let Survey::Component(pc) = self.surveys[provider.as_usize()] {
             let theirs = Kind::of_export(pc.exports[export as usize].kind);
             if theirs != kind {
-                problems.push(problem(format!(
+                let reason = format!(
                     "expected {}, but `{}` exports `{}` as {}",
                     kind.name(),
-                    names[provider.as_usize()],
+                    self.names[provider.as_usize()],
                     pc.exports[export as usize].name.name,
                     theirs.name()
-                )));
+                );
+                self.problem(me, name, reason);
             }
         }
         Target::Input {
@@ -512,25 +532,34 @@ impl<'a> Components<'a> {
         }
     }
 
+    fn problem(&mut self, me: InputId, import: &str, reason: String) {
+        self.problems.push(LinkError {
+            importer: self.names[me.as_usize()].to_string(),
+            import: import.to_string(),
+            reason,
+        });
+    }
+
+    /// The content hash of an input, computed once.
+    fn content(&self, i: InputId) -> blake3::Hash {
+        *self.content[i.as_usize()].get_or_init(|| {
+            blake3::hash(match self.surveys[i.as_usize()] {
+                Survey::Component(c) => c.bytes,
+                Survey::Module(m) => m.bytes,
+            })
+        })
+    }
+
     /// A different input (other bytes) than `p` that offers the same export
     /// name, as good a match, for `me`'s import `name`.
-    fn rival(
-        &self,
-        surveys: &[&Survey<'_>],
-        me: InputId,
-        p: InputId,
-        e: u32,
-        rule: MatchRule,
-        name: &str,
-    ) -> Option<InputId> {
-        let chosen = export_name(surveys[p.as_usize()], e);
-        let bytes = |i: InputId| match surveys[i.as_usize()] {
-            Survey::Component(c) => c.bytes,
-            Survey::Module(m) => m.bytes,
-        };
+    fn rival(&self, me: InputId, p: InputId, e: u32, rule: MatchRule, name: &str) -> Option<InputId> {
+        let chosen = export_name(self.surveys[p.as_usize()], e);
         self.providers
             .lookup_where(name, |&(q, f)| {
-                q != me && q != p && export_name(surveys[q.as_usize()], f) == chosen && bytes(q) != bytes(p)
+                q != me
+                    && q != p
+                    && export_name(self.surveys[q.as_usize()], f) == chosen
+                    && self.content(q) != self.content(p)
             })
             .filter(|(_, r)| *r == rule)
             .map(|(&(q, _), _)| q)
