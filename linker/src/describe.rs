@@ -10,10 +10,7 @@ use core::fmt;
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{AbstractHeapType, HeapType};
-use wasmparser::{
-    ComponentExternalKind, ComponentTypeRef, ExternalKind, GlobalType, MemoryType, SubType, TableType,
-    TypeRef,
-};
+use wasmparser::{ExternalKind, GlobalType, MemoryType, SubType, TableType, TypeRef};
 use weld_format::{Space, Survey};
 
 /// `func`, `table`, `memory`, `global`, `tag`.
@@ -211,27 +208,81 @@ wat_via_encoder! {
     wasmparser::MemoryType => memory_type;
 }
 
-/// `func`, `instance`, `component`, ... for component externs.
-pub fn component_kind(kind: ComponentExternalKind) -> &'static str {
-    match kind {
-        ComponentExternalKind::Module => "module",
-        ComponentExternalKind::Func => "func",
-        ComponentExternalKind::Value => "value",
-        ComponentExternalKind::Type => "type",
-        ComponentExternalKind::Instance => "instance",
-        ComponentExternalKind::Component => "component",
-    }
+/// The kind of a component import or export: the one mapping from
+/// wasmparser's import types and export kinds, and their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ComponentKind {
+    /// A core module.
+    Module,
+    /// A function.
+    Func,
+    /// A value.
+    Value,
+    /// A type.
+    Type,
+    /// An instance.
+    Instance,
+    /// A component.
+    Component,
 }
 
-/// The kind of a component import's type.
-pub fn component_ref_kind(ty: &ComponentTypeRef) -> &'static str {
-    match ty {
-        ComponentTypeRef::Module(_) => "module",
-        ComponentTypeRef::Func(_) => "func",
-        ComponentTypeRef::Value(_) => "value",
-        ComponentTypeRef::Type(_) => "type",
-        ComponentTypeRef::Instance(_) => "instance",
-        ComponentTypeRef::Component(_) => "component",
+impl ComponentKind {
+    /// The kind of an import.
+    pub fn of_import(ty: &wasmparser::ComponentTypeRef) -> ComponentKind {
+        use wasmparser::ComponentTypeRef as R;
+        match ty {
+            R::Module(_) => ComponentKind::Module,
+            R::Func(_) => ComponentKind::Func,
+            R::Value(_) => ComponentKind::Value,
+            R::Type(_) => ComponentKind::Type,
+            R::Instance(_) => ComponentKind::Instance,
+            R::Component(_) => ComponentKind::Component,
+        }
+    }
+
+    /// The kind of an export.
+    pub fn of_export(kind: wasmparser::ComponentExternalKind) -> ComponentKind {
+        use wasmparser::ComponentExternalKind as K;
+        match kind {
+            K::Module => ComponentKind::Module,
+            K::Func => ComponentKind::Func,
+            K::Value => ComponentKind::Value,
+            K::Type => ComponentKind::Type,
+            K::Instance => ComponentKind::Instance,
+            K::Component => ComponentKind::Component,
+        }
+    }
+
+    /// Its name, as WIT and the text format say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ComponentKind::Module => "module",
+            ComponentKind::Func => "func",
+            ComponentKind::Value => "value",
+            ComponentKind::Type => "type",
+            ComponentKind::Instance => "instance",
+            ComponentKind::Component => "component",
+        }
+    }
+
+    /// The export kind of the same sort.
+    pub fn export_kind(self) -> wasm_encoder::ComponentExportKind {
+        use wasm_encoder::ComponentExportKind as K;
+        match self {
+            ComponentKind::Module => K::Module,
+            ComponentKind::Func => K::Func,
+            ComponentKind::Value => K::Value,
+            ComponentKind::Type => K::Type,
+            ComponentKind::Instance => K::Instance,
+            ComponentKind::Component => K::Component,
+        }
+    }
+
+    /// Whether imports of this kind are matched by name (instances and
+    /// functions; modules, components, types and values are always imports
+    /// of the result unless a wire names them).
+    pub fn by_name(self) -> bool {
+        matches!(self, ComponentKind::Instance | ComponentKind::Func)
     }
 }
 

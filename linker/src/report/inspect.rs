@@ -343,7 +343,7 @@ fn component_report(c: &ComponentSurvey<'_>) -> ComponentReport {
             .iter()
             .map(|i| ComponentImportReport {
                 name: i.name.name.to_string(),
-                kind: describe::component_ref_kind(&i.ty),
+                kind: describe::ComponentKind::of_import(&i.ty).name(),
                 external_id: i.name.external_id.map(str::to_string),
             })
             .collect(),
@@ -352,7 +352,7 @@ fn component_report(c: &ComponentSurvey<'_>) -> ComponentReport {
             .iter()
             .map(|e| ExportReport {
                 name: e.name.name.to_string(),
-                kind: describe::component_kind(e.kind),
+                kind: describe::ComponentKind::of_export(e.kind).name(),
                 index: e.index,
             })
             .collect(),

@@ -37,6 +37,7 @@ use rayon::prelude::*;
 use weld_format::names::{is_host_namespace, MatchRule, ProviderIndex};
 use weld_format::{InputId, Inputs, Survey, SurveyError};
 
+pub(crate) use crate::describe::ComponentKind as Kind;
 pub use wiring::WireSpec;
 
 /// Options for resolution.
@@ -109,83 +110,6 @@ pub struct FileLink {
     pub provider: InputId,
     /// The rule that found the file.
     pub rule: Rule,
-}
-
-/// The kind of a component import or export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// A core module.
-    Module,
-    /// A function.
-    Func,
-    /// A value.
-    Value,
-    /// A type.
-    Type,
-    /// An instance.
-    Instance,
-    /// A component.
-    Component,
-}
-
-impl Kind {
-    /// The kind of an import.
-    pub fn of_import(ty: &wasmparser::ComponentTypeRef) -> Kind {
-        use wasmparser::ComponentTypeRef as R;
-        match ty {
-            R::Module(_) => Kind::Module,
-            R::Func(_) => Kind::Func,
-            R::Value(_) => Kind::Value,
-            R::Type(_) => Kind::Type,
-            R::Instance(_) => Kind::Instance,
-            R::Component(_) => Kind::Component,
-        }
-    }
-
-    /// The kind of an export.
-    pub fn of_export(kind: wasmparser::ComponentExternalKind) -> Kind {
-        use wasmparser::ComponentExternalKind as K;
-        match kind {
-            K::Module => Kind::Module,
-            K::Func => Kind::Func,
-            K::Value => Kind::Value,
-            K::Type => Kind::Type,
-            K::Instance => Kind::Instance,
-            K::Component => Kind::Component,
-        }
-    }
-
-    /// Its name, as WIT and the text format say it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Module => "module",
-            Kind::Func => "func",
-            Kind::Value => "value",
-            Kind::Type => "type",
-            Kind::Instance => "instance",
-            Kind::Component => "component",
-        }
-    }
-
-    /// The export kind of the same sort.
-    pub fn export_kind(self) -> wasm_encoder::ComponentExportKind {
-        use wasm_encoder::ComponentExportKind as K;
-        match self {
-            Kind::Module => K::Module,
-            Kind::Func => K::Func,
-            Kind::Value => K::Value,
-            Kind::Type => K::Type,
-            Kind::Instance => K::Instance,
-            Kind::Component => K::Component,
-        }
-    }
-
-    /// Whether imports of this kind are matched by name (instances and
-    /// functions; modules, components, types and values are always imports
-    /// of the result unless a wire names them).
-    fn by_name(self) -> bool {
-        matches!(self, Kind::Instance | Kind::Func)
-    }
 }
 
 /// Where one import goes.
