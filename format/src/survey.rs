@@ -535,7 +535,7 @@ fn survey_module<'a>(
                     input,
                     "section",
                     Some(start),
-                    format!("component section {other:?} in a core module"),
+                    format!("{} in a core module", section_id(&other, "a component section")),
                 ));
             }
         }
@@ -747,13 +747,22 @@ fn survey_component<'a>(
                     input,
                     "section",
                     Some(start),
-                    format!("core section {other:?} directly in a component"),
+                    format!("{} directly in a component", section_id(&other, "a core section")),
                 ));
             }
         }
         Ok(())
     })?;
     Ok(c)
+}
+
+/// `section id 7`: the id of a section that may not stand where it
+/// does (or `fallback` for a payload that is not a section), for errors.
+fn section_id(p: &wasmparser::Payload<'_>, fallback: &str) -> String {
+    match p.as_section() {
+        Some((id, _)) => format!("section id {id}"),
+        None => fallback.to_string(),
+    }
 }
 
 #[cfg(test)]
