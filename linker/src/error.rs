@@ -1,10 +1,12 @@
 //! The errors of weld-linker: one enum per stage, gathered under [`Error`].
+//! A problem *inside an input* is told with the one record [`Problem`].
 
 use weld_format::{LoadError, SurveyError};
 
+pub use crate::problem::{Item, Problem};
+
 pub use crate::resolve::graph::GraphError;
 pub use crate::resolve::wiring::WiringFileError;
-pub use crate::resolve::LinkError;
 
 /// Any failure of a weld-linker operation.
 #[derive(Debug, thiserror::Error)]
@@ -44,18 +46,32 @@ pub enum Error {
     Locate(#[from] crate::resolve::locate::LocateFailure),
 }
 
-/// One import that cannot be linked.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input}: import \"{module}\" \"{field}\": {reason}")]
-pub struct ImportError {
-    /// The importing input.
-    pub input: String,
-    /// The import's module name.
-    pub module: String,
-    /// The import's field name.
-    pub field: String,
-    /// What is wrong, naming the provider.
-    pub reason: String,
+impl FuseError {
+    /// An input is malformed: `input: item: reason`.
+    #[cold]
+    pub fn malformed(input: &str, item: impl Into<Item>, reason: impl Into<String>) -> FuseError {
+        FuseError::Malformed(Box::new(Problem::new(input, item, reason)))
+    }
+
+    /// An input is malformed, as wasmparser found: the reason, offset and
+    /// source are its.
+    #[cold]
+    pub fn parse(input: &str, item: impl Into<Item>, e: wasmparser::BinaryReaderError) -> FuseError {
+        FuseError::Malformed(Box::new(Problem::parse(input, Some(item.into()), e)))
+    }
+
+    /// The body rewriter failed on an item of an input.
+    #[cold]
+    pub fn rewrite(input: &str, item: impl Into<Item>, e: weld_format::rewrite::RewriteError) -> FuseError {
+        match e {
+            weld_format::rewrite::RewriteError::Parse(e) => FuseError::parse(input, item, e),
+            other => {
+                let mut p = Problem::new(input, item, other.to_string());
+                p.source = Some(Box::new(other));
+                FuseError::Malformed(Box::new(p))
+            }
+        }
+    }
 }
 
 fn lines<T: std::fmt::Display>(items: &[T]) -> String {
@@ -76,10 +92,10 @@ pub enum FuseError {
     },
     /// Imports that cannot be linked, every one of them.
     #[error("{}", lines(.0))]
-    Imports(Vec<ImportError>),
+    Imports(Vec<Problem>),
     /// Wiring entries that cannot apply (wires connect components).
     #[error("{}", lines(.0))]
-    Links(Vec<LinkError>),
+    Links(Vec<Problem>),
     /// Two inputs export the same name.
     #[error("{}", .0.iter().map(|(n, a, b)| format!("{b}: export \"{n}\" conflicts with the export of {a} (use --on-conflict rename|skip)")).collect::<Vec<_>>().join("\n"))]
     ExportConflicts(Vec<(String, String, String)>),
@@ -90,15 +106,8 @@ pub enum FuseError {
     #[error("{}", .0.iter().map(|(f, s)| format!("{f}: custom section `{s}`: relocatable/dynamic-linking metadata is not supported by fuse")).collect::<Vec<_>>().join("\n"))]
     Unsupported(Vec<(String, String)>),
     /// An input is malformed in a way the survey does not check.
-    #[error("{input}: {item}: {reason}")]
-    Malformed {
-        /// The input.
-        input: String,
-        /// The item.
-        item: String,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error(transparent)]
+    Malformed(Box<Problem>),
     /// The fused module does not validate (a weld bug, or invalid inputs).
     #[error("the fused module does not validate: {message} (at offset {offset:#x})")]
     Invalid {
@@ -131,18 +140,11 @@ pub enum ComposeError {
         input: String,
     },
     /// An input does not validate.
-    #[error("{input}: invalid component: {message} (at offset {offset:#x})")]
-    InvalidInput {
-        /// The input.
-        input: String,
-        /// The validator's message.
-        message: String,
-        /// Where in the input.
-        offset: u64,
-    },
+    #[error(transparent)]
+    InvalidInput(Box<Problem>),
     /// Imports that cannot be wired, every one of them.
     #[error("{}", lines(.0))]
-    Links(Vec<LinkError>),
+    Links(Vec<Problem>),
     /// A wire whose two sides do not agree on the type.
     #[error("{importer}: import `{import}` {from}: {message}")]
     TypeMismatch {

@@ -26,6 +26,7 @@ mod describe;
 mod error;
 mod fuse;
 mod limits;
+mod problem;
 mod report;
 mod resolve;
 mod sections;
@@ -36,8 +37,7 @@ mod write;
 
 pub use compose::{compose, ComposeOptions, Composed, WireReport};
 pub use error::{
-    BundleError, ComposeError, Error, FuseError, GraphError, ImportError, LinkError, SplitError,
-    WiringFileError,
+    BundleError, ComposeError, Error, FuseError, GraphError, Item, Problem, SplitError, WiringFileError,
 };
 pub use fuse::plan::{Fold, Icf, OnConflict};
 pub use fuse::{fuse, FuseOptions, Fused, LinkMap};

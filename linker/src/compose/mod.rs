@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use weld_format::Inputs;
 
-use crate::error::{ComposeError, Error};
+use crate::error::{ComposeError, Error, Problem};
 use crate::resolve::{resolve, ResolveOptions};
 use wire::Source;
 
@@ -203,11 +203,9 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
                     .clone()
             })
             .unwrap_or_else(|| "(composition)".to_string());
-        ComposeError::InvalidInput {
-            input,
-            message: e.message,
-            offset: e.offset,
-        }
+        ComposeError::InvalidInput(Box::new(
+            Problem::parse(input, None, e.error).because("invalid component"),
+        ))
     })?;
     let types = &probed.types;
     let tys: Vec<Option<&wasmparser::component_types::ComponentType>> = children
@@ -282,11 +280,9 @@ fn explain(
         });
     for (range, &c) in nested.zip(&emitted.embedded) {
         if range.contains(&offset) {
-            return ComposeError::InvalidInput {
-                input: children[c].name.to_string(),
-                message,
-                offset: (offset - range.start) as u64,
-            };
+            let mut p = Problem::parse(children[c].name, None, e.clone()).because("invalid component");
+            p.offset = Some((offset - range.start) as u64);
+            return ComposeError::InvalidInput(Box::new(p));
         }
     }
     let Some(nth) = instantiation_at(&emitted.bytes, offset) else {

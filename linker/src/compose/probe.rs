@@ -19,32 +19,26 @@ pub struct Probe {
     pub components: Vec<ComponentTypeId>,
 }
 
-/// A child that does not validate: its position and the validator's message.
+/// A child that does not validate: its position and the validator's error
+/// (its offset is in the child's own bytes).
 #[derive(Debug)]
 pub struct ProbeError {
     /// Which child (position in the slice given to [`probe`]).
     pub child: usize,
-    /// What is wrong.
-    pub message: String,
-    /// Where, in the child's bytes.
-    pub offset: u64,
+    /// The validator's error.
+    pub error: wasmparser::BinaryReaderError,
 }
 
 /// Validates `children` (component binaries) under one validator.
 pub fn probe(children: &[&[u8]]) -> Result<Probe, ProbeError> {
     let mut v = Validator::new_with_features(WasmFeatures::all());
-    let outer = |e: wasmparser::BinaryReaderError| ProbeError {
+    let outer = |error| ProbeError {
         child: usize::MAX,
-        message: e.message().to_string(),
-        offset: e.offset(),
+        error,
     };
     v.version(0x0d, Encoding::Component, &(0..8)).map_err(outer)?;
     for (k, bytes) in children.iter().enumerate() {
-        let err = |e: wasmparser::BinaryReaderError| ProbeError {
-            child: k,
-            message: e.message().to_string(),
-            offset: e.offset(),
-        };
+        let err = |error| ProbeError { child: k, error };
         v.component_section(&(0..bytes.len() as u64)).map_err(err)?;
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload.map_err(err)?;

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use weld_format::rewrite::{rewrite_body_with_refs, FuncRef, Identity};
 use weld_format::{FuncIdx, InputId};
 
-use crate::error::FuseError;
+use crate::error::{FuseError, Item};
 use crate::fuse::plan::Plan;
 use crate::fuse::FuseCx;
 
@@ -95,10 +95,9 @@ pub fn rewrite_chunk(
             &mut chunk.bytes,
             with_refs.then_some(&mut chunk.refs),
         )
-        .map_err(|e| FuseError::Malformed {
-            input: files[ki].to_string(),
-            item: format!("func {}", modules[ki].imported.funcs + d),
-            reason: e.to_string(),
+        .map_err(|e| {
+            let index = modules[ki].imported.funcs + d;
+            FuseError::rewrite(files[ki], Item::Func { index, name: None }, e)
         })?;
         chunk.spans.push(Span {
             bytes: b..chunk.bytes.len() as u32,

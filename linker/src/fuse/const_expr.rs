@@ -38,11 +38,7 @@ fn splice(
     out: &mut Vec<u8>,
     depth: usize,
 ) -> Result<(), FuseError> {
-    let bad = |reason: String| FuseError::Malformed {
-        input: cx.files[k].to_string(),
-        item: "constant expression".into(),
-        reason,
-    };
+    let bad = |reason: String| FuseError::malformed(cx.files[k], "constant expression", reason);
     if depth > plan.globals.len() {
         return Err(bad("global initialisers refer to each other in a loop".into()));
     }

@@ -218,10 +218,8 @@ pub fn merge_customs(
     let mut warnings = Vec::new();
     let mut refused = Vec::new();
     let mut copied: Vec<weld_format::survey::Custom<'_>> = Vec::new();
-    let malformed = |k: usize, what: &str, e: wasmparser::BinaryReaderError| FuseError::Malformed {
-        input: files[k].to_string(),
-        item: format!("custom section `{what}`"),
-        reason: e.message().to_string(),
+    let malformed = |k: usize, what: &str, e: wasmparser::BinaryReaderError| {
+        FuseError::parse(files[k], format!("custom section `{what}`"), e)
     };
     for &k in &plan.order {
         let ki = k.as_usize();

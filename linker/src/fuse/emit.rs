@@ -29,11 +29,7 @@ use crate::fuse::plan::{Plan, Start, StartStep};
 use crate::fuse::FuseCx;
 
 fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError {
-    FuseError::Malformed {
-        input: file.to_string(),
-        item: item.into(),
-        reason: e.to_string(),
-    }
+    FuseError::rewrite(file, item.into(), e)
 }
 
 /// Writes the fused module.
@@ -111,10 +107,8 @@ pub fn emit(
         let ty = plan.maps[k.as_usize()]
             .types
             .get(t.func_type_idx as usize)
-            .ok_or_else(|| FuseError::Malformed {
-                input: files[k.as_usize()].to_string(),
-                item: format!("tag {d}"),
-                reason: "type out of range".into(),
+            .ok_or_else(|| {
+                FuseError::malformed(files[k.as_usize()], format!("tag {d}"), "type out of range")
             })?;
         tags.tag(TagType {
             kind: TagKind::Exception,
@@ -180,11 +174,7 @@ pub fn emit(
                 offset_expr,
             } if !seg.deferred => {
                 let mem = plan.maps[k].memories.get(*memory_index as usize).ok_or_else(|| {
-                    FuseError::Malformed {
-                        input: files[k].to_string(),
-                        item: format!("data {}", seg.index),
-                        reason: "memory out of range".into(),
-                    }
+                    FuseError::malformed(files[k], format!("data {}", seg.index), "memory out of range")
                 })?;
                 let off = const_expr(cx, plan, k, offset_expr)?;
                 if mem.0 == 0 {
@@ -270,11 +260,8 @@ pub fn emit(
             out.extend_from_slice(b);
         }
         let len = out.len() - size_at - 5;
-        let len = u32::try_from(len).map_err(|_| FuseError::Malformed {
-            input: "output".into(),
-            item: "code section".into(),
-            reason: "larger than 4 GiB".into(),
-        })?;
+        let len = u32::try_from(len)
+            .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
         out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
     }
     if !plan.data.is_empty() {

@@ -233,11 +233,8 @@ pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, chunks: &[Chunk]
         let mut seen = Vec::new();
         for (ki, m) in modules.iter().enumerate() {
             seen.clear();
-            observable(m, &mut seen).map_err(|e| FuseError::Malformed {
-                input: files[ki].to_string(),
-                item: "element or constant expression".into(),
-                reason: e.message().to_string(),
-            })?;
+            observable(m, &mut seen)
+                .map_err(|e| FuseError::parse(files[ki], "element or constant expression", e))?;
             for &f in &seen {
                 if let Some(&out) = plan.maps[ki].funcs.get(f as usize) {
                     if out.0 >= n_imports {

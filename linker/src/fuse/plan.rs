@@ -29,7 +29,7 @@ pub use super::icf::{Fold, Icf};
 use super::types::TypePlan;
 use super::FuseCx;
 use crate::describe::Wat;
-use crate::error::{FuseError, ImportError};
+use crate::error::{FuseError, Item, Problem};
 use crate::resolve::Target;
 
 /// What to do when two inputs export the same name.
@@ -235,21 +235,13 @@ struct ItemTypes {
 }
 
 fn out_of_range(input: &str, e: OutOfRange) -> FuseError {
-    FuseError::Malformed {
-        input: input.to_string(),
-        item: format!("{} {}", e.space, e.index),
-        reason: "index out of range".into(),
-    }
+    FuseError::malformed(input, format!("{} {}", e.space, e.index), "index out of range")
 }
 
 fn reencode_err(input: &str, e: wasm_encoder::reencode::Error<OutOfRange>) -> FuseError {
     match e {
         wasm_encoder::reencode::Error::UserError(e) => out_of_range(input, e),
-        other => FuseError::Malformed {
-            input: input.to_string(),
-            item: "type".into(),
-            reason: reencode_reason(other),
-        },
+        other => FuseError::malformed(input, "type", reencode_reason(other)),
     }
 }
 
@@ -300,10 +292,12 @@ impl<'a> Plan<'a> {
         let mut types = TypePlan::default();
         for &k in &order {
             let m = modules[k.as_usize()];
-            maps[k.as_usize()].types = types.add_module(m).map_err(|b| FuseError::Malformed {
-                input: files[k.as_usize()].to_string(),
-                item: format!("type {}", b.index),
-                reason: "type reference out of range or forward".into(),
+            maps[k.as_usize()].types = types.add_module(m).map_err(|b| {
+                FuseError::malformed(
+                    files[k.as_usize()],
+                    format!("type {}", b.index),
+                    "type reference out of range or forward",
+                )
             })?;
         }
 
@@ -405,7 +399,7 @@ impl<'a> Plan<'a> {
 
         // Pass C: every import of every input, in instantiation order, so a
         // provider's own imports are resolved before anything imports from it.
-        let mut errors: Vec<ImportError> = Vec::new();
+        let mut errors: Vec<Problem> = Vec::new();
         for &k in &order {
             let m = modules[k.as_usize()];
             let ki = k.as_usize();
@@ -426,18 +420,13 @@ impl<'a> Plan<'a> {
                         match link_import(cx, &placed, k, imp, *provider, *export) {
                             Ok(idx) => idx,
                             Err(e) => {
-                                errors.push(e);
+                                errors.push(*e);
                                 0
                             }
                         }
                     }
                     (Target::Missing { reason, .. }, None) => {
-                        errors.push(ImportError {
-                            input: files[ki].to_string(),
-                            module: imp.module.to_string(),
-                            field: imp.name.to_string(),
-                            reason: reason.clone(),
-                        });
+                        errors.push(Problem::new(files[ki], Item::import(imp), reason.clone()));
                         0
                     }
                     (_, None) => unreachable!("host and unresolved imports are kept in pass A"),
@@ -537,15 +526,9 @@ impl<'a> Plan<'a> {
                     .map(|&d| StartStep::InitData(d)),
             );
             if let Some(s) = modules[ki].start {
-                let f = maps
-                    .funcs
-                    .get(s.as_usize())
-                    .copied()
-                    .ok_or_else(|| FuseError::Malformed {
-                        input: files[ki].to_string(),
-                        item: "start section".into(),
-                        reason: format!("{s} out of range"),
-                    })?;
+                let f = maps.funcs.get(s.as_usize()).copied().ok_or_else(|| {
+                    FuseError::malformed(files[ki], "start section", format!("{s} out of range"))
+                })?;
                 steps.push(StartStep::Call(f));
             }
         }
@@ -588,7 +571,7 @@ fn link_import(
     imp: &wasmparser::Import<'_>,
     provider: InputId,
     export: u32,
-) -> Result<u32, ImportError> {
+) -> Result<u32, Box<Problem>> {
     let Placed { types, items, maps } = *placed;
     let FuseCx {
         files,
@@ -598,12 +581,7 @@ fn link_import(
     } = *cx;
     let ki = k.as_usize();
     let pi = provider.as_usize();
-    let err = |reason: String| ImportError {
-        input: files[ki].to_string(),
-        module: imp.module.to_string(),
-        field: imp.name.to_string(),
-        reason,
-    };
+    let err = |reason: String| Box::new(Problem::new(files[ki], Item::import(imp), reason));
     let ex = modules[pi].exports[export as usize];
     let want = Space::of_type_ref(&imp.ty);
     let have = Space::of_kind(ex.kind);
@@ -715,14 +693,9 @@ fn plan_exports<'a>(
     for (i, m) in modules.iter().enumerate() {
         let k = InputId(i as u32);
         for ex in &m.exports {
-            let index =
-                maps[i]
-                    .get(Space::of_kind(ex.kind), ex.index)
-                    .ok_or_else(|| FuseError::Malformed {
-                        input: files[i].to_string(),
-                        item: format!("export \"{}\"", ex.name),
-                        reason: "index out of range".into(),
-                    })?;
+            let index = maps[i].get(Space::of_kind(ex.kind), ex.index).ok_or_else(|| {
+                FuseError::malformed(files[i], Item::Export(ex.name.to_string()), "index out of range")
+            })?;
             let mut name: Cow<'a, str> = Cow::Borrowed(ex.name);
             if let Some(&first) = taken.get(&name) {
                 match opts.on_conflict {

@@ -40,6 +40,8 @@ use weld_format::{InputId, Inputs, Survey, SurveyError};
 pub(crate) use crate::describe::ComponentKind as Kind;
 pub use wiring::WireSpec;
 
+use crate::problem::{Item, Problem};
+
 /// Options for resolution.
 #[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
@@ -141,26 +143,14 @@ pub enum Target {
     },
 }
 
-/// One import of a component that cannot be wired.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{importer}: import `{import}`: {reason}")]
-pub struct LinkError {
-    /// The importing input.
-    pub importer: String,
-    /// The import's name.
-    pub import: String,
-    /// What is wrong, naming the provider.
-    pub reason: String,
-}
-
 /// The resolution of every import of every input.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Resolution {
     /// `targets[input][import]` for every input, imports in survey order.
     pub targets: Vec<Vec<Target>>,
     /// Every problem found (components: wiring entries that name nothing,
     /// ambiguity, kind mismatches), in input order.
-    pub problems: Vec<LinkError>,
+    pub problems: Vec<Problem>,
 }
 
 impl Resolution {
@@ -230,7 +220,7 @@ struct Resolver<'r, 'a> {
     /// The content of each input, hashed the first time an ambiguity check
     /// needs it (identical bytes are interchangeable, not rivals).
     content: Vec<std::cell::OnceCell<blake3::Hash>>,
-    problems: Vec<LinkError>,
+    problems: Vec<Problem>,
 }
 
 impl<'r, 'a> Resolver<'r, 'a> {
@@ -307,10 +297,12 @@ impl<'r, 'a> Resolver<'r, 'a> {
             }
         }
         for w in &self.opts.wiring {
-            let problem = |reason: String| LinkError {
-                importer: w.importer.clone(),
-                import: w.import.clone(),
-                reason: format!("wiring: {reason}"),
+            let problem = |reason: String| {
+                Problem::new(
+                    &w.importer,
+                    Item::ComponentImport(w.import.clone()),
+                    format!("wiring: {reason}"),
+                )
             };
             let Some(&importer) = self.by_name.get(w.importer.as_str()) else {
                 self.problems.push(problem("no input has this name".into()));
@@ -457,11 +449,11 @@ impl<'r, 'a> Resolver<'r, 'a> {
     }
 
     fn problem(&mut self, me: InputId, import: &str, reason: String) {
-        self.problems.push(LinkError {
-            importer: self.names[me.as_usize()].to_string(),
-            import: import.to_string(),
+        self.problems.push(Problem::new(
+            self.names[me.as_usize()],
+            Item::ComponentImport(import.to_string()),
             reason,
-        });
+        ));
     }
 
     /// The content hash of an input, computed once.

@@ -26,6 +26,7 @@ use wasm_encoder::{ComponentExportKind, ComponentExportSection, ComponentTypeRef
 use wasmparser::{ComponentTypeRef as PRef, Payload};
 use weld_format::names::{hex, import_digest, oci_digest};
 
+use crate::problem::Problem;
 use crate::sections::{sections, Defined};
 use crate::store::{BlobStore, Digest, StoreError};
 
@@ -71,15 +72,8 @@ pub enum BundleError {
         offset: u64,
     },
     /// The input is malformed.
-    #[error("{input}: {message} (at offset {offset:#x})")]
-    Malformed {
-        /// The input.
-        input: String,
-        /// The parser's message.
-        message: String,
-        /// Where.
-        offset: u64,
-    },
+    #[error(transparent)]
+    Malformed(Box<Problem>),
 }
 
 /// Options for [`bundle`].
@@ -161,11 +155,7 @@ struct Check {
 
 impl Cx<'_> {
     fn component(&mut self, bytes: &[u8], path: &str, top: bool) -> Result<Vec<u8>, BundleError> {
-        let malformed = |e: wasmparser::BinaryReaderError| BundleError::Malformed {
-            input: path.to_string(),
-            message: e.message().to_string(),
-            offset: e.offset(),
-        };
+        let malformed = |e| BundleError::Malformed(Box::new(Problem::parse(path, None, e)));
         let secs = sections(bytes).map_err(malformed)?;
         let mut out = wasm_encoder::Component::new();
         // Only the module and component counts matter here: a blob takes

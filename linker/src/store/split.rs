@@ -43,6 +43,7 @@ use weld_format::digest::sha256;
 use weld_format::names::{canonical_hash_name, oci_digest};
 use weld_format::Inputs;
 
+use crate::problem::Problem;
 use crate::sections::{sections, Defined};
 use crate::store::{BlobStore, Digest, RootRecord, StoreError};
 use crate::type_encode::{Decls, TypeEncoder};
@@ -56,16 +57,10 @@ pub enum SplitError {
         /// The input.
         input: String,
     },
-    /// A component (or the split root) does not validate.
-    #[error("{input}: invalid: {message} (at offset {offset:#x})")]
-    Invalid {
-        /// The component, as a path from the input (`app/component 0`).
-        input: String,
-        /// The validator's message.
-        message: String,
-        /// Where.
-        offset: u64,
-    },
+    /// A component (or the split root) does not validate; its input is
+    /// the component as a path from the app (`app/component 0`).
+    #[error(transparent)]
+    Invalid(Box<Problem>),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -128,6 +123,14 @@ impl Split {
     }
 }
 
+impl SplitError {
+    /// `input` does not validate, as the validator says.
+    #[cold]
+    fn invalid(input: impl Into<String>, e: wasmparser::BinaryReaderError) -> SplitError {
+        SplitError::Invalid(Box::new(Problem::parse(input, None, e).because("invalid")))
+    }
+}
+
 /// Splits component `bytes` (named `name` in messages) into `store`.
 /// Records no manifest (see [`split_apps`]).
 pub fn split(
@@ -148,11 +151,8 @@ pub fn split(
         warnings: Vec::new(),
     };
     let root = cx.component(bytes, name)?;
-    crate::validate::validate(&root, false).map_err(|e| SplitError::Invalid {
-        input: format!("{name} (split root)"),
-        message: e.message().to_string(),
-        offset: e.offset(),
-    })?;
+    crate::validate::validate(&root, false)
+        .map_err(|e| SplitError::invalid(format!("{name} (split root)"), e))?;
     Ok(Split {
         root,
         children: cx.children,
@@ -339,11 +339,7 @@ enum Kind {
 impl Cx<'_> {
     /// Rewrites one component: its big children become imports.
     fn component(&mut self, bytes: &[u8], path: &str) -> Result<Vec<u8>, SplitError> {
-        let invalid = |e: wasmparser::BinaryReaderError| SplitError::Invalid {
-            input: path.to_string(),
-            message: e.message().to_string(),
-            offset: e.offset(),
-        };
+        let invalid = |e| SplitError::invalid(path, e);
         let types = crate::validate::validate(bytes, false).map_err(invalid)?;
         let secs = sections(bytes).map_err(invalid)?;
         let mut shifts = Shifts::default();
@@ -383,9 +379,10 @@ impl Cx<'_> {
                     let where_ = format!("{path}/component {index}");
                     let inner = match self.component(child, &where_) {
                         Ok(b) => b,
-                        Err(SplitError::Invalid { message, .. }) => {
+                        Err(SplitError::Invalid(p)) => {
+                            let why = p.source.as_ref().map_or(p.reason.clone(), |s| s.to_string());
                             self.warnings.push(format!(
-                                "{where_}: kept inline, unchanged: not valid on its own ({message})"
+                                "{where_}: kept inline, unchanged: not valid on its own ({why})"
                             ));
                             child.to_vec()
                         }
@@ -415,10 +412,11 @@ impl Cx<'_> {
                         };
                         shifter
                             .parse_component_payload(&mut out, payload, bytes)
-                            .map_err(|e| SplitError::Invalid {
-                                input: path.to_string(),
-                                message: e.to_string(),
-                                offset: s.range.start as u64,
+                            .map_err(|e| {
+                                let mut p = Problem::new(path, "section", e.to_string()).because("invalid");
+                                p.item = None;
+                                p.offset = Some(s.range.start as u64);
+                                SplitError::Invalid(Box::new(p))
                             })?;
                     } else {
                         out.section(&raw);

@@ -1,0 +1,132 @@
+//! The one record every problem inside an input is told with: the input,
+//! the item, the byte offset, the reason, and the error that found it as
+//! its source. Every stage's error enum wraps it where the fault is an
+//! input's; it depends on nothing in the crate, so every stage can use it.
+
+/// What inside an input a [`Problem`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A core import: `import "b" "f"`.
+    Import {
+        /// The module name.
+        module: String,
+        /// The field name.
+        field: String,
+    },
+    /// A component import: ``import `demo:x/y@1.0.0` ``.
+    ComponentImport(String),
+    /// An export: `export "run"`.
+    Export(String),
+    /// A function by index (in the input's function space) and, when the
+    /// name section gives one, its name: `func 12 $main`.
+    Func {
+        /// Its index.
+        index: u32,
+        /// Its name.
+        name: Option<String>,
+    },
+    /// Any other part, in words: `start section`, `data 3`, `custom section `name``.
+    Part(String),
+}
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Item::Import { module, field } => write!(f, "import \"{module}\" \"{field}\""),
+            Item::ComponentImport(name) => write!(f, "import `{name}`"),
+            Item::Export(name) => write!(f, "export \"{name}\""),
+            Item::Func { index, name: None } => write!(f, "func {index}"),
+            Item::Func {
+                index,
+                name: Some(name),
+            } => write!(f, "func {index} ${name}"),
+            Item::Part(what) => f.write_str(what),
+        }
+    }
+}
+
+impl Item {
+    /// The item a core import is.
+    pub fn import(imp: &wasmparser::Import<'_>) -> Item {
+        Item::Import {
+            module: imp.module.to_string(),
+            field: imp.name.to_string(),
+        }
+    }
+}
+
+impl From<String> for Item {
+    fn from(what: String) -> Self {
+        Item::Part(what)
+    }
+}
+
+impl From<&str> for Item {
+    fn from(what: &str) -> Self {
+        Item::Part(what.to_string())
+    }
+}
+
+/// One problem inside an input, told the same way by every stage:
+/// `a.wasm: import "b" "f": <reason> (at offset 0x1a2)`.
+#[derive(Debug, thiserror::Error)]
+pub struct Problem {
+    /// The input (its file, or its name for bytes in memory).
+    pub input: String,
+    /// What inside it, when known.
+    pub item: Option<Item>,
+    /// The byte offset in the input, when there is one.
+    pub offset: Option<u64>,
+    /// What is wrong, in words.
+    pub reason: String,
+    /// The error that found it (wasmparser's, a rewriter's), kept.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Problem {
+    /// A problem weld found itself.
+    #[cold]
+    pub fn new(input: impl Into<String>, item: impl Into<Item>, reason: impl Into<String>) -> Self {
+        Problem {
+            input: input.into(),
+            item: Some(item.into()),
+            offset: None,
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// A problem wasmparser found: its message, its offset, itself as the source.
+    #[cold]
+    pub fn parse(input: impl Into<String>, item: Option<Item>, e: wasmparser::BinaryReaderError) -> Self {
+        Problem {
+            input: input.into(),
+            item,
+            offset: Some(e.offset()),
+            reason: e.message().to_string(),
+            source: Some(Box::new(e)),
+        }
+    }
+
+    /// The same problem with `prefix: ` before its reason
+    /// (`invalid component: ...`).
+    pub fn because(mut self, prefix: &str) -> Self {
+        self.reason = format!("{prefix}: {}", self.reason);
+        self
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.input)?;
+        if let Some(item) = &self.item {
+            write!(f, ": {item}")?;
+        }
+        write!(f, ": {}", self.reason)?;
+        if let Some(off) = self.offset {
+            write!(f, " (at offset {off:#x})")?;
+        }
+        Ok(())
+    }
+}
