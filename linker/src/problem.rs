@@ -130,3 +130,46 @@ impl std::fmt::Display for Problem {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parse_problem_says_input_item_offset_and_keeps_its_source() {
+        let Err(e) = wasmparser::Validator::new().validate_all(b"\0asm\x01\0\0\0\x01\x05") else {
+            panic!("a truncated type section does not validate");
+        };
+        let at = e.offset();
+        let p = Problem::parse("a.wasm", Some(Item::Part("type section".into())), e);
+        let text = p.to_string();
+        assert!(text.starts_with("a.wasm: type section: "), "{text}");
+        assert!(text.ends_with(&format!("(at offset {at:#x})")), "{text}");
+        let source = std::error::Error::source(&p).expect("the wasmparser error is kept");
+        assert!(source.downcast_ref::<wasmparser::BinaryReaderError>().is_some());
+    }
+
+    #[test]
+    fn items_print_as_the_text_format_names_them() {
+        let import = Item::Import {
+            module: "b".into(),
+            field: "f".into(),
+        };
+        assert_eq!(import.to_string(), r#"import "b" "f""#);
+        assert_eq!(
+            Item::ComponentImport("x:y/z@1.0.0".into()).to_string(),
+            "import `x:y/z@1.0.0`"
+        );
+        assert_eq!(Item::Export("run".into()).to_string(), r#"export "run""#);
+        let named = Item::Func {
+            index: 3,
+            name: Some("main".into()),
+        };
+        assert_eq!(named.to_string(), "func 3 $main");
+        let p = Problem::new("a.wasm", import, "expected func").because("type mismatch");
+        assert_eq!(
+            p.to_string(),
+            r#"a.wasm: import "b" "f": type mismatch: expected func"#
+        );
+    }
+}
