@@ -63,6 +63,8 @@ index_newtype! {
     DataIdx => "data";
     /// The position of an input on the command line (or in the caller's list).
     InputId => "input";
+    /// One distinct content among inputs (identical bytes share one).
+    ContentId => "content";
 }
 
 /// An index space of a core module.

@@ -17,19 +17,21 @@
 use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, Remap, Remapping, SubtypeCx};
 
 use super::probe::probe;
-use super::wire::{Child, Source, Wiring};
+use weld_format::InputId;
+
+use super::wire::{Children, Source, Wiring};
 
 /// The first wired import of child `c` whose argument does not fit, with the
 /// validator's reason; `None` when every wire checks.
 pub fn culprit(
-    c: usize,
-    children: &[Child<'_>],
+    c: InputId,
+    children: &Children<'_>,
     contents: &[&[u8]],
     wiring: &Wiring,
 ) -> Option<(usize, String)> {
     // The child first, then each distinct provider content.
     let mut involved = vec![children[c].content];
-    for s in &wiring.sources[c] {
+    for s in wiring.sources(c) {
         if let Source::Wire { provider, .. } = s {
             let k = children[*provider].content;
             if !involved.contains(&k) {
@@ -37,15 +39,15 @@ pub fn culprit(
             }
         }
     }
-    let bytes: Vec<&[u8]> = involved.iter().map(|&k| contents[k]).collect();
+    let bytes: Vec<&[u8]> = involved.iter().map(|k| contents[k.as_usize()]).collect();
     let probed = probe(&bytes).ok()?;
     let types = probed.types.as_ref();
-    let slot = |content: usize| involved.iter().position(|&k| k == content);
+    let slot = |content| involved.iter().position(|&k| k == content);
     let child_ty = &types[probed.components[0]];
 
     // The argument of every wired import: the provider's export type.
     let mut args: indexmap::IndexMap<&str, ComponentEntityType> = indexmap::IndexMap::new();
-    for (k, s) in wiring.sources[c].iter().enumerate() {
+    for (k, s) in wiring.sources(c).iter().enumerate() {
         if let Source::Wire { provider, export, .. } = s {
             let p = &types[probed.components[slot(children[*provider].content)?]];
             let name = child_ty.imports.get_index(k)?.0.as_str();

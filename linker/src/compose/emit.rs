@@ -16,7 +16,9 @@ use wasm_encoder::{ComponentBuilder, ComponentExportKind, ComponentTypeRef};
 use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ComponentType, ResourceId};
 use weld_format::names::{match_key, version_of};
 
-use super::wire::{Child, Source, Wiring};
+use weld_format::{ContentId, InputId};
+
+use super::wire::{Children, Source, Wiring};
 use crate::error::ComposeError;
 use crate::type_encode::TypeEncoder;
 
@@ -25,7 +27,7 @@ struct Group<'a> {
     /// The name it is imported under.
     name: String,
     /// `(child, import position)` of every child import it stands for.
-    members: Vec<(usize, usize)>,
+    members: Vec<(InputId, usize)>,
     /// For instance imports: the union of the members' exports, by name,
     /// each from the first member that has it.
     union: IndexMap<&'a str, ComponentEntityType>,
@@ -38,11 +40,11 @@ pub struct Emitted {
     /// The component.
     pub bytes: Vec<u8>,
     /// The child of each instantiation, in output order.
-    pub instantiated: Vec<usize>,
+    pub instantiated: Vec<InputId>,
     /// The child (first of its content) of each embedded component, in order.
-    pub embedded: Vec<usize>,
+    pub embedded: Vec<InputId>,
     /// For each child and import, where its argument came from (for reports).
-    pub outer_names: HashMap<(usize, usize), String>,
+    pub outer_names: HashMap<(InputId, usize), String>,
     /// The imports of the result.
     pub imports: Vec<String>,
 }
@@ -79,19 +81,21 @@ fn alias(b: &mut ComponentBuilder, instance: u32, name: &str, kind: ComponentExp
 }
 
 /// Builds the composed component. `contents[k]` is the bytes of distinct
-/// content `k`; `exports` lists extra `(child, export)` pairs to re-export.
+/// content `k`, `tys[c]` the validator's type of child `c` when it was
+/// probed; `exports` lists extra `(child, export)` pairs to re-export.
 pub fn emit(
     types: &wasmparser::types::Types,
-    children: &[Child<'_>],
+    children: &Children<'_>,
     tys: &[Option<&ComponentType>],
     contents: &[&[u8]],
     wiring: &Wiring,
-    exports: &[(usize, String)],
+    exports: &[(InputId, String)],
 ) -> Result<Emitted, ComposeError> {
+    let ty_of = |c: InputId| tys[c.as_usize()];
     // The validator's view of a child's import `k` (children with imports of
     // the result were probed).
-    let import_ty = |c: usize, k: usize| -> ComponentEntityType {
-        tys[c]
+    let import_ty = |c: InputId, k: usize| -> ComponentEntityType {
+        ty_of(c)
             .and_then(|t| t.imports.get_index(k))
             .map(|(_, i)| i.ty)
             .expect("probed")
@@ -100,11 +104,11 @@ pub fn emit(
 
     // The result's imports: group every unwired import of an instantiated child.
     let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut group_of: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut group_of: HashMap<(InputId, usize), usize> = HashMap::new();
     let mut by_key: HashMap<(String, Option<weld_format::names::Track>), usize> = HashMap::new();
     for &c in &wiring.order {
         for (k, (&name, &kind)) in children[c].imports.iter().enumerate() {
-            if wiring.sources[c][k] != Source::Outer {
+            if wiring.sources(c)[k] != Source::Outer {
                 continue;
             }
             let g = *by_key.entry(match_key(name)).or_insert_with(|| {
@@ -159,11 +163,11 @@ pub fn emit(
 
     // Resources reaching a child through a wire are the provider's: one
     // resource per (provider, export, name), whoever imports it.
-    let mut wired_resource: HashMap<(usize, &str, &str), ResourceId> = HashMap::new();
+    let mut wired_resource: HashMap<(InputId, &str, &str), ResourceId> = HashMap::new();
     for &c in &wiring.order {
-        let Some(ty) = tys[c] else { continue };
+        let Some(ty) = ty_of(c) else { continue };
         for (k, (_, item)) in ty.imports.iter().enumerate() {
-            if let Source::Wire { provider, export, .. } = &wiring.sources[c][k] {
+            if let Source::Wire { provider, export, .. } = &wiring.sources(c)[k] {
                 for (name, ty) in instance_exports(types, &item.ty) {
                     if let Some(r) = resource_of(types, &ty) {
                         let export = children[*provider]
@@ -184,18 +188,18 @@ pub fn emit(
 
     let mut b = ComponentBuilder::default();
     // Each distinct child once, in order of first instantiation.
-    let mut component_of: HashMap<usize, u32> = HashMap::new();
+    let mut component_of: HashMap<ContentId, u32> = HashMap::new();
     let mut embedded = Vec::new();
     for &c in &wiring.order {
         let content = children[c].content;
         if let std::collections::hash_map::Entry::Vacant(e) = component_of.entry(content) {
             embedded.push(c);
-            e.insert(b.component_raw(Some(children[c].name), contents[content]));
+            e.insert(b.component_raw(Some(children[c].name), contents[content.as_usize()]));
         }
     }
 
-    let mut instance_of: HashMap<usize, u32> = HashMap::new();
-    let mut aliased: HashMap<(usize, String), u32> = HashMap::new();
+    let mut instance_of: HashMap<InputId, u32> = HashMap::new();
+    let mut aliased: HashMap<(InputId, String), u32> = HashMap::new();
     let mut instantiated = Vec::with_capacity(wiring.order.len());
     let mut outer_names = HashMap::new();
     let mut imports = Vec::new();
@@ -205,14 +209,14 @@ pub fn emit(
         // First the provider exports this child takes, and their resources
         // (which only a probed child's imports of the result can mention).
         for (k, (&name, &kind)) in child.imports.iter().enumerate() {
-            let Source::Wire { provider, export, .. } = &wiring.sources[c][k] else {
+            let Source::Wire { provider, export, .. } = &wiring.sources(c)[k] else {
                 continue;
             };
             let kind = kind.export_kind();
             let at = *aliased
                 .entry((*provider, export.clone()))
                 .or_insert_with(|| alias(&mut b, instance_of[provider], export, kind));
-            if tys[c].is_some() {
+            if ty_of(c).is_some() {
                 for (rname, ty) in instance_exports(types, &import_ty(c, k)) {
                     if let Some(r) = resource_of(types, &ty) {
                         if enc.resource_index(r).is_none() {
@@ -268,9 +272,9 @@ pub fn emit(
     }
 
     // The root's exports, then the extra ones.
-    let root = 0;
+    let root = InputId(0);
     let mut seen: HashMap<String, String> = HashMap::new();
-    let mut wanted: Vec<(usize, String)> = children[root]
+    let mut wanted: Vec<(InputId, String)> = children[root]
         .exports
         .keys()
         .map(|n| (root, n.to_string()))

@@ -17,7 +17,7 @@ pub(crate) mod wire;
 
 use std::collections::HashMap;
 
-use weld_format::Inputs;
+use weld_format::{ContentId, InputId, Inputs};
 
 use crate::error::{ComposeError, Error, Problem};
 use crate::resolve::{resolve, ResolveOptions};
@@ -115,11 +115,10 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         }
     }
     // Distinct contents, in input order of first appearance.
-    let mut content_of_hash: HashMap<blake3::Hash, usize> = HashMap::new();
+    let mut content_of_hash: HashMap<blake3::Hash, ContentId> = HashMap::new();
     let mut contents: Vec<&[u8]> = Vec::new();
-    let mut first_input: Vec<usize> = Vec::new();
-    let content: Vec<usize> = inputs
-        .iter()
+    let mut first_input: Vec<InputId> = Vec::new();
+    let content: Vec<ContentId> = inputs
         .enumerate()
         .map(|(i, input)| {
             *content_of_hash
@@ -127,7 +126,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
                 .or_insert_with(|| {
                     contents.push(input.bytes());
                     first_input.push(i);
-                    contents.len() - 1
+                    ContentId(contents.len() as u32 - 1)
                 })
         })
         .collect();
@@ -136,7 +135,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .iter()
         .zip(&first_input)
         .map(|(bytes, &i)| {
-            let display = &inputs.get(weld_format::InputId(i as u32)).display;
+            let display = &inputs.get(i).display;
             match weld_format::survey(display, bytes)? {
                 s @ weld_format::Survey::Component(_) => Ok(s),
                 weld_format::Survey::Module(_) => Err(Error::from(ComposeError::NotAComponent {
@@ -150,14 +149,16 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .iter()
         .filter_map(weld_format::Survey::as_component)
         .collect();
-    let children: Vec<wire::Child<'_>> = inputs
-        .iter()
-        .zip(&content)
-        .map(|(input, &k)| wire::Child::new(input.name.as_str(), k, components[k]))
-        .collect();
+    let children = wire::Children(
+        inputs
+            .iter()
+            .zip(&content)
+            .map(|(input, &k)| wire::Child::new(input.name.as_str(), k, components[k.as_usize()]))
+            .collect(),
+    );
 
     // Extra exports name a child and one of its exports.
-    let by_name: HashMap<&str, usize> = children.iter().enumerate().map(|(i, c)| (c.name, i)).collect();
+    let by_name: HashMap<&str, InputId> = children.iter().map(|(i, c)| (c.name, i)).collect();
     let mut exports = Vec::with_capacity(opts.exports.len());
     for (child, export) in &opts.exports {
         let shown = format!("{child}/{export}");
@@ -169,25 +170,25 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         }
         exports.push((c, export.clone()));
     }
-    let mut roots = vec![0];
+    let mut roots = vec![InputId(0)];
     roots.extend(exports.iter().map(|(c, _)| *c));
 
     // The one resolver (the same answer `weld graph` prints), then compose's
     // own part: what is instantiated, in which order.
-    let names: Vec<&str> = children.iter().map(|c| c.name).collect();
-    let per_input: Vec<&weld_format::Survey<'_>> = content.iter().map(|&k| &surveys[k]).collect();
+    let names: Vec<&str> = children.iter().map(|(_, c)| c.name).collect();
+    let per_input: Vec<&weld_format::Survey<'_>> = content.iter().map(|k| &surveys[k.as_usize()]).collect();
     let resolution = resolve(&opts.resolve, &names, &per_input);
     let wiring = wire::wire(&children, resolution, &roots)?;
 
     // Types only for the children that have imports of the result (their
     // types are restated); the wiring of the others is checked when the
     // output is validated.
-    let mut probe_of: HashMap<usize, usize> = HashMap::new();
+    let mut probe_of: HashMap<ContentId, usize> = HashMap::new();
     let mut probed_contents: Vec<&[u8]> = Vec::new();
     for &c in &wiring.order {
-        if wiring.sources[c].contains(&Source::Outer) {
+        if wiring.sources(c).contains(&Source::Outer) {
             probe_of.entry(children[c].content).or_insert_with(|| {
-                probed_contents.push(contents[children[c].content]);
+                probed_contents.push(contents[children[c].content.as_usize()]);
                 probed_contents.len() - 1
             });
         }
@@ -196,12 +197,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         let input = probe_of
             .iter()
             .find(|(_, &p)| p == e.child)
-            .map(|(&k, _)| {
-                inputs
-                    .get(weld_format::InputId(first_input[k] as u32))
-                    .display
-                    .clone()
-            })
+            .map(|(&k, _)| inputs.get(first_input[k.as_usize()]).display.clone())
             .unwrap_or_else(|| "(composition)".to_string());
         ComposeError::InvalidInput(Box::new(
             Problem::parse(input, None, e.error).because("invalid component"),
@@ -210,7 +206,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     let types = &probed.types;
     let tys: Vec<Option<&wasmparser::component_types::ComponentType>> = children
         .iter()
-        .map(|c| probe_of.get(&c.content).map(|&p| &types[probed.components[p]]))
+        .map(|(_, c)| probe_of.get(&c.content).map(|&p| &types[probed.components[p]]))
         .collect();
     let emitted = emit::emit(types, &children, &tys, &contents, &wiring, &exports)?;
 
@@ -218,7 +214,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         return Err(explain(&e, &emitted, &children, &contents, &wiring).into());
     }
 
-    let name = |i: usize| children[i].name.to_string();
+    let name = |i: InputId| children[i].name.to_string();
     let mut wires = Vec::new();
     for &c in &wiring.order {
         for (k, (&import, _)) in children[c].imports.iter().enumerate() {
@@ -226,7 +222,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
                 provider,
                 export,
                 rule,
-            } = &wiring.sources[c][k]
+            } = &wiring.sources(c)[k]
             {
                 wires.push(WireReport {
                     importer: name(c),
@@ -258,7 +254,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
 fn explain(
     e: &wasmparser::BinaryReaderError,
     emitted: &emit::Emitted,
-    children: &[wire::Child<'_>],
+    children: &wire::Children<'_>,
     contents: &[&[u8]],
     wiring: &wire::Wiring,
 ) -> ComposeError {
@@ -302,7 +298,7 @@ fn explain(
         };
     };
     let import = child.imports.get_index(k).map(|(n, _)| *n).unwrap_or("?");
-    let from = match &wiring.sources[c][k] {
+    let from = match &wiring.sources(c)[k] {
         Source::Wire {
             provider,
             export,

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 
 use indexmap::IndexMap;
-use weld_format::InputId;
+use weld_format::{ContentId, InputId};
 
 use crate::error::{ComposeError, Error};
 use crate::resolve::graph::ModuleGraph;
@@ -23,7 +23,7 @@ pub enum Source {
     /// Another child's export.
     Wire {
         /// The providing child.
-        provider: usize,
+        provider: InputId,
         /// The export's name.
         export: String,
         /// How it was found.
@@ -35,12 +35,41 @@ pub enum Source {
 
 /// The resolved wiring.
 pub struct Wiring {
-    /// `sources[child][import]`, imports in the child's order.
-    pub sources: Vec<Vec<Source>>,
+    /// Every child's sources, imports in the child's order.
+    sources: Vec<Vec<Source>>,
     /// The children to instantiate, in instantiation order.
-    pub order: Vec<usize>,
+    pub order: Vec<InputId>,
     /// Children given but not instantiated (nothing uses them).
-    pub unused: Vec<usize>,
+    pub unused: Vec<InputId>,
+}
+
+impl Wiring {
+    /// Where each import of child `c` comes from, in its import order.
+    pub fn sources(&self, c: InputId) -> &[Source] {
+        &self.sources[c.as_usize()]
+    }
+}
+
+/// The children, one per input (a child is an input), indexed by [`InputId`].
+pub struct Children<'a>(pub Vec<Child<'a>>);
+
+impl<'a> std::ops::Index<InputId> for Children<'a> {
+    type Output = Child<'a>;
+    fn index(&self, c: InputId) -> &Child<'a> {
+        &self.0[c.as_usize()]
+    }
+}
+
+impl<'a> Children<'a> {
+    /// The number of children.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Every child with its id, in input order.
+    pub fn iter(&self) -> impl Iterator<Item = (InputId, &Child<'a>)> {
+        self.0.iter().enumerate().map(|(i, c)| (InputId(i as u32), c))
+    }
 }
 
 /// What compose needs to know about one child: names and kinds, from the
@@ -49,7 +78,7 @@ pub struct Child<'a> {
     /// Its name.
     pub name: &'a str,
     /// Which distinct content it has.
-    pub content: usize,
+    pub content: ContentId,
     /// Its imports, in order.
     pub imports: IndexMap<&'a str, Kind>,
     /// Its exports, in order.
@@ -58,7 +87,7 @@ pub struct Child<'a> {
 
 impl<'a> Child<'a> {
     /// The facts of a surveyed component.
-    pub fn new(name: &'a str, content: usize, c: &weld_format::ComponentSurvey<'a>) -> Self {
+    pub fn new(name: &'a str, content: ContentId, c: &weld_format::ComponentSurvey<'a>) -> Self {
         Child {
             name,
             content,
@@ -79,7 +108,7 @@ impl<'a> Child<'a> {
 /// Turns the resolver's answer into sources, then orders the children.
 /// `roots` are the children that must be instantiated (the root and those
 /// `--export` names). Any problem the resolver reported is the error.
-pub fn wire(children: &[Child<'_>], resolution: Resolution, roots: &[usize]) -> Result<Wiring, Error> {
+pub fn wire(children: &Children<'_>, resolution: Resolution, roots: &[InputId]) -> Result<Wiring, Error> {
     if !resolution.problems.is_empty() {
         return Err(ComposeError::Links(resolution.problems).into());
     }
@@ -94,8 +123,8 @@ pub fn wire(children: &[Child<'_>], resolution: Resolution, roots: &[usize]) -> 
                         export,
                         rule,
                     } => Source::Wire {
-                        provider: provider.as_usize(),
-                        export: children[provider.as_usize()]
+                        provider: *provider,
+                        export: children[*provider]
                             .exports
                             .get_index(*export as usize)
                             .map(|(n, _)| n.to_string())
@@ -110,15 +139,15 @@ pub fn wire(children: &[Child<'_>], resolution: Resolution, roots: &[usize]) -> 
 
     // Only what the roots need is instantiated.
     let mut used = vec![false; children.len()];
-    let mut queue: VecDeque<usize> = roots.iter().copied().collect();
+    let mut queue: VecDeque<InputId> = roots.iter().copied().collect();
     for &r in roots {
-        used[r] = true;
+        used[r.as_usize()] = true;
     }
     while let Some(i) = queue.pop_front() {
-        for s in &sources[i] {
+        for s in &sources[i.as_usize()] {
             if let Source::Wire { provider, .. } = s {
-                if !used[*provider] {
-                    used[*provider] = true;
+                if !used[provider.as_usize()] {
+                    used[provider.as_usize()] = true;
                     queue.push_back(*provider);
                 }
             }
@@ -143,21 +172,21 @@ pub fn wire(children: &[Child<'_>], resolution: Resolution, roots: &[usize]) -> 
         .collect();
     let graph = ModuleGraph::build(&targets);
     let order = graph.order(
-        |i| children[i.as_usize()].name.to_string(),
+        |i| children[i].name.to_string(),
         |i, k| {
-            children[i.as_usize()]
+            children[i]
                 .imports
                 .get_index(k as usize)
                 .map(|(n, _)| n.to_string())
                 .unwrap_or_default()
         },
     )?;
-    let order: Vec<usize> = order
-        .into_iter()
-        .map(InputId::as_usize)
-        .filter(|&i| used[i])
+    let order: Vec<InputId> = order.into_iter().filter(|i| used[i.as_usize()]).collect();
+    let unused = children
+        .iter()
+        .map(|(i, _)| i)
+        .filter(|i| !used[i.as_usize()])
         .collect();
-    let unused = (0..children.len()).filter(|&i| !used[i]).collect();
     Ok(Wiring {
         sources,
         order,
