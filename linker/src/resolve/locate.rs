@@ -39,7 +39,7 @@ pub struct LocateOptions {
     pub root: Option<PathBuf>,
     /// More host namespaces.
     pub hosts: Vec<String>,
-    /// The content-addressed store (see [`crate::store`]) that import-map
+    /// The content-addressed store (an [`OciDir`](crate::OciDir)) that import-map
     /// entries naming a digest (`sha256:<hex>`) resolve in.
     pub store: Option<PathBuf>,
 }
