@@ -854,19 +854,33 @@ mod tests {
     fn truncated_module_is_an_error_with_offset() {
         let bytes = module("(module (func (export \"a\") (result i32) i32.const 1))");
         let full = survey("t", &bytes).unwrap();
-        let ends: Vec<u64> = full
+        let ranges: Vec<std::ops::Range<u64>> = full
             .as_module()
             .unwrap()
             .sections
             .iter()
-            .map(|s| s.range.end)
+            .map(|s| s.range.clone())
             .collect();
         // Cutting between sections can leave a valid shorter module; cutting
         // inside a section never does.
-        for cut in (9..bytes.len()).filter(|c| !ends.contains(&(*c as u64))) {
+        for cut in (9..bytes.len()).filter(|c| !ranges.iter().any(|r| r.end == *c as u64)) {
             let e = survey("t", &bytes[..cut]).unwrap_err();
             assert_eq!(e.input, "t");
             assert!(e.to_string().starts_with("t: "), "{e}");
+            // The offset points into the section that was cut (or its
+            // header, just before its contents), never past the cut.
+            let at = e
+                .offset
+                .unwrap_or_else(|| panic!("cut at {cut}: no offset in {e}"));
+            let section = ranges
+                .iter()
+                .find(|r| r.start <= cut as u64 && (cut as u64) < r.end)
+                .map_or(8, |r| r.start.saturating_sub(6));
+            assert!(
+                (section..=cut as u64).contains(&at),
+                "cut at {cut}: offset {at} in {e}"
+            );
+            assert!(e.to_string().ends_with(&format!("(at offset {at:#x})")), "{e}");
         }
     }
 }
