@@ -199,22 +199,30 @@ fn unwired_imports_stay_imports_of_the_result_once() {
     assert_eq!(out.imports, ["host:env/x@1.2.0"]);
 }
 
-#[test]
-fn type_mismatch_names_both_sides_and_writes_nothing() {
-    // leaf's f takes and returns u64: not what mid imports.
-    let leaf = r#"(component
+/// A component exporting `iface` whose `f` takes and returns u64, where the
+/// components of [`component`] use u32.
+fn u64_component(iface: &str) -> String {
+    format!(
+        r#"(component
         (core module $m (func (export "f") (param i64) (result i64) local.get 0))
         (core instance $i (instantiate $m))
         (func $f (param "x" u64) (result u64) (canon lift (core func $i "f")))
         (instance $api (export "f" (func $f)))
-        (export "demo:leaf/api@0.2.3" (instance $api)))"#;
+        (export "{iface}" (instance $api)))"#
+    )
+}
+
+#[test]
+fn type_mismatch_names_both_sides_and_writes_nothing() {
+    // leaf's f takes and returns u64: not what mid imports.
+    let leaf = u64_component("demo:leaf/api@0.2.3");
     let e = err(
         &[
             (
                 "mid",
                 component("demo:mid/api@1.0.0", 10, &["demo:leaf/api@0.2.0"]),
             ),
-            ("leaf", leaf.to_string()),
+            ("leaf", leaf),
         ],
         &ComposeOptions::default(),
     );
@@ -230,12 +238,7 @@ fn the_wire_that_does_not_fit_is_named_not_the_first_one() {
     // mid imports two interfaces; the first fits, the second (from `bad`)
     // takes u64. The culprit is found by re-running the instantiation check
     // per import, never by reading the validator's message.
-    let bad = r#"(component
-        (core module $m (func (export "f") (param i64) (result i64) local.get 0))
-        (core instance $i (instantiate $m))
-        (func $f (param "x" u64) (result u64) (canon lift (core func $i "f")))
-        (instance $api (export "f" (func $f)))
-        (export "demo:b/api@1.0.0" (instance $api)))"#;
+    let bad = u64_component("demo:b/api@1.0.0");
     let e = err(
         &[
             (
@@ -247,7 +250,7 @@ fn the_wire_that_does_not_fit_is_named_not_the_first_one() {
                 ),
             ),
             ("good", component("demo:a/api@1.0.0", 1, &[])),
-            ("bad", bad.to_string()),
+            ("bad", bad),
         ],
         &ComposeOptions::default(),
     );
