@@ -90,7 +90,16 @@ fn round_trip_through_several_levels_with_repeated_children() {
     let dir = tempfile::tempdir().unwrap();
     let store = OciDir::open_or_create(&dir.path().join("store")).unwrap();
     let x = app(1);
-    let s = split(&SplitOptions { min_size: 0 }, "app", &x, &store).unwrap();
+    let s = split(
+        &SplitOptions {
+            min_size: 0,
+            ..Default::default()
+        },
+        "app",
+        &x,
+        &store,
+    )
+    .unwrap();
     validate(&s.root);
     // Only the top level is left: its two modules and three components became imports.
     assert_eq!(counts(&s.root), (0, 0));
@@ -131,7 +140,10 @@ fn exports(bytes: &[u8]) -> Vec<String> {
 fn identical_children_of_two_apps_are_stored_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = OciDir::open_or_create(&dir.path().join("store")).unwrap();
-    let opts = SplitOptions { min_size: 0 };
+    let opts = SplitOptions {
+        min_size: 0,
+        ..Default::default()
+    };
     let a = split(&opts, "a", &app(1), &store).unwrap();
     let b = split(&opts, "b", &app(2), &store).unwrap();
     // The top-level module is the same in both apps: b finds it stored.
@@ -156,7 +168,16 @@ fn min_size_keeps_small_children_inline() {
     let dir = tempfile::tempdir().unwrap();
     let store = OciDir::open_or_create(&dir.path().join("store")).unwrap();
     let x = app(1);
-    let s = split(&SplitOptions { min_size: usize::MAX }, "app", &x, &store).unwrap();
+    let s = split(
+        &SplitOptions {
+            min_size: usize::MAX,
+            ..Default::default()
+        },
+        "app",
+        &x,
+        &store,
+    )
+    .unwrap();
     assert!(s.children.is_empty());
     assert_eq!(s.root, x, "nothing to split: the bytes are unchanged");
 }
@@ -436,7 +457,16 @@ fn cli_splits_several_apps_into_one_store_and_lists_who_uses_what() {
 fn split_and_bundle_round_trip_through_the_memory_store() {
     let store = MemoryStore::new();
     let x = app(1);
-    let s = split(&SplitOptions { min_size: 0 }, "app", &x, &store).unwrap();
+    let s = split(
+        &SplitOptions {
+            min_size: 0,
+            ..Default::default()
+        },
+        "app",
+        &x,
+        &store,
+    )
+    .unwrap();
     validate(&s.root);
     assert_eq!(store.digests().len(), s.layers().len());
     let b = bundle(&BundleOptions::default(), "root", &s.root, &store).unwrap();
@@ -445,7 +475,16 @@ fn split_and_bundle_round_trip_through_the_memory_store() {
     // The same bytes as bundling from a directory store.
     let dir = tempfile::tempdir().unwrap();
     let oci = OciDir::open_or_create(dir.path()).unwrap();
-    let s2 = split(&SplitOptions { min_size: 0 }, "app", &x, &oci).unwrap();
+    let s2 = split(
+        &SplitOptions {
+            min_size: 0,
+            ..Default::default()
+        },
+        "app",
+        &x,
+        &oci,
+    )
+    .unwrap();
     assert_eq!(s2.root, s.root);
     assert_eq!(
         bundle(&BundleOptions::default(), "root", &s2.root, &oci)
@@ -458,7 +497,16 @@ fn split_and_bundle_round_trip_through_the_memory_store() {
 #[test]
 fn a_corrupt_blob_in_the_memory_store_is_an_error_naming_its_digest() {
     let store = MemoryStore::new();
-    let s = split(&SplitOptions { min_size: 0 }, "app", &app(1), &store).unwrap();
+    let s = split(
+        &SplitOptions {
+            min_size: 0,
+            ..Default::default()
+        },
+        "app",
+        &app(1),
+        &store,
+    )
+    .unwrap();
     let m = wat::parse_str(standalone(7, 20)).unwrap();
     let digest = sha256(&m);
     let mut bad = store.get(&digest).unwrap();
@@ -470,10 +518,8 @@ fn a_corrupt_blob_in_the_memory_store_is_an_error_naming_its_digest() {
     assert!(
         matches!(
             &e,
-            weld_linker::BundleError::Blob {
-                source: weld_linker::StoreError::Corrupt { digest, .. },
-                ..
-            } if *digest == named
+            weld_linker::BundleError::Blob { source, .. }
+                if matches!(&**source, weld_linker::StoreError::Corrupt { digest, .. } if *digest == named)
         ),
         "{e}"
     );
@@ -489,7 +535,15 @@ fn a_corrupt_blob_in_the_memory_store_is_an_error_naming_its_digest() {
 fn split_apps_stores_a_shared_child_once_and_counts_it_new_for_the_first_app() {
     let store = MemoryStore::new();
     let inputs = weld_format::Inputs::from_memory([("a", app(1)), ("b", app(2))]).unwrap();
-    let splits = weld_linker::split_apps(&SplitOptions { min_size: 0 }, &inputs, &store).unwrap();
+    let splits = weld_linker::split_apps(
+        &SplitOptions {
+            min_size: 0,
+            ..Default::default()
+        },
+        &inputs,
+        &store,
+    )
+    .unwrap();
     let shared = sha256(&wat::parse_str(standalone(7, 20)).unwrap());
     let places = |s: &weld_linker::Split| -> Vec<bool> {
         s.children
@@ -501,13 +555,13 @@ fn split_apps_stores_a_shared_child_once_and_counts_it_new_for_the_first_app() {
     // In a, the module is at the top twice (the second an alias): new once.
     assert_eq!(places(&splits[0]), [true, false]);
     assert_eq!(places(&splits[1]), [false, false]);
-    // Every distinct child once, plus two manifests and the config.
+    // Every distinct child once, plus per app its root, config and manifest.
     let distinct: std::collections::HashSet<_> = splits
         .iter()
         .flat_map(|s| &s.children)
         .map(|c| c.digest)
         .collect();
-    assert_eq!(store.digests().len(), distinct.len() + 3);
+    assert_eq!(store.digests().len(), distinct.len() + 6);
     let new: usize = splits.iter().map(|s| s.new_children()).sum();
     assert_eq!(
         new,
@@ -537,8 +591,12 @@ fn split_apps_writes_the_same_store_on_one_thread_and_on_many() {
             .num_threads(threads)
             .build()
             .unwrap();
+        let opts = SplitOptions {
+            min_size: 0,
+            created: std::time::UNIX_EPOCH,
+        };
         let splits = pool
-            .install(|| weld_linker::split_apps(&SplitOptions { min_size: 0 }, &inputs, &store))
+            .install(|| weld_linker::split_apps(&opts, &inputs, &store))
             .unwrap();
         let news: Vec<Vec<bool>> = splits
             .iter()
@@ -587,4 +645,130 @@ fn a_type_mismatch_names_the_import_that_has_it_not_the_first() {
         e.contains(&format!("import `sha256-{b}`")) && e.contains("does not have the declared type"),
         "{e}"
     );
+}
+
+/// The app of `store` as its manifest and config describe it.
+fn artifact_of(store: &OciDir, app: &str) -> (oci_spec::image::ImageManifest, serde_json::Value) {
+    let (tag, _) = weld_linker::open_app(store, app).unwrap();
+    let manifest =
+        oci_spec::image::ImageManifest::from_reader(&store.get(&tag.manifest).unwrap()[..]).unwrap();
+    let config_digest = weld_format::names::parse_hash_name_hex(manifest.config().digest().digest()).unwrap();
+    let config = serde_json::from_slice(&store.get(&config_digest).unwrap()).unwrap();
+    (manifest, config)
+}
+
+#[test]
+fn a_split_app_is_a_wasm_oci_artifact_with_its_root_as_layer_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = OciDir::open_or_create(&dir.path().join("store")).unwrap();
+    let inputs = weld_format::Inputs::from_memory([("app", app(1))]).unwrap();
+    let opts = SplitOptions {
+        min_size: 0,
+        created: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_547_200),
+    };
+    let splits = weld_linker::split_apps(&opts, &inputs, &store).unwrap();
+    let (manifest, config) = artifact_of(&store, "app");
+    assert_eq!(
+        manifest.config().media_type().to_string(),
+        "application/vnd.wasm.config.v0+json"
+    );
+    let layers = manifest.layers();
+    assert_eq!(
+        layers[0].digest().digest(),
+        hex(&sha256(&splits[0].root)),
+        "layers[0] is the root"
+    );
+    assert_eq!(layers.len(), 1 + splits[0].layers().len());
+    for l in layers {
+        assert_eq!(l.media_type().to_string(), "application/wasm");
+        assert!(l
+            .annotations()
+            .as_ref()
+            .unwrap()
+            .contains_key("org.opencontainers.image.title"));
+    }
+    assert_eq!(config["architecture"], "wasm");
+    assert_eq!(config["os"], "wasip2");
+    assert_eq!(config["created"], "2025-12-01T00:00:00Z");
+    let digests: Vec<String> = layers.iter().map(|l| l.digest().to_string()).collect();
+    assert_eq!(config["layerDigests"], serde_json::json!(digests));
+    // The app's own world: its export, not the hash-named children it imports.
+    assert_eq!(config["component"]["exports"], serde_json::json!(["run"]));
+    assert_eq!(config["component"]["imports"], serde_json::json!([]));
+    assert!(store.verify().unwrap().is_empty());
+    // Bundled by name alone, it is the app again.
+    let back = weld_linker::bundle_app(&BundleOptions::default(), &store, "app").unwrap();
+    validate(&back.bytes);
+    let from_file = bundle(&BundleOptions::default(), "root", &splits[0].root, &store).unwrap();
+    assert_eq!(back.bytes, from_file.bytes);
+}
+
+#[test]
+fn a_store_written_by_an_earlier_weld_still_opens_and_verify_names_what_is_not_conformant() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = OciDir::open_or_create(&dir.path().join("store")).unwrap();
+    let s = split(
+        &SplitOptions {
+            min_size: 0,
+            ..Default::default()
+        },
+        "app",
+        &app(1),
+        &store,
+    )
+    .unwrap();
+    // What weld wrote before the Wasm artifact layout: the empty config, the
+    // children as layers, the root named only by an annotation.
+    let (config, _) = store.put(b"{}").unwrap();
+    let layers: Vec<String> = s
+        .layers()
+        .iter()
+        .map(|(d, size)| {
+            format!(
+                r#"{{"mediaType":"application/wasm","digest":"sha256:{}","size":{size}}}"#,
+                hex(d)
+            )
+        })
+        .collect();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/wasm","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:{}","size":2}},"layers":[{}],"annotations":{{"dev.weld.root":"sha256:{}","org.opencontainers.image.ref.name":"app"}}}}"#,
+        hex(&config),
+        layers.join(","),
+        hex(&sha256(&s.root))
+    );
+    let (m, _) = store.put(manifest.as_bytes()).unwrap();
+    store
+        .tag(&[weld_linker::Tag {
+            name: "app".to_string(),
+            manifest: m,
+            size: manifest.len() as u64,
+        }])
+        .unwrap();
+    let store = OciDir::open(store.dir()).unwrap();
+    // The root file still bundles from it.
+    validate(
+        &bundle(&BundleOptions::default(), "root", &s.root, &store)
+            .unwrap()
+            .bytes,
+    );
+    // verify names each departure, with the app.
+    let problems: Vec<String> = store.verify().unwrap().iter().map(|p| p.to_string()).collect();
+    assert!(
+        problems.iter().any(|p| p.contains("app `app`")
+            && p.contains("config media type is application/vnd.oci.empty.v1+json")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("root is not stored")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("has no org.opencontainers.image.title")),
+        "{problems:?}"
+    );
+    // Bundling by name says why it cannot.
+    let e = weld_linker::bundle_app(&BundleOptions::default(), &store, "app").unwrap_err();
+    assert!(e.to_string().contains("earlier weld"), "{e}");
 }

@@ -38,7 +38,10 @@ pub fn load_survey(data: &[u8]) {
         }
         let store = weld_linker::MemoryStore::new();
         let split = weld_linker::split(
-            &weld_linker::SplitOptions { min_size: 0 },
+            &weld_linker::SplitOptions {
+                min_size: 0,
+                ..Default::default()
+            },
             "fuzz",
             input.bytes(),
             &store,
@@ -248,7 +251,15 @@ pub fn split_bundle(u: &mut Unstructured) -> Result<()> {
     }
     let store = weld_linker::MemoryStore::new();
     let min_size = u.int_in_range(0..=4096)?;
-    let split = weld_linker::split(&weld_linker::SplitOptions { min_size }, "app", &app, &store);
+    let split = weld_linker::split(
+        &weld_linker::SplitOptions {
+            min_size,
+            ..Default::default()
+        },
+        "app",
+        &app,
+        &store,
+    );
     let split = split.unwrap_or_else(|e| panic!("a valid component failed to split: {e}"));
     if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&split.root) {
         panic!("invalid split root: {e}");

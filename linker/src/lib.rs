@@ -47,9 +47,13 @@ pub use resolve::graph::{Cycle, CycleEdge};
 pub use resolve::locate::{locate, LocateError, LocateFailure, LocateOptions, Located, Refusal, IMPORT_MAP};
 pub use resolve::wiring::{parse_wiring, WireSpec};
 pub use resolve::{FileLink, ResolveOptions, Rule};
-pub use store::bundle::{bundle, BundleOptions, Bundled};
+pub use store::bundle::{bundle, bundle_app, BundleOptions, Bundled};
 pub use store::split::{split, split_apps, Split, SplitOptions, StoredChild};
-pub use store::{verified, BlobEntry, BlobStore, Digest, MemoryStore, OciDir, RootRecord, Store, StoreError};
+pub use store::{
+    artifact, open_app, record_roots, rfc3339, verified, AppManifest, Artifact, BlobEntry, BlobStore, Digest,
+    Layer, MemoryStore, OciDir, RootRecord, Store, StoreError, Tag, WasmConfig, World,
+    WASM_CONFIG_MEDIA_TYPE,
+};
 pub use type_encode::TypeEncodeError;
 pub use write::{write_atomic, WriteError};
 

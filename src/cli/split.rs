@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use weld_linker::OciDir;
-use weld_linker::{bundle, BundleOptions};
+use weld_linker::{bundle, bundle_app, BundleOptions};
 use weld_linker::{split_apps, SplitOptions};
 
 /// Arguments of `weld split`.
@@ -42,6 +42,7 @@ pub fn exec_split(args: SplitArgs) -> anyhow::Result<ExitCode> {
     let store = OciDir::open_or_create(&args.store)?;
     let opts = SplitOptions {
         min_size: args.min_size,
+        created: created_time()?,
     };
     let splits = split_apps(&opts, &inputs, &store)?;
     for ((input, out), r) in inputs.iter().zip(&outputs).zip(&splits) {
@@ -65,14 +66,62 @@ pub fn exec_split(args: SplitArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The `created` time of new manifests: `SOURCE_DATE_EPOCH` (seconds since
+/// 1970, the reproducible-builds convention) when set, else now.
+pub fn created_time() -> anyhow::Result<std::time::SystemTime> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => {
+            let secs: u64 = v
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
+            Ok(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+        }
+        Err(_) => Ok(std::time::SystemTime::now()),
+    }
+}
+
+/// An OCI layout reference as skopeo writes it: `oci:DIR[:NAME]`.
+pub fn parse_oci_ref(s: &str) -> Option<(PathBuf, Option<String>)> {
+    let rest = s.strip_prefix("oci:")?;
+    match rest.rsplit_once(':') {
+        Some((dir, name)) if !name.is_empty() && !name.contains('/') => {
+            Some((PathBuf::from(dir), Some(name.to_string())))
+        }
+        _ => Some((PathBuf::from(rest), None)),
+    }
+}
+
+/// The app `name` of `store`, or its only app when no name is given.
+pub fn app_name(store: &OciDir, name: Option<String>) -> anyhow::Result<String> {
+    if let Some(n) = name {
+        return Ok(n);
+    }
+    let tags = store.tags()?;
+    match tags.as_slice() {
+        [one] => Ok(one.name.clone()),
+        [] => anyhow::bail!("store {}: holds no app", store.location()),
+        _ => anyhow::bail!(
+            "store {} holds {} apps ({}): name one, as oci:DIR:NAME",
+            store.location(),
+            tags.len(),
+            tags.iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// Arguments of `weld bundle`.
 #[derive(clap::Args)]
 pub struct BundleArgs {
-    /// A split root, as `[name=]path`.
+    /// A split root as `[name=]path` (with `--store`), or an app of an OCI
+    /// layout as `oci:DIR[:NAME]` (its `layers[0]` is the root).
     input: String,
-    /// The store holding its children.
+    /// The store holding the root's children (for a root file).
     #[arg(long)]
-    store: PathBuf,
+    store: Option<PathBuf>,
     /// The bundled component.
     #[arg(short, long)]
     output: PathBuf,
@@ -83,12 +132,33 @@ pub struct BundleArgs {
 
 /// Runs `weld bundle`.
 pub fn exec_bundle(args: BundleArgs) -> anyhow::Result<ExitCode> {
-    let inputs = super::load(std::slice::from_ref(&args.input))?;
-    let input = inputs.iter().next().expect("one input");
-    let store = OciDir::open(&args.store)?;
     let opts = BundleOptions {
         validate: !args.no_validate,
     };
+    if let Some((dir, name)) = parse_oci_ref(&args.input) {
+        if args.store.is_some() {
+            anyhow::bail!("--store is for a root file; oci:DIR:NAME names its store itself");
+        }
+        let store = OciDir::open(&dir)?;
+        let name = app_name(&store, name)?;
+        let out = bundle_app(&opts, &store, &name)?;
+        weld_linker::write_atomic(&args.output, &out.bytes)?;
+        println!(
+            "{name}: {} bytes; {} blobs inlined",
+            out.bytes.len(),
+            out.inlined.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(store) = &args.store else {
+        anyhow::bail!(
+            "give --store DIR for the root file {}, or name an app as oci:DIR:NAME",
+            args.input
+        );
+    };
+    let inputs = super::load(std::slice::from_ref(&args.input))?;
+    let input = inputs.iter().next().expect("one input");
+    let store = OciDir::open(store)?;
     let out = bundle(&opts, &input.display, input.bytes(), &store)?;
     weld_linker::write_atomic(&args.output, &out.bytes)?;
     println!(

@@ -59,7 +59,19 @@ pub enum BundleError {
         import: String,
         /// The store's error.
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
+    },
+    /// The app's manifest cannot be read from the store.
+    #[error(transparent)]
+    Store(Box<StoreError>),
+    /// The app's root (`layers[0]`) cannot be read from the store.
+    #[error("app `{app}`: its root (layers[0]): {source}")]
+    Root {
+        /// The app.
+        app: String,
+        /// The store's error.
+        #[source]
+        source: Box<StoreError>,
     },
     /// The bundled component does not validate.
     #[error("{input}: the bundled component does not validate: {message} (at offset {offset:#x})")]
@@ -74,6 +86,12 @@ pub enum BundleError {
     /// The input is malformed.
     #[error(transparent)]
     Malformed(Box<Problem>),
+}
+
+impl From<StoreError> for BundleError {
+    fn from(e: StoreError) -> BundleError {
+        BundleError::Store(Box::new(e))
+    }
 }
 
 /// Options for [`bundle`].
@@ -131,6 +149,43 @@ pub fn bundle(
         bytes: out,
         inlined: cx.inlined,
     })
+}
+
+/// Bundles the app `name` of `store`: its manifest's `layers[0]` is the
+/// root, its other layers the blobs the root imports. A root that is a core
+/// module, or a component importing nothing by hash (a one-layer artifact
+/// as wkg publishes it), is returned as it is, verified.
+pub fn bundle_app(opts: &BundleOptions, store: &dyn BlobStore, name: &str) -> Result<Bundled, BundleError> {
+    let (_, manifest) = crate::store::open_app(store, name)?;
+    let Some(root) = manifest.root() else {
+        return Err(BundleError::from(StoreError::BadManifest {
+            store: store.location(),
+            app: name.to_string(),
+            reason: if manifest.legacy_root.is_some() {
+                "written by an earlier weld, whose root is not stored: bundle the root file with --store"
+                    .to_string()
+            } else {
+                "its first layer is not application/wasm, so there is no root to bundle".to_string()
+            },
+        }));
+    };
+    let bytes = store.get(&root.digest).map_err(|source| BundleError::Root {
+        app: name.to_string(),
+        source: Box::new(source),
+    })?;
+    let label = format!("{name} (root {})", oci_digest(&root.digest));
+    if !wasmparser::Parser::is_component(&bytes) {
+        crate::validate::validate(&bytes, opts.validate).map_err(|e| BundleError::Invalid {
+            input: label,
+            message: e.message().to_string(),
+            offset: e.offset(),
+        })?;
+        return Ok(Bundled {
+            bytes,
+            inlined: Vec::new(),
+        });
+    }
+    bundle(opts, &label, &bytes, store)
 }
 
 struct Cx<'a> {
@@ -278,7 +333,7 @@ impl Cx<'_> {
         let blob = self.store.get(digest).map_err(|source| BundleError::Blob {
             input: path.to_string(),
             import: import.to_string(),
-            source,
+            source: Box::new(source),
         })?;
         let is_component = wasmparser::Parser::is_component(&blob);
         let is_module = wasmparser::Parser::is_core_wasm(&blob);

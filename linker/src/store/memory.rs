@@ -10,15 +10,14 @@ use std::sync::{Mutex, RwLock};
 use weld_format::digest::sha256;
 use weld_format::names::oci_digest;
 
-use super::manifest::{manifest_json, EMPTY_CONFIG};
-use super::{verified, BlobStore, Digest, RootRecord, StoreError};
+use super::{verified, BlobStore, Digest, StoreError, Tag};
 
 /// A store in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     blobs: RwLock<HashMap<Digest, Vec<u8>>>,
     /// (app, manifest digest), in the order recorded.
-    index: Mutex<Vec<(String, Digest)>>,
+    index: Mutex<Vec<Tag>>,
 }
 
 impl MemoryStore {
@@ -51,7 +50,12 @@ impl MemoryStore {
 
     /// The recorded apps and their manifests' digests, in the order recorded.
     pub fn manifests(&self) -> Vec<(String, Digest)> {
-        self.index.lock().expect("the store lock is not poisoned").clone()
+        self.index
+            .lock()
+            .expect("the store lock is not poisoned")
+            .iter()
+            .map(|t| (t.name.clone(), t.manifest))
+            .collect()
     }
 }
 
@@ -94,19 +98,17 @@ impl BlobStore for MemoryStore {
             .contains_key(digest))
     }
 
-    fn record_roots(&self, roots: &[RootRecord]) -> Result<(), StoreError> {
-        let (config, _) = self.put(EMPTY_CONFIG)?;
-        let mut recorded = Vec::with_capacity(roots.len());
-        for r in roots {
-            let (manifest, _) = self.put(manifest_json(r, &config).as_bytes())?;
-            recorded.push((r.name.clone(), manifest));
-        }
+    fn tag(&self, tags: &[Tag]) -> Result<(), StoreError> {
         let mut index = self.index.lock().expect("the store lock is not poisoned");
-        for (app, manifest) in recorded {
-            index.retain(|(a, _)| *a != app);
-            index.push((app, manifest));
+        for t in tags {
+            index.retain(|old| old.name != t.name);
+            index.push(t.clone());
         }
         Ok(())
+    }
+
+    fn tags(&self) -> Result<Vec<Tag>, StoreError> {
+        Ok(self.index.lock().expect("the store lock is not poisoned").clone())
     }
 }
 
@@ -130,16 +132,16 @@ mod tests {
     }
 
     #[test]
-    fn recording_an_app_again_replaces_its_manifest() {
+    fn tagging_an_app_again_replaces_its_manifest() {
         let store = MemoryStore::new();
-        let record = |name: &str, root: u8| RootRecord {
+        let tag = |name: &str, m: u8| Tag {
             name: name.to_string(),
-            root: [root; 32],
-            layers: Vec::new(),
+            manifest: [m; 32],
+            size: 1,
         };
-        store.record_roots(&[record("a", 1), record("b", 2)]).unwrap();
-        store.record_roots(&[record("a", 3)]).unwrap();
-        let apps: Vec<String> = store.manifests().into_iter().map(|(a, _)| a).collect();
-        assert_eq!(apps, ["b", "a"]);
+        store.tag(&[tag("a", 1), tag("b", 2)]).unwrap();
+        store.tag(&[tag("a", 3)]).unwrap();
+        let apps: Vec<(String, Digest)> = store.manifests();
+        assert_eq!(apps, [("b".to_string(), [2; 32]), ("a".to_string(), [3; 32])]);
     }
 }

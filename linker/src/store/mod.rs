@@ -23,6 +23,9 @@ use weld_format::digest::sha256;
 use weld_format::names::{hex, oci_digest};
 
 pub use bundle::BundleError;
+pub use manifest::{
+    artifact, record_roots, rfc3339, AppManifest, Artifact, Layer, WasmConfig, World, WASM_CONFIG_MEDIA_TYPE,
+};
 pub use memory::MemoryStore;
 pub use oci::{BlobEntry, OciDir, Store};
 pub use split::SplitError;
@@ -52,20 +55,67 @@ pub trait BlobStore: Send + Sync {
     /// Whether the store has a blob named `digest` (not verified).
     fn has(&self, digest: &Digest) -> Result<bool, StoreError>;
 
-    /// Records split roots: one manifest each (its children as layers),
-    /// replacing any earlier manifest of the same app name.
-    fn record_roots(&self, roots: &[RootRecord]) -> Result<(), StoreError>;
+    /// Points each tag's name at its manifest (a blob already put),
+    /// replacing any earlier tag of the same name.
+    fn tag(&self, tags: &[Tag]) -> Result<(), StoreError>;
+
+    /// Every tag, in the store's order.
+    fn tags(&self) -> Result<Vec<Tag>, StoreError>;
+
+    /// The manifest `name` points at, if any.
+    fn tagged(&self, name: &str) -> Result<Option<Tag>, StoreError> {
+        Ok(self.tags()?.into_iter().find(|t| t.name == name))
+    }
 }
 
-/// One split root, as recorded in the store's index.
+/// The app `name` of `store`: its tag and parsed manifest.
+pub fn open_app(store: &dyn BlobStore, name: &str) -> Result<(Tag, AppManifest), StoreError> {
+    let tags = store.tags()?;
+    let Some(tag) = tags.iter().find(|t| t.name == name).cloned() else {
+        let known: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+        return Err(StoreError::NoApp {
+            store: store.location(),
+            app: name.to_string(),
+            known: if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            },
+        });
+    };
+    let bytes = store.get(&tag.manifest)?;
+    let manifest = AppManifest::parse(&bytes, "manifest").map_err(|reason| StoreError::BadManifest {
+        store: store.location(),
+        app: name.to_string(),
+        reason,
+    })?;
+    Ok((tag, manifest))
+}
+
+/// A name pointing at a manifest in a store (an OCI index entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    /// The app's name (`org.opencontainers.image.ref.name`).
+    pub name: String,
+    /// The manifest's SHA-256.
+    pub manifest: Digest,
+    /// The manifest's size.
+    pub size: u64,
+}
+
+/// One app root, as its artifact records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootRecord {
     /// The app's name.
     pub name: String,
-    /// The SHA-256 of the split root.
-    pub root: Digest,
+    /// The root (stored, `layers[0]`): digest and size.
+    pub root: (Digest, u64),
+    /// The root's world; `None` for a core module (`os` `wasip1`).
+    pub world: Option<World>,
     /// The children it imports: digest and size, sorted, each once.
     pub layers: Vec<(Digest, u64)>,
+    /// When it was made (RFC 3339; see [`rfc3339`]).
+    pub created: String,
 }
 
 /// What can go wrong with a store. Each variant names the store (its
@@ -101,6 +151,26 @@ pub enum StoreError {
         digest: String,
         /// What its bytes hash to (hex).
         actual: String,
+    },
+    /// An app's manifest is not one weld can read.
+    #[error("store {store}: app `{app}`: {reason}")]
+    BadManifest {
+        /// The store.
+        store: String,
+        /// The app.
+        app: String,
+        /// Why.
+        reason: String,
+    },
+    /// No app of that name is in the store.
+    #[error("store {store}: no app `{app}` (apps: {known})")]
+    NoApp {
+        /// The store.
+        store: String,
+        /// The app asked for.
+        app: String,
+        /// The apps there are, comma-separated.
+        known: String,
     },
     /// A blob is not in the store.
     #[error("blob {digest} is not in the store {store}")]

@@ -17,11 +17,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, ImageManifest, MediaType};
+use oci_spec::image::{ImageIndex, ImageIndexBuilder, MediaType};
 use weld_format::names::{hex, oci_digest};
 
-use super::manifest::{canonical_json, index_entry, manifest_json, ref_name, updated_index, EMPTY_CONFIG};
-use super::{verified, BlobStore, Digest, RootRecord, StoreError};
+use super::manifest::{canonical_json, index_entry, ref_name, updated_index, AppManifest};
+use super::{verified, BlobStore, Digest, StoreError, Tag};
 
 /// An OCI image layout directory used as a store. Its [`BlobStore`]
 /// methods are inherent too, so callers need not import the trait.
@@ -124,20 +124,25 @@ impl OciDir {
 
     /// Every blob with its size and the apps whose manifests use it.
     pub fn list(&self) -> Result<Vec<BlobEntry>, StoreError> {
-        let mut users: HashMap<String, Vec<String>> = HashMap::new();
-        for m in self.index()?.manifests() {
-            let app = ref_name(m).unwrap_or("?").to_string();
+        let mut users: HashMap<Digest, Vec<String>> = HashMap::new();
+        for t in self.tags()? {
             users
-                .entry(m.digest().to_string())
+                .entry(t.manifest)
                 .or_default()
-                .push(format!("{app} (manifest)"));
-            if let Some(manifest) = self.manifest(m)? {
+                .push(format!("{} (manifest)", t.name));
+            if let Ok(m) = self.app_manifest(&t) {
                 users
-                    .entry(manifest.config().digest().to_string())
+                    .entry(m.config.digest)
                     .or_default()
-                    .push(format!("{app} (config)"));
-                for l in manifest.layers() {
-                    users.entry(l.digest().to_string()).or_default().push(app.clone());
+                    .push(format!("{} (config)", t.name));
+                let root = m.root().map(|r| r.digest);
+                for l in &m.layers {
+                    let user = if Some(l.digest) == root {
+                        format!("{} (root)", t.name)
+                    } else {
+                        t.name.clone()
+                    };
+                    users.entry(l.digest).or_default().push(user);
                 }
             }
         }
@@ -149,8 +154,10 @@ impl OciDir {
                 .metadata()
                 .map_err(self.io(format!("blobs/sha256/{name}")))?
                 .len();
+            let used_by = weld_format::names::parse_hash_name_hex(&name)
+                .and_then(|d| users.remove(&d))
+                .unwrap_or_default();
             let key = format!("sha256:{name}");
-            let used_by = users.remove(&key).unwrap_or_default();
             out.insert(
                 key.clone(),
                 BlobEntry {
@@ -163,18 +170,19 @@ impl OciDir {
         Ok(out.into_values().collect())
     }
 
-    fn manifest(&self, m: &Descriptor) -> Result<Option<ImageManifest>, StoreError> {
-        let Some(d) = m
-            .as_digest_sha256()
-            .and_then(weld_format::names::parse_hash_name_hex)
-        else {
-            return Ok(None);
-        };
-        let bytes = self.get(&d)?;
-        Ok(ImageManifest::from_reader(&bytes[..]).ok())
+    /// The parsed manifest a tag points at.
+    pub fn app_manifest(&self, tag: &Tag) -> Result<AppManifest, StoreError> {
+        let bytes = self.get(&tag.manifest)?;
+        AppManifest::parse(&bytes, "manifest").map_err(|reason| StoreError::BadManifest {
+            store: self.location(),
+            app: tag.name.clone(),
+            reason,
+        })
     }
 
-    /// Re-hashes every blob; returns every problem found (empty: all good).
+    /// Re-hashes every blob and checks every app's manifest against the
+    /// Wasm OCI artifact layout; returns every problem found (empty: all
+    /// good).
     pub fn verify(&self) -> Result<Vec<StoreError>, StoreError> {
         let mut problems = Vec::new();
         let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.join("blobs/sha256"))
@@ -195,26 +203,31 @@ impl OciDir {
                 ))),
             }
         }
-        // Every blob the index and manifests name must be there.
-        for m in self.index()?.manifests() {
-            match self.manifest(m) {
-                Ok(Some(manifest)) => {
-                    for l in manifest.layers().iter().chain([manifest.config()]) {
-                        if let Some(d) = l
-                            .as_digest_sha256()
-                            .and_then(weld_format::names::parse_hash_name_hex)
-                        {
-                            if !self.blob_file(&d).exists() {
-                                problems.push(StoreError::Missing {
-                                    store: self.location(),
-                                    digest: oci_digest(&d),
-                                });
-                            }
-                        }
-                    }
+        // Every app: its manifest conformant, and every blob it names there.
+        for t in self.tags()? {
+            let m = match self.app_manifest(&t) {
+                Ok(m) => m,
+                Err(StoreError::Corrupt { .. }) => continue, // reported above
+                Err(e) => {
+                    problems.push(e);
+                    continue;
                 }
-                Ok(None) => {}
-                Err(e) => problems.push(e),
+            };
+            for l in m.blobs() {
+                if !self.blob_file(&l.digest).exists() {
+                    problems.push(StoreError::Missing {
+                        store: self.location(),
+                        digest: oci_digest(&l.digest),
+                    });
+                }
+            }
+            let config = std::fs::read(self.blob_file(&m.config.digest)).ok();
+            for reason in m.nonconformities(config.as_deref()) {
+                problems.push(StoreError::BadManifest {
+                    store: self.location(),
+                    app: t.name.clone(),
+                    reason: format!("not a Wasm OCI artifact: {reason}"),
+                });
             }
         }
         Ok(problems)
@@ -271,22 +284,34 @@ impl OciDir {
             .map_err(self.io(format!("blob {}", oci_digest(digest))))
     }
 
-    /// Records split roots: one manifest each (children as layers),
-    /// replacing any earlier manifest of the same app name.
-    pub fn record_roots(&self, roots: &[RootRecord]) -> Result<(), StoreError> {
-        let (config, _) = self.put(EMPTY_CONFIG)?;
+    /// Points each tag's name at its manifest, replacing earlier entries
+    /// of the same names (new names go at the end, in order).
+    pub fn tag(&self, tags: &[Tag]) -> Result<(), StoreError> {
         let mut index = self.index()?;
-        let mut entries = Vec::with_capacity(roots.len());
-        for r in roots {
-            let bytes = manifest_json(r, &config);
-            let (manifest, _) = self.put(bytes.as_bytes())?;
-            entries.push((
-                r.name.clone(),
-                index_entry(&r.name, &manifest, bytes.len() as u64),
-            ));
-        }
+        let entries = tags
+            .iter()
+            .map(|t| (t.name.clone(), index_entry(&t.name, &t.manifest, t.size)))
+            .collect();
         updated_index(&mut index, entries);
         self.write_index(&index)
+    }
+
+    /// Every manifest of the index that has a ref name and a SHA-256 digest.
+    pub fn tags(&self) -> Result<Vec<Tag>, StoreError> {
+        Ok(self
+            .index()?
+            .manifests()
+            .iter()
+            .filter_map(|m| {
+                Some(Tag {
+                    name: ref_name(m)?.to_string(),
+                    manifest: m
+                        .as_digest_sha256()
+                        .and_then(weld_format::names::parse_hash_name_hex)?,
+                    size: m.size(),
+                })
+            })
+            .collect())
     }
 }
 
@@ -303,8 +328,11 @@ impl BlobStore for OciDir {
     fn has(&self, digest: &Digest) -> Result<bool, StoreError> {
         OciDir::has(self, digest)
     }
-    fn record_roots(&self, roots: &[RootRecord]) -> Result<(), StoreError> {
-        OciDir::record_roots(self, roots)
+    fn tag(&self, tags: &[Tag]) -> Result<(), StoreError> {
+        OciDir::tag(self, tags)
+    }
+    fn tags(&self) -> Result<Vec<Tag>, StoreError> {
+        OciDir::tags(self)
     }
 }
 

@@ -45,7 +45,7 @@ use weld_format::Inputs;
 
 use crate::problem::Problem;
 use crate::sections::{sections, Defined};
-use crate::store::{BlobStore, Digest, RootRecord, StoreError};
+use crate::store::{record_roots, rfc3339, BlobStore, Digest, RootRecord, StoreError, World};
 use crate::type_encode::{Decls, TypeEncoder};
 
 /// Splitting failed.
@@ -71,11 +71,17 @@ pub enum SplitError {
 pub struct SplitOptions {
     /// Children smaller than this stay inline.
     pub min_size: usize,
+    /// The `created` time of the manifests [`split_apps`] records (the CLI
+    /// takes `SOURCE_DATE_EPOCH` when set, for reproducible stores).
+    pub created: std::time::SystemTime,
 }
 
 impl Default for SplitOptions {
     fn default() -> Self {
-        SplitOptions { min_size: 1024 }
+        SplitOptions {
+            min_size: 1024,
+            created: std::time::SystemTime::now(),
+        }
     }
 }
 
@@ -115,6 +121,21 @@ impl Split {
         layers.sort();
         layers.dedup();
         layers
+    }
+
+    /// Puts the root in `store` and describes the app's artifact: the root
+    /// as `layers[0]`, its world, its children.
+    pub fn record(&self, name: &str, store: &dyn BlobStore, created: &str) -> Result<RootRecord, SplitError> {
+        let (root, _) = store.put(&self.root)?;
+        let world = World::of_component(&self.root)
+            .map_err(|e| SplitError::invalid(format!("{name} (split root)"), e))?;
+        Ok(RootRecord {
+            name: name.to_string(),
+            root: (root, self.root.len() as u64),
+            world: Some(world),
+            layers: self.layers(),
+            created: created.to_string(),
+        })
     }
 
     /// How many children this split added to the store.
@@ -194,16 +215,12 @@ pub fn split_apps(
     for c in splits.iter_mut().flat_map(|s| &mut s.children) {
         c.new = added.contains(&c.digest) && claimed.insert(c.digest);
     }
-    let records: Vec<RootRecord> = apps
-        .iter()
-        .zip(&splits)
-        .map(|(i, s)| RootRecord {
-            name: i.name.clone(),
-            root: sha256(&s.root),
-            layers: s.layers(),
-        })
-        .collect();
-    store.record_roots(&records)?;
+    let created = rfc3339(opts.created);
+    let mut records = Vec::with_capacity(splits.len());
+    for (i, s) in apps.iter().zip(&splits) {
+        records.push(s.record(&i.name, store, &created)?);
+    }
+    record_roots(store, &records)?;
     Ok(splits)
 }
 

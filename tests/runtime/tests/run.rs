@@ -138,7 +138,10 @@ fn bundle_of_split_runs_like_the_original() {
     let dir = tempfile::tempdir().unwrap();
     let store = weld_linker::Store::open_or_create(dir.path()).unwrap();
     let split = weld_linker::split(
-        &weld_linker::SplitOptions { min_size: 0 },
+        &weld_linker::SplitOptions {
+            min_size: 0,
+            ..Default::default()
+        },
         "chain",
         &composed,
         &store,
