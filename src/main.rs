@@ -26,6 +26,12 @@ enum Command {
     Split(cli::split::SplitArgs),
     /// Bundle a split root: inline every hash-named import from the store, verified.
     Bundle(cli::split::BundleArgs),
+    /// Push an app to an OCI registry as a Wasm OCI artifact: split, each shared
+    /// layer uploaded once (HEAD first, mounted across repositories where known).
+    Push(cli::registry::PushArgs),
+    /// Pull an app from an OCI registry (or an OCI layout), every blob verified
+    /// as it streams, and bundle it.
+    Pull(cli::registry::PullArgs),
     /// Inspect or verify a store.
     #[command(subcommand)]
     Store(cli::split::StoreCommand),
@@ -47,6 +53,8 @@ fn main() -> ExitCode {
         Command::Split(a) => cli::split::exec_split(a),
         Command::Bundle(a) => cli::split::exec_bundle(a),
         Command::Store(c) => cli::split::exec_store(c),
+        Command::Push(a) => cli::registry::exec_push(a),
+        Command::Pull(a) => cli::registry::exec_pull(a),
         Command::Hash(a) => cli::hash::exec(a),
         Command::Inspect(a) => cli::inspect::exec(a),
     };

@@ -41,6 +41,9 @@ pub use error::{
 };
 pub use fuse::plan::{Fold, Icf, OnConflict};
 pub use fuse::{fuse, FuseOptions, Fused, LinkMap};
+/// Registry references (`host/repo:tag`), as [`push`] and [`pull`] take them.
+#[cfg(feature = "registry")]
+pub use oci_client::Reference;
 pub use report::graph::{graph, EdgeReport, GraphOptions, GraphReport, NodeReport, UnresolvedReport};
 pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
 pub use resolve::graph::{Cycle, CycleEdge};
@@ -48,6 +51,11 @@ pub use resolve::locate::{locate, LocateError, LocateFailure, LocateOptions, Loc
 pub use resolve::wiring::{parse_wiring, WireSpec};
 pub use resolve::{FileLink, ResolveOptions, Rule};
 pub use store::bundle::{bundle, bundle_app, BundleOptions, Bundled};
+#[cfg(feature = "registry")]
+pub use store::registry::{
+    credentials_for, parse_reference, pull, push, BlobLocations, BlobPush, Credentials, ProgressFn,
+    PullOptions, PullReport, PushOptions, PushReport, Registry, RegistryError, RegistryOptions, Transfer,
+};
 pub use store::split::{split, split_apps, Split, SplitOptions, StoredChild};
 pub use store::{
     artifact, open_app, record_roots, rfc3339, verified, AppManifest, Artifact, BlobEntry, BlobStore, Digest,

@@ -17,6 +17,8 @@ pub(crate) mod bundle;
 pub(crate) mod manifest;
 pub(crate) mod memory;
 pub(crate) mod oci;
+#[cfg(feature = "registry")]
+pub(crate) mod registry;
 pub(crate) mod split;
 
 use weld_format::digest::sha256;

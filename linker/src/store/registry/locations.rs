@@ -1,0 +1,58 @@
+//! Which repositories of a registry are known to hold a blob: what push
+//! and pull saw. [`push`](super::push) asks it where a missing blob could
+//! be mounted from (a cross-repository mount moves no bytes), as Docker's
+//! and containers/image's blob-info caches do. It is a hint only: a stale
+//! entry costs one refused mount, then the blob is uploaded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use weld_format::names::oci_digest;
+
+use crate::store::Digest;
+
+/// Known blob locations, by registry host then digest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BlobLocations {
+    registries: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl BlobLocations {
+    /// Reads the cache at `path`; a missing or unreadable file is an empty
+    /// cache (it is only a hint).
+    pub fn load(path: &Path) -> BlobLocations {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes the cache to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<(), crate::WriteError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let text = serde_json::to_vec_pretty(self).expect("a map of strings serializes");
+        crate::write_atomic(path, &text)
+    }
+
+    /// Records that `repository` of `registry` holds `digest`.
+    pub fn record(&mut self, registry: &str, repository: &str, digest: &Digest) {
+        self.registries
+            .entry(registry.to_string())
+            .or_default()
+            .entry(oci_digest(digest))
+            .or_default()
+            .insert(repository.to_string());
+    }
+
+    /// The repositories of `registry` other than `except` known to hold
+    /// `digest`.
+    pub fn repositories(&self, registry: &str, digest: &Digest, except: &str) -> Vec<String> {
+        self.registries
+            .get(registry)
+            .and_then(|r| r.get(&oci_digest(digest)))
+            .map(|s| s.iter().filter(|r| *r != except).cloned().collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,183 @@
+//! `weld pull`: one app's artifact from a registry into a [`BlobStore`].
+//!
+//! The manifest first (checked against the digest when the reference names
+//! one), then every blob it names that the store lacks, in parallel. Each
+//! blob is received into memory and hashed as it streams; only bytes that
+//! hash to their digest (and have the size the manifest says) are put in
+//! the store, so nothing unverified is ever visible there. The manifest is
+//! put last and tagged, after every blob it names is in.
+
+use futures_util::{stream, StreamExt, TryStreamExt};
+use oci_client::manifest::{
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
+    OCI_IMAGE_MEDIA_TYPE,
+};
+use oci_client::{Reference, RegistryOperation};
+use weld_format::digest::sha256;
+use weld_format::names::{hex, oci_digest};
+
+use super::{At, Registry, RegistryError};
+use crate::store::{AppManifest, BlobStore, Digest, Tag};
+
+/// Options for [`pull`].
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// The name the app gets in the store (its tag).
+    pub name: String,
+}
+
+/// What a pull did.
+#[derive(Debug, Clone)]
+pub struct PullReport {
+    /// The manifest's tag in the store.
+    pub tag: Tag,
+    /// The parsed manifest.
+    pub app: AppManifest,
+    /// Blobs fetched: digest and size.
+    pub fetched: Vec<(Digest, u64)>,
+    /// Blobs the store already had.
+    pub cached: Vec<(Digest, u64)>,
+}
+
+/// Pulls the app `source` (`host/repo:tag` or `host/repo@digest`) into
+/// `sink`, tagged `opts.name`.
+pub fn pull(
+    registry: &Registry,
+    source: &Reference,
+    sink: &dyn BlobStore,
+    opts: &PullOptions,
+) -> Result<PullReport, RegistryError> {
+    let insecure = registry.is_insecure(source.registry());
+    let at = |what: String| At {
+        reference: source,
+        what,
+        insecure,
+    };
+    let which = source
+        .digest()
+        .map(str::to_string)
+        .unwrap_or_else(|| source.tag().unwrap_or("latest").to_string());
+    let bad_manifest = |reason: String| RegistryError::Manifest {
+        registry: source.registry().to_string(),
+        repository: source.repository().to_string(),
+        reference: which.clone(),
+        reason,
+    };
+    registry.runtime.block_on(async {
+        registry
+            .client
+            .auth(source, &registry.auth(source), RegistryOperation::Pull)
+            .await
+            .map_err(|e| at("sign-in for pull".to_string()).error(e))?;
+        let (bytes, _) = registry
+            .client
+            .pull_manifest_raw(
+                source,
+                &registry.auth(source),
+                &[
+                    OCI_IMAGE_MEDIA_TYPE,
+                    IMAGE_MANIFEST_MEDIA_TYPE,
+                    OCI_IMAGE_INDEX_MEDIA_TYPE,
+                    IMAGE_MANIFEST_LIST_MEDIA_TYPE,
+                ],
+            )
+            .await
+            .map_err(|e| at(format!("manifest {which}")).error(e))?;
+        let digest = sha256(&bytes);
+        if let Some(want) = source.digest() {
+            if want != oci_digest(&digest) {
+                return Err(RegistryError::Corrupt {
+                    registry: source.registry().to_string(),
+                    repository: source.repository().to_string(),
+                    digest: want.to_string(),
+                    actual: oci_digest(&digest),
+                });
+            }
+        }
+        let media_type = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(str::to_string));
+        if matches!(
+            media_type.as_deref(),
+            Some(OCI_IMAGE_INDEX_MEDIA_TYPE | IMAGE_MANIFEST_LIST_MEDIA_TYPE)
+        ) {
+            return Err(bad_manifest(
+                "is an image index (one manifest per platform); pull one of its manifests by digest"
+                    .to_string(),
+            ));
+        }
+        let app = AppManifest::parse(&bytes, "manifest").map_err(bad_manifest)?;
+        let mut seen = std::collections::HashSet::new();
+        let blobs: Vec<(Digest, u64)> = app
+            .blobs()
+            .filter(|l| seen.insert(l.digest))
+            .map(|l| (l.digest, l.size))
+            .collect();
+        let fetched: Vec<Option<(Digest, u64)>> = stream::iter(blobs.iter())
+            .map(|&(d, size)| {
+                let at = &at;
+                async move {
+                    if sink.has(&d)? {
+                        return Ok(None);
+                    }
+                    let digest = oci_digest(&d);
+                    let mut buf: Vec<u8> = Vec::with_capacity(size.min(1 << 30) as usize);
+                    registry
+                        .client
+                        .pull_blob(source, digest.as_str(), &mut buf)
+                        .await
+                        .map_err(|e| match e {
+                            oci_client::errors::OciDistributionError::DigestError(
+                                oci_client::errors::DigestError::VerificationError { actual, .. },
+                            ) => RegistryError::Corrupt {
+                                registry: source.registry().to_string(),
+                                repository: source.repository().to_string(),
+                                digest: digest.clone(),
+                                actual,
+                            },
+                            e => at(format!("blob {digest}")).error(e),
+                        })?;
+                    // Checked again here, whatever the client did.
+                    let actual = sha256(&buf);
+                    if actual != d {
+                        return Err(RegistryError::Corrupt {
+                            registry: source.registry().to_string(),
+                            repository: source.repository().to_string(),
+                            digest,
+                            actual: format!("sha256:{}", hex(&actual)),
+                        });
+                    }
+                    if buf.len() as u64 != size {
+                        return Err(at(format!("blob {digest}")).failed(format!(
+                            "the manifest says {size} bytes, the registry served {}",
+                            buf.len()
+                        )));
+                    }
+                    sink.put(&buf)?;
+                    Ok::<_, RegistryError>(Some((d, size)))
+                }
+            })
+            .buffered(registry.opts.jobs())
+            .try_collect()
+            .await?;
+        let (manifest, _) = sink.put(&bytes)?;
+        let tag = Tag {
+            name: opts.name.clone(),
+            manifest,
+            size: bytes.len() as u64,
+        };
+        sink.tag(std::slice::from_ref(&tag))?;
+        let cached = blobs
+            .iter()
+            .zip(&fetched)
+            .filter(|(_, f)| f.is_none())
+            .map(|(b, _)| *b)
+            .collect();
+        Ok(PullReport {
+            tag,
+            app,
+            fetched: fetched.into_iter().flatten().collect(),
+            cached,
+        })
+    })
+}
