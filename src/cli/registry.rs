@@ -12,7 +12,7 @@ use weld_linker::{
     RootRecord, SplitOptions, Transfer, World,
 };
 
-use super::split::{app_name, created_time, parse_oci_ref};
+use super::split::{app_name, created_time_of, parse_oci_ref};
 
 /// How to reach the registry: shared by push and pull.
 #[derive(clap::Args)]
@@ -102,7 +102,7 @@ pub fn exec_push(args: PushArgs) -> anyhow::Result<ExitCode> {
                 Some(d) => Box::new(OciDir::open_or_create(d)?),
                 None => Box::new(MemoryStore::new()),
             };
-            let created = rfc3339(created_time()?);
+            let created = rfc3339(created_time_of(input.path.as_deref())?);
             let record = if !wasmparser::Parser::is_component(input.bytes()) {
                 let (root, _) = store.put(input.bytes())?;
                 RootRecord {

@@ -66,6 +66,21 @@ pub fn exec_split(args: SplitArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The `created` time of the manifest of an app made from `path`:
+/// `SOURCE_DATE_EPOCH` when set, else the file's modification time (so
+/// pushing the same file twice gives the same manifest), else now.
+pub fn created_time_of(path: Option<&std::path::Path>) -> anyhow::Result<std::time::SystemTime> {
+    if std::env::var_os("SOURCE_DATE_EPOCH").is_none() {
+        if let Some(t) = path
+            .and_then(|p| std::fs::metadata(p).ok())
+            .and_then(|m| m.modified().ok())
+        {
+            return Ok(t);
+        }
+    }
+    created_time()
+}
+
 /// The `created` time of new manifests: `SOURCE_DATE_EPOCH` (seconds since
 /// 1970, the reproducible-builds convention) when set, else now.
 pub fn created_time() -> anyhow::Result<std::time::SystemTime> {

@@ -1,0 +1,733 @@
+//! `weld push` / `weld pull` against a real registry (Debian's
+//! `docker-registry`, distribution 2.8, started per test), interop with
+//! `skopeo` both ways, layers deduplicated across repositories, and the
+//! faults: corrupt and missing blobs in the registry's storage, a push
+//! killed midway, wrong credentials, a missing tag.
+//!
+//! Under CI (`CI` set) a missing registry, skopeo, wasm-tools or real
+//! binary fails the test; elsewhere the test prints why and skips.
+
+mod common;
+#[path = "common/registry.rs"]
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{real_binary, stderr, stdout};
+use harness::{skopeo, wasm_tools, Registry};
+
+/// The four jco components of corpus/real.lock: two programs, two versions.
+const JCO: [(&str, &str); 4] = [
+    ("js-component-bindgen", "1.0.3"),
+    ("wasm-tools", "1.0.3"),
+    ("js-component-bindgen", "0.14.2"),
+    ("wasm-tools", "0.14.2"),
+];
+
+/// `weld` with a private blob-location cache and no ambient credentials.
+fn weld_in(cache: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_weld"));
+    c.args(args)
+        .env("WELD_CACHE_DIR", cache)
+        .env("DOCKER_CONFIG", cache.join("no-docker-config"))
+        .env_remove("WELD_REGISTRY_USER")
+        .env_remove("WELD_REGISTRY_PASSWORD");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("weld runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "weld failed: {}{}", stdout(o), stderr(o));
+    stderr(o)
+}
+
+/// What a push's summary line says: (blobs uploaded, their bytes, manifest
+/// bytes, mounted, skipped).
+fn push_stats(err: &str) -> (u64, u64, u64, u64, u64) {
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("weld: pushed"))
+        .unwrap_or_else(|| panic!("no summary in {err}"));
+    // ... uploaded N blobs (B bytes) and the manifest (M bytes); mounted K (..); skipped S ...
+    let at = line.find("uploaded").unwrap();
+    let tail: Vec<u64> = line[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    (tail[0], tail[1], tail[2], tail[3], tail[5])
+}
+
+fn jco_paths() -> Option<Vec<(String, String, PathBuf)>> {
+    JCO.iter()
+        .map(|(p, v)| real_binary(&format!("jco-{v}-{p}")).map(|path| (p.to_string(), v.to_string(), path)))
+        .collect()
+}
+
+/// `wasm-tools component wit` of a file.
+fn wit(tools: &Path, file: &Path) -> String {
+    let o = Command::new(tools)
+        .args(["component", "wit"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "wasm-tools component wit {}: {}",
+        file.display(),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+fn validate(bytes: &[u8]) {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .expect("the output validates");
+}
+
+#[test]
+fn jco_components_through_two_repositories_upload_each_shared_layer_once_and_pull_back_the_same_world() {
+    let (Some(apps), Some(tools)) = (jco_paths(), wasm_tools()) else {
+        return;
+    };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let host = reg.host.as_str();
+    let mut uploaded_total = 0;
+    let sum_of_sizes: u64 = apps
+        .iter()
+        .map(|(_, _, p)| std::fs::metadata(p).unwrap().len())
+        .sum();
+    for repo in ["one", "two"] {
+        for (prog, ver, path) in &apps {
+            let target = format!("{host}/{repo}/{prog}:{ver}");
+            let err = ok(&weld_in(
+                cache.path(),
+                &["push", path.to_str().unwrap(), &target, "--insecure", host],
+                &[],
+            ));
+            let (n, bytes, manifest, mounted, _) = push_stats(&err);
+            uploaded_total += bytes + manifest;
+            if repo == "two" {
+                // Everything is in repository one already: mounted, not sent.
+                assert_eq!((n, bytes), (0, 0), "{err}");
+                assert!(mounted > 0, "{err}");
+            }
+        }
+    }
+    // The registry saw every blob uploaded once, over both repositories.
+    let uploads = reg.uploaded_digests();
+    let mut distinct = uploads.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        uploads.len(),
+        distinct.len(),
+        "a blob was uploaded twice: {uploads:?}"
+    );
+    eprintln!(
+        "registry dedupe: 4 jco components into two repositories: {uploaded_total} bytes uploaded \
+         (blobs and manifests) against {} bytes for a one-layer publisher ({} per repository)",
+        2 * sum_of_sizes,
+        sum_of_sizes
+    );
+    assert!(
+        uploaded_total < sum_of_sizes + 64 * 1024,
+        "{uploaded_total} vs {sum_of_sizes}"
+    );
+    // A second push of the same app uploads the manifest only.
+    let (prog, ver, path) = &apps[0];
+    let err = ok(&weld_in(
+        cache.path(),
+        &[
+            "push",
+            path.to_str().unwrap(),
+            &format!("{host}/one/{prog}:{ver}"),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    let (n, bytes, _, mounted, skipped) = push_stats(&err);
+    assert_eq!((n, bytes, mounted), (0, 0, 0), "{err}");
+    assert!(skipped >= 2, "{err}");
+
+    // Pull each back from repository two: the same world, valid, and every
+    // manifest a conformant Wasm OCI artifact whose layers[0] is the root.
+    let out = tempfile::tempdir().unwrap();
+    let store = out.path().join("store");
+    for (prog, ver, path) in &apps {
+        let file = out.path().join(format!("{prog}-{ver}.wasm"));
+        let name = format!("{prog}-{ver}");
+        ok(&weld_in(
+            cache.path(),
+            &[
+                "pull",
+                &format!("{host}/two/{prog}:{ver}"),
+                "-o",
+                file.to_str().unwrap(),
+                "--store",
+                store.to_str().unwrap(),
+                "--name",
+                &name,
+                "--insecure",
+                host,
+            ],
+            &[],
+        ));
+        validate(&std::fs::read(&file).unwrap());
+        assert_eq!(wit(&tools, &file), wit(&tools, path), "{prog} {ver}");
+        check_artifact(&store, &name);
+    }
+}
+
+/// The app `name` of the OCI layout `dir` follows the Wasm OCI artifact
+/// layout, read with oci-spec.
+fn check_artifact(dir: &Path, name: &str) {
+    use oci_spec::image::{ImageIndex, ImageManifest};
+    let index = ImageIndex::from_file(dir.join("index.json")).unwrap();
+    let entry = index
+        .manifests()
+        .iter()
+        .find(|m| {
+            m.annotations()
+                .as_ref()
+                .and_then(|a| a.get("org.opencontainers.image.ref.name"))
+                == Some(&name.to_string())
+        })
+        .unwrap_or_else(|| panic!("no index entry for {name}"));
+    let blob = |d: &oci_spec::image::Digest| dir.join("blobs/sha256").join(d.digest());
+    let manifest = ImageManifest::from_file(blob(entry.digest())).unwrap();
+    assert_eq!(
+        manifest.config().media_type().to_string(),
+        "application/vnd.wasm.config.v0+json"
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob(manifest.config().digest())).unwrap()).unwrap();
+    assert_eq!(config["architecture"], "wasm", "{config}");
+    assert_eq!(config["os"], "wasip2", "{config}");
+    assert!(
+        config["created"].as_str().is_some_and(|c| c.ends_with('Z')),
+        "{config}"
+    );
+    let layers: Vec<String> = manifest.layers().iter().map(|l| l.digest().to_string()).collect();
+    assert_eq!(config["layerDigests"], serde_json::json!(layers), "{config}");
+    let exports = config["component"]["exports"].as_array().unwrap();
+    assert!(!exports.is_empty(), "{config}");
+    assert!(config["component"]["imports"].is_array(), "{config}");
+    // layers[0] is the root: a component importing every other layer by its
+    // canonical hash name.
+    let root = std::fs::read(blob(manifest.layers()[0].digest())).unwrap();
+    assert!(wasmparser::Parser::is_component(&root));
+    let text = String::from_utf8_lossy(&root);
+    for l in &manifest.layers()[1..] {
+        assert!(
+            text.contains(&format!("sha256-{}", l.digest().digest())),
+            "{name}: root lacks {}",
+            l.digest()
+        );
+        assert_eq!(l.media_type().to_string(), "application/wasm");
+    }
+    for l in manifest.layers() {
+        assert!(l
+            .annotations()
+            .as_ref()
+            .is_some_and(|a| a.contains_key("org.opencontainers.image.title")));
+    }
+}
+
+#[test]
+fn skopeo_copies_a_weld_artifact_both_ways_and_weld_rebuilds_it() {
+    let (Some(apps), Some(skopeo), Some(tools)) = (jco_paths(), skopeo(), wasm_tools()) else {
+        return;
+    };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let host = reg.host.as_str();
+    let (_, _, app) = &apps[1];
+    let original = wit(&tools, app);
+    let o = |name: &str| out.path().join(name);
+    let s = |p: PathBuf| p.to_str().unwrap().to_string();
+
+    // weld -> registry -> skopeo -> an OCI layout: weld rebuilds the app from
+    // the layout, with no weld annotation needed.
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "push",
+            app.to_str().unwrap(),
+            &format!("{host}/a/wt:1"),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    let layout = format!("oci:{}:wt", o("layout").display());
+    let sk = Command::new(&skopeo)
+        .args(["--insecure-policy", "copy", "--src-tls-verify=false"])
+        .arg(format!("docker://{host}/a/wt:1"))
+        .arg(&layout)
+        .output()
+        .unwrap();
+    assert!(sk.status.success(), "skopeo: {}", stderr(&sk));
+    ok(&weld_in(
+        cache.path(),
+        &["bundle", &layout, "-o", &s(o("bundled.wasm"))],
+        &[],
+    ));
+    ok(&weld_in(
+        cache.path(),
+        &["pull", &layout, "-o", &s(o("pulled-layout.wasm"))],
+        &[],
+    ));
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/a/wt:1"),
+            "-o",
+            &s(o("pulled.wasm")),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    let bundled = std::fs::read(o("bundled.wasm")).unwrap();
+    validate(&bundled);
+    assert_eq!(bundled, std::fs::read(o("pulled-layout.wasm")).unwrap());
+    assert_eq!(bundled, std::fs::read(o("pulled.wasm")).unwrap());
+    assert_eq!(wit(&tools, &o("bundled.wasm")), original);
+    check_artifact(&o("layout"), "wt");
+
+    // weld split -> a store -> skopeo -> registry -> weld pull.
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "split",
+            &format!("wt={}", app.display()),
+            "--store",
+            &s(o("store")),
+            "-o",
+            &s(o("root.wasm")),
+        ],
+        &[],
+    ));
+    let sk = Command::new(&skopeo)
+        .args(["--insecure-policy", "copy", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:wt", o("store").display()))
+        .arg(format!("docker://{host}/b/wt:1"))
+        .output()
+        .unwrap();
+    assert!(sk.status.success(), "skopeo: {}", stderr(&sk));
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/b/wt:1"),
+            "-o",
+            &s(o("back.wasm")),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    assert_eq!(wit(&tools, &o("back.wasm")), original);
+    validate(&std::fs::read(o("back.wasm")).unwrap());
+}
+
+#[test]
+fn one_layer_artifacts_push_and_pull_as_they_are() {
+    let (Some(apps), Some(skopeo)) = (jco_paths(), skopeo()) else {
+        return;
+    };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let host = reg.host.as_str();
+    let (_, _, app) = &apps[3];
+    let bytes = std::fs::read(app).unwrap();
+    // --bundled: one layer, the whole component, as wkg publishes it.
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "push",
+            app.to_str().unwrap(),
+            &format!("{host}/one/wt:1"),
+            "--bundled",
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    let back = out.path().join("back.wasm");
+    let store = out.path().join("store");
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/one/wt:1"),
+            "-o",
+            back.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    assert_eq!(
+        std::fs::read(&back).unwrap(),
+        bytes,
+        "a one-layer artifact pulls as the very component"
+    );
+    let dir = weld_linker::OciDir::open(&store).unwrap();
+    let (_, m) = weld_linker::open_app(&dir, "wt").unwrap();
+    assert_eq!(m.layers.len(), 1);
+    // A one-layer artifact another tool pushed: written as an OCI layout by
+    // the library, copied to the registry by skopeo, pulled by weld.
+    let layout = out.path().join("layout");
+    let oci = weld_linker::OciDir::open_or_create(&layout).unwrap();
+    let (root, _) = weld_linker::BlobStore::put(&oci, &bytes).unwrap();
+    weld_linker::record_roots(
+        &oci,
+        &[weld_linker::RootRecord {
+            name: "wt".to_string(),
+            root: (root, bytes.len() as u64),
+            world: Some(weld_linker::World::of_component(&bytes).unwrap()),
+            layers: Vec::new(),
+            created: "2026-12-01T00:00:00Z".to_string(),
+        }],
+    )
+    .unwrap();
+    let sk = Command::new(&skopeo)
+        .args(["--insecure-policy", "copy", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:wt", layout.display()))
+        .arg(format!("docker://{host}/other/wt:2"))
+        .output()
+        .unwrap();
+    assert!(sk.status.success(), "skopeo: {}", stderr(&sk));
+    let back2 = out.path().join("back2.wasm");
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/other/wt:2"),
+            "-o",
+            back2.to_str().unwrap(),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    assert_eq!(std::fs::read(&back2).unwrap(), bytes);
+}
+
+#[test]
+fn a_corrupt_or_missing_blob_in_the_registry_is_an_error_and_nothing_is_written() {
+    let Some(apps) = jco_paths() else { return };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let host_owned = reg.host.clone();
+    let host = host_owned.as_str();
+    let (_, _, app) = &apps[3];
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "push",
+            app.to_str().unwrap(),
+            &format!("{host}/c/wt:1"),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    // The biggest layer, corrupted in the registry's storage (same length).
+    let store = out.path().join("store");
+    let probe = tempfile::tempdir().unwrap();
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/c/wt:1"),
+            "-o",
+            probe.path().join("x.wasm").to_str().unwrap(),
+            "--split",
+            "--store",
+            probe.path().join("s").to_str().unwrap(),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    let probe_store = weld_linker::OciDir::open(&probe.path().join("s")).unwrap();
+    let (_, m) = weld_linker::open_app(&probe_store, "wt").unwrap();
+    let victim = m.layers.iter().max_by_key(|l| l.size).unwrap().digest;
+    let hex = weld_format::names::hex(&victim);
+    let data = reg.blob_data(&hex);
+    let mut bytes = std::fs::read(&data).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&data, &bytes).unwrap();
+    let target = out.path().join("app.wasm");
+    std::fs::write(&target, b"the previous output").unwrap();
+    let o = weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/c/wt:1"),
+            "-o",
+            target.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--insecure",
+            host,
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("registry {host}")) && err.contains("repository c/wt"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("sha256:{hex}")) && err.contains("corrupt"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"the previous output");
+    assert!(
+        !store.join("blobs/sha256").join(&hex).exists(),
+        "the corrupt blob reached the store"
+    );
+    let s = weld_linker::OciDir::open(&store).unwrap();
+    assert!(
+        s.tags().unwrap().is_empty(),
+        "no manifest is tagged after a failed pull"
+    );
+    assert!(s.verify().unwrap().is_empty());
+
+    // A manifest naming a blob the registry does not have.
+    std::fs::remove_dir_all(data.parent().unwrap()).unwrap();
+    let o = weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/c/wt:1"),
+            "-o",
+            target.to_str().unwrap(),
+            "--insecure",
+            host,
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("blob sha256:{hex}")) && err.contains("HTTP 404"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"the previous output");
+
+    // A missing tag, and a registry that is not there.
+    let o = weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/c/wt:nope"),
+            "-o",
+            target.to_str().unwrap(),
+            "--insecure",
+            host,
+        ],
+        &[],
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("manifest nope: HTTP 404") && err.contains("no such tag"),
+        "{err}"
+    );
+    drop(reg);
+    let o = weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/c/wt:1"),
+            "-o",
+            target.to_str().unwrap(),
+            "--insecure",
+            host,
+        ],
+        &[],
+    );
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!("weld: error: registry {host}, repository c/wt")),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn wrong_credentials_are_refused_with_a_hint_and_right_ones_work() {
+    let Some(apps) = jco_paths() else { return };
+    let Some(reg) = Registry::start(&[("weld", "s3cret")]) else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let host = reg.host.as_str();
+    let (_, _, app) = &apps[3];
+    let target = format!("{host}/auth/wt:1");
+    let push = |env: &[(&str, &str)]| {
+        weld_in(
+            cache.path(),
+            &["push", app.to_str().unwrap(), &target, "--insecure", host],
+            env,
+        )
+    };
+    for env in [
+        vec![],
+        vec![
+            ("WELD_REGISTRY_USER", "weld"),
+            ("WELD_REGISTRY_PASSWORD", "wrong"),
+        ],
+    ] {
+        let o = push(&env);
+        assert_eq!(o.status.code(), Some(1));
+        let err = stderr(&o);
+        assert!(
+            err.contains("HTTP 401") && err.contains("check the credentials"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("registry {host}, repository auth/wt")),
+            "{err}"
+        );
+    }
+    ok(&push(&[
+        ("WELD_REGISTRY_USER", "weld"),
+        ("WELD_REGISTRY_PASSWORD", "s3cret"),
+    ]));
+    // The same credentials from a Docker config.
+    let docker = tempfile::tempdir().unwrap();
+    let auth = base64_of("weld:s3cret");
+    std::fs::write(
+        docker.path().join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    let back = cache.path().join("back.wasm");
+    ok(&weld_in(
+        cache.path(),
+        &["pull", &target, "-o", back.to_str().unwrap(), "--insecure", host],
+        &[("DOCKER_CONFIG", docker.path().to_str().unwrap())],
+    ));
+    validate(&std::fs::read(&back).unwrap());
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[test]
+fn a_push_killed_midway_leaves_whole_blobs_only_and_the_rerun_skips_them() {
+    let Some(apps) = jco_paths() else { return };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let host = reg.host.as_str();
+    let (_, _, app) = &apps[0];
+    let layers = reg.repo_dir("kill/app").join("_layers/sha256");
+    let tag = reg.repo_dir("kill/app").join("_manifests/tags/1");
+    // Kill the push as soon as the registry has committed a first blob;
+    // retry if it was too quick to catch.
+    let mut caught = false;
+    for _ in 0..10 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weld"))
+            .args([
+                "push",
+                app.to_str().unwrap(),
+                &format!("{host}/kill/app:1"),
+                "--insecure",
+                host,
+                "--jobs",
+                "1",
+            ])
+            .env("WELD_CACHE_DIR", cache.path())
+            .stderr(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while std::fs::read_dir(&layers).map(|d| d.count()).unwrap_or(0) == 0
+            && start.elapsed() < std::time::Duration::from_secs(30)
+        {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        if !tag.exists() {
+            caught = true;
+            break;
+        }
+        // Too late: start over in a fresh repository state.
+        std::fs::remove_dir_all(reg.repo_dir("kill")).unwrap();
+    }
+    assert!(caught, "could not stop a push midway in 10 tries");
+    let committed = std::fs::read_dir(&layers).map(|d| d.count()).unwrap_or(0);
+    assert!(committed >= 1);
+    let err = ok(&weld_in(
+        cache.path(),
+        &[
+            "push",
+            app.to_str().unwrap(),
+            &format!("{host}/kill/app:1"),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    let (_, _, _, _, skipped) = push_stats(&err);
+    assert!(
+        skipped >= committed as u64,
+        "the rerun skips the {committed} blobs already there: {err}"
+    );
+    let back = cache.path().join("back.wasm");
+    ok(&weld_in(
+        cache.path(),
+        &[
+            "pull",
+            &format!("{host}/kill/app:1"),
+            "-o",
+            back.to_str().unwrap(),
+            "--insecure",
+            host,
+        ],
+        &[],
+    ));
+    validate(&std::fs::read(&back).unwrap());
+}
+
+#[test]
+fn a_reference_without_a_host_or_a_plain_http_host_not_named_is_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let o = weld_in(cache.path(), &["pull", "app:1", "-o", "x.wasm"], &[]);
+    assert!(stderr(&o).contains("name the registry host"), "{}", stderr(&o));
+    let Some(reg) = Registry::start(&[]) else { return };
+    let o = weld_in(
+        cache.path(),
+        &["pull", &format!("{}/a/b:1", reg.host), "-o", "x.wasm"],
+        &[],
+    );
+    let err = stderr(&o);
+    assert!(err.contains(&format!("--insecure {}", reg.host)), "{err}");
+}
