@@ -16,8 +16,6 @@ pub(crate) mod locations;
 pub(crate) mod pull;
 pub(crate) mod push;
 
-use std::str::FromStr;
-
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
@@ -83,6 +81,22 @@ impl Registry {
         })
     }
 
+    /// Signs in for `op` on `r`'s repository; returns the client to send
+    /// the requests with.
+    pub(crate) async fn session(
+        &self,
+        r: &Reference,
+        op: oci_client::RegistryOperation,
+    ) -> Result<&oci_client::Client, OciDistributionError> {
+        // A token, where the registry hands them out, is cached by the
+        // client for the requests that follow. (A registry that asks for no
+        // sign-in at all is probed at `/v2/` again before each request:
+        // oci-client caches no token when there is none. One client is still
+        // cheaper than two: each loads the system's root certificates.)
+        self.client.auth(r, &self.auth(r), op).await?;
+        Ok(&self.client)
+    }
+
     fn auth(&self, r: &Reference) -> RegistryAuth {
         match self.opts.credentials.iter().find(|(h, _)| h == r.registry()) {
             Some((_, c)) => c.to_auth(),
@@ -105,21 +119,66 @@ impl RegistryOptions {
     }
 }
 
-/// A parsed `host[:port]/repo[:tag|@digest]`.
+/// The reference grammar of the OCI distribution spec (`name[:tag][@digest]`,
+/// name = `host[:port]/path`), ASCII only: a host of dot-separated
+/// components (or `[IPv6]`) with an optional port, lowercase path components
+/// joined by `.`, `_`, `__` or dashes, a tag of up to 128 word characters,
+/// dots and dashes, and an `algorithm:hex` digest. (oci-spec's own parser
+/// compiles a Unicode-aware pattern on first use, which costs more than the
+/// rest of a small pull; its references are built from these parts.)
+fn reference_grammar() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        let component = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
+        let host = format!(r"(?:{component}(?:\.{component})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?");
+        let path_component = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+        let pattern = format!(
+            r"(?-u)^({host})/({path_component}(?:/{path_component})*)(?::(\w[\w.-]{{0,127}}))?(?:@([a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{{32,}}))?$"
+        );
+        regex::Regex::new(&pattern).expect("the reference grammar compiles")
+    })
+}
+
+/// A parsed `host[:port]/repository[:tag|@digest]`. The host must be given
+/// (a bare `repo:tag` would silently mean Docker Hub); with neither tag nor
+/// digest the tag is `latest`.
 pub fn parse_reference(s: &str) -> Result<Reference, RegistryError> {
-    let r = Reference::from_str(s).map_err(|e| RegistryError::Reference {
+    let refuse = |reason: &str| RegistryError::Reference {
         reference: s.to_string(),
-        reason: e.to_string(),
-    })?;
-    // A bare `repo:tag` would silently mean Docker Hub; ask for the host.
+        reason: reason.to_string(),
+    };
     let first = s.split('/').next().unwrap_or("");
-    if !s.contains('/') || !(first.contains('.') || first.contains(':') || first == "localhost") {
-        return Err(RegistryError::Reference {
-            reference: s.to_string(),
-            reason: "name the registry host: host[:port]/repository[:tag|@digest]".to_string(),
-        });
+    if !s.contains('/')
+        || !(first.contains('.') || first.contains(':') || first == "localhost" || first.starts_with('['))
+    {
+        return Err(refuse(
+            "name the registry host: host[:port]/repository[:tag|@digest]",
+        ));
     }
-    Ok(r)
+    let Some(c) = reference_grammar().captures(s) else {
+        return Err(refuse(
+            "not a reference: host[:port]/repository[:tag|@digest], the repository in lowercase letters, digits and . _ - separators",
+        ));
+    };
+    let registry = c[1].to_string();
+    let repository = c[2].to_string();
+    if repository.len() > 255 {
+        return Err(refuse("the repository name is longer than 255 characters"));
+    }
+    let tag = c.get(3).map(|m| m.as_str().to_string());
+    let digest = c.get(4).map(|m| m.as_str().to_string());
+    if let Some(d) = &digest {
+        match d.split_once(':') {
+            Some(("sha256", hex)) if hex.len() == 64 => {}
+            Some(("sha256", _)) => return Err(refuse("a sha256 digest has 64 hex digits")),
+            _ => return Err(refuse("only sha256 digests are supported")),
+        }
+    }
+    Ok(match (tag, digest) {
+        (Some(t), Some(d)) => Reference::with_tag_and_digest(registry, repository, t, d),
+        (None, Some(d)) => Reference::with_digest(registry, repository, d),
+        (t, None) => Reference::with_tag(registry, repository, t.unwrap_or_else(|| "latest".to_string())),
+    })
 }
 
 /// What can go wrong talking to a registry. Each variant names the
@@ -310,4 +369,33 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_parse_like_the_distribution_grammar() {
+        let r = parse_reference("127.0.0.1:5000/apps/js-component-bindgen:1.0.3").unwrap();
+        assert_eq!(
+            (r.registry(), r.repository(), r.tag(), r.digest()),
+            ("127.0.0.1:5000", "apps/js-component-bindgen", Some("1.0.3"), None)
+        );
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let r = parse_reference(&format!("ghcr.io/a/b@{d}")).unwrap();
+        assert_eq!((r.tag(), r.digest()), (None, Some(d.as_str())));
+        assert_eq!(parse_reference("localhost/x").unwrap().tag(), Some("latest"));
+        for bad in [
+            "app:1",
+            "ghcr.io/Upper/x",
+            "ghcr.io/a//b",
+            "ghcr.io/a:b:c",
+            "ghcr.io/a@sha256:12",
+            "ghcr.io/a:é",
+            "ghcr.io/a/",
+        ] {
+            assert!(parse_reference(bad).is_err(), "{bad}");
+        }
+    }
 }

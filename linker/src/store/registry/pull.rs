@@ -64,9 +64,8 @@ pub fn pull(
         reason,
     };
     registry.runtime.block_on(async {
-        registry
-            .client
-            .auth(source, &registry.auth(source), RegistryOperation::Pull)
+        let client = registry
+            .session(source, RegistryOperation::Pull)
             .await
             .map_err(|e| at("sign-in for pull".to_string()).error(e))?;
         let (bytes, _) = registry
@@ -122,8 +121,7 @@ pub fn pull(
                     }
                     let digest = oci_digest(&d);
                     let mut buf: Vec<u8> = Vec::with_capacity(size.min(1 << 30) as usize);
-                    registry
-                        .client
+                    client
                         .pull_blob(source, digest.as_str(), &mut buf)
                         .await
                         .map_err(|e| match e {

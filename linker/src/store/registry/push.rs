@@ -138,17 +138,15 @@ pub fn push(
         insecure,
     };
     registry.runtime.block_on(async {
-        registry
-            .client
-            .auth(target, &registry.auth(target), RegistryOperation::Push)
+        let client = registry
+            .session(target, RegistryOperation::Push)
             .await
             .map_err(|e| at("sign-in for push".to_string()).error(e))?;
         // Which blobs are missing, asked all at once.
         let present: Vec<bool> = stream::iter(blobs.iter())
             .map(|(d, _)| async {
                 let digest = oci_digest(d);
-                registry
-                    .client
+                client
                     .blob_exists(target, &digest)
                     .await
                     .map_err(|e| at(format!("blob {digest}")).error(e))
@@ -184,16 +182,8 @@ pub fn push(
                         // A refused mount (the registry opens an upload
                         // instead, or the blob has gone) falls through to
                         // the next place, then to an upload.
-                        if registry
-                            .client
-                            .mount_blob(target, &source_ref, &digest)
-                            .await
-                            .is_ok()
-                            && registry
-                                .client
-                                .blob_exists(target, &digest)
-                                .await
-                                .unwrap_or(false)
+                        if client.mount_blob(target, &source_ref, &digest).await.is_ok()
+                            && client.blob_exists(target, &digest).await.unwrap_or(false)
                         {
                             return Ok(Transfer::Mounted { from });
                         }
@@ -212,8 +202,7 @@ pub fn push(
                         }
                         Ok::<_, oci_client::errors::OciDistributionError>(piece)
                     });
-                    registry
-                        .client
+                    client
                         .push_blob_stream(target, body, &digest, Some(size))
                         .await
                         .map_err(|e| at(format!("upload of blob {digest}")).error(e))?;
@@ -227,8 +216,7 @@ pub fn push(
             Some(d) => format!("manifest {d}"),
             None => format!("manifest {}", target.tag().unwrap_or("latest")),
         };
-        registry
-            .client
+        client
             .push_manifest_raw(
                 target,
                 manifest_bytes.clone(),
