@@ -731,3 +731,105 @@ fn a_reference_without_a_host_or_a_plain_http_host_not_named_is_refused() {
     let err = stderr(&o);
     assert!(err.contains(&format!("--insecure {}", reg.host)), "{err}");
 }
+
+#[test]
+fn a_failing_registry_is_an_error_with_its_status() {
+    let Some(apps) = jco_paths() else { return };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let host = reg.host.as_str();
+    // The registry cannot store repositories: every write is a 500.
+    let repos = reg.dir.path().join("data/docker/registry/v2/repositories");
+    std::fs::create_dir_all(repos.parent().unwrap()).unwrap();
+    std::fs::write(&repos, b"not a directory").unwrap();
+    let (_, _, app) = &apps[3];
+    let o = weld_in(
+        cache.path(),
+        &[
+            "push",
+            app.to_str().unwrap(),
+            &format!("{host}/x/y:1"),
+            "--insecure",
+            host,
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("registry {host}, repository x/y")), "{err}");
+    assert!(
+        err.contains("HTTP 500") && err.contains("the registry failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_library_pushes_from_memory_and_pulls_into_memory() {
+    use weld_linker::MemoryStore;
+    let Some(apps) = jco_paths() else { return };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let (_, _, app) = &apps[1];
+    let bytes = std::fs::read(app).unwrap();
+    let source = MemoryStore::new();
+    let s = weld_linker::split(&weld_linker::SplitOptions::default(), "app", &bytes, &source).unwrap();
+    let record = s.record("app", &source, "2026-12-01T00:00:00Z").unwrap();
+    let tags = weld_linker::record_roots(&source, &[record]).unwrap();
+    let registry = weld_linker::Registry::new(weld_linker::RegistryOptions {
+        insecure: vec![reg.host.clone()],
+        ..Default::default()
+    })
+    .unwrap();
+    let target = weld_linker::parse_reference(&format!("{}/lib/app:1", reg.host)).unwrap();
+    let report = weld_linker::push(
+        &registry,
+        &target,
+        &source,
+        &tags[0].manifest,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        report.blobs.len(),
+        2 + s.layers().len(),
+        "config, root and children"
+    );
+    assert!(report
+        .blobs
+        .iter()
+        .all(|b| b.transfer == weld_linker::Transfer::Uploaded));
+    assert_eq!(
+        report.uploaded_bytes(),
+        report.blobs.iter().map(|b| b.size).sum::<u64>() + report.manifest_size
+    );
+    let sink = MemoryStore::new();
+    let pulled = weld_linker::pull(
+        &registry,
+        &target,
+        &sink,
+        &weld_linker::PullOptions {
+            name: "app".to_string(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        pulled.tag.manifest, tags[0].manifest,
+        "the manifest is pushed byte for byte"
+    );
+    assert_eq!(pulled.fetched.len(), report.blobs.len());
+    let a = weld_linker::bundle_app(&Default::default(), &source, "app").unwrap();
+    let b = weld_linker::bundle_app(&Default::default(), &sink, "app").unwrap();
+    assert_eq!(a.bytes, b.bytes);
+    // Pulled again into the same store: nothing is fetched.
+    let again = weld_linker::pull(
+        &registry,
+        &target,
+        &sink,
+        &weld_linker::PullOptions {
+            name: "app".to_string(),
+        },
+    )
+    .unwrap();
+    assert!(again.fetched.is_empty());
+    assert_eq!(sink.digests().len(), source.digests().len());
+}

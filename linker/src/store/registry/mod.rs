@@ -325,7 +325,7 @@ impl At<'_> {
                 status(code, first.map(|e| e.message.clone()).unwrap_or_default())
             }
             OciDistributionError::RequestError(r) => match r.status() {
-                Some(s) => status(s.as_u16(), r.to_string()),
+                Some(s) => status(s.as_u16(), String::new()),
                 None => {
                     let mut reason = error_chain(&r);
                     if !self.insecure
