@@ -291,7 +291,7 @@ fn digest_map_entries_resolve_in_the_store_verified() {
 
 #[test]
 fn missing_files_are_errors() {
-    assert!(refused("./nope.wasm", |_| {}).contains("no file `./nope.wasm`"));
+    assert!(refused("./nope.wasm", |_| {}).contains("cannot find file `nope.wasm`"));
 }
 
 fn segment() -> impl Strategy<Value = &'static str> {
@@ -324,6 +324,224 @@ proptest! {
         let name = parts.concat();
         if let Ok(p) = resolve_path(&root, &sub, &name) {
             prop_assert!(p.starts_with(&root), "{name:?} resolved to {}", p.display());
+        }
+    }
+}
+
+/// The example of the native-host import proposal, with `foo/`'s map given
+/// as `map`:
+///
+/// ```text
+/// myWasmModule/ index.wasm  foo/{wasi_import_map.json, foo.wasm, foobar/foobar.wasm}  bar/bar.wasm
+/// ```
+fn proposal_tree(map: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("myWasmModule");
+    write(
+        &root.join("index.wasm"),
+        r#"(module
+            (import "./foo/foo.wasm" "f" (func (result i32)))
+            (import "./foo/foobar/foobar.wasm" "g" (func (result i32)))
+            (import "./bar/bar.wasm" "h" (func (result i32))))"#,
+    );
+    write(
+        &root.join("foo/foo.wasm"),
+        r#"(module (func (export "f") (result i32) i32.const 1))"#,
+    );
+    write(
+        &root.join("foo/foobar/foobar.wasm"),
+        r#"(module (import "$foo" "f" (func (result i32))) (func (export "g") (result i32) call 0))"#,
+    );
+    write(
+        &root.join("bar/bar.wasm"),
+        r#"(module (func (export "h") (result i32) i32.const 3))"#,
+    );
+    write(&root.join("foo/wasi_import_map.json"), map);
+    (tmp, root)
+}
+
+/// `weld fuse --root ROOT FILE`: its output (on success) and stderr.
+fn fuse_under(root: &Path, file: &Path) -> (Option<Vec<u8>>, String) {
+    let out = root.parent().unwrap().join("out.wasm");
+    let _ = std::fs::remove_file(&out);
+    let o = weld(&[
+        "fuse".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        file.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    let bytes = o.status.success().then(|| std::fs::read(&out).unwrap());
+    if !o.status.success() {
+        assert!(!out.exists(), "a failed run wrote its output");
+    }
+    (bytes, stderr(&o))
+}
+
+/// A module at `rel` under the root importing `name`, fused with `--root`:
+/// the error it gives.
+fn import_from(root: &Path, rel: &str, name: &str) -> String {
+    let file = root.join(rel);
+    write(
+        &file,
+        &format!("(module (import \"{name}\" \"f\" (func (result i32))))"),
+    );
+    let (out, err) = fuse_under(root, &file);
+    assert!(out.is_none(), "{rel} importing {name:?} was accepted");
+    std::fs::remove_file(&file).unwrap();
+    err
+}
+
+#[test]
+fn proposal_rule_1_index_reaches_foo_foobar_and_bar() {
+    let (_tmp, root) = proposal_tree(r#"{"$foo": "foo.wasm"}"#);
+    let (out, err) = fuse_under(&root, &root.join("index.wasm"));
+    let out = out.unwrap_or_else(|| panic!("{err}"));
+    wasmparser::Validator::new().validate_all(&out).unwrap();
+    let o = weld(&[
+        "graph".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        root.join("index.wasm").as_os_str(),
+    ]);
+    let text = stdout(&o);
+    for edge in [
+        "index imports ./foo/foo.wasm.f -> foo/foo.wasm exports f [path foo/foo.wasm]",
+        "index imports ./foo/foobar/foobar.wasm.g -> foo/foobar/foobar.wasm exports g [path foo/foobar/foobar.wasm]",
+        "index imports ./bar/bar.wasm.h -> bar/bar.wasm exports h [path bar/bar.wasm]",
+        "foo/foobar/foobar.wasm imports $foo.f -> foo/foo.wasm exports f [map foo/wasi_import_map.json [$foo] -> foo/foo.wasm]",
+    ] {
+        assert!(text.contains(edge), "missing `{edge}` in\n{text}");
+    }
+}
+
+#[test]
+fn proposal_rule_2_foo_and_bar_reach_neither_each_other_nor_index() {
+    let (_tmp, root) = proposal_tree(r#"{"$foo": "foo.wasm"}"#);
+    assert!(import_from(&root, "foo/x.wasm", "../bar/bar.wasm").contains("`..` segments are refused"));
+    assert!(import_from(&root, "foo/x.wasm", "../index.wasm").contains("`..` segments are refused"));
+    assert!(
+        import_from(&root, "bar/x.wasm", "./foo/foo.wasm").contains("cannot find file `bar/foo/foo.wasm`")
+    );
+    assert!(import_from(&root, "bar/x.wasm", "./index.wasm").contains("cannot find file `bar/index.wasm`"));
+    let err = import_from(&root, "bar/x.wasm", "$foo");
+    assert!(
+        err.contains("key `$foo` not found in import maps: (none found up to the root)"),
+        "{err}"
+    );
+    let err = import_from(&root, "foo/x.wasm", "$bar");
+    assert!(
+        err.contains("key `$bar` not found in import maps: foo/wasi_import_map.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn proposal_rule_3_foobar_reaches_foo_only_through_a_key() {
+    let (_tmp, root) = proposal_tree(r#"{"foo": "foo.wasm"}"#);
+    let (out, err) = fuse_under(&root, &root.join("foo/foobar/foobar.wasm"));
+    assert!(out.is_some(), "a key without its `$` works too: {err}");
+    let (_tmp, root) = proposal_tree("{}");
+    let (out, err) = fuse_under(&root, &root.join("foo/foobar/foobar.wasm"));
+    assert!(out.is_none());
+    assert!(
+        err.contains("import \"$foo\": key `$foo` not found in import maps: foo/wasi_import_map.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn proposal_rule_4_foos_map_cannot_grant_index_or_bar() {
+    let (_tmp, root) = proposal_tree("{}");
+    let abs = std::fs::canonicalize(&root).unwrap().join("bar/bar.wasm");
+    write(
+        &root.join("foo/wasi_import_map.json"),
+        &format!(
+            r#"{{"$index": "../index.wasm", "$bar": "{}", "$link": "barlink.wasm"}}"#,
+            abs.display()
+        ),
+    );
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&abs, root.join("foo/barlink.wasm")).unwrap();
+    let foobar = "foo/foobar/y.wasm";
+    assert!(import_from(&root, foobar, "$index").contains("`..` segments are refused"));
+    assert!(import_from(&root, foobar, "$bar").contains("absolute paths are refused"));
+    #[cfg(unix)]
+    {
+        let err = import_from(&root, foobar, "$link");
+        assert!(err.contains("outside") && err.contains("foo"), "{err}");
+    }
+}
+
+#[test]
+fn the_nearest_key_wins_and_keys_are_found_two_levels_up() {
+    let (_tmp, root) = proposal_tree(r#"{"$foo": "foo.wasm"}"#);
+    // A map at the root with the same key, further away: foo's wins.
+    write(&root.join("wasi_import_map.json"), r#"{"$foo": "bar/bar.wasm"}"#);
+    let deep = root.join("foo/foobar/deeper/z.wasm");
+    write(&deep, r#"(module (import "$foo" "f" (func (result i32))))"#);
+    let o = weld(&[
+        "graph".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        deep.as_os_str(),
+    ]);
+    assert!(
+        stdout(&o).contains("[map foo/wasi_import_map.json [$foo] -> foo/foo.wasm]"),
+        "{}",
+        stdout(&o)
+    );
+    // The same key in both map files of one folder is an error.
+    write(
+        &root.join("foo/weld.imports.toml"),
+        "[imports]\n\"$foo\" = \"foo.wasm\"\n",
+    );
+    let (out, err) = fuse_under(&root, &deep);
+    assert!(out.is_none());
+    assert!(
+        err.contains("key `$foo` is also defined in wasi_import_map.json"),
+        "{err}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Whatever the import names (`$` keys, `@` host names, paths), every
+    /// file found is inside the root, and no `@` name reaches a file, even
+    /// one whose path it spells.
+    #[test]
+    fn random_import_names_stay_inside_the_root_and_at_names_never_touch_files(
+        names in prop::collection::vec(
+            (prop::sample::select(vec!["", "./", "$", "@", "../", "/"]),
+             prop::collection::vec(prop::sample::select(vec!["foo", "bar", "x.wasm", "..", ".", "wasi", "fs.wasm", "link"]), 1..4)),
+            1..5)
+    ) {
+        let (tmp, root) = proposal_tree(r#"{"$foo": "foo.wasm", "$x.wasm": "../bar/bar.wasm", "$link": "link"}"#);
+        write(&root.join("@wasi/fs.wasm"), r#"(module (func (export "f") (result i32) i32.const 9))"#);
+        write(&root.join("@foo"), r#"(module (func (export "f") (result i32) i32.const 9))"#);
+        #[cfg(unix)]
+        let _ = std::os::unix::fs::symlink(tmp.path(), root.join("foo/link"));
+        let mut wat = String::from("(module");
+        for (prefix, parts) in &names {
+            let name = format!("{prefix}{}", parts.join("/"));
+            let escaped: String = name.bytes().map(|b| format!("\\{b:02x}")).collect();
+            wat.push_str(&format!(" (import \"{escaped}\" \"f\" (func (result i32)))"));
+        }
+        wat.push(')');
+        let app = root.join("foo/app.wasm");
+        write(&app, &wat);
+        let canonical_root = std::fs::canonicalize(&root).unwrap();
+        let inputs = weld_format::Inputs::load(&[weld_format::InputSpec::parse(app.to_str().unwrap()).unwrap()]).unwrap();
+        let opts = weld_linker::LocateOptions { root: Some(root.clone()), ..Default::default() };
+        if let Ok(located) = weld_linker::locate(&opts, inputs) {
+            for link in &located.links {
+                prop_assert!(!link.module.starts_with('@'), "{} reached a file", link.module);
+                let p = located.inputs.get(link.provider).path.clone().unwrap();
+                let p = std::fs::canonicalize(p).unwrap();
+                prop_assert!(p.starts_with(&canonical_root), "{} resolved to {}", link.module, p.display());
+            }
         }
     }
 }

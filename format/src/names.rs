@@ -314,7 +314,9 @@ pub fn semver_compatible(a: &str, b: &str) -> bool {
 /// Whether an import module name (core) or interface name (component)
 /// belongs to the host and must never be resolved among the inputs or on disk.
 pub fn is_host_namespace(name: &str, extra: &[String]) -> bool {
-    DEFAULT_HOST_NAMESPACES.contains(&name)
+    // The native-host import proposal's syntax: `@name/...` is the host's.
+    name.starts_with('@')
+        || DEFAULT_HOST_NAMESPACES.contains(&name)
         || HOST_INTERFACE_PREFIXES.iter().any(|p| name.starts_with(p))
         || extra.iter().any(|e| e == name)
 }

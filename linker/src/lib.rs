@@ -47,8 +47,11 @@ pub use oci_client::Reference;
 pub use report::graph::{graph, EdgeReport, GraphOptions, GraphReport, NodeReport, UnresolvedReport};
 pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
 pub use resolve::graph::{Cycle, CycleEdge};
-pub use resolve::locate::{locate, LocateError, LocateFailure, LocateOptions, Located, Refusal, IMPORT_MAP};
+pub use resolve::locate::{
+    locate, LocateError, LocateFailure, LocateOptions, Located, Refusal, IMPORT_MAP, WASI_IMPORT_MAP,
+};
 pub use resolve::wiring::{parse_wiring, WireSpec};
+pub use resolve::HostMap;
 pub use resolve::{FileLink, ResolveOptions, Rule};
 pub use store::bundle::{bundle, bundle_app, BundleOptions, Bundled};
 #[cfg(feature = "registry")]

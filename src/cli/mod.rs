@@ -41,6 +41,11 @@ pub struct ResolveArgs {
     /// (`sha256:<hex>`) resolve.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// A host import map (JSON or TOML: `"@wasi/fs" = "wasi_snapshot_preview1"`):
+    /// `@name` imports are renamed to the host's module names in the output,
+    /// and an `@name` import it lacks is an error.
+    #[arg(long, value_name = "FILE")]
+    host_map: Option<PathBuf>,
     /// A TOML file of explicit connections between components
     /// (`[importer] "import" = "provider"`), taken before name matching.
     #[arg(long, value_name = "FILE")]
@@ -52,10 +57,15 @@ impl ResolveArgs {
     /// (the capability-safe rules of `weld_linker::locate`, each file loaded
     /// once), and reads the wiring file.
     pub fn load(self, args: &[String]) -> anyhow::Result<(Inputs, ResolveOptions)> {
+        let host_map = match &self.host_map {
+            Some(p) => Some(weld_linker::HostMap::read(p).map_err(|e| anyhow::anyhow!(e))?),
+            None => None,
+        };
         let opts = LocateOptions {
             root: self.root,
             hosts: self.hosts.clone(),
             store: self.store,
+            host_map: host_map.clone(),
         };
         let wiring = match &self.wiring {
             Some(path) => {
@@ -72,6 +82,7 @@ impl ResolveArgs {
                 hosts: self.hosts,
                 files: located.links,
                 wiring,
+                host_map,
             },
         ))
     }

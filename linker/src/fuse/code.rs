@@ -132,6 +132,7 @@ pub fn rewrite_all(
         links: &crate::resolve::Resolution {
             targets: Vec::new(),
             problems: Vec::new(),
+            host_map: None,
         },
     };
     rewrite_bodies(&cx, plan)

@@ -55,7 +55,7 @@ pub fn emit(
     head.section(&plan.types.section);
     let mut imports = ImportSection::new();
     for imp in &plan.imports {
-        imports.import(imp.module, imp.name, imp.ty);
+        imports.import(&imp.module, imp.name, imp.ty);
     }
     if !imports.is_empty() {
         head.section(&imports);

@@ -114,8 +114,8 @@ impl SpaceMaps {
 /// An import of the fused module.
 #[derive(Debug, Clone)]
 pub struct OutImport<'a> {
-    /// Module name.
-    pub module: &'a str,
+    /// Module name (a host import renamed by the host map is owned).
+    pub module: std::borrow::Cow<'a, str>,
     /// Field name.
     pub name: &'a str,
     /// Its type, in output indices.
@@ -303,7 +303,7 @@ impl<'a> Plan<'a> {
 
         // Pass A: imports that stay imports, merged when identical.
         let mut imports: Vec<OutImport<'a>> = Vec::new();
-        let mut import_key: HashMap<(&str, &str, Vec<u8>), u32> = HashMap::new();
+        let mut import_key: HashMap<(std::borrow::Cow<'a, str>, &str, Vec<u8>), u32> = HashMap::new();
         let mut kept: Vec<Vec<Option<u32>>> = vec![Vec::new(); n];
         let mut items = ItemTypes::default();
         let mut counts = PerSpace::<u32>::default();
@@ -324,8 +324,9 @@ impl<'a> Plan<'a> {
                 let mut key_bytes = Vec::new();
                 ty.encode(&mut key_bytes);
                 let space = Space::of_type_ref(&imp.ty);
+                let module = links.host_module(imp.module);
                 let idx = *import_key
-                    .entry((imp.module, imp.name, key_bytes))
+                    .entry((module.clone(), imp.name, key_bytes))
                     .or_insert_with(|| {
                         let idx = counts[space];
                         counts[space] += 1;
@@ -338,7 +339,7 @@ impl<'a> Plan<'a> {
                             EntityType::FunctionExact(t) => items.funcs.push(TypeIdx(t)),
                         }
                         imports.push(OutImport {
-                            module: imp.module,
+                            module,
                             name: imp.name,
                             ty,
                         });

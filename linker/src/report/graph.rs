@@ -147,10 +147,21 @@ pub fn graph(opts: &GraphOptions, inputs: &Inputs) -> Result<GraphReport, Error>
                 }
             }
         }
-        host_imports.extend(hosts.into_iter().map(|(ns, n)| UnresolvedReport {
-            input: names[i].to_string(),
-            import: ns,
-            reason: format!("{n} import{}", if n == 1 { "" } else { "s" }),
+        host_imports.extend(hosts.into_iter().map(|(ns, n)| {
+            let count = format!("{n} import{}", if n == 1 { "" } else { "s" });
+            let reason = match links
+                .host_map
+                .as_ref()
+                .and_then(|h| h.rename(&ns).map(|to| (h, to)))
+            {
+                Some((h, to)) => format!("{count}; host-map {} -> {to}", h.file),
+                None => count,
+            };
+            UnresolvedReport {
+                input: names[i].to_string(),
+                import: ns,
+                reason,
+            }
         }));
     }
 

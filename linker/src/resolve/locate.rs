@@ -28,8 +28,10 @@ use weld_format::{InputId, InputSpec, Inputs, Survey};
 
 use crate::resolve::{FileLink, Rule};
 
-/// The name of an import map file.
+/// The name of weld's import map file.
 pub const IMPORT_MAP: &str = "weld.imports.toml";
+/// The name of the native-host proposal's import map file.
+pub const WASI_IMPORT_MAP: &str = "wasi_import_map.json";
 
 /// Options for [`locate`].
 #[derive(Debug, Clone, Default)]
@@ -42,6 +44,9 @@ pub struct LocateOptions {
     /// The content-addressed store (an [`OciDir`](crate::OciDir)) that import-map
     /// entries naming a digest (`sha256:<hex>`) resolve in.
     pub store: Option<PathBuf>,
+    /// The host import map: with one, every `@name` import must have an
+    /// entry (it is never looked up on disk either way).
+    pub host_map: Option<crate::resolve::HostMap>,
 }
 
 /// Why a name may not be followed.
@@ -53,6 +58,9 @@ pub enum Refusal {
     /// `a/../b`.
     #[error("`..` segments are refused")]
     DotDot,
+    /// `a/./b`: a `.` segment anywhere but a leading `./`.
+    #[error("`.` segments are refused (only a leading `./` is kept)")]
+    Dot,
     /// `a//b` or a trailing `/`.
     #[error("empty path segments are refused")]
     EmptySegment,
@@ -73,9 +81,26 @@ pub enum Refusal {
         /// The directory it had to stay in.
         allowed: String,
     },
-    /// Nothing there.
-    #[error("no file `{0}` (also tried .wasm and .wat)")]
+    /// Nothing there (the path is relative to the root; `.wasm` and `.wat`
+    /// were tried too).
+    #[error("cannot find file `{0}`")]
     NotFound(String),
+    /// A `@name` import the host map has no entry for.
+    #[error("cannot find host module `{module}` (no entry in {map})")]
+    HostNotMapped {
+        /// The import's host module (its first segment).
+        module: String,
+        /// The host map file.
+        map: String,
+    },
+    /// A `$name` import no import map has a key for.
+    #[error("key `{key}` not found in import maps: {}", if .maps.is_empty() { "(none found up to the root)".to_string() } else { .maps.join(", ") })]
+    KeyNotFound {
+        /// The key (`$name`).
+        key: String,
+        /// Every map consulted, nearest first, relative to the root.
+        maps: Vec<String>,
+    },
     /// The importing module itself is not under the root.
     #[error("the importing module is outside --root, so its path imports cannot be resolved")]
     ImporterOutsideRoot,
@@ -171,11 +196,12 @@ pub fn check_relative(name: &str) -> Result<Vec<&str>, Refusal> {
         return Err(Refusal::Scheme);
     }
     let mut segments = Vec::new();
-    for seg in name.split('/') {
+    let body = name.strip_prefix("./").unwrap_or(name);
+    for seg in body.split('/') {
         match seg {
             "" => return Err(Refusal::EmptySegment),
             ".." => return Err(Refusal::DotDot),
-            "." => {}
+            "." => return Err(Refusal::Dot),
             s => segments.push(s),
         }
     }
@@ -211,11 +237,11 @@ pub fn resolve_path(allowed: &Path, dir: &Path, name: &str) -> Result<PathBuf, R
             });
         }
         if !canonical.is_file() {
-            return Err(Refusal::NotFound(name.to_string()));
+            return Err(Refusal::NotFound(base.display().to_string()));
         }
         return Ok(canonical);
     }
-    Err(Refusal::NotFound(name.to_string()))
+    Err(Refusal::NotFound(base.display().to_string()))
 }
 
 /// An import map: names to paths (relative to the map's directory).
@@ -256,7 +282,7 @@ pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFai
             by_file.entry(c).or_insert(i);
         }
     }
-    let mut maps: HashMap<PathBuf, Option<ImportMap>> = HashMap::new();
+    let mut maps: HashMap<PathBuf, DirMaps> = HashMap::new();
     let mut links = Vec::new();
     let mut errors = Vec::new();
     // Component exports seen so far, by match key. The inputs given are
@@ -287,6 +313,23 @@ pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFai
             .and_then(|p| std::fs::canonicalize(p).ok())
             .and_then(|p| p.parent().map(Path::to_path_buf));
         for name in imports {
+            let refuse = |reason| LocateError {
+                importer: display.clone(),
+                name: name.clone(),
+                reason,
+            };
+            // `@name`: the host's, never a file; with a host map it must be
+            // in it.
+            if crate::resolve::host_map::is_host_import(&name) {
+                if let Some(h) = opts.host_map.as_ref().filter(|h| h.rename(&name).is_none()) {
+                    let module = name.split('/').next().unwrap_or(&name).to_string();
+                    errors.push(refuse(Refusal::HostNotMapped {
+                        module,
+                        map: h.file.clone(),
+                    }));
+                }
+                continue;
+            }
             // Names an input provides (a core module's name, a component
             // export) are resolved among the inputs, before any map.
             if is_host_namespace(&name, &opts.hosts)
@@ -295,54 +338,78 @@ pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFai
             {
                 continue;
             }
-            let refuse = |reason| LocateError {
-                importer: display.clone(),
-                name: name.clone(),
-                reason,
-            };
             let dir = match &dir {
                 Some(d) if d.starts_with(&root) => d.clone(),
                 _ => {
-                    if is_path_like(&name) {
+                    if is_path_like(&name) || name.starts_with('$') {
                         errors.push(refuse(Refusal::ImporterOutsideRoot));
                     }
                     continue;
                 }
             };
-            let found = match find_in_maps(&root, &dir, &name, &mut maps) {
+            // `$key[/rest]`: the nearest map with the key, the rest of the
+            // path inside the entry's target.
+            let keyed = name.starts_with('$');
+            let (key, rest) = match name.split_once('/') {
+                Some((k, r)) if keyed => (k, Some(r)),
+                _ => (name.as_str(), None),
+            };
+            let found = match find_in_maps(&root, &dir, key, keyed, &mut maps) {
                 Err(r) => Err(r),
-                Ok(Some((map_dir, target))) => {
-                    let map = rel(&root, &map_dir.join(IMPORT_MAP));
+                Ok(Found::Entry {
+                    map_dir,
+                    map_file,
+                    target,
+                }) => {
+                    let map = rel(&root, &map_file);
                     match weld_format::names::parse_hash_name(&target) {
                         // A digest: the blob in the store, verified.
-                        Some(digest) => from_store(opts.store.as_deref(), &target, &digest).map(|file| {
-                            let rule = Rule::Map {
-                                map,
-                                key: name.clone(),
-                                file: format!("{target} (store)"),
+                        Some(digest) if rest.is_none() => from_store(opts.store.as_deref(), &target, &digest)
+                            .map(|file| {
+                                let rule = Rule::Map {
+                                    map,
+                                    key: name.clone(),
+                                    file: format!("{target} (store)"),
+                                };
+                                Some((file, rule, target.clone()))
+                            }),
+                        _ => {
+                            let target = match rest {
+                                Some(r) => format!("{}/{r}", target.trim_end_matches('/')),
+                                None => target,
                             };
-                            Some((file, rule, target.clone()))
-                        }),
-                        None => resolve_path(&map_dir, &map_dir, &target).map(|file| {
-                            let rule = Rule::Map {
-                                map,
-                                key: name.clone(),
-                                file: rel(&root, &file),
-                            };
-                            let input_name = rel(&root, &file);
-                            Some((file, rule, input_name))
-                        }),
+                            resolve_path(&map_dir, &map_dir, &target).map(|file| {
+                                let rule = Rule::Map {
+                                    map,
+                                    key: key.to_string(),
+                                    file: rel(&root, &file),
+                                };
+                                let input_name = rel(&root, &file);
+                                Some((file, rule, input_name))
+                            })
+                        }
                     }
                 }
-                Ok(None) if is_path_like(&name) => resolve_path(&root, &dir, &name).map(|file| {
-                    let rule = Rule::Path {
-                        file: rel(&root, &file),
-                    };
-                    let input_name = rel(&root, &file);
-                    Some((file, rule, input_name))
+                Ok(Found::Nothing { consulted }) if keyed => Err(Refusal::KeyNotFound {
+                    key: key.to_string(),
+                    maps: consulted.iter().map(|m| rel(&root, m)).collect(),
                 }),
-                Ok(None) => Ok(None),
+                Ok(Found::Nothing { .. }) if is_path_like(&name) => {
+                    resolve_path(&root, &dir, &name).map(|file| {
+                        let rule = Rule::Path {
+                            file: rel(&root, &file),
+                        };
+                        let input_name = rel(&root, &file);
+                        Some((file, rule, input_name))
+                    })
+                }
+                Ok(Found::Nothing { .. }) => Ok(None),
             };
+            // A file not found is named relative to the root.
+            let found = found.map_err(|r| match r {
+                Refusal::NotFound(p) => Refusal::NotFound(rel(&root, Path::new(&p))),
+                r => r,
+            });
             let (file, rule, input_name) = match found {
                 Err(r) => {
                     errors.push(refuse(r));
@@ -421,38 +488,114 @@ fn from_store(store: Option<&Path>, target: &str, digest: &[u8; 32]) -> Result<P
     Ok(store.blob_file(digest))
 }
 
-/// The nearest import map, from `dir` up to `root`, that has `name`: its
-/// directory and the entry's target.
+/// The import maps of one directory: weld's `weld.imports.toml` and the
+/// proposal's `wasi_import_map.json`.
+#[derive(Debug, Default)]
+struct DirMaps {
+    /// weld's map: names (any, `$`-keys too) to paths.
+    toml: BTreeMap<String, String>,
+    /// The proposal's map: keys without their `$` to paths.
+    json: BTreeMap<String, String>,
+    /// The map files there, as found (JSON first).
+    files: Vec<PathBuf>,
+}
+
+/// What [`find_in_maps`] found.
+enum Found {
+    /// The nearest entry: the map's directory and file, and the target.
+    Entry {
+        map_dir: PathBuf,
+        map_file: PathBuf,
+        target: String,
+    },
+    /// No map has the key; these were consulted, nearest first.
+    Nothing { consulted: Vec<PathBuf> },
+}
+
+fn read_dir_maps(dir: &Path) -> Result<DirMaps, Refusal> {
+    let mut maps = DirMaps::default();
+    let json_file = dir.join(WASI_IMPORT_MAP);
+    if let Ok(text) = std::fs::read_to_string(&json_file) {
+        let entries: BTreeMap<String, String> = serde_json::from_str(&text).map_err(|e| Refusal::BadMap {
+            map: json_file.display().to_string(),
+            reason: format!("not a JSON object of strings: {e}"),
+        })?;
+        for (k, v) in entries {
+            let key = k.strip_prefix('$').unwrap_or(&k).to_string();
+            if maps.json.insert(key, v).is_some() {
+                return Err(Refusal::BadMap {
+                    map: json_file.display().to_string(),
+                    reason: format!("key `{k}` is given twice (with and without `$`)"),
+                });
+            }
+        }
+        maps.files.push(json_file);
+    }
+    let toml_file = dir.join(IMPORT_MAP);
+    if let Ok(text) = std::fs::read_to_string(&toml_file) {
+        let map = toml::from_str::<ImportMap>(&text).map_err(|e| Refusal::BadMap {
+            map: toml_file.display().to_string(),
+            reason: e.to_string().replace('\n', " "),
+        })?;
+        // A `$` key may be written in both files of one folder only once.
+        for k in map.imports.keys().filter_map(|k| k.strip_prefix('$')) {
+            if maps.json.contains_key(k) {
+                return Err(Refusal::BadMap {
+                    map: toml_file.display().to_string(),
+                    reason: format!("key `${k}` is also defined in {WASI_IMPORT_MAP} of the same folder"),
+                });
+            }
+        }
+        maps.toml = map.imports;
+        maps.files.push(toml_file);
+    }
+    Ok(maps)
+}
+
+/// The nearest import map, from `dir` up to `root`, that has `key`. A
+/// `$`-key (`keyed`) is looked up in both maps of each folder (with or
+/// without its `$`); any other name only in `weld.imports.toml`.
 fn find_in_maps(
     root: &Path,
     dir: &Path,
-    name: &str,
-    cache: &mut HashMap<PathBuf, Option<ImportMap>>,
-) -> Result<Option<(PathBuf, String)>, Refusal> {
+    key: &str,
+    keyed: bool,
+    cache: &mut HashMap<PathBuf, DirMaps>,
+) -> Result<Found, Refusal> {
+    let bare = key.strip_prefix('$').unwrap_or(key);
+    let mut consulted = Vec::new();
     let mut d = Some(dir);
     while let Some(cur) = d {
         if !cur.starts_with(root) {
             break;
         }
         if !cache.contains_key(cur) {
-            let file = cur.join(IMPORT_MAP);
-            let map = match std::fs::read_to_string(&file) {
-                Ok(text) => Some(toml::from_str::<ImportMap>(&text).map_err(|e| Refusal::BadMap {
-                    map: file.display().to_string(),
-                    reason: e.to_string().replace('\n', " "),
-                })?),
-                Err(_) => None,
-            };
-            cache.insert(cur.to_path_buf(), map);
+            let maps = read_dir_maps(cur)?;
+            cache.insert(cur.to_path_buf(), maps);
         }
-        if let Some(Some(map)) = cache.get(cur) {
-            if let Some(target) = map.imports.get(name) {
-                return Ok(Some((cur.to_path_buf(), target.clone())));
-            }
+        let maps = &cache[cur];
+        let toml_hit = if keyed {
+            maps.toml.get(key).or_else(|| maps.toml.get(bare))
+        } else {
+            maps.toml.get(key)
+        };
+        let json_hit = if keyed { maps.json.get(bare) } else { None };
+        let hit = match (json_hit, toml_hit) {
+            (Some(t), _) => Some((cur.join(WASI_IMPORT_MAP), t)),
+            (None, Some(t)) => Some((cur.join(IMPORT_MAP), t)),
+            (None, None) => None,
+        };
+        if let Some((map_file, target)) = hit {
+            return Ok(Found::Entry {
+                map_dir: cur.to_path_buf(),
+                map_file,
+                target: target.clone(),
+            });
         }
+        consulted.extend(maps.files.iter().cloned());
         d = cur.parent();
     }
-    Ok(None)
+    Ok(Found::Nothing { consulted })
 }
 
 #[cfg(test)]

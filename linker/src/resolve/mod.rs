@@ -28,6 +28,7 @@
 //! comparison of the two candidates only when there is a rival).
 
 pub(crate) mod graph;
+pub(crate) mod host_map;
 pub(crate) mod locate;
 pub(crate) mod wiring;
 
@@ -41,6 +42,7 @@ pub(crate) use crate::describe::ComponentKind as Kind;
 pub use wiring::WireSpec;
 
 use crate::problem::{Item, Problem};
+pub use host_map::HostMap;
 
 /// Options for resolution.
 #[derive(Debug, Clone, Default)]
@@ -51,6 +53,8 @@ pub struct ResolveOptions {
     pub files: Vec<FileLink>,
     /// Explicit wires (a wiring file), taken before any name matching.
     pub wiring: Vec<WireSpec>,
+    /// The host import map: `@name` imports renamed in the output.
+    pub host_map: Option<HostMap>,
 }
 
 /// How an import found its provider.
@@ -151,9 +155,20 @@ pub struct Resolution {
     /// Every problem found (components: wiring entries that name nothing,
     /// ambiguity, kind mismatches), in input order.
     pub problems: Vec<Problem>,
+    /// The host import map the run used.
+    pub host_map: Option<HostMap>,
 }
 
 impl Resolution {
+    /// The module name a host import gets in the output: renamed by the
+    /// host map, else its own.
+    pub fn host_module<'m>(&self, module: &'m str) -> std::borrow::Cow<'m, str> {
+        match self.host_map.as_ref().and_then(|h| h.rename(module)) {
+            Some(to) => std::borrow::Cow::Owned(to),
+            None => std::borrow::Cow::Borrowed(module),
+        }
+    }
+
     /// The target of one import.
     pub fn target(&self, input: InputId, import: usize) -> &Target {
         &self.targets[input.as_usize()][import]
@@ -198,6 +213,7 @@ pub fn resolve(opts: &ResolveOptions, names: &[&str], surveys: &[&Survey<'_>]) -
     Resolution {
         targets,
         problems: r.problems,
+        host_map: opts.host_map.clone(),
     }
 }
 

@@ -1,0 +1,1 @@
+(module (import "./lib/./x.wasm" "f" (func)))

@@ -1,0 +1,1 @@
+(module (import "./foobar.wasm" "f" (func)))
