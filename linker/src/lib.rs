@@ -35,7 +35,7 @@ mod type_encode;
 mod validate;
 mod write;
 
-pub use compose::{compose, ComposeOptions, Composed, WireReport};
+pub use compose::{compose, ComposeOptions, Composed, HoistReport, WireReport};
 pub use error::{
     BundleError, ComposeError, Error, FuseError, GraphError, Item, Problem, SplitError, WiringFileError,
 };

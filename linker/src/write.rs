@@ -15,7 +15,9 @@ pub struct WriteError {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// directory, then a rename. On failure the previous file is untouched and
-/// the temporary file is removed.
+/// the temporary file is removed. The file gets the mode of the file it
+/// replaces, or a new file's usual mode (`0666` less the umask), not the
+/// private mode of a temporary file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     use std::io::Write;
     let dir = match path.parent() {
@@ -23,10 +25,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         _ => Path::new("."),
     };
     let result = (|| {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".weld-")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".weld-").suffix(".tmp");
+        let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
+        #[cfg(unix)]
+        let mode = {
+            use std::os::unix::fs::PermissionsExt;
+            // Given to open(2), so the umask applies to a new file's mode.
+            existing
+                .clone()
+                .unwrap_or_else(|| std::fs::Permissions::from_mode(0o666))
+        };
+        #[cfg(unix)]
+        builder.permissions(mode);
+        let mut tmp = builder.tempfile_in(dir)?;
+        // An existing file's mode exactly (open(2) masked it).
+        if let Some(p) = existing {
+            tmp.as_file().set_permissions(p)?;
+        }
         tmp.write_all(bytes)?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
@@ -36,4 +52,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         path: path.display().to_string(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_a_files_usual_mode_and_keep_an_existing_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.wasm");
+        write_atomic(&p, b"one").unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_ne!(mode, 0o600, "a temp file's private mode leaked");
+        assert_eq!(mode & 0o400, 0o400);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+    }
 }

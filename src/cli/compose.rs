@@ -23,7 +23,12 @@ pub struct Args {
     /// Skip validating function bodies of the output (types and wiring are always checked).
     #[arg(long)]
     no_validate: bool,
-    /// Write what was done (order, wires, imports of the result) as JSON.
+    /// Core modules byte-identical in several children and at least this big
+    /// are defined once and aliased by each.
+    #[arg(long, default_value_t = 1024, value_name = "BYTES")]
+    min_size: usize,
+    /// Write what was done (order, wires, imports of the result, modules
+    /// defined once for several children) as JSON.
     #[arg(long, value_name = "FILE")]
     map: Option<PathBuf>,
     #[command(flatten)]
@@ -49,18 +54,31 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         resolve,
         exports,
         validate: !args.no_validate,
+        min_size: args.min_size,
     };
     let composed = weld_linker::compose(&opts, &inputs)?;
     for w in &composed.warnings {
         eprintln!("weld: warning: {w}");
     }
     weld_linker::write_atomic(&args.output, &composed.bytes)?;
+    if !composed.hoisted.is_empty() {
+        let saved: u64 = composed
+            .hoisted
+            .iter()
+            .map(|h| h.size * (h.users.len() as u64 - 1))
+            .sum();
+        eprintln!(
+            "weld: {} core modules shared by several children defined once ({saved} bytes saved)",
+            composed.hoisted.len()
+        );
+    }
     if let Some(map) = &args.map {
         let report = serde_json::json!({
             "order": composed.order,
             "embedded": composed.embedded,
             "wires": composed.wires,
             "imports": composed.imports,
+            "hoisted": composed.hoisted,
         });
         weld_linker::write_atomic(map, serde_json::to_string_pretty(&report)?.as_bytes())?;
     }

@@ -81,13 +81,14 @@ fn alias(b: &mut ComponentBuilder, instance: u32, name: &str, kind: ComponentExp
 }
 
 /// Builds the composed component. `contents[k]` is the bytes of distinct
-/// content `k`, `tys[c]` the validator's type of child `c` when it was
+/// content `k` (rewritten to alias the `hoisted` modules, defined first), `tys[c]` the validator's type of child `c` when it was
 /// probed; `exports` lists extra `(child, export)` pairs to re-export.
 pub fn emit(
     types: &wasmparser::types::Types,
     children: &Children<'_>,
     tys: &[Option<&ComponentType>],
     contents: &[&[u8]],
+    hoisted: &[super::hoist::HoistedModule<'_>],
     wiring: &Wiring,
     exports: &[(InputId, String)],
 ) -> Result<Emitted, ComposeError> {
@@ -187,6 +188,12 @@ pub fn emit(
     }
 
     let mut b = ComponentBuilder::default();
+    // The core modules children share, first: module `h` is core module `h`,
+    // which the children alias (`alias outer 1 h`).
+    for (h, m) in hoisted.iter().enumerate() {
+        let at = b.core_module_raw(None, m.bytes);
+        debug_assert_eq!(at as usize, h);
+    }
     // Each distinct child once, in order of first instantiation.
     let mut component_of: HashMap<ContentId, u32> = HashMap::new();
     let mut embedded = Vec::new();

@@ -12,6 +12,7 @@
 
 pub(crate) mod check;
 pub(crate) mod emit;
+pub(crate) mod hoist;
 pub(crate) mod probe;
 pub(crate) mod wire;
 
@@ -34,6 +35,9 @@ pub struct ComposeOptions {
     /// Validate function bodies of the result too (types and wiring are
     /// always checked).
     pub validate: bool,
+    /// Core modules byte-identical in two or more distinct children and at
+    /// least this big are defined once and aliased (`usize::MAX`: never).
+    pub min_size: usize,
 }
 
 impl Default for ComposeOptions {
@@ -42,8 +46,21 @@ impl Default for ComposeOptions {
             resolve: ResolveOptions::default(),
             exports: Vec::new(),
             validate: true,
+            min_size: 1024,
         }
     }
+}
+
+/// A core module defined once in the composed component for the children
+/// that share it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HoistReport {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Its size in bytes (saved once per user after the first).
+    pub size: u64,
+    /// The children that use it (their first names).
+    pub users: Vec<String>,
 }
 
 /// One wire of the composition, for reports.
@@ -76,6 +93,8 @@ pub struct Composed {
     pub wires: Vec<WireReport>,
     /// The imports of the result.
     pub imports: Vec<String>,
+    /// Core modules shared by several children, defined once.
+    pub hoisted: Vec<HoistReport>,
 }
 
 /// Composes the inputs: the first is the root, the rest plug into it and
@@ -208,10 +227,25 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .iter()
         .map(|(_, c)| probe_of.get(&c.content).map(|&p| &types[probed.components[p]]))
         .collect();
-    let emitted = emit::emit(types, &children, &tys, &contents, &wiring, &exports)?;
+    // Core modules several distinct children share: defined once, aliased.
+    let hoisted = hoist::hoist(&contents, opts.min_size);
+    let embedded_contents: Vec<&[u8]> = contents
+        .iter()
+        .zip(&hoisted.rewritten)
+        .map(|(orig, new)| new.as_deref().unwrap_or(orig))
+        .collect();
+    let emitted = emit::emit(
+        types,
+        &children,
+        &tys,
+        &embedded_contents,
+        &hoisted.modules,
+        &wiring,
+        &exports,
+    )?;
 
     if let Err(e) = crate::validate::validate(&emitted.bytes, opts.validate) {
-        return Err(explain(&e, &emitted, &children, &contents, &wiring).into());
+        return Err(explain(&e, &emitted, &children, &embedded_contents, &wiring).into());
     }
 
     let name = |i: InputId| children[i].name.to_string();
@@ -239,7 +273,21 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .iter()
         .map(|&i| format!("{}: nothing imports from it; not instantiated", name(i)))
         .collect();
+    let hoisted = hoisted
+        .modules
+        .iter()
+        .map(|m| HoistReport {
+            digest: weld_format::names::oci_digest(&m.sha256),
+            size: m.bytes.len() as u64,
+            users: m
+                .users
+                .iter()
+                .map(|k| inputs.get(first_input[k.as_usize()]).name.clone())
+                .collect(),
+        })
+        .collect();
     Ok(Composed {
+        hoisted,
         embedded: emitted.embedded.len(),
         bytes: emitted.bytes,
         warnings,

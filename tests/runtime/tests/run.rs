@@ -159,3 +159,142 @@ fn bundle_of_split_runs_like_the_original() {
         run_u32(&engine, &linker, &composed)
     );
 }
+
+/// A core module returning `k` from `f`, padded with `pad` functions so it
+/// is big enough to be shared.
+fn shared_module(label: &str, k: i32, pad: usize) -> String {
+    let mut m = format!("(core module {label} (func (export \"f\") (result i32) i32.const {k})");
+    for i in 0..pad {
+        m.push_str(&format!(" (func (export \"p{i}\") (result i32) i32.const {i})"));
+    }
+    m.push(')');
+    m
+}
+
+/// The root: its own copy of M (shared), N5 (one byte away from the plug's
+/// N4), and a nested component holding M again (a grandchild's copy);
+/// `run` = M.f + b.g + N5.f; `h` = the grandchild's M.f.
+fn hoist_root() -> String {
+    format!(
+        r#"(component
+            (import "demo:b/api" (instance $b (export "g" (func (result u32)))))
+            {m}
+            {n}
+            (component $inner
+              {m_inner}
+              (core instance $i (instantiate $m))
+              (func (export "h") (result u32) (canon lift (core func $i "f"))))
+            (instance $in (instantiate $inner))
+            (alias export $in "h" (func $h))
+            (export "h" (func $h))
+            (core func $gl (canon lower (func $b "g")))
+            (core instance $mi (instantiate $m))
+            (core instance $ni (instantiate $n))
+            (core module $add
+              (import "x" "f" (func $f (result i32)))
+              (import "x" "g" (func $g (result i32)))
+              (import "x" "n" (func $n (result i32)))
+              (func (export "run") (result i32) call $f call $g i32.add call $n i32.add))
+            (core instance $a (instantiate $add (with "x" (instance
+              (export "f" (func $mi "f")) (export "g" (func $gl)) (export "n" (func $ni "f"))))))
+            (func (export "run") (result u32) (canon lift (core func $a "run"))))"#,
+        m = shared_module("$m", 7, 120),
+        n = shared_module("$n", 5, 120),
+        m_inner = shared_module("$m", 7, 120),
+    )
+}
+
+/// The plug: M (shared with the root), N4 (not shared), `g` = M.f * N4.f.
+fn hoist_plug() -> String {
+    format!(
+        r#"(component
+            {m}
+            {n}
+            (core instance $mi (instantiate $m))
+            (core instance $ni (instantiate $n))
+            (core module $mul
+              (import "x" "a" (func $a (result i32)))
+              (import "x" "b" (func $b (result i32)))
+              (func (export "g") (result i32) call $a call $b i32.mul))
+            (core instance $x (instantiate $mul (with "x" (instance (export "a" (func $mi "f")) (export "b" (func $ni "f"))))))
+            (func $g (result u32) (canon lift (core func $x "g")))
+            (instance $api (export "g" (func $g)))
+            (export "demo:b/api" (instance $api)))"#,
+        m = shared_module("$m", 7, 120),
+        n = shared_module("$n", 4, 120),
+    )
+}
+
+#[test]
+fn modules_shared_by_children_are_defined_once_and_the_result_runs_the_same() {
+    let root = wat::parse_str(hoist_root()).unwrap();
+    let plug = wat::parse_str(hoist_plug()).unwrap();
+    let inputs = Inputs::from_memory([("app", root.clone()), ("b", plug.clone())]).unwrap();
+    let run = |min_size: usize| {
+        let opts = ComposeOptions {
+            min_size,
+            ..ComposeOptions::default()
+        };
+        let out = compose(&opts, &inputs).unwrap();
+        wasmparser::Validator::new().validate_all(&out.bytes).unwrap();
+        out
+    };
+    let deduped = run(1024);
+    let plain = run(usize::MAX);
+    // M, at the plug's top, the root's top and in the root's grandchild, is
+    // defined once; N4 and N5 differ by one byte and stay where they are.
+    assert_eq!(deduped.hoisted.len(), 1, "{:?}", deduped.hoisted);
+    assert_eq!(deduped.hoisted[0].users, ["app", "b"]);
+    assert!(plain.hoisted.is_empty());
+    let m_size = deduped.hoisted[0].size as usize;
+    assert!(m_size > 1024);
+    // Three copies became one: the result is two copies smaller, give or
+    // take the aliases and the definition's section header.
+    let saved = plain.bytes.len() as i64 - deduped.bytes.len() as i64;
+    assert!(
+        (saved - 2 * m_size as i64).abs() < 64,
+        "saved {saved} bytes, M is {m_size}"
+    );
+    // Same behaviour in wasmtime: run = 7 + 7*4 + 5 = 40, h = 7.
+    let engine = engine();
+    let linker = Linker::new(&engine);
+    let h = |bytes: &[u8]| {
+        let component = Component::new(&engine, bytes).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let h = instance.get_typed_func::<(), (u32,)>(&mut store, "h").unwrap();
+        h.call(&mut store, ()).unwrap().0
+    };
+    for bytes in [&deduped.bytes, &plain.bytes] {
+        assert_eq!(run_u32(&engine, &linker, bytes), 40);
+        assert_eq!(h(bytes), 7);
+    }
+    // The same component type as the composition without dedupe.
+    let ty = |bytes: &[u8]| {
+        let c = Component::new(&engine, bytes).unwrap();
+        let t = c.component_type();
+        let imports: Vec<String> = t.imports(&engine).map(|(n, _)| n.to_string()).collect();
+        let exports: Vec<String> = t.exports(&engine).map(|(n, _)| n.to_string()).collect();
+        (imports, exports)
+    };
+    assert_eq!(ty(&deduped.bytes), ty(&plain.bytes));
+    // Split, the hoisted module is one blob; bundled back, the same result.
+    let store = weld_linker::MemoryStore::new();
+    let s = weld_linker::split(
+        &weld_linker::SplitOptions::default(),
+        "app",
+        &deduped.bytes,
+        &store,
+    )
+    .unwrap();
+    let m = weld_format::names::parse_hash_name_hex(&deduped.hoisted[0].digest["sha256:".len()..]).unwrap();
+    assert_eq!(
+        s.children.iter().filter(|c| c.digest == m).count(),
+        1,
+        "{:?}",
+        s.children
+    );
+    let back = weld_linker::bundle(&Default::default(), "app", &s.root, &store).unwrap();
+    assert_eq!(run_u32(&engine, &linker, &back.bytes), 40);
+    assert_eq!(h(&back.bytes), 7);
+}
