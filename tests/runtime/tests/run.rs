@@ -273,8 +273,8 @@ fn modules_shared_by_children_are_defined_once_and_the_result_runs_the_same() {
     let ty = |bytes: &[u8]| {
         let c = Component::new(&engine, bytes).unwrap();
         let t = c.component_type();
-        let imports: Vec<String> = t.imports(&engine).map(|(n, _)| n.to_string()).collect();
-        let exports: Vec<String> = t.exports(&engine).map(|(n, _)| n.to_string()).collect();
+        let imports: Vec<String> = t.imports(&engine).map(|(n, i)| format!("{n}: {i:?}")).collect();
+        let exports: Vec<String> = t.exports(&engine).map(|(n, i)| format!("{n}: {i:?}")).collect();
         (imports, exports)
     };
     assert_eq!(ty(&deduped.bytes), ty(&plain.bytes));
