@@ -187,3 +187,47 @@ pub fn hoist<'a>(contents: &[&'a [u8]], min_size: usize) -> Hoist<'a> {
         .collect();
     Hoist { modules, rewritten }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(k: i32, pad: usize) -> String {
+        let mut m = format!("(core module (func (export \"f\") (result i32) i32.const {k})");
+        for i in 0..pad {
+            m.push_str(&format!(" (func (export \"p{i}\") (result i32) i32.const {i})"));
+        }
+        m.push(')');
+        m
+    }
+
+    #[test]
+    fn shared_modules_become_outer_aliases_and_nothing_else_changes() {
+        let a = wat::parse_str(format!(
+            "(component {} {} (component {}))",
+            module(1, 150),
+            module(2, 150),
+            module(1, 150)
+        ))
+        .unwrap();
+        let b = wat::parse_str(format!("(component {} {})", module(3, 150), module(1, 150))).unwrap();
+        let h = hoist(&[&a, &b], 1024);
+        assert_eq!(h.modules.len(), 1);
+        assert_eq!(h.modules[0].users, [ContentId(0), ContentId(1)]);
+        let a2 = h.rewritten[0].as_deref().unwrap();
+        let b2 = h.rewritten[1].as_deref().unwrap();
+        // Every section but the replaced ones is byte for byte the same; the
+        // replaced ones are outer aliases of module 0, one level per depth.
+        let (old, new) = (sections(&a).unwrap(), sections(a2).unwrap());
+        assert_eq!(old.len(), new.len());
+        assert!(matches!(new[0].payload, Payload::ComponentAliasSection(_)));
+        assert_eq!(&a[old[1].range.clone()], &a2[new[1].range.clone()]);
+        let inner = &a2[new[2].nested().unwrap()];
+        let printed = wasmprinter::print_bytes(inner).unwrap();
+        assert!(printed.contains("alias outer 2 0 (core module"), "{printed}");
+        let printed = wasmprinter::print_bytes(b2).unwrap();
+        assert!(printed.contains("alias outer 1 0 (core module"), "{printed}");
+        // Below the minimum size nothing is shared.
+        assert!(hoist(&[&a, &b], 1 << 20).modules.is_empty());
+    }
+}

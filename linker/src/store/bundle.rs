@@ -165,7 +165,7 @@ pub fn bundle_app(opts: &BundleOptions, store: &dyn BlobStore, name: &str) -> Re
                 "written by an earlier weld, whose root is not stored: bundle the root file with --store"
                     .to_string()
             } else {
-                "its first layer is not application/wasm, so there is no root to bundle".to_string()
+                "its first layer is not wasm (application/wasm), so there is no root to bundle".to_string()
             },
         }));
     };

@@ -25,6 +25,9 @@ use super::{BlobStore, Digest, RootRecord, StoreError, Tag};
 
 /// The media type of wasm layers.
 pub(crate) const WASM_MEDIA_TYPE: &str = "application/wasm";
+/// The wasm layer media type of older OCI wasm tools (oci-distribution's
+/// `wasm-to-oci` convention), read as a root too.
+const OLD_WASM_MEDIA_TYPE: &str = "application/vnd.wasm.content.layer.v1+wasm";
 /// The media type of the config blob of a Wasm OCI artifact.
 pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 /// Annotation: the app a manifest describes (OCI's ref name).
@@ -255,13 +258,16 @@ impl AppManifest {
     }
 
     /// The root: `layers[0]` of a Wasm artifact (or of any manifest whose
-    /// first layer is wasm), `None` for an earlier weld's manifest, whose
-    /// root was not stored.
+    /// first layer is wasm, `application/wasm` or the older
+    /// `application/vnd.wasm.content.layer.v1+wasm`), `None` for an earlier
+    /// weld's manifest, whose root was not stored.
     pub fn root(&self) -> Option<&Layer> {
         if self.legacy_root.is_some() && self.config.media_type != WASM_CONFIG_MEDIA_TYPE {
             return None;
         }
-        self.layers.first().filter(|l| l.media_type == WASM_MEDIA_TYPE)
+        self.layers
+            .first()
+            .filter(|l| l.media_type == WASM_MEDIA_TYPE || l.media_type == OLD_WASM_MEDIA_TYPE)
     }
 
     /// Every blob the manifest names: the config, then the layers.
