@@ -180,8 +180,21 @@ pub enum ComposeError {
     /// `--export` names something that does not exist.
     #[error("--export {0}: {1}")]
     BadExport(String, String),
+    /// The composition would pass one of the validator's limits: nothing is
+    /// any single input's fault.
+    #[error("the composed component would hold {count} {what}; the validator allows {limit}. {hint}")]
+    Limit {
+        /// What is counted.
+        what: String,
+        /// How many the composition needs.
+        count: usize,
+        /// The validator's limit.
+        limit: usize,
+        /// How to get under it.
+        hint: String,
+    },
     /// The composed component does not validate (a weld bug, or invalid inputs).
-    #[error("the composed component does not validate: {message} (at offset {offset:#x})")]
+    #[error("the composed component (the output) does not validate: {message} (at offset {offset:#x})")]
     Invalid {
         /// The validator's message.
         message: String,

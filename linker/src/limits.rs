@@ -2,3 +2,10 @@
 
 /// The most cycles one error lists; the rest are counted.
 pub const MAX_REPORTED_CYCLES: usize = 64;
+
+/// The validator's limit on modules and components in one validation,
+/// nested ones and the outermost component included (wasmparser's
+/// `MAX_WASM_MODULES_AND_COMPONENTS`).
+pub const MAX_MODULES_AND_COMPONENTS: usize = 1000;
+/// The validator's limit on components in one component's index space.
+pub const MAX_COMPONENTS: usize = 1000;

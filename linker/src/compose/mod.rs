@@ -228,7 +228,15 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .map(|(_, c)| probe_of.get(&c.content).map(|&p| &types[probed.components[p]]))
         .collect();
     // Core modules several distinct children share: defined once, aliased.
-    let hoisted = hoist::hoist(&contents, opts.min_size);
+    // Past the validator's module limit, small shared modules are hoisted
+    // too, whatever `min_size` says: that is what lets the result exist.
+    let mut hoisted = hoist::hoist(&contents, opts.min_size);
+    let mut limits = check_limits(&children, &wiring, &contents, &hoisted);
+    if limits.is_err() && opts.min_size > 0 {
+        hoisted = hoist::hoist(&contents, 0);
+        limits = check_limits(&children, &wiring, &contents, &hoisted);
+    }
+    limits?;
     let embedded_contents: Vec<&[u8]> = contents
         .iter()
         .zip(&hoisted.rewritten)
@@ -245,7 +253,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     )?;
 
     if let Err(e) = crate::validate::validate(&emitted.bytes, opts.validate) {
-        return Err(explain(&e, &emitted, &children, &embedded_contents, &wiring).into());
+        return Err(explain(&e, &emitted, &children, &contents, &wiring).into());
     }
 
     let name = |i: InputId| children[i].name.to_string();
@@ -297,6 +305,70 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     })
 }
 
+/// Modules and components in `bytes`, itself and nested ones at any depth.
+fn modules_and_components(bytes: &[u8]) -> usize {
+    let mut n = 1;
+    if let Ok(secs) = crate::sections::sections(bytes) {
+        for s in &secs {
+            match (&s.payload, s.nested()) {
+                (wasmparser::Payload::ModuleSection { .. }, _) => n += 1,
+                (wasmparser::Payload::ComponentSection { .. }, Some(r)) => {
+                    n += modules_and_components(&bytes[r])
+                }
+                _ => {}
+            }
+        }
+    }
+    n
+}
+
+/// The validator's limits the output would pass, checked before it is
+/// built: one error naming the limit and the count, blaming no input.
+fn check_limits(
+    children: &wire::Children<'_>,
+    wiring: &wire::Wiring,
+    contents: &[&[u8]],
+    hoist: &hoist::Hoist<'_>,
+) -> Result<(), ComposeError> {
+    let hoisted = hoist.modules.len();
+    use crate::limits::{MAX_COMPONENTS, MAX_MODULES_AND_COMPONENTS};
+    let mut embedded: Vec<ContentId> = wiring.order.iter().map(|&c| children[c].content).collect();
+    embedded.sort();
+    embedded.dedup();
+    if embedded.len() > MAX_COMPONENTS {
+        return Err(ComposeError::Limit {
+            what: "components".to_string(),
+            count: embedded.len(),
+            limit: MAX_COMPONENTS,
+            hint: format!(
+                "Each of the {} distinct components instantiated is one; the validator counts nested ones too, so composing in stages does not get under it: use fewer distinct components.",
+                embedded.len()
+            ),
+        });
+    }
+    let inside: usize = embedded
+        .iter()
+        .map(|k| {
+            let k = k.as_usize();
+            modules_and_components(hoist.rewritten[k].as_deref().unwrap_or(contents[k]))
+        })
+        .sum();
+    let count = 1 + hoisted + inside;
+    if count > MAX_MODULES_AND_COMPONENTS {
+        return Err(ComposeError::Limit {
+            what: "modules and components, nested ones included".to_string(),
+            count,
+            limit: MAX_MODULES_AND_COMPONENTS,
+            hint: format!(
+                "Its {} distinct components hold {} between them ({hoisted} core modules they share already defined once); composing in stages does not get under it: use fewer distinct components, or ones that share more identical core modules.",
+                embedded.len(),
+                inside
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Turns a validation error of the output into the wire it is about, when it
 /// is about one (an instantiation whose argument does not fit).
 fn explain(
@@ -323,7 +395,11 @@ fn explain(
             _ => None,
         });
     for (range, &c) in nested.zip(&emitted.embedded) {
-        if range.contains(&offset) {
+        // A child valid on its own is not at fault (a limit of the whole, or
+        // a wire): the output is named instead.
+        let valid_alone =
+            || crate::validate::validate(contents[children[c].content.as_usize()], false).is_ok();
+        if range.contains(&offset) && !valid_alone() {
             let mut p = Problem::parse(children[c].name, None, e.clone()).because("invalid component");
             p.offset = Some((offset - range.start) as u64);
             return ComposeError::InvalidInput(Box::new(p));
