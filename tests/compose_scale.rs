@@ -12,7 +12,7 @@ use weld_format::Inputs;
 use weld_linker::{compose, ComposeOptions};
 
 /// `benches/gen-components DIR n`: chain/ and star/ of `n` components, parsed.
-fn generated(n: usize) -> (tempfile::TempDir, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+fn generated(n: usize) -> (tempfile::TempDir, Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let dir = tempfile::tempdir().unwrap();
     let script = root().join("benches/gen-components");
     let ok = std::process::Command::new(&script)
@@ -27,8 +27,8 @@ fn generated(n: usize) -> (tempfile::TempDir, Vec<Vec<u8>>, Vec<Vec<u8>>) {
             .map(|k| wat::parse_file(dir.path().join(kind).join(format!("c{k}.wat"))).unwrap())
             .collect()
     };
-    let (chain, star) = (set("chain"), set("star"));
-    (dir, chain, star)
+    let (chain, star, fchain) = (set("chain"), set("star"), set("fchain"));
+    (dir, chain, star, fchain)
 }
 
 fn compose_set(set: &[Vec<u8>]) -> Result<weld_linker::Composed, weld_linker::Error> {
@@ -56,8 +56,9 @@ fn python_wasmtime() -> Option<PathBuf> {
     None
 }
 
-/// Calls `bench:c0/api@1.0.0#f(0)` of a composed set, in wasmtime.
-fn call_root_f(python: &Path, bytes: &[u8]) -> u32 {
+/// Calls `bench:c0/api@1.0.0#f(0)` (or, for `g0`, the function `g0`) of a
+/// composed set, in wasmtime.
+fn call_root_f(python: &Path, bytes: &[u8], export: &str) -> u32 {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("composed.wasm");
     std::fs::write(&file, bytes).unwrap();
@@ -67,18 +68,23 @@ from wasmtime.component import Component, Linker
 engine = wasmtime.Engine()
 store = wasmtime.Store(engine)
 instance = Linker(engine).instantiate(store, Component.from_file(engine, sys.argv[1]))
-api = instance.get_export_index(store, "bench:c0/api@1.0.0")
-print(instance.get_func(store, instance.get_export_index(store, "f", api))(store, 0))
+if sys.argv[2] == "g0":
+    f = instance.get_func(store, instance.get_export_index(store, "g0"))
+else:
+    api = instance.get_export_index(store, sys.argv[2])
+    f = instance.get_func(store, instance.get_export_index(store, "f", api))
+print(f(store, 0))
 "#;
     let o = std::process::Command::new(python)
         .arg("-c")
         .arg(script)
         .arg(&file)
+        .arg(export)
         .output()
         .unwrap();
     assert!(
         o.status.success(),
-        "wasmtime: {}",
+        "wasmtime, export {export}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
@@ -87,20 +93,24 @@ print(instance.get_func(store, instance.get_export_index(store, "f", api))(store
 #[test]
 fn chains_and_stars_of_900_compose_validate_and_run() {
     let Some(python) = python_wasmtime() else { return };
-    let (_dir, chain, star) = generated(900);
-    for (label, set) in [("chain", &chain), ("star", &star)] {
+    let (_dir, chain, star, fchain) = generated(900);
+    for (label, set, export) in [
+        ("chain", &chain, "bench:c0/api@1.0.0"),
+        ("star", &star, "bench:c0/api@1.0.0"),
+        ("function chain", &fchain, "g0"),
+    ] {
         let out = compose_set(set).unwrap_or_else(|e| panic!("{label}: {e}"));
         wasmparser::Validator::new().validate_all(&out.bytes).unwrap();
         assert_eq!(out.embedded, 900, "{label}");
         // Each adds 1 to what it imports: the root returns N.
-        assert_eq!(call_root_f(&python, &out.bytes), 900, "{label}");
+        assert_eq!(call_root_f(&python, &out.bytes, export), 900, "{label}");
     }
 }
 
 #[test]
 fn past_the_validators_limits_one_error_names_the_limit_and_blames_no_input() {
     // 1,100 components: more than one component may hold.
-    let (_dir, chain, _) = generated(1100);
+    let (_dir, chain, _, _) = generated(1100);
     let e = compose_set(&chain).unwrap_err().to_string();
     assert_eq!(
         e,
