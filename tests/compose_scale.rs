@@ -12,7 +12,10 @@ use weld_format::Inputs;
 use weld_linker::{compose, ComposeOptions};
 
 /// `benches/gen-components DIR n`: chain/ and star/ of `n` components, parsed.
-fn generated(n: usize) -> (tempfile::TempDir, Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+/// A generated set: each component's bytes, in order.
+type Set = Vec<Vec<u8>>;
+
+fn generated(n: usize) -> (tempfile::TempDir, Set, Set, Set) {
     let dir = tempfile::tempdir().unwrap();
     let script = root().join("benches/gen-components");
     let ok = std::process::Command::new(&script)
