@@ -11,10 +11,11 @@ use common::root;
 use weld_format::Inputs;
 use weld_linker::{compose, ComposeOptions};
 
-/// `benches/gen-components DIR n`: chain/ and star/ of `n` components, parsed.
 /// A generated set: each component's bytes, in order.
 type Set = Vec<Vec<u8>>;
 
+/// `benches/gen-components DIR n`: its chain/, star/ and fchain/ of `n`
+/// components, parsed.
 fn generated(n: usize) -> (tempfile::TempDir, Set, Set, Set) {
     let dir = tempfile::tempdir().unwrap();
     let script = root().join("benches/gen-components");
