@@ -216,12 +216,15 @@ pub fn push(
             Some(d) => format!("manifest {d}"),
             None => format!("manifest {}", target.tag().unwrap_or("latest")),
         };
+        // The manifest's own media type (a Docker schema-2 manifest pulled
+        // from elsewhere keeps its type), else OCI's.
+        let media_type = serde_json::from_slice::<serde_json::Value>(&manifest_bytes)
+            .ok()
+            .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(str::to_string))
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| OCI_MANIFEST.parse().expect("a valid header value"));
         client
-            .push_manifest_raw(
-                target,
-                manifest_bytes.clone(),
-                OCI_MANIFEST.parse().expect("a valid header value"),
-            )
+            .push_manifest_raw(target, manifest_bytes.clone(), media_type)
             .await
             .map_err(|e| at(what).error(e))?;
         Ok(PushReport {
