@@ -9,3 +9,7 @@ pub const MAX_REPORTED_CYCLES: usize = 64;
 pub const MAX_MODULES_AND_COMPONENTS: usize = 1000;
 /// The validator's limit on components in one component's index space.
 pub const MAX_COMPONENTS: usize = 1000;
+
+/// The deepest chain of blobs bundle follows (a component importing a
+/// component importing one ...); deeper is an error, not a stack overflow.
+pub const MAX_BUNDLE_DEPTH: usize = 100;

@@ -90,6 +90,11 @@ pub fn created_time() -> anyhow::Result<std::time::SystemTime> {
                 .trim()
                 .parse()
                 .map_err(|_| anyhow::anyhow!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
+            // RFC 3339 ends at year 9999.
+            const LAST: u64 = 253_402_300_799;
+            if secs > LAST {
+                anyhow::bail!("SOURCE_DATE_EPOCH={v:?} is past the year 9999");
+            }
             Ok(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
         }
         Err(_) => Ok(std::time::SystemTime::now()),
@@ -98,11 +103,10 @@ pub fn created_time() -> anyhow::Result<std::time::SystemTime> {
 
 /// An OCI layout reference as skopeo writes it: `oci:DIR[:NAME]`.
 pub fn parse_oci_ref(s: &str) -> Option<(PathBuf, Option<String>)> {
+    // As containers/image reads it: the path ends at the first `:`.
     let rest = s.strip_prefix("oci:")?;
-    match rest.rsplit_once(':') {
-        Some((dir, name)) if !name.is_empty() && !name.contains('/') => {
-            Some((PathBuf::from(dir), Some(name.to_string())))
-        }
+    match rest.split_once(':') {
+        Some((dir, name)) if !name.is_empty() => Some((PathBuf::from(dir), Some(name.to_string()))),
         _ => Some((PathBuf::from(rest), None)),
     }
 }

@@ -128,18 +128,20 @@ fn rewrite(
     Some(out.finish())
 }
 
-/// Finds the core modules shared by distinct children (at any depth inside
-/// them) and rewrites the children to alias them: a module `d` levels down
+/// Finds the core modules shared by distinct children (`used`: the ones
+/// embedded; at any depth inside them) and rewrites the children to alias them: a module `d` levels down
 /// becomes `alias outer d`. A child that does not parse is left as it is
 /// (the output's validation names it).
-pub fn hoist<'a>(contents: &[&'a [u8]], min_size: usize) -> Hoist<'a> {
+pub fn hoist<'a>(contents: &[&'a [u8]], used: &[bool], min_size: usize) -> Hoist<'a> {
     let mut found: Vec<Vec<Found>> = Vec::with_capacity(contents.len());
     let mut nests: Vec<Vec<&'a [u8]>> = Vec::with_capacity(contents.len());
     let mut users: HashMap<blake3::Hash, Vec<ContentId>> = HashMap::new();
     let mut order: Vec<blake3::Hash> = Vec::new();
     for (k, bytes) in contents.iter().enumerate() {
         let (mut mine, mut within) = (Vec::new(), Vec::new());
-        walk(bytes, &mut Vec::new(), min_size, &mut within, &mut mine);
+        if used[k] {
+            walk(bytes, &mut Vec::new(), min_size, &mut within, &mut mine);
+        }
         for f in &mine {
             let u = users.entry(f.hash).or_insert_with(|| {
                 order.push(f.hash);
@@ -211,7 +213,7 @@ mod tests {
         ))
         .unwrap();
         let b = wat::parse_str(format!("(component {} {})", module(3, 150), module(1, 150))).unwrap();
-        let h = hoist(&[&a, &b], 1024);
+        let h = hoist(&[&a, &b], &[true, true], 1024);
         assert_eq!(h.modules.len(), 1);
         assert_eq!(h.modules[0].users, [ContentId(0), ContentId(1)]);
         let a2 = h.rewritten[0].as_deref().unwrap();
@@ -228,6 +230,8 @@ mod tests {
         let printed = wasmprinter::print_bytes(b2).unwrap();
         assert!(printed.contains("alias outer 1 0 (core module"), "{printed}");
         // Below the minimum size nothing is shared.
-        assert!(hoist(&[&a, &b], 1 << 20).modules.is_empty());
+        assert!(hoist(&[&a, &b], &[true, true], 1 << 20).modules.is_empty());
+        // A child that is not embedded shares nothing.
+        assert!(hoist(&[&a, &b], &[true, false], 1024).modules.is_empty());
     }
 }

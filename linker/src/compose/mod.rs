@@ -230,10 +230,16 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     // Core modules several distinct children share: defined once, aliased.
     // Past the validator's module limit, small shared modules are hoisted
     // too, whatever `min_size` says: that is what lets the result exist.
-    let mut hoisted = hoist::hoist(&contents, opts.min_size);
+    // Only the children embedded (instantiated) take part; the others are
+    // left out of the result altogether.
+    let mut used = vec![false; contents.len()];
+    for &c in &wiring.order {
+        used[children[c].content.as_usize()] = true;
+    }
+    let mut hoisted = hoist::hoist(&contents, &used, opts.min_size);
     let mut limits = check_limits(&children, &wiring, &contents, &hoisted);
-    if limits.is_err() && opts.min_size > 0 {
-        hoisted = hoist::hoist(&contents, 0);
+    if limits.is_err() && opts.min_size > 0 && opts.min_size != usize::MAX {
+        hoisted = hoist::hoist(&contents, &used, 0);
         limits = check_limits(&children, &wiring, &contents, &hoisted);
     }
     limits?;

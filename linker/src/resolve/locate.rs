@@ -264,6 +264,29 @@ fn rel(root: &Path, p: &Path) -> String {
 /// inputs unchanged.
 pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFailure> {
     let Some(root) = &opts.root else {
+        // Without a root nothing is looked up on disk, but a host map still
+        // has to name every `@` import.
+        if let Some(h) = &opts.host_map {
+            let mut errors = Vec::new();
+            let mut exported = HashSet::new();
+            for input in inputs.iter() {
+                for name in names_of(input, &mut exported).unwrap_or_default() {
+                    if crate::resolve::host_map::is_host_import(&name) && h.rename(&name).is_none() {
+                        errors.push(LocateError {
+                            importer: input.display.clone(),
+                            reason: Refusal::HostNotMapped {
+                                module: name.split('/').next().unwrap_or(&name).to_string(),
+                                map: h.file.clone(),
+                            },
+                            name,
+                        });
+                    }
+                }
+            }
+            if !errors.is_empty() {
+                return Err(LocateFailure::Refused(errors));
+            }
+        }
         return Ok(Located {
             inputs,
             links: Vec::new(),

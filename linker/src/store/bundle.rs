@@ -330,6 +330,12 @@ impl Cx<'_> {
             let chain: Vec<String> = self.stack.iter().chain([digest]).map(oci_digest).collect();
             return Err(err(format!("cycle: {}", chain.join(" -> "))));
         }
+        if self.stack.len() >= crate::limits::MAX_BUNDLE_DEPTH {
+            return Err(err(format!(
+                "blobs nested more than {} deep (the validator's component nesting limit)",
+                crate::limits::MAX_BUNDLE_DEPTH
+            )));
+        }
         let blob = self.store.get(digest).map_err(|source| BundleError::Blob {
             input: path.to_string(),
             import: import.to_string(),

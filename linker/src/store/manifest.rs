@@ -362,7 +362,15 @@ pub(crate) fn updated_index(index: &mut ImageIndex, entries: Vec<(String, Descri
 
 /// `t` as RFC 3339 in UTC, to the second.
 pub fn rfc3339(t: std::time::SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    // Whole seconds, clamped to what RFC 3339 can say (years 0000 to 9999).
+    let secs = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    let secs = secs.clamp(-62_167_219_200, 253_402_300_799);
+    chrono::DateTime::<chrono::Utc>::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
@@ -406,6 +414,13 @@ mod tests {
         module.world = None;
         let c: WasmConfig = serde_json::from_slice(&artifact(&module).config).unwrap();
         assert_eq!((c.os.as_str(), c.component), ("wasip1", None));
+    }
+
+    #[test]
+    fn rfc3339_never_panics() {
+        let far = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::MAX / 4);
+        assert_eq!(rfc3339(far), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
     }
 
     #[test]

@@ -264,7 +264,15 @@ impl OciDir {
         }
         // Never replace a blob, even one another writer just added.
         let dir = path.parent().unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(self.io(item()))?;
+        let mut builder = tempfile::Builder::new();
+        // A blob gets a file's usual mode (0666 less the umask), not a
+        // temporary file's private one: stores are shared and served.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut tmp = builder.tempfile_in(dir).map_err(self.io(item()))?;
         tmp.write_all(bytes).map_err(self.io(item()))?;
         tmp.as_file().sync_all().map_err(self.io(item()))?;
         match tmp.persist_noclobber(&path) {
@@ -287,13 +295,25 @@ impl OciDir {
     /// Points each tag's name at its manifest, replacing earlier entries
     /// of the same names (new names go at the end, in order).
     pub fn tag(&self, tags: &[Tag]) -> Result<(), StoreError> {
+        // Read, change and write the index under an advisory lock, so two
+        // runs tagging into one store do not lose each other's tags.
+        let lock_path = self.dir.join("index.json.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(self.io("index.json.lock"))?;
+        lock.lock().map_err(self.io("index.json.lock"))?;
         let mut index = self.index()?;
         let entries = tags
             .iter()
             .map(|t| (t.name.clone(), index_entry(&t.name, &t.manifest, t.size)))
             .collect();
         updated_index(&mut index, entries);
-        self.write_index(&index)
+        let written = self.write_index(&index);
+        drop(lock);
+        written
     }
 
     /// Every manifest of the index that has a ref name and a SHA-256 digest.
@@ -304,7 +324,9 @@ impl OciDir {
             .iter()
             .filter_map(|m| {
                 Some(Tag {
-                    name: ref_name(m)?.to_string(),
+                    // An entry without a ref name (`skopeo copy … oci:DIR`)
+                    // is the app named "".
+                    name: ref_name(m).unwrap_or("").to_string(),
                     manifest: m
                         .as_digest_sha256()
                         .and_then(weld_format::names::parse_hash_name_hex)?,
@@ -350,6 +372,32 @@ pub struct BlobEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_tags_into_one_store_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OciDir::open_or_create(&dir.path().join("s")).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8u8 {
+                let store = store.clone();
+                s.spawn(move || {
+                    for _ in 0..10 {
+                        let (m, _) = store.put(&[t; 3]).unwrap();
+                        store
+                            .tag(&[Tag {
+                                name: format!("app{t}"),
+                                manifest: m,
+                                size: 3,
+                            }])
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let mut names: Vec<String> = store.tags().unwrap().into_iter().map(|t| t.name).collect();
+        names.sort();
+        assert_eq!(names, (0..8).map(|t| format!("app{t}")).collect::<Vec<_>>());
+    }
 
     #[test]
     fn a_blob_is_stored_once_and_read_back_verified() {

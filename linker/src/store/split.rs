@@ -401,7 +401,10 @@ impl Cx<'_> {
                             self.warnings.push(format!(
                                 "{where_}: kept inline, unchanged: not valid on its own ({why})"
                             ));
-                            child.to_vec()
+                            // Not a blob: one that needs its parent (an outer
+                            // alias) would be invalid to anyone who fetched it.
+                            out.section(&raw);
+                            continue;
                         }
                         Err(e) => return Err(e),
                     };

@@ -44,12 +44,17 @@ impl Credentials {
 }
 
 /// The credentials for `host`: `WELD_REGISTRY_USER` and
-/// `WELD_REGISTRY_PASSWORD` when both are set, else the Docker config's
+/// `WELD_REGISTRY_PASSWORD` when both are set (and `WELD_REGISTRY_HOST`, if
+/// set, is `host`), else the Docker config's
 /// entry for the host (`$DOCKER_CONFIG/config.json`, default
 /// `~/.docker/config.json`), else anonymous. A config that cannot be read
 /// or parsed is an error naming the file.
 pub fn credentials_for(host: &str) -> Result<Credentials, String> {
-    if let (Ok(user), Ok(password)) = (
+    // Scoped by WELD_REGISTRY_HOST when it is set, so credentials meant
+    // for one registry are not sent to another.
+    let scoped = std::env::var("WELD_REGISTRY_HOST").map_or(true, |h| h == host);
+    if let (true, Ok(user), Ok(password)) = (
+        scoped,
         std::env::var("WELD_REGISTRY_USER"),
         std::env::var("WELD_REGISTRY_PASSWORD"),
     ) {

@@ -120,11 +120,22 @@ pub fn pull(
                         return Ok(None);
                     }
                     let digest = oci_digest(&d);
-                    let mut buf: Vec<u8> = Vec::with_capacity(size.min(1 << 30) as usize);
+                    // Never more than the manifest's size is taken in.
+                    let mut sink_buf = Bounded {
+                        buf: Vec::with_capacity(size.min(8 << 20) as usize),
+                        limit: size,
+                    };
                     client
-                        .pull_blob(source, digest.as_str(), &mut buf)
+                        .pull_blob(source, digest.as_str(), &mut sink_buf)
                         .await
                         .map_err(|e| match e {
+                            // The bytes hash to what was asked, but the
+                            // registry's digest header names another.
+                            oci_client::errors::OciDistributionError::DigestError(
+                                oci_client::errors::DigestError::VerificationError { actual, expected },
+                            ) if actual == digest => at(format!("blob {digest}")).failed(format!(
+                                "the registry's Docker-Content-Digest header says {expected}"
+                            )),
                             oci_client::errors::OciDistributionError::DigestError(
                                 oci_client::errors::DigestError::VerificationError { actual, .. },
                             ) => RegistryError::Corrupt {
@@ -135,6 +146,7 @@ pub fn pull(
                             },
                             e => at(format!("blob {digest}")).error(e),
                         })?;
+                    let buf = sink_buf.buf;
                     // Checked again here, whatever the client did.
                     let actual = sha256(&buf);
                     if actual != d {
@@ -178,4 +190,42 @@ pub fn pull(
             cached,
         })
     })
+}
+
+/// A buffer that refuses more than `limit` bytes: a registry serving more
+/// than the manifest says fails at once instead of filling memory.
+struct Bounded {
+    buf: Vec<u8>,
+    limit: u64,
+}
+
+impl tokio::io::AsyncWrite for Bounded {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.buf.len() as u64 + data.len() as u64 > self.limit {
+            let limit = self.limit;
+            return std::task::Poll::Ready(Err(std::io::Error::other(format!(
+                "the registry served more than the {limit} bytes the manifest gives"
+            ))));
+        }
+        self.buf.extend_from_slice(data);
+        std::task::Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
 }

@@ -1,0 +1,1 @@
+(module (import "@foobar" "f" (func)))
