@@ -89,11 +89,11 @@ pub fn created_time() -> anyhow::Result<std::time::SystemTime> {
             let secs: u64 = v
                 .trim()
                 .parse()
-                .map_err(|_| anyhow::anyhow!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
+                .map_err(|_| anyhow::anyhow!("SOURCE_DATE_EPOCH=`{v}` is not a number of seconds"))?;
             // RFC 3339 ends at year 9999.
             const LAST: u64 = 253_402_300_799;
             if secs > LAST {
-                anyhow::bail!("SOURCE_DATE_EPOCH={v:?} is past the year 9999");
+                anyhow::bail!("SOURCE_DATE_EPOCH=`{v}` is past the year 9999");
             }
             Ok(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
         }

@@ -312,7 +312,7 @@ impl AppManifest {
                 Some(Ok(c)) => {
                     if c.architecture != "wasm" {
                         out.push(format!(
-                            "config: architecture is {:?}, not \"wasm\"",
+                            "config: architecture is `{}`, not `wasm`",
                             c.architecture
                         ));
                     }
@@ -325,10 +325,10 @@ impl AppManifest {
                             out.push("config: os is wasip2 but there is no component world".to_string())
                         }
                         "wasip1" | "wasip2" => {}
-                        other => out.push(format!("config: os is {other:?}, not wasip1 or wasip2")),
+                        other => out.push(format!("config: os is `{other}`, not `wasip1` or `wasip2`")),
                     }
                     if chrono::DateTime::parse_from_rfc3339(&c.created).is_err() {
-                        out.push(format!("config: created {:?} is not an RFC 3339 time", c.created));
+                        out.push(format!("config: created `{}` is not an RFC 3339 time", c.created));
                     }
                 }
             }
