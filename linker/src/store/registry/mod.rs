@@ -87,14 +87,30 @@ impl Registry {
         &self,
         r: &Reference,
         op: oci_client::RegistryOperation,
-    ) -> Result<&oci_client::Client, OciDistributionError> {
+    ) -> Result<&oci_client::Client, RegistryError> {
+        let what = match op {
+            oci_client::RegistryOperation::Push => "sign-in for push",
+            oci_client::RegistryOperation::Pull => "sign-in for pull",
+        };
         // A token, where the registry hands them out, is cached by the
         // client for the requests that follow. (A registry that asks for no
         // sign-in at all is probed at `/v2/` again before each request:
         // oci-client caches no token when there is none. One client is still
         // cheaper than two: each loads the system's root certificates.)
-        self.client.auth(r, &self.auth(r), op).await?;
+        self.client
+            .auth(r, &self.auth(r), op)
+            .await
+            .map_err(|e| self.at(r, what.to_string()).error(e))?;
         Ok(&self.client)
+    }
+
+    /// Where in this registry an operation on `r` is, for its errors.
+    pub(crate) fn at<'r>(&self, r: &'r Reference, what: String) -> At<'r> {
+        At {
+            reference: r,
+            what,
+            insecure: self.is_insecure(r.registry()),
+        }
     }
 
     fn auth(&self, r: &Reference) -> RegistryAuth {

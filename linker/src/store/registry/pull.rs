@@ -16,7 +16,7 @@ use oci_client::{Reference, RegistryOperation};
 use weld_format::digest::sha256;
 use weld_format::names::{hex, oci_digest};
 
-use super::{At, Registry, RegistryError};
+use super::{Registry, RegistryError};
 use crate::store::{AppManifest, BlobStore, Digest, Tag};
 
 /// Options for [`pull`].
@@ -47,12 +47,7 @@ pub fn pull(
     sink: &dyn BlobStore,
     opts: &PullOptions,
 ) -> Result<PullReport, RegistryError> {
-    let insecure = registry.is_insecure(source.registry());
-    let at = |what: String| At {
-        reference: source,
-        what,
-        insecure,
-    };
+    let at = |what: String| registry.at(source, what);
     let which = source
         .digest()
         .map(str::to_string)
@@ -64,10 +59,7 @@ pub fn pull(
         reason,
     };
     registry.runtime.block_on(async {
-        let client = registry
-            .session(source, RegistryOperation::Pull)
-            .await
-            .map_err(|e| at("sign-in for pull".to_string()).error(e))?;
+        let client = registry.session(source, RegistryOperation::Pull).await?;
         let (bytes, _) = registry
             .client
             .pull_manifest_raw(

@@ -16,7 +16,7 @@ use futures_util::{stream, StreamExt, TryStreamExt};
 use oci_client::{Reference, RegistryOperation};
 use weld_format::names::oci_digest;
 
-use super::{At, BlobLocations, Registry, RegistryError};
+use super::{BlobLocations, Registry, RegistryError};
 use crate::store::{AppManifest, BlobStore, Digest, StoreError};
 
 /// The media type a manifest is pushed with.
@@ -131,17 +131,9 @@ pub fn push(
         .filter(|l| seen.insert(l.digest))
         .map(|l| (l.digest, l.size))
         .collect();
-    let insecure = registry.is_insecure(target.registry());
-    let at = |what: String| At {
-        reference: target,
-        what,
-        insecure,
-    };
+    let at = |what: String| registry.at(target, what);
     registry.runtime.block_on(async {
-        let client = registry
-            .session(target, RegistryOperation::Push)
-            .await
-            .map_err(|e| at("sign-in for push".to_string()).error(e))?;
+        let client = registry.session(target, RegistryOperation::Push).await?;
         // Which blobs are missing, asked all at once.
         let present: Vec<bool> = stream::iter(blobs.iter())
             .map(|(d, _)| async {
