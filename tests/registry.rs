@@ -39,6 +39,13 @@ fn weld_in(cache: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().expect("weld runs")
 }
 
+/// `weld ARGS --insecure HOST`: a command against the test registry.
+fn at_registry(cache: &Path, host: &str, args: &[&str]) -> Output {
+    let mut all = args.to_vec();
+    all.extend(["--insecure", host]);
+    weld_in(cache, &all, &[])
+}
+
 fn ok(o: &Output) -> String {
     assert!(o.status.success(), "weld failed: {}{}", stdout(o), stderr(o));
     stderr(o)
@@ -105,10 +112,10 @@ fn jco_components_through_two_repositories_upload_each_shared_layer_once_and_pul
     for repo in ["one", "two"] {
         for (prog, ver, path) in &apps {
             let target = format!("{host}/{repo}/{prog}:{ver}");
-            let err = ok(&weld_in(
+            let err = ok(&at_registry(
                 cache.path(),
-                &["push", path.to_str().unwrap(), &target, "--insecure", host],
-                &[],
+                host,
+                &["push", path.to_str().unwrap(), &target],
             ));
             let (n, bytes, manifest, mounted, _) = push_stats(&err);
             uploaded_total += bytes + manifest;
@@ -141,16 +148,14 @@ fn jco_components_through_two_repositories_upload_each_shared_layer_once_and_pul
     );
     // A second push of the same app uploads the manifest only.
     let (prog, ver, path) = &apps[0];
-    let err = ok(&weld_in(
+    let err = ok(&at_registry(
         cache.path(),
+        host,
         &[
             "push",
             path.to_str().unwrap(),
             &format!("{host}/one/{prog}:{ver}"),
-            "--insecure",
-            host,
         ],
-        &[],
     ));
     let (n, bytes, _, mounted, skipped) = push_stats(&err);
     assert_eq!((n, bytes, mounted), (0, 0, 0), "{err}");
@@ -163,8 +168,9 @@ fn jco_components_through_two_repositories_upload_each_shared_layer_once_and_pul
     for (prog, ver, path) in &apps {
         let file = out.path().join(format!("{prog}-{ver}.wasm"));
         let name = format!("{prog}-{ver}");
-        ok(&weld_in(
+        ok(&at_registry(
             cache.path(),
+            host,
             &[
                 "pull",
                 &format!("{host}/two/{prog}:{ver}"),
@@ -174,10 +180,7 @@ fn jco_components_through_two_repositories_upload_each_shared_layer_once_and_pul
                 store.to_str().unwrap(),
                 "--name",
                 &name,
-                "--insecure",
-                host,
             ],
-            &[],
         ));
         validate(&std::fs::read(&file).unwrap());
         assert_eq!(wit(&tools, &file), wit(&tools, path), "{prog} {ver}");
@@ -256,16 +259,10 @@ fn skopeo_copies_a_weld_artifact_both_ways_and_weld_rebuilds_it() {
 
     // weld -> registry -> skopeo -> an OCI layout: weld rebuilds the app from
     // the layout, with no weld annotation needed.
-    ok(&weld_in(
+    ok(&at_registry(
         cache.path(),
-        &[
-            "push",
-            app.to_str().unwrap(),
-            &format!("{host}/a/wt:1"),
-            "--insecure",
-            host,
-        ],
-        &[],
+        host,
+        &["push", app.to_str().unwrap(), &format!("{host}/a/wt:1")],
     ));
     let layout = format!("oci:{}:wt", o("layout").display());
     let sk = Command::new(&skopeo)
@@ -285,17 +282,10 @@ fn skopeo_copies_a_weld_artifact_both_ways_and_weld_rebuilds_it() {
         &["pull", &layout, "-o", &s(o("pulled-layout.wasm"))],
         &[],
     ));
-    ok(&weld_in(
+    ok(&at_registry(
         cache.path(),
-        &[
-            "pull",
-            &format!("{host}/a/wt:1"),
-            "-o",
-            &s(o("pulled.wasm")),
-            "--insecure",
-            host,
-        ],
-        &[],
+        host,
+        &["pull", &format!("{host}/a/wt:1"), "-o", &s(o("pulled.wasm"))],
     ));
     let bundled = std::fs::read(o("bundled.wasm")).unwrap();
     validate(&bundled);
@@ -324,17 +314,10 @@ fn skopeo_copies_a_weld_artifact_both_ways_and_weld_rebuilds_it() {
         .output()
         .unwrap();
     assert!(sk.status.success(), "skopeo: {}", stderr(&sk));
-    ok(&weld_in(
+    ok(&at_registry(
         cache.path(),
-        &[
-            "pull",
-            &format!("{host}/b/wt:1"),
-            "-o",
-            &s(o("back.wasm")),
-            "--insecure",
-            host,
-        ],
-        &[],
+        host,
+        &["pull", &format!("{host}/b/wt:1"), "-o", &s(o("back.wasm"))],
     ));
     assert_eq!(wit(&tools, &o("back.wasm")), original);
     validate(&std::fs::read(o("back.wasm")).unwrap());
@@ -352,22 +335,21 @@ fn one_layer_artifacts_push_and_pull_as_they_are() {
     let (_, _, app) = &apps[3];
     let bytes = std::fs::read(app).unwrap();
     // --bundled: one layer, the whole component, as wkg publishes it.
-    ok(&weld_in(
+    ok(&at_registry(
         cache.path(),
+        host,
         &[
             "push",
             app.to_str().unwrap(),
             &format!("{host}/one/wt:1"),
             "--bundled",
-            "--insecure",
-            host,
         ],
-        &[],
     ));
     let back = out.path().join("back.wasm");
     let store = out.path().join("store");
-    ok(&weld_in(
+    ok(&at_registry(
         cache.path(),
+        host,
         &[
             "pull",
             &format!("{host}/one/wt:1"),
@@ -375,10 +357,7 @@ fn one_layer_artifacts_push_and_pull_as_they_are() {
             back.to_str().unwrap(),
             "--store",
             store.to_str().unwrap(),
-            "--insecure",
-            host,
         ],
-        &[],
     ));
     assert_eq!(
         std::fs::read(&back).unwrap(),
@@ -412,17 +391,15 @@ fn one_layer_artifacts_push_and_pull_as_they_are() {
         .unwrap();
     assert!(sk.status.success(), "skopeo: {}", stderr(&sk));
     let back2 = out.path().join("back2.wasm");
-    ok(&weld_in(
+    ok(&at_registry(
         cache.path(),
+        host,
         &[
             "pull",
             &format!("{host}/other/wt:2"),
             "-o",
             back2.to_str().unwrap(),
-            "--insecure",
-            host,
         ],
-        &[],
     ));
     assert_eq!(std::fs::read(&back2).unwrap(), bytes);
 }
@@ -436,22 +413,17 @@ fn a_corrupt_or_missing_blob_in_the_registry_is_an_error_and_nothing_is_written(
     let host_owned = reg.host.clone();
     let host = host_owned.as_str();
     let (_, _, app) = &apps[3];
-    ok(&weld_in(
+    ok(&at_registry(
         cache.path(),
-        &[
-            "push",
-            app.to_str().unwrap(),
-            &format!("{host}/c/wt:1"),
-            "--insecure",
-            host,
-        ],
-        &[],
+        host,
+        &["push", app.to_str().unwrap(), &format!("{host}/c/wt:1")],
     ));
     // The biggest layer, corrupted in the registry's storage (same length).
     let store = out.path().join("store");
     let probe = tempfile::tempdir().unwrap();
-    ok(&weld_in(
+    ok(&at_registry(
         cache.path(),
+        host,
         &[
             "pull",
             &format!("{host}/c/wt:1"),
@@ -460,10 +432,7 @@ fn a_corrupt_or_missing_blob_in_the_registry_is_an_error_and_nothing_is_written(
             "--split",
             "--store",
             probe.path().join("s").to_str().unwrap(),
-            "--insecure",
-            host,
         ],
-        &[],
     ));
     let probe_store = weld_linker::OciDir::open(&probe.path().join("s")).unwrap();
     let (_, m) = weld_linker::open_app(&probe_store, "wt").unwrap();
@@ -476,8 +445,9 @@ fn a_corrupt_or_missing_blob_in_the_registry_is_an_error_and_nothing_is_written(
     std::fs::write(&data, &bytes).unwrap();
     let target = out.path().join("app.wasm");
     std::fs::write(&target, b"the previous output").unwrap();
-    let o = weld_in(
+    let o = at_registry(
         cache.path(),
+        host,
         &[
             "pull",
             &format!("{host}/c/wt:1"),
@@ -485,10 +455,7 @@ fn a_corrupt_or_missing_blob_in_the_registry_is_an_error_and_nothing_is_written(
             target.to_str().unwrap(),
             "--store",
             store.to_str().unwrap(),
-            "--insecure",
-            host,
         ],
-        &[],
     );
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -515,17 +482,10 @@ fn a_corrupt_or_missing_blob_in_the_registry_is_an_error_and_nothing_is_written(
 
     // A manifest naming a blob the registry does not have.
     std::fs::remove_dir_all(data.parent().unwrap()).unwrap();
-    let o = weld_in(
+    let o = at_registry(
         cache.path(),
-        &[
-            "pull",
-            &format!("{host}/c/wt:1"),
-            "-o",
-            target.to_str().unwrap(),
-            "--insecure",
-            host,
-        ],
-        &[],
+        host,
+        &["pull", &format!("{host}/c/wt:1"), "-o", target.to_str().unwrap()],
     );
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -536,17 +496,15 @@ fn a_corrupt_or_missing_blob_in_the_registry_is_an_error_and_nothing_is_written(
     assert_eq!(std::fs::read(&target).unwrap(), b"the previous output");
 
     // A missing tag, and a registry that is not there.
-    let o = weld_in(
+    let o = at_registry(
         cache.path(),
+        host,
         &[
             "pull",
             &format!("{host}/c/wt:nope"),
             "-o",
             target.to_str().unwrap(),
-            "--insecure",
-            host,
         ],
-        &[],
     );
     let err = stderr(&o);
     assert!(
@@ -554,17 +512,10 @@ fn a_corrupt_or_missing_blob_in_the_registry_is_an_error_and_nothing_is_written(
         "{err}"
     );
     drop(reg);
-    let o = weld_in(
+    let o = at_registry(
         cache.path(),
-        &[
-            "pull",
-            &format!("{host}/c/wt:1"),
-            "-o",
-            target.to_str().unwrap(),
-            "--insecure",
-            host,
-        ],
-        &[],
+        host,
+        &["pull", &format!("{host}/c/wt:1"), "-o", target.to_str().unwrap()],
     );
     let err = stderr(&o);
     assert!(
@@ -685,16 +636,10 @@ fn a_push_killed_midway_leaves_whole_blobs_only_and_the_rerun_skips_them() {
     assert!(caught, "could not stop a push midway in 10 tries");
     let committed = std::fs::read_dir(&layers).map(|d| d.count()).unwrap_or(0);
     assert!(committed >= 1);
-    let err = ok(&weld_in(
+    let err = ok(&at_registry(
         cache.path(),
-        &[
-            "push",
-            app.to_str().unwrap(),
-            &format!("{host}/kill/app:1"),
-            "--insecure",
-            host,
-        ],
-        &[],
+        host,
+        &["push", app.to_str().unwrap(), &format!("{host}/kill/app:1")],
     ));
     let (_, _, _, _, skipped) = push_stats(&err);
     assert!(
@@ -702,17 +647,15 @@ fn a_push_killed_midway_leaves_whole_blobs_only_and_the_rerun_skips_them() {
         "the rerun skips the {committed} blobs already there: {err}"
     );
     let back = cache.path().join("back.wasm");
-    ok(&weld_in(
+    ok(&at_registry(
         cache.path(),
+        host,
         &[
             "pull",
             &format!("{host}/kill/app:1"),
             "-o",
             back.to_str().unwrap(),
-            "--insecure",
-            host,
         ],
-        &[],
     ));
     validate(&std::fs::read(&back).unwrap());
 }
@@ -743,16 +686,10 @@ fn a_failing_registry_is_an_error_with_its_status() {
     std::fs::create_dir_all(repos.parent().unwrap()).unwrap();
     std::fs::write(&repos, b"not a directory").unwrap();
     let (_, _, app) = &apps[3];
-    let o = weld_in(
+    let o = at_registry(
         cache.path(),
-        &[
-            "push",
-            app.to_str().unwrap(),
-            &format!("{host}/x/y:1"),
-            "--insecure",
-            host,
-        ],
-        &[],
+        host,
+        &["push", app.to_str().unwrap(), &format!("{host}/x/y:1")],
     );
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
