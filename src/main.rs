@@ -21,6 +21,9 @@ enum Command {
     Fuse(cli::fuse::Args),
     /// Compose components (shared-nothing): plug exports into imports, embed each distinct component once.
     Compose(cli::compose::Args),
+    /// Link shared libraries (dylink.0) statically into one module: one memory
+    /// and table laid out, GOT resolved, constructors in dependency order.
+    Link(cli::link::Args),
     /// Split a component: nested modules and components go to a content-addressed
     /// store (OCI image layout) and are imported back by canonical hash name.
     Split(cli::split::SplitArgs),
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fuse(a) => cli::fuse::exec(a),
         Command::Compose(a) => cli::compose::exec(a),
+        Command::Link(a) => cli::link::exec(a),
         Command::Graph(a) => cli::graph::exec(a),
         Command::Split(a) => cli::split::exec_split(a),
         Command::Bundle(a) => cli::split::exec_bundle(a),

@@ -18,6 +18,7 @@
 #![deny(unsafe_code)]
 
 pub mod digest;
+pub mod dylink;
 pub mod error;
 pub mod index;
 pub mod limits;

@@ -26,6 +26,9 @@ pub enum Error {
     /// Composing failed.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// Linking shared libraries failed.
+    #[error(transparent)]
+    Link(Box<crate::link::LinkError>),
     /// Splitting failed.
     #[error(transparent)]
     Split(#[from] SplitError),

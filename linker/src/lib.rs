@@ -8,11 +8,12 @@
 //! |---|---|
 //! | `resolve/` | the one resolver every command uses; `locate` (`--root`, import maps); the dependency graph (cycles, order) |
 //! | `fuse/` | core modules → one: plan, icf, streaming code rewrite, emit, custom sections |
+//! | `link/` | shared libraries → one module: needed closure, layout, symbols, binding (then the fuse stages) |
 //! | `compose/` | components → one, shared-nothing: probe, wire, emit |
 //! | `store/` | the content-addressed store, split and bundle |
 //! | `report/` | what `graph`, `inspect` and `hash` print |
 //!
-//! The public API is the commands ([`fuse`], [`compose`], [`graph`],
+//! The public API is the commands ([`fuse`], [`link`], [`compose`], [`graph`],
 //! [`split`], [`bundle`], [`inspect`], [`hash`], [`locate`]), their options
 //! and outputs, the errors and the link map. Each entry point takes its
 //! options first and inputs as [`weld_format::Inputs`], which may hold files
@@ -26,6 +27,7 @@ mod describe;
 mod error;
 mod fuse;
 mod limits;
+mod link;
 mod problem;
 mod report;
 mod resolve;
@@ -41,6 +43,10 @@ pub use error::{
 };
 pub use fuse::plan::{Fold, Icf, OnConflict};
 pub use fuse::{fuse, FuseOptions, Fused, LinkMap};
+pub use link::{
+    link, ComponentOptions, Duplicates, GotFunc, GotMem, LibLayout, LibraryReport, LinkError, LinkOptions, LinkReport,
+    Linked, Undefined,
+};
 /// Registry references (`host/repo:tag`), as [`push`] and [`pull`] take them.
 #[cfg(feature = "registry")]
 pub use oci_client::Reference;

@@ -27,6 +27,16 @@ pub enum Folding {
     None,
 }
 
+impl From<Folding> for Icf {
+    fn from(f: Folding) -> Icf {
+        match f {
+            Folding::Safe => Icf::Safe,
+            Folding::All => Icf::All,
+            Folding::None => Icf::None,
+        }
+    }
+}
+
 /// Arguments of `weld fuse`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -71,11 +81,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         exports: args.exports,
         strip_debug: args.strip_debug,
         resolve,
-        icf: match args.icf {
-            Folding::Safe => Icf::Safe,
-            Folding::All => Icf::All,
-            Folding::None => Icf::None,
-        },
+        icf: args.icf.into(),
     };
     let fused = weld_linker::fuse(&opts, &inputs)?;
     for w in &fused.warnings {

@@ -5,6 +5,7 @@ pub mod fuse;
 pub mod graph;
 pub mod hash;
 pub mod inspect;
+pub mod link;
 pub mod registry;
 pub mod split;
 

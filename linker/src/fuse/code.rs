@@ -134,6 +134,7 @@ pub fn rewrite_all(
             problems: Vec::new(),
             host_map: None,
         },
+        dylink: false,
     };
     rewrite_bodies(&cx, plan)
 }

@@ -27,7 +27,65 @@ pub fn const_expr(
 ) -> Result<ConstExpr, FuseError> {
     let mut bytes = Vec::new();
     splice(cx, plan, k, expr, &mut bytes, 0)?;
-    Ok(ConstExpr::raw(bytes))
+    Ok(ConstExpr::raw(fold(bytes)))
+}
+
+/// Folds integer arithmetic on constants into one constant: a shared
+/// library's `global.get __memory_base; i32.const 16; i32.add`, once `weld
+/// link` has made the base a constant, becomes `i32.const <address>`. Any
+/// other expression is returned as it is.
+fn fold(bytes: Vec<u8>) -> Vec<u8> {
+    #[derive(Clone, Copy)]
+    enum V {
+        I32(i32),
+        I64(i64),
+    }
+    let mut end = bytes.clone();
+    end.push(0x0b);
+    let mut reader = wasmparser::OperatorsReader::new(wasmparser::BinaryReader::new(&end, 0));
+    let mut stack: Vec<V> = Vec::new();
+    let mut ops = 0;
+    while !reader.eof() {
+        let Ok(op) = reader.read() else { return bytes };
+        ops += 1;
+        let v = match op {
+            Operator::End => break,
+            Operator::I32Const { value } => V::I32(value),
+            Operator::I64Const { value } => V::I64(value),
+            Operator::I32Add | Operator::I32Sub | Operator::I32Mul => match (stack.pop(), stack.pop()) {
+                (Some(V::I32(b)), Some(V::I32(a))) => V::I32(match op {
+                    Operator::I32Add => a.wrapping_add(b),
+                    Operator::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }),
+                _ => return bytes,
+            },
+            Operator::I64Add | Operator::I64Sub | Operator::I64Mul => match (stack.pop(), stack.pop()) {
+                (Some(V::I64(b)), Some(V::I64(a))) => V::I64(match op {
+                    Operator::I64Add => a.wrapping_add(b),
+                    Operator::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }),
+                _ => return bytes,
+            },
+            _ => return bytes,
+        };
+        stack.push(v);
+    }
+    match (stack.as_slice(), ops) {
+        (_, 0..=2) => bytes,
+        ([V::I32(v)], _) => {
+            let mut out = Vec::new();
+            Instruction::I32Const(*v).encode(&mut out);
+            out
+        }
+        ([V::I64(v)], _) => {
+            let mut out = Vec::new();
+            Instruction::I64Const(*v).encode(&mut out);
+            out
+        }
+        _ => bytes,
+    }
 }
 
 fn splice(

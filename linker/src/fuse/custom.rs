@@ -252,6 +252,8 @@ pub fn merge_customs(
                 }
                 // WIT for componentization: names and types, no indices.
                 n if n.starts_with("component-type") => copied.push(*c),
+                // Consumed by `weld link`, which laid the libraries out.
+                "dylink.0" if cx.dylink => {}
                 "dylink.0" | "linking" => refused.push((files[ki].to_string(), c.name.to_string())),
                 n if n.starts_with("reloc.") => refused.push((files[ki].to_string(), n.to_string())),
                 n if n.starts_with(".debug_") || n == "external_debug_info" || n == "sourceMappingURL" => {

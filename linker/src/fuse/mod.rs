@@ -46,6 +46,9 @@ pub struct FuseCx<'r, 'a> {
     pub modules: &'r [&'r ModuleSurvey<'a>],
     /// Where every import of every input goes.
     pub links: &'r Resolution,
+    /// Whether the inputs are shared libraries that `weld link` has laid
+    /// out: their `dylink.0` sections are consumed, not refused.
+    pub dylink: bool,
 }
 
 /// Options for [`fuse`].
@@ -189,6 +192,7 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
         names: &names,
         modules: &modules,
         links: &links,
+        dylink: false,
     };
     let mut plan = Plan::build(&cx, order)?;
 
@@ -231,7 +235,7 @@ pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
         })
 }
 
-fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {
+pub(crate) fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {
     LinkMap {
         order: plan
             .order

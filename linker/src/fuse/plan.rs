@@ -269,6 +269,7 @@ pub fn plan<'a>(
         names,
         modules,
         links,
+        dylink: false,
     };
     Plan::build(&cx, order)
 }
@@ -400,7 +401,19 @@ impl<'a> Plan<'a> {
 
         // Pass C: every import of every input, in instantiation order, so a
         // provider's own imports are resolved before anything imports from it.
+        // (`weld link` also links in cycles: an import of an item a later
+        // input defines lands at that item's place, found from the bases.)
         let mut errors: Vec<Problem> = Vec::new();
+        let import_pos: Vec<PerSpace<Vec<u32>>> = modules
+            .iter()
+            .map(|m| {
+                let mut pos = PerSpace::<Vec<u32>>::default();
+                for (i, imp) in m.imports.iter().enumerate() {
+                    pos[Space::of_type_ref(&imp.ty)].push(i as u32);
+                }
+                pos
+            })
+            .collect();
         for &k in &order {
             let m = modules[k.as_usize()];
             let ki = k.as_usize();
@@ -413,6 +426,9 @@ impl<'a> Plan<'a> {
                 types: &types,
                 items: &items,
                 maps: &maps,
+                defined_base: &defined_base,
+                kept: &kept,
+                import_pos: &import_pos,
             };
             for (i, imp) in m.imports.iter().enumerate() {
                 let out = match (links.target(k, i), kept[ki][i]) {
@@ -561,6 +577,59 @@ struct Placed<'p> {
     types: &'p TypePlan,
     items: &'p ItemTypes,
     maps: &'p [SpaceMaps],
+    /// Where each input's definitions start, per space.
+    defined_base: &'p [PerSpace<u32>],
+    /// Each input's imports that stay imports, at their output index.
+    kept: &'p [Vec<Option<u32>>],
+    /// Per input and space, the position of each import in its import list.
+    import_pos: &'p [PerSpace<Vec<u32>>],
+}
+
+/// The output index of item `index` of `space` in input `p`. An input whose
+/// imports pass C has linked answers from its maps; otherwise a definition
+/// is at its base, and an import is followed to what it links to (a loop of
+/// re-exports is an error).
+fn provided(cx: &FuseCx<'_, '_>, placed: &Placed<'_>, p: usize, space: Space, index: u32) -> Result<u32, String> {
+    let (mut p, mut space, mut index) = (p, space, index);
+    for _ in 0..=cx.modules.len() {
+        if let Some(i) = placed.maps[p].get(space, index) {
+            return Ok(i);
+        }
+        let m = cx.modules[p];
+        let imported = placed.import_pos[p][space].len() as u32;
+        let total = imported
+            + match space {
+                Space::Func => (m.func_types.len() as u32).saturating_sub(imported),
+                Space::Table => m.tables.len() as u32,
+                Space::Memory => m.memories.len() as u32,
+                Space::Global => m.globals.len() as u32,
+                Space::Tag => m.tags.len() as u32,
+                _ => 0,
+            };
+        if index >= total {
+            return Err(format!("`{}` exports {space} {index}, which is out of range", cx.names[p]));
+        }
+        if index >= imported {
+            return Ok(placed.defined_base[p][space] + (index - imported));
+        }
+        let pos = placed.import_pos[p][space][index as usize] as usize;
+        if let Some(k) = placed.kept[p].get(pos).copied().flatten() {
+            return Ok(k);
+        }
+        match cx.links.target(InputId(p as u32), pos) {
+            Target::Input { provider, export, .. } => {
+                let ex = cx.modules[provider.as_usize()].exports[*export as usize];
+                (p, space, index) = (provider.as_usize(), Space::of_kind(ex.kind), ex.index);
+            }
+            _ => {
+                return Err(format!(
+                    "`{}` re-exports an import that is not linked",
+                    cx.names[p]
+                ))
+            }
+        }
+    }
+    Err("the symbol is a cycle of re-exports: each library exports what it imports from the next".into())
 }
 
 /// Resolves import `imp` of input `k` to export `export` of `provider` and
@@ -573,7 +642,7 @@ fn link_import(
     provider: InputId,
     export: u32,
 ) -> Result<u32, Box<Problem>> {
-    let Placed { types, items, maps } = *placed;
+    let Placed { types, items, maps, .. } = *placed;
     let FuseCx {
         files,
         names,
@@ -592,12 +661,8 @@ fn link_import(
             names[pi], ex.name
         )));
     }
-    let idx = maps[pi].get(have, ex.index).ok_or_else(|| {
-        err(format!(
-            "`{}` exports `{}` with an index out of range",
-            names[pi], ex.name
-        ))
-    })?;
+    let idx = provided(cx, placed, pi, have, ex.index)
+        .map_err(|reason| err(format!("`{}` exports `{}`: {reason}", names[pi], ex.name)))?;
     let my_types = &maps[ki].types;
     let mine = |t: u32| my_types.get(t as usize).copied();
     let mismatch = |expected: String, found: String| {

@@ -72,6 +72,9 @@ pub enum Rule {
         /// The file, relative to the root.
         file: String,
     },
+    /// A shared-library symbol (`weld link`): the first definition in load
+    /// order, or what the linker itself provides.
+    Symbol,
     /// An entry of an import map.
     Map {
         /// The map file, relative to the root.
@@ -98,6 +101,7 @@ impl std::fmt::Display for Rule {
             Rule::Exact => f.write_str("exact"),
             Rule::Semver => f.write_str("semver"),
             Rule::Wiring => f.write_str("wiring"),
+            Rule::Symbol => f.write_str("symbol"),
             Rule::Path { file } => write!(f, "path {file}"),
             Rule::Map { map, key, file } => write!(f, "map {map} [{key}] -> {file}"),
         }

@@ -1,0 +1,420 @@
+//! `weld link`: shared libraries (`dylink.0`) → one core module, statically
+//! (shared-everything: one memory, one table, direct calls).
+//!
+//! The driver, one stage per module, in pipeline order:
+//! [`load`] (the `needed` closure; load and init orders), [`layout`] (the
+//! libraries checked against their `dylink.0`, then memory and table laid
+//! out), [`symbols`] (the symbol table), [`bind`] (every import bound, and
+//! the module `weld:link` that defines what a loader would provide), then
+//! the fuse stages (plan, ICF, emit) over `weld:link` and the libraries, and
+//! optionally [`component`] (wrapping with `wit-component`).
+
+pub(crate) mod bind;
+#[cfg(feature = "component")]
+pub(crate) mod component;
+pub(crate) mod layout;
+pub(crate) mod load;
+pub(crate) mod symbols;
+
+use std::path::PathBuf;
+
+use weld_format::dylink::Dylink;
+use weld_format::survey::ModuleSurvey;
+use weld_format::{InputId, Inputs};
+
+use crate::error::Error;
+use crate::fuse::code::rewrite_bodies;
+use crate::fuse::custom::merge_customs;
+use crate::fuse::emit::emit;
+use crate::fuse::plan::{Icf, OnConflict, Plan, PlanOptions};
+use crate::fuse::{icf, FuseCx, LinkMap};
+use crate::resolve::Resolution;
+pub use layout::LibLayout;
+
+/// What to do when two libraries define the same symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Duplicates {
+    /// Warn, naming both; the first in load order is used.
+    #[default]
+    Warn,
+    /// Refuse.
+    Error,
+}
+
+/// Options for [`link`].
+#[derive(Debug, Clone)]
+pub struct LinkOptions {
+    /// Directories where `needed` libraries not among the inputs are found.
+    pub lib_dirs: Vec<PathBuf>,
+    /// Bytes of stack, placed first in memory (default 1 MiB).
+    pub stack_size: u32,
+    /// Undefined functions become trapping stubs instead of an error.
+    pub stub_missing: bool,
+    /// Duplicate definitions.
+    pub duplicates: Duplicates,
+    /// Validate the output (default: yes).
+    pub validate: bool,
+    /// Identical code folding across the libraries (default: safe).
+    pub icf: Icf,
+    /// Drop the `name` section and debug sections.
+    pub strip_debug: bool,
+    /// Wrap the result into a component (`wit-component`), with these
+    /// adapters (`wasi_snapshot_preview1` = the preview1 adapter's bytes).
+    pub component: Option<ComponentOptions>,
+}
+
+/// How [`link`] wraps its result into a component.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentOptions {
+    /// Adapters by the import module name they provide.
+    pub adapters: Vec<(String, Vec<u8>)>,
+}
+
+impl Default for LinkOptions {
+    fn default() -> Self {
+        LinkOptions {
+            lib_dirs: Vec::new(),
+            stack_size: 1 << 20,
+            stub_missing: false,
+            duplicates: Duplicates::Warn,
+            validate: true,
+            icf: Icf::Safe,
+            strip_debug: false,
+            component: None,
+        }
+    }
+}
+
+/// A symbol nothing defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undefined {
+    /// Its name.
+    pub symbol: String,
+    /// What kind of symbol: function, data symbol, global, tag.
+    pub what: &'static str,
+    /// The libraries that need it.
+    pub needed_by: Vec<String>,
+}
+
+/// Linking failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// There is nothing to link.
+    #[error("no inputs to link")]
+    NoInputs,
+    /// An input has no `dylink.0` section.
+    #[error("{file}: not a shared library (no dylink.0 section): build it with -fPIC -shared, or use `weld fuse` for modules that import each other by name")]
+    NotShared {
+        /// The input.
+        file: String,
+    },
+    /// An input is a component.
+    #[error("{file}: is a component; `weld link` takes shared libraries (core modules with dylink.0)")]
+    Component {
+        /// The input.
+        file: String,
+    },
+    /// A library is not what its `dylink.0` says, or cannot be linked.
+    #[error("{file}: {reason}")]
+    Library {
+        /// The library.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// A `needed` name that may not be looked up.
+    #[error("{file}: needed library `{name}` cannot be looked up: {reason}")]
+    BadNeeded {
+        /// The library that needs it.
+        file: String,
+        /// The name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A needed library is neither an input nor in a library directory.
+    #[error("{file}: needs `{name}`, which is not among the inputs{}", if searched.is_empty() { " (no --lib-dir given)".to_string() } else { format!(" nor in --lib-dir {}", searched.join(", ")) })]
+    MissingLibrary {
+        /// The library that needs it.
+        file: String,
+        /// The missing library.
+        name: String,
+        /// The directories searched.
+        searched: Vec<String>,
+    },
+    /// A `--lib-dir` that cannot be used.
+    #[error("--lib-dir {dir}: {reason}")]
+    LibDir {
+        /// The directory.
+        dir: String,
+        /// Why.
+        reason: String,
+    },
+    /// Symbols nothing defines, every one of them.
+    #[error("{}", .0.iter().map(|u| format!("undefined {} `{}`, needed by {}{}", u.what, u.symbol, u.needed_by.join(", "), if u.what == "function" { " (--stub-missing makes undefined functions trapping stubs)" } else { "" })).collect::<Vec<_>>().join("\n"))]
+    Undefined(Vec<Undefined>),
+    /// Symbols defined twice, with `--warn-duplicates=error`.
+    #[error("{}", .0.join("\n"))]
+    Duplicates(Vec<String>),
+    /// Memory or table layout does not fit.
+    #[error("{reason}")]
+    Layout {
+        /// Why.
+        reason: String,
+    },
+    /// A library from a `--lib-dir` could not be loaded.
+    #[error(transparent)]
+    Load(#[from] weld_format::LoadError),
+    /// Wrapping into a component failed.
+    #[error("wrapping the linked module into a component: {0}")]
+    Wrap(String),
+}
+
+/// A `GOT.mem` entry: the address of a data symbol.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GotMem {
+    /// The symbol.
+    pub symbol: String,
+    /// Its absolute address.
+    pub address: u32,
+    /// The library that defines it (`linker` for the linker's own symbols).
+    pub from: String,
+}
+
+/// A `GOT.func` entry: the table slot of a function.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GotFunc {
+    /// The symbol.
+    pub symbol: String,
+    /// Its slot in the table.
+    pub slot: u32,
+    /// The library that defines it (`stub` for a trapping stub).
+    pub from: String,
+}
+
+/// One library in the link map.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LibraryReport {
+    /// Its name.
+    pub name: String,
+    /// Its file.
+    pub file: String,
+    /// Where it lives.
+    #[serde(flatten)]
+    pub layout: LibLayout,
+}
+
+/// The link map of `weld link`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LinkReport {
+    /// Libraries in load order (symbol lookup order), with their bases.
+    pub libraries: Vec<LibraryReport>,
+    /// Libraries in init order (dependencies first).
+    pub init_order: Vec<String>,
+    /// The stack: `[0, stack_high)`.
+    pub stack_high: u32,
+    /// `__heap_base`.
+    pub heap_base: u32,
+    /// `__heap_end`.
+    pub heap_end: u64,
+    /// Initial memory in pages.
+    pub memory_pages: u64,
+    /// Table slots.
+    pub table_size: u32,
+    /// Every `GOT.mem` entry.
+    pub got_mem: Vec<GotMem>,
+    /// Every `GOT.func` entry.
+    pub got_func: Vec<GotFunc>,
+    /// Functions made trapping stubs.
+    pub stubs: Vec<String>,
+    /// Where every item of every input went (`weld:link` first).
+    pub fuse: LinkMap,
+}
+
+/// The linked module and what happened on the way.
+#[derive(Debug)]
+pub struct Linked {
+    /// The output: a core module, or a component when asked.
+    pub bytes: Vec<u8>,
+    /// Things the user should know (duplicate symbols, dropped sections).
+    pub warnings: Vec<String>,
+    /// The link map.
+    pub map: LinkReport,
+}
+
+/// Links shared libraries into one core module. `inputs[0]` is MAIN (a
+/// command exporting `_start` or a reactor); the others are libraries, and
+/// what they all need is added from `opts.lib_dirs`.
+///
+/// ```
+/// use weld_format::Inputs;
+/// // Two tiny libraries: `main` calls `lib`'s `two` by symbol.
+/// let lib = r#"(module (@dylink.0 (mem-info (memory 0 0)))
+///     (func (export "two") (result i32) i32.const 2))"#;
+/// let main = r#"(module (@dylink.0 (mem-info (memory 0 0)) (needed "lib"))
+///     (import "env" "two" (func $two (result i32)))
+///     (func (export "_initialize"))
+///     (func (export "four") (result i32) call $two call $two i32.add))"#;
+/// let inputs = Inputs::from_memory([("main", main.as_bytes().to_vec()), ("lib", lib.as_bytes().to_vec())]).unwrap();
+/// let linked = weld_linker::link(&Default::default(), inputs).unwrap();
+/// wasmparser::Validator::new().validate_all(&linked.bytes).unwrap();
+/// assert_eq!(linked.map.init_order, ["lib", "main"]);
+/// ```
+pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
+    if inputs.is_empty() {
+        return Err(LinkError::NoInputs.into());
+    }
+    for input in inputs.iter() {
+        if input.kind == weld_format::Kind::Component {
+            return Err(LinkError::Component {
+                file: input.display.clone(),
+            }
+            .into());
+        }
+    }
+    let closure = load::closure(&mut inputs, &opts.lib_dirs)?;
+    let surveys = crate::survey_all(&inputs)?;
+    let files: Vec<&str> = inputs.iter().map(|i| i.display.as_str()).collect();
+    let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+    let libs: Vec<&ModuleSurvey<'_>> = surveys
+        .iter()
+        .zip(&files)
+        .map(|(s, f)| s.as_module().ok_or_else(|| LinkError::Component { file: f.to_string() }))
+        .collect::<Result<_, _>>()?;
+    let dylink: Vec<Dylink<'_>> = libs
+        .iter()
+        .zip(&files)
+        .map(|(m, f)| match weld_format::dylink::dylink(m) {
+            Some(Ok(d)) => Ok(d),
+            Some(Err(e)) => Err(LinkError::Library {
+                file: f.to_string(),
+                reason: format!("custom section `dylink.0`: {e}"),
+            }),
+            None => Err(LinkError::NotShared { file: f.to_string() }),
+        })
+        .collect::<Result<_, _>>()?;
+
+    let layout = layout::layout(&closure.load_order, &files, &libs, &dylink, opts.stack_size)?;
+    let symbols = symbols::Symbols::build(&closure.load_order, &libs, &dylink);
+    let mut warnings: Vec<String> = Vec::new();
+    let dups: Vec<String> = symbols
+        .duplicates
+        .iter()
+        .map(|d| {
+            format!(
+                "symbol `{}` is defined by {} and by {}; the first in load order ({}) is used",
+                d.name,
+                files[d.used.as_usize()],
+                files[d.other.as_usize()],
+                files[d.used.as_usize()]
+            )
+        })
+        .collect();
+    if opts.duplicates == Duplicates::Error && !dups.is_empty() {
+        return Err(LinkError::Duplicates(dups).into());
+    }
+    warnings.extend(dups);
+
+    let bound = bind::bind(&bind::BindCx {
+        files: &files,
+        names: &names,
+        libs: &libs,
+        dylink: &dylink,
+        symbols: &symbols,
+        layout: &layout,
+        load_order: &closure.load_order,
+        init_order: &closure.init_order,
+        stub_missing: opts.stub_missing,
+    })?;
+    let synth_survey = weld_format::survey("weld:link", &bound.synth)?;
+    let synth = synth_survey
+        .as_module()
+        .expect("weld:link is a core module by construction");
+
+    // The fuse stages, over weld:link (input 0) and the libraries.
+    let mut all_files = vec!["weld:link"];
+    all_files.extend(&files);
+    let mut all_names = vec!["weld:link"];
+    all_names.extend(&names);
+    let mut modules: Vec<&ModuleSurvey<'_>> = vec![synth];
+    modules.extend(libs.iter().copied());
+    let links = Resolution {
+        targets: bound.targets,
+        problems: Vec::new(),
+        host_map: None,
+    };
+    let cx = FuseCx {
+        files: &all_files,
+        names: &all_names,
+        modules: &modules,
+        links: &links,
+        dylink: true,
+    };
+    let mut order = vec![InputId(0)];
+    order.extend(closure.init_order.iter().map(|k| InputId(k.0 + 1)));
+    let mut plan = Plan::build(&cx, order)?;
+    let chunks = match opts.icf {
+        Icf::None => None,
+        mode => {
+            let chunks = rewrite_bodies(&cx, &plan)?;
+            icf::fold(&cx, mode, &mut plan, &chunks)?;
+            Some(chunks)
+        }
+    };
+    plan.finish(
+        &cx,
+        &PlanOptions {
+            on_conflict: OnConflict::Skip,
+            exports: Some(bound.public.clone()),
+        },
+    )?;
+    let (customs, dropped) = merge_customs(&cx, &plan, opts.strip_debug)?;
+    warnings.extend(dropped);
+    let mut bytes = emit(&cx, &plan, &customs, chunks)?;
+    if opts.validate {
+        crate::fuse::validate(&bytes)?;
+    }
+    let fuse_map = crate::fuse::link_map(&plan, &all_names);
+
+    #[cfg(feature = "component")]
+    if let Some(c) = &opts.component {
+        bytes = component::wrap(&bytes, c)?;
+    }
+    #[cfg(not(feature = "component"))]
+    if opts.component.is_some() {
+        return Err(LinkError::Wrap("weld-linker was built without the `component` feature".into()).into());
+    }
+
+    let map = LinkReport {
+        libraries: closure
+            .load_order
+            .iter()
+            .map(|k| LibraryReport {
+                name: names[k.as_usize()].to_string(),
+                file: files[k.as_usize()].to_string(),
+                layout: layout.libs[k.as_usize()],
+            })
+            .collect(),
+        init_order: closure
+            .init_order
+            .iter()
+            .map(|k| names[k.as_usize()].to_string())
+            .collect(),
+        stack_high: layout.stack_high,
+        heap_base: layout.heap_base,
+        heap_end: layout.heap_end,
+        memory_pages: layout.pages,
+        table_size: bound.table_size,
+        got_mem: bound.got_mem,
+        got_func: bound.got_func,
+        stubs: bound.stubs,
+        fuse: fuse_map,
+    };
+    Ok(Linked { bytes, warnings, map })
+}
+
+impl From<LinkError> for Error {
+    fn from(e: LinkError) -> Self {
+        Error::Link(Box::new(e))
+    }
+}
