@@ -37,10 +37,14 @@ pub struct Dylink<'a> {
 impl Dylink<'_> {
     /// Whether the import `module`.`field` is a weak reference (it may stay
     /// undefined: a function address or data address of zero).
+    /// LLVM records the flags of a `GOT.mem`/`GOT.func` import under `env`
+    /// (the symbol's name), so both keys are consulted.
     pub fn is_weak_import(&self, module: &str, field: &str) -> bool {
-        self.import_flags
-            .get(&(module, field))
-            .is_some_and(|f| f.contains(SymbolFlags::BINDING_WEAK))
+        [(module, field), ("env", field)].iter().any(|key| {
+            self.import_flags
+                .get(key)
+                .is_some_and(|f| f.contains(SymbolFlags::BINDING_WEAK))
+        })
     }
 
     /// Whether the export `name` is a weak definition (another library's
@@ -79,11 +83,11 @@ pub fn dylink<'a>(m: &ModuleSurvey<'a>) -> Option<Result<Dylink<'a>, DylinkError
 /// Parses the payload of a `dylink.0` section found at absolute `offset`.
 pub fn parse(data: &[u8], offset: u64) -> Result<Dylink<'_>, DylinkError> {
     let err = |reason: String, offset: u64| DylinkError { reason, offset };
-    let reader = BinaryReader::new(data, offset as _);
+    let reader = BinaryReader::new(data, offset);
     let mut out = Dylink::default();
     let mut mem_info = false;
     for sub in wasmparser::Dylink0SectionReader::new(reader) {
-        let sub = sub.map_err(|e| err(format!("malformed subsection: {}", e.message()), e.offset() as u64))?;
+        let sub = sub.map_err(|e| err(format!("malformed subsection: {}", e.message()), e.offset()))?;
         match sub {
             Dylink0Subsection::MemInfo(info) => {
                 if mem_info {
@@ -108,7 +112,8 @@ pub fn parse(data: &[u8], offset: u64) -> Result<Dylink<'_>, DylinkError> {
                 out.needed.extend(names);
             }
             Dylink0Subsection::ExportInfo(infos) => {
-                out.export_flags.extend(infos.into_iter().map(|i| (i.name, i.flags)));
+                out.export_flags
+                    .extend(infos.into_iter().map(|i| (i.name, i.flags)));
             }
             Dylink0Subsection::ImportInfo(infos) => {
                 out.import_flags
@@ -140,7 +145,10 @@ mod tests {
         data.extend(sub(2, &[1, 7, b'l', b'i', b'b', b'c', b'.', b's', b'o']));
         data.extend(sub(4, &[1, 3, b'e', b'n', b'v', 1, b'f', 1]));
         let d = parse(&data, 100).unwrap();
-        assert_eq!((d.memory_size, d.memory_align, d.table_size, d.table_align), (24, 2, 3, 0));
+        assert_eq!(
+            (d.memory_size, d.memory_align, d.table_size, d.table_align),
+            (24, 2, 3, 0)
+        );
         assert_eq!(d.needed, ["libc.so"]);
         assert!(d.is_weak_import("env", "f"));
         assert!(!d.is_weak_import("env", "g"));

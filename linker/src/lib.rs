@@ -44,8 +44,8 @@ pub use error::{
 pub use fuse::plan::{Fold, Icf, OnConflict};
 pub use fuse::{fuse, FuseOptions, Fused, LinkMap};
 pub use link::{
-    link, ComponentOptions, Duplicates, GotFunc, GotMem, LibLayout, LibraryReport, LinkError, LinkOptions, LinkReport,
-    Linked, Undefined,
+    link, ComponentOptions, Duplicates, GotFunc, GotMem, LibLayout, LibraryReport, LinkError, LinkOptions,
+    LinkReport, Linked, Undefined,
 };
 /// Registry references (`host/repo:tag`), as [`push`] and [`pull`] take them.
 #[cfg(feature = "registry")]

@@ -69,21 +69,26 @@ fn parse_size(s: &str) -> Result<u32, String> {
             None => (t.as_str(), 1),
         },
     };
-    let n: u64 = digits.parse().map_err(|_| format!("`{s}` is not a size in bytes (e.g. 65536, 64k, 1m)"))?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size in bytes (e.g. 65536, 64k, 1m)"))?;
     u32::try_from(n * scale).map_err(|_| format!("`{s}` is larger than 4 GiB"))
 }
 
 /// Runs `weld link`.
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     if !args.adapt.is_empty() && !args.component {
-        anyhow::bail!("--adapt needs --component: the adapter is linked when the module is wrapped into a component");
+        anyhow::bail!(
+            "--adapt needs --component: the adapter is linked when the module is wrapped into a component"
+        );
     }
     let mut adapters = Vec::new();
     for spec in &args.adapt {
         let (name, file) = spec
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("--adapt {spec}: expected NAME=FILE"))?;
-        let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("--adapt {spec}: cannot read {file}: {e}"))?;
+        let bytes =
+            std::fs::read(file).map_err(|e| anyhow::anyhow!("--adapt {spec}: cannot read {file}: {e}"))?;
         adapters.push((name.to_string(), bytes));
     }
     let inputs = super::load(&args.inputs)?;

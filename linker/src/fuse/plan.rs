@@ -470,7 +470,14 @@ impl<'a> Plan<'a> {
         }
 
         // Segments, in instantiation order; defer those after the first start.
-        let first_start = order.iter().position(|k| modules[k.as_usize()].start.is_some());
+        // Shared libraries laid out by `weld link` write only their own
+        // disjoint regions (their start functions zero their own bss), so
+        // their segments stay active: engines initialise active data from a
+        // copy-on-write image instead of running `memory.init`.
+        let first_start = match cx.dylink {
+            true => None,
+            false => order.iter().position(|k| modules[k.as_usize()].start.is_some()),
+        };
         let (mut elems, mut data) = (Vec::new(), Vec::new());
         for (pos, &k) in order.iter().enumerate() {
             let m = modules[k.as_usize()];
@@ -589,7 +596,13 @@ struct Placed<'p> {
 /// imports pass C has linked answers from its maps; otherwise a definition
 /// is at its base, and an import is followed to what it links to (a loop of
 /// re-exports is an error).
-fn provided(cx: &FuseCx<'_, '_>, placed: &Placed<'_>, p: usize, space: Space, index: u32) -> Result<u32, String> {
+fn provided(
+    cx: &FuseCx<'_, '_>,
+    placed: &Placed<'_>,
+    p: usize,
+    space: Space,
+    index: u32,
+) -> Result<u32, String> {
     let (mut p, mut space, mut index) = (p, space, index);
     for _ in 0..=cx.modules.len() {
         if let Some(i) = placed.maps[p].get(space, index) {
@@ -607,7 +620,10 @@ fn provided(cx: &FuseCx<'_, '_>, placed: &Placed<'_>, p: usize, space: Space, in
                 _ => 0,
             };
         if index >= total {
-            return Err(format!("`{}` exports {space} {index}, which is out of range", cx.names[p]));
+            return Err(format!(
+                "`{}` exports {space} {index}, which is out of range",
+                cx.names[p]
+            ));
         }
         if index >= imported {
             return Ok(placed.defined_base[p][space] + (index - imported));
@@ -642,7 +658,9 @@ fn link_import(
     provider: InputId,
     export: u32,
 ) -> Result<u32, Box<Problem>> {
-    let Placed { types, items, maps, .. } = *placed;
+    let Placed {
+        types, items, maps, ..
+    } = *placed;
     let FuseCx {
         files,
         names,

@@ -12,9 +12,9 @@
 use std::collections::HashMap;
 
 use wasm_encoder::{
-    CodeSection, ConstExpr, ElementSection, Elements, Encode, EntityType, ExportKind, ExportSection, Function,
-    FunctionSection, GlobalSection, GlobalType, ImportSection, Instruction, MemorySection, MemoryType, Module,
-    RefType, TableSection, TableType, TypeSection, ValType,
+    CodeSection, ConstExpr, ElementSection, Elements, Encode, EntityType, ExportKind, ExportSection,
+    Function, FunctionSection, GlobalSection, GlobalType, ImportSection, Instruction, MemorySection,
+    MemoryType, Module, RefType, TableSection, TableType, TypeSection, ValType,
 };
 use wasmparser::{CompositeInnerType, ExternalKind, Operator, TypeRef};
 use weld_format::dylink::Dylink;
@@ -273,11 +273,19 @@ pub(crate) fn bind(cx: &BindCx<'_, '_>) -> Result<Bound, LinkError> {
                 ("env", TypeRef::Table(_)) if imp.name == "__indirect_function_table" => synth_target(table),
                 ("env", ty @ TypeRef::Global(_)) if imp.name == "__memory_base" => {
                     let mutable = i32_global(ty)?;
-                    synth_target(s.global(&format!("{}:memory_base", cx.names[ki]), mutable, lib.memory_base as i32))
+                    synth_target(s.global(
+                        &format!("{}:memory_base", cx.names[ki]),
+                        mutable,
+                        lib.memory_base as i32,
+                    ))
                 }
                 ("env", ty @ TypeRef::Global(_)) if imp.name == "__table_base" => {
                     let mutable = i32_global(ty)?;
-                    synth_target(s.global(&format!("{}:table_base", cx.names[ki]), mutable, lib.table_base as i32))
+                    synth_target(s.global(
+                        &format!("{}:table_base", cx.names[ki]),
+                        mutable,
+                        lib.table_base as i32,
+                    ))
                 }
                 ("env", ty @ TypeRef::Global(_)) if linker_symbol(cx.layout, imp.name).is_some() => {
                     let mutable = i32_global(ty)?;
@@ -289,7 +297,9 @@ pub(crate) fn bind(cx: &BindCx<'_, '_>) -> Result<Bound, LinkError> {
                     None if weak || cx.stub_missing => {
                         let sig = sig_of(m, *t).map_err(bad)?;
                         let f = s.stub(imp.name, sig);
-                        let FuncRef::Stub(i) = f else { unreachable!("stub() gives a stub") };
+                        let FuncRef::Stub(i) = f else {
+                            unreachable!("stub() gives a stub")
+                        };
                         synth_target(s.export(format!("weld:stub:{i}"), Item::Func(f)))
                     }
                     None => {
@@ -504,7 +514,9 @@ fn encode(s: &Synth, layout: &Layout, table_size: u32, empty: u32) -> Vec<u8> {
     let mut module = Module::new();
     let mut types = TypeSection::new();
     for (params, results) in &s.types {
-        types.ty().function(params.iter().copied(), results.iter().copied());
+        types
+            .ty()
+            .function(params.iter().copied(), results.iter().copied());
     }
     module.section(&types);
     let mut imports = ImportSection::new();

@@ -162,10 +162,16 @@ fn check(file: &str, m: &ModuleSurvey<'_>, d: &Dylink<'_>) -> Result<(), LinkErr
         reason,
     };
     if !m.memories.is_empty() {
-        return Err(bad("defines its own memory: not a position-independent shared library (build with -fPIC -shared)".into()));
+        return Err(bad(
+            "defines its own memory: not a position-independent shared library (build with -fPIC -shared)"
+                .into(),
+        ));
     }
     if !m.tables.is_empty() {
-        return Err(bad("defines its own table: not a position-independent shared library (build with -fPIC -shared)".into()));
+        return Err(bad(
+            "defines its own table: not a position-independent shared library (build with -fPIC -shared)"
+                .into(),
+        ));
     }
     for imp in &m.imports {
         if let TypeRef::Memory(mt) = imp.ty {

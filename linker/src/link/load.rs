@@ -23,7 +23,7 @@ pub(crate) fn needed_of(file: &str, bytes: &[u8]) -> Result<Option<Vec<String>>,
         match payload {
             wasmparser::Payload::Version { .. } => {}
             wasmparser::Payload::CustomSection(c) if c.name() == weld_format::dylink::SECTION => {
-                let d = weld_format::dylink::parse(c.data(), c.data_offset() as u64).map_err(|e| {
+                let d = weld_format::dylink::parse(c.data(), c.data_offset()).map_err(|e| {
                     LinkError::Library {
                         file: file.to_string(),
                         reason: format!("custom section `dylink.0`: {e}"),
@@ -106,7 +106,12 @@ pub(crate) fn closure(inputs: &mut Inputs, lib_dirs: &[PathBuf]) -> Result<Closu
     let index = |by_name: &mut HashMap<String, InputId>, inputs: &Inputs, from: usize| {
         for (id, input) in inputs.enumerate().skip(from) {
             by_name.entry(input.name.clone()).or_insert(id);
-            if let Some(file) = input.path.as_ref().and_then(|p| p.file_name()).and_then(|f| f.to_str()) {
+            if let Some(file) = input
+                .path
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .and_then(|f| f.to_str())
+            {
                 by_name.entry(file.to_string()).or_insert(id);
             }
         }
@@ -119,7 +124,8 @@ pub(crate) fn closure(inputs: &mut Inputs, lib_dirs: &[PathBuf]) -> Result<Closu
         let id = InputId(next as u32);
         let input = inputs.get(id);
         let file = input.display.clone();
-        let needed = needed_of(&file, input.bytes())?.ok_or_else(|| LinkError::NotShared { file: file.clone() })?;
+        let needed =
+            needed_of(&file, input.bytes())?.ok_or_else(|| LinkError::NotShared { file: file.clone() })?;
         let mut mine = Vec::with_capacity(needed.len());
         let mut found = Vec::new();
         for name in needed {

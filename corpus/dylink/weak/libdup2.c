@@ -1,0 +1,1 @@
+int dup_value(void) { return 2; }

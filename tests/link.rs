@@ -1,0 +1,607 @@
+//! `weld link` end to end.
+//!
+//! Differential: each C library set (corpus/dylink, built by
+//! `corpus/build-dylink` with the npm @yowasp/clang toolchain) is linked by
+//! `weld link --component` and by `wasm-tools component link`, and both run
+//! in wasmtime (PyPI wasmtime 50.0.1, `corpus/cpy-pair/run.py`) with the
+//! same stdout, stderr and exit code. Bad input: hand-written libraries,
+//! each a one-line error with no output written.
+
+mod common;
+#[path = "common/registry.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::stderr;
+use harness::{missing, wasm_tools};
+
+/// Runs `weld link ARGS`.
+fn weld<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["link".as_ref()];
+    all.extend(args.iter().map(|a| a.as_ref()));
+    common::weld(&all)
+}
+
+fn cache() -> PathBuf {
+    std::env::var_os("WELD_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/weld"))
+}
+
+/// The built set `name` (its folder), with the sysroot's libc.so and the
+/// adapter beside it; missing is a failure under CI.
+fn set(name: &str) -> Option<PathBuf> {
+    let dir = cache().join("dylink").join(name);
+    let ready = dir.join("main.so").is_file()
+        && cache().join("dylink/sysroot/libc.so").is_file()
+        && cache()
+            .join("dylink/adapter/wasi_snapshot_preview1.command.wasm")
+            .is_file();
+    if ready {
+        return Some(dir);
+    }
+    missing(&format!("{} not built (run corpus/build-dylink)", dir.display()));
+    None
+}
+
+fn libc() -> PathBuf {
+    cache().join("dylink/sysroot/libc.so")
+}
+
+fn adapter() -> String {
+    format!(
+        "wasi_snapshot_preview1={}",
+        cache()
+            .join("dylink/adapter/wasi_snapshot_preview1.command.wasm")
+            .display()
+    )
+}
+
+fn python() -> Option<PathBuf> {
+    let p = cache().join("tools/py/bin/python");
+    if p.is_file() {
+        return Some(p);
+    }
+    missing(&format!(
+        "{} not found (corpus/build-cpy-pair makes it)",
+        p.display()
+    ));
+    None
+}
+
+/// What a run printed and returned.
+#[derive(Debug, PartialEq, Eq)]
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+}
+
+/// Runs a wasi:cli/run component in wasmtime.
+fn run(python: &Path, component: &Path, args: &[&str]) -> Run {
+    let out = Command::new(python)
+        .arg(common::root().join("corpus/cpy-pair/run.py"))
+        .arg(component)
+        .args(args)
+        .output()
+        .expect("python runs");
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        // A trap's message names the failing module and function by index,
+        // which differ between the two links; keep the first line.
+        stderr: String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .take_while(|l| !l.starts_with("Traceback") && !l.contains("wasm backtrace"))
+            .map(|l| format!("{l}\n"))
+            .collect(),
+        code: out.status.code(),
+    }
+}
+
+/// The number of core modules in a component (at any depth).
+fn core_modules(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::ModuleSection { .. } = p.unwrap() {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn validate(bytes: &[u8]) {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .expect("output validates");
+}
+
+/// `weld link` of `inputs` (MAIN first) in `dir`, checked to validate.
+fn weld_link(dir: &Path, inputs: &[PathBuf], extra: &[&str], out: &Path) -> String {
+    let mut args: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(["-o".to_string(), out.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = weld(&args);
+    assert!(
+        o.status.success(),
+        "weld link in {}: {}",
+        dir.display(),
+        stderr(&o)
+    );
+    validate(&std::fs::read(out).unwrap());
+    stderr(&o)
+}
+
+/// `wasm-tools component link` of `inputs` (dependencies first).
+fn reference(tools: &Path, inputs: &[PathBuf], extra: &[&str], out: &Path) {
+    let o = Command::new(tools)
+        .args(["component", "link", "--adapt", &adapter()])
+        .args(extra)
+        .args(inputs)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "wasm-tools component link: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn files(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
+    names
+        .iter()
+        .map(|n| if *n == "libc.so" { libc() } else { dir.join(n) })
+        .collect()
+}
+
+/// Links `main` + `libs` both ways and runs both with each argument list.
+/// Returns the runs of weld's output.
+fn differential(
+    set_name: &str,
+    weld_order: &[&str],
+    ref_order: &[&str],
+    extra: (&[&str], &[&str]),
+    runs: &[&[&str]],
+) -> Option<Vec<Run>> {
+    let (dir, tools, python) = (set(set_name)?, wasm_tools()?, python()?);
+    let tmp = tempfile::tempdir().unwrap();
+    let ours = tmp.path().join("weld.wasm");
+    let theirs = tmp.path().join("ref.wasm");
+    let ad = adapter();
+    let mut weld_extra = vec!["--component", "--adapt", ad.as_str()];
+    weld_extra.extend(extra.0);
+    weld_link(&dir, &files(&dir, weld_order), &weld_extra, &ours);
+    reference(&tools, &files(&dir, ref_order), extra.1, &theirs);
+    let (a, b) = (std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
+    assert!(
+        core_modules(&a) < core_modules(&b),
+        "weld's component has {} core modules, the reference {}",
+        core_modules(&a),
+        core_modules(&b)
+    );
+    let mut out = Vec::new();
+    for args in runs {
+        let (x, y) = (run(&python, &ours, args), run(&python, &theirs, args));
+        assert_eq!(
+            x, y,
+            "{set_name} {args:?}: weld link and wasm-tools component link behave differently"
+        );
+        out.push(x);
+    }
+    Some(out)
+}
+
+#[test]
+fn chain_of_libraries_behaves_like_wasm_tools_link() {
+    let Some(runs) = differential(
+        "chain",
+        &["main.so", "libmid.so", "libbase.so", "libc.so"],
+        &["libc.so", "libbase.so", "libmid.so", "main.so"],
+        (&[], &[]),
+        &[&[]],
+    ) else {
+        return;
+    };
+    let r = &runs[0];
+    // Constructors ran dependencies first: mid's saw base's, main's saw both.
+    assert!(
+        r.stdout
+            .starts_with("ctor base\nctor mid sees 41\nmain ctor saw 41\n"),
+        "{r:?}"
+    );
+    // Data in libmid points at libbase's data; the function pointer taken in
+    // libmid equals the one main takes.
+    assert!(
+        r.stdout.contains("mid_call 43\nsame fn 1 same ptr 1\ntls 8 9\n"),
+        "{r:?}"
+    );
+    assert_eq!(r.stderr, "to stderr\n");
+    // main returned 3: wasi:cli/run's error result.
+    assert_eq!(r.code, Some(1));
+}
+
+#[test]
+fn duplicates_and_stubs_behave_like_wasm_tools_link() {
+    let Some(runs) = differential(
+        "weak",
+        &["main.so", "libdup1.so", "libdup2.so", "libstub.so", "libc.so"],
+        &["libc.so", "libstub.so", "libdup1.so", "libdup2.so", "main.so"],
+        (&["--stub-missing"], &["--stub-missing-functions"]),
+        &[&[], &["call-the-stub"]],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        runs[0].stdout,
+        "dup 1 one 11\ncalling the missing function: no\ndone\n"
+    );
+    assert_eq!(runs[0].code, Some(0));
+    // The stub traps, in both.
+    assert!(
+        runs[1].stdout.ends_with("calling the missing function: yes\n"),
+        "{:?}",
+        runs[1]
+    );
+    assert_ne!(runs[1].code, Some(0));
+}
+
+#[test]
+fn duplicate_and_missing_symbols_are_reported() {
+    let Some(dir) = set("weak") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.wasm");
+    let inputs = files(
+        &dir,
+        &["main.so", "libdup1.so", "libdup2.so", "libstub.so", "libc.so"],
+    );
+    let mut args: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(["-o".into(), out.display().to_string()]);
+    // Without --stub-missing: the missing function, and who needs it.
+    let o = weld(&args);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("undefined function `never_defined`, needed by ") && e.contains("libstub.so"),
+        "{e}"
+    );
+    assert!(!out.exists(), "no output on failure");
+    // The duplicate is a warning naming both, or an error when asked.
+    args.push("--stub-missing".into());
+    let warn = weld_link(&dir, &inputs, &["--stub-missing"], &out);
+    assert!(
+        warn.contains("symbol `dup_value` is defined by ")
+            && warn.contains("libdup1.so")
+            && warn.contains("libdup2.so"),
+        "{warn}"
+    );
+    std::fs::remove_file(&out).unwrap();
+    args.push("--warn-duplicates=error".into());
+    let o = weld(&args);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("symbol `dup_value` is defined by"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn weak_undefined_symbols_are_null() {
+    let (Some(dir), Some(python)) = (set("weak"), python()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("weak.wasm");
+    let ad = adapter();
+    weld_link(
+        &dir,
+        &files(&dir, &["weakmain.so", "libweak.so", "libc.so"]),
+        &["--component", "--adapt", &ad],
+        &out,
+    );
+    let r = run(&python, &out, &[]);
+    assert_eq!(r.stdout, "hook absent, data absent\n", "{r:?}");
+    assert_eq!(r.code, Some(0));
+}
+
+#[test]
+fn real_sqlite_program_behaves_like_wasm_tools_link() {
+    let Some(runs) = differential(
+        "sqlite",
+        &["main.so", "libsqlite3.so", "libc.so"],
+        &["libc.so", "libsqlite3.so", "main.so"],
+        (&[], &[]),
+        &[&[]],
+    ) else {
+        return;
+    };
+    let r = &runs[0];
+    assert!(r.stdout.starts_with("sqlite 3."), "{r:?}");
+    assert!(r.stdout.contains("n=5000"), "{r:?}");
+    assert!(r.stdout.contains("fib40=102334155"), "{r:?}");
+    assert!(r.stdout.contains("checksum "), "{r:?}");
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
+
+#[test]
+fn reactor_initialises_dependencies_first() {
+    let (Some(dir), Some(python)) = (set("reactor"), python()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reactor.wasm");
+    weld_link(
+        &dir,
+        &files(&dir, &["main.so", "libcount.so", "libc.so"]),
+        &[],
+        &out,
+    );
+    // The core module is a WASI preview1 reactor: _initialize, then exports.
+    let script = r#"
+import sys, wasmtime
+engine = wasmtime.Engine()
+store = wasmtime.Store(engine)
+wasi = wasmtime.WasiConfig()
+wasi.inherit_stdout()
+store.set_wasi(wasi)
+linker = wasmtime.Linker(engine)
+linker.define_wasi()
+inst = linker.instantiate(store, wasmtime.Module.from_file(engine, sys.argv[1]))
+ex = inst.exports(store)
+ex["_initialize"](store)
+sys.stdout.flush()
+print("answer", ex["answer"](store))
+"#;
+    let o = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "libcount ctor\nreactor ctor 102\nanswer 102103\n"
+    );
+}
+
+/// A library as WAT, linked alone or with others; returns weld's stderr
+/// after checking that it failed, in one line, and wrote nothing.
+fn link_fails(libs: &[(&str, &str)], extra: &[&str]) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = Vec::new();
+    for (name, wat) in libs {
+        let p = tmp.path().join(name);
+        let bytes = if wat.starts_with("(module") {
+            wat::parse_str(wat).unwrap()
+        } else {
+            wat.as_bytes().to_vec()
+        };
+        std::fs::write(&p, bytes).unwrap();
+        args.push(p.display().to_string());
+    }
+    let out = tmp.path().join("out.wasm");
+    args.extend(["-o".into(), out.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = weld(&args);
+    assert!(!o.status.success(), "weld link succeeded");
+    assert!(!out.exists(), "a failed link wrote its output");
+    let e = stderr(&o);
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    e
+}
+
+const MAIN: &str = r#"(module (@dylink.0 (mem-info (memory 0 0)) (needed "libnope.so"))
+    (func (export "_start")))"#;
+
+#[test]
+fn bad_libraries_are_one_line_errors() {
+    // A library that needs one that is missing.
+    let e = link_fails(&[("main.so", MAIN)], &[]);
+    assert!(
+        e.contains("main.so: needs `libnope.so`, which is not among the inputs"),
+        "{e}"
+    );
+    // A needed name with `..` or `/`.
+    let tmp = tempfile::tempdir().unwrap();
+    for bad in ["../evil.so", "sub/x.so"] {
+        let main = MAIN.replace("libnope.so", bad);
+        let dir = tmp.path().display().to_string();
+        let e = link_fails(&[("main.so", &main)], &["--lib-dir", &dir]);
+        assert!(
+            e.contains(&format!("needed library `{bad}` cannot be looked up")),
+            "{e}"
+        );
+    }
+    // A symbol cycle of re-exports: a's `f` is its import `f`, which is
+    // the first definition of `f`, which is a's import again.
+    let a = r#"(module (@dylink.0 (mem-info (memory 0 0)))
+        (import "env" "f" (func $f)) (export "f" (func $f)) (func (export "_start") call $f))"#;
+    let e = link_fails(&[("a.so", a)], &[]);
+    for line in e.lines() {
+        assert!(
+            line.contains("a.so") && line.contains("cycle of re-exports"),
+            "{e}"
+        );
+    }
+    // A module that is not position-independent.
+    let fixed = r#"(module (@dylink.0 (mem-info (memory 4 0))) (memory 1) (func (export "_start")))"#;
+    let e = link_fails(&[("fixed.so", fixed)], &[]);
+    assert!(
+        e.contains("fixed.so: defines its own memory: not a position-independent shared library"),
+        "{e}"
+    );
+    let plain = r#"(module (func (export "_start")))"#;
+    let e = link_fails(&[("plain.so", plain)], &[]);
+    assert!(
+        e.contains("plain.so: not a shared library (no dylink.0 section)"),
+        "{e}"
+    );
+    // A dylink.0 section that lies about sizes.
+    let lies = r#"(module (@dylink.0 (mem-info (memory 4 0)))
+        (import "env" "memory" (memory 1)) (import "env" "__memory_base" (global $mb i32))
+        (data (global.get $mb) "sixteen bytes...") (func (export "_start")))"#;
+    let e = link_fails(&[("lies.so", lies)], &[]);
+    assert!(
+        e.contains(
+            "lies.so: data 0 ends at __memory_base + 16, but its dylink.0 mem-info reserves only 4 bytes"
+        ),
+        "{e}"
+    );
+    // A truncated dylink.0 section: a mem-info that claims 9 bytes of 2.
+    let mut truncated = b"\0asm\x01\0\0\0".to_vec();
+    let payload: &[u8] = &[8, b'd', b'y', b'l', b'i', b'n', b'k', b'.', b'0', 1, 9, 24, 2];
+    truncated.push(0);
+    truncated.push(payload.len() as u8);
+    truncated.extend_from_slice(payload);
+    let t = tmp.path().join("truncated.so");
+    std::fs::write(&t, &truncated).unwrap();
+    let o = weld(&[
+        t.display().to_string(),
+        "-o".into(),
+        tmp.path().join("o.wasm").display().to_string(),
+    ]);
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("truncated.so: custom section `dylink.0`: malformed subsection"),
+        "{e}"
+    );
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+}
+
+#[test]
+fn lib_dir_is_capability_safe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let libs = tmp.path().join("libs");
+    std::fs::create_dir(&libs).unwrap();
+    let outside = tmp.path().join("outside.so");
+    std::fs::write(
+        &outside,
+        wat::parse_str(r#"(module (@dylink.0 (mem-info (memory 0 0))))"#).unwrap(),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, libs.join("libnope.so")).unwrap();
+    #[cfg(unix)]
+    {
+        let e = link_fails(&[("main.so", MAIN)], &["--lib-dir", &libs.display().to_string()]);
+        assert!(e.contains("outside the library directory"), "{e}");
+    }
+    // A real file in the directory is found.
+    std::fs::remove_file(libs.join("libnope.so")).ok();
+    std::fs::copy(&outside, libs.join("libnope.so")).unwrap();
+    let main = tmp.path().join("main.so");
+    std::fs::write(&main, wat::parse_str(MAIN).unwrap()).unwrap();
+    let out = tmp.path().join("out.wasm");
+    let map = tmp.path().join("map.json");
+    let o = weld(&[
+        main.display().to_string(),
+        "--lib-dir".into(),
+        libs.display().to_string(),
+        "-o".into(),
+        out.display().to_string(),
+        "--map".into(),
+        map.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    validate(&std::fs::read(&out).unwrap());
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
+    assert_eq!(m["libraries"][1]["name"], "libnope.so");
+    assert_eq!(m["init_order"], serde_json::json!(["libnope.so", "main"]));
+}
+
+/// The library set componentize-py 0.25.1 ships (libpython3.14, libc,
+/// libc++, the wasi-emulated libraries, its runtime), linked with the
+/// reactor adapter: it validates, it has fewer core modules than the
+/// reference link, and the component instantiates in wasmtime. (Running
+/// Python needs the per-app bindings library componentize-py generates; the
+/// set alone has none.)
+#[test]
+fn componentize_py_set_links_and_instantiates() {
+    let dir = cache().join("dylink/cpy");
+    if !dir.join("libpython3.14.so").is_file() {
+        missing(&format!(
+            "{} not extracted (run corpus/build-cpy-pair, then corpus/build-dylink)",
+            dir.display()
+        ));
+        return;
+    }
+    let (Some(tools), Some(python)) = (wasm_tools(), python()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let ours = tmp.path().join("weld.wasm");
+    let theirs = tmp.path().join("ref.wasm");
+    let reactor = format!(
+        "wasi_snapshot_preview1={}",
+        cache()
+            .join("dylink/adapter/wasi_snapshot_preview1.reactor.wasm")
+            .display()
+    );
+    let libs = [
+        "libcomponentize_py_runtime-2.so",
+        "libpython3.14.so",
+        "libc.so",
+        "libc++.so",
+        "libc++abi.so",
+        "libwasi-emulated-mman.so",
+        "libwasi-emulated-process-clocks.so",
+        "libwasi-emulated-getpid.so",
+        "libwasi-emulated-signal.so",
+        "libdl.so",
+    ];
+    let inputs: Vec<PathBuf> = libs.iter().map(|l| dir.join(l)).collect();
+    weld_link(&dir, &inputs, &["--component", "--adapt", &reactor], &ours);
+    let mut deps_first = inputs.clone();
+    deps_first.reverse();
+    let o = Command::new(&tools)
+        .args(["component", "link", "--adapt", &reactor])
+        .args(&deps_first)
+        .arg("-o")
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
+    assert!(
+        core_modules(&a) < core_modules(&b),
+        "{} vs {}",
+        core_modules(&a),
+        core_modules(&b)
+    );
+    let script = r#"
+import sys, wasmtime
+from wasmtime.component import Component, Linker
+engine = wasmtime.Engine()
+comp = Component.from_file(engine, sys.argv[1])
+linker = Linker(engine)
+linker.add_wasip2()
+linker.define_unknown_imports_as_traps(comp)
+store = wasmtime.Store(engine)
+store.set_wasi(wasmtime.WasiConfig())
+linker.instantiate(store, comp)
+print("instantiated")
+"#;
+    for c in [&ours, &theirs] {
+        let o = Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(c)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            c.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "instantiated\n");
+    }
+}
