@@ -194,32 +194,60 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
         links: &links,
         dylink: false,
     };
-    let mut plan = Plan::build(&cx, order)?;
+    let stages = Stages {
+        icf: opts.icf,
+        plan: plan_opts,
+        strip_debug: opts.strip_debug,
+        validate: opts.validate,
+    };
+    run_stages(&cx, order, &stages).map_err(Error::from)
+}
+
+/// What [`run_stages`] is asked for.
+pub(crate) struct Stages {
+    /// Identical code folding.
+    pub icf: Icf,
+    /// Exports and their conflicts.
+    pub plan: PlanOptions,
+    /// Drop debug information.
+    pub strip_debug: bool,
+    /// Validate the output.
+    pub validate: bool,
+}
+
+/// The stages after resolution, shared by `fuse` and `link`: plan, fold,
+/// finish, merge custom sections, emit, validate, and the link map.
+pub(crate) fn run_stages(
+    cx: &FuseCx<'_, '_>,
+    order: Vec<InputId>,
+    stages: &Stages,
+) -> Result<Fused, FuseError> {
+    let mut plan = Plan::build(cx, order)?;
 
     // Fold identical functions: bodies are rewritten once, in parallel, and
     // compared with their function references left out.
-    let chunks = match opts.icf {
+    let chunks = match stages.icf {
         Icf::None => None,
         icf => {
-            let chunks = rewrite_bodies(&cx, &plan)?;
-            icf::fold(&cx, icf, &mut plan, &chunks)?;
+            let chunks = rewrite_bodies(cx, &plan)?;
+            icf::fold(cx, icf, &mut plan, &chunks)?;
             Some(chunks)
         }
     };
     // Function indices are final: place the start function and the exports.
-    plan.finish(&cx, &plan_opts)?;
+    plan.finish(cx, &stages.plan)?;
 
     // Emit: custom sections merged, bodies written (or rewritten) in order.
-    let (customs, warnings) = merge_customs(&cx, &plan, opts.strip_debug)?;
-    let bytes = emit(&cx, &plan, &customs, chunks)?;
+    let (customs, warnings) = merge_customs(cx, &plan, stages.strip_debug)?;
+    let bytes = emit(cx, &plan, &customs, chunks)?;
 
-    if opts.validate {
+    if stages.validate {
         validate(&bytes)?;
     }
     Ok(Fused {
         bytes,
         warnings,
-        map: link_map(&plan, &names),
+        map: link_map(&plan, cx.names),
     })
 }
 

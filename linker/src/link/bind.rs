@@ -271,21 +271,15 @@ pub(crate) fn bind(cx: &BindCx<'_, '_>) -> Result<Bound, LinkError> {
             let target = match (imp.module, &imp.ty) {
                 ("env", TypeRef::Memory(_)) if imp.name == "memory" => synth_target(memory),
                 ("env", TypeRef::Table(_)) if imp.name == "__indirect_function_table" => synth_target(table),
-                ("env", ty @ TypeRef::Global(_)) if imp.name == "__memory_base" => {
+                ("env", ty @ TypeRef::Global(_))
+                    if imp.name == "__memory_base" || imp.name == "__table_base" =>
+                {
                     let mutable = i32_global(ty)?;
-                    synth_target(s.global(
-                        &format!("{}:memory_base", cx.names[ki]),
-                        mutable,
-                        lib.memory_base as i32,
-                    ))
-                }
-                ("env", ty @ TypeRef::Global(_)) if imp.name == "__table_base" => {
-                    let mutable = i32_global(ty)?;
-                    synth_target(s.global(
-                        &format!("{}:table_base", cx.names[ki]),
-                        mutable,
-                        lib.table_base as i32,
-                    ))
+                    let (which, value) = match imp.name {
+                        "__memory_base" => ("memory_base", lib.memory_base),
+                        _ => ("table_base", lib.table_base),
+                    };
+                    synth_target(s.global(&format!("{}:{which}", cx.names[ki]), mutable, value as i32))
                 }
                 ("env", ty @ TypeRef::Global(_)) if linker_symbol(cx.layout, imp.name).is_some() => {
                     let mutable = i32_global(ty)?;

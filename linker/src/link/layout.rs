@@ -197,58 +197,65 @@ fn check(file: &str, m: &ModuleSurvey<'_>, d: &Dylink<'_>) -> Result<(), LinkErr
     let memory_base = env_global(m, "__memory_base");
     for (i, seg) in m.data.iter().enumerate() {
         if let DataKind::Active { offset_expr, .. } = &seg.kind {
-            match offset(offset_expr, memory_base) {
-                Offset::Relative(at) => {
-                    let end = at + seg.data.len() as u64;
-                    if end > d.memory_size as u64 {
-                        return Err(bad(format!(
-                            "data {i} ends at __memory_base + {end}, but its dylink.0 mem-info reserves only {} bytes",
-                            d.memory_size
-                        )));
-                    }
-                }
-                Offset::Fixed => {
-                    return Err(bad(format!(
-                        "data {i} is at a fixed address: not a position-independent shared library"
-                    )))
-                }
-                Offset::Other => {
-                    return Err(bad(format!(
-                        "data {i}: its offset is not relative to __memory_base"
-                    )))
-                }
-            }
+            let at = Segment {
+                what: format!("data {i}"),
+                base: ("__memory_base", memory_base),
+                reserved: (d.memory_size, "bytes"),
+                fixed: "address",
+            };
+            at.check(offset_expr, seg.data.len() as u64).map_err(bad)?;
         }
     }
     let table_base = env_global(m, "__table_base");
     for (i, seg) in m.elements.iter().enumerate() {
         if let ElementKind::Active { offset_expr, .. } = &seg.kind {
-            match offset(offset_expr, table_base) {
-                Offset::Relative(at) => {
-                    let count = match &seg.items {
-                        ElementItems::Functions(r) => r.count(),
-                        ElementItems::Expressions(_, r) => r.count(),
-                    };
-                    let end = at + count as u64;
-                    if end > d.table_size as u64 {
-                        return Err(bad(format!(
-                            "elem {i} ends at __table_base + {end}, but its dylink.0 mem-info reserves only {} table slots",
-                            d.table_size
-                        )));
-                    }
-                }
-                Offset::Fixed => {
-                    return Err(bad(format!(
-                        "elem {i} is at a fixed table slot: not a position-independent shared library"
-                    )))
-                }
-                Offset::Other => {
-                    return Err(bad(format!(
-                        "elem {i}: its offset is not relative to __table_base"
-                    )))
-                }
-            }
+            let count = match &seg.items {
+                ElementItems::Functions(r) => r.count(),
+                ElementItems::Expressions(_, r) => r.count(),
+            };
+            let at = Segment {
+                what: format!("elem {i}"),
+                base: ("__table_base", table_base),
+                reserved: (d.table_size, "table slots"),
+                fixed: "table slot",
+            };
+            at.check(offset_expr, count as u64).map_err(bad)?;
         }
     }
     Ok(())
+}
+
+/// One active segment of a library, for [`check`]: it must sit at its
+/// base global plus a constant, within what `mem-info` reserves.
+struct Segment {
+    /// `data 3`, `elem 0`.
+    what: String,
+    /// The base global's name and its index in the library.
+    base: (&'static str, Option<u32>),
+    /// What `mem-info` reserves, and its unit.
+    reserved: (u32, &'static str),
+    /// What a fixed offset is (`address`, `table slot`).
+    fixed: &'static str,
+}
+
+impl Segment {
+    fn check(&self, offset_expr: &ConstExpr<'_>, len: u64) -> Result<(), String> {
+        let Segment {
+            what,
+            base: (base_name, base),
+            reserved: (reserved, unit),
+            fixed,
+        } = self;
+        match offset(offset_expr, *base) {
+            Offset::Relative(at) if at + len > *reserved as u64 => Err(format!(
+                "{what} ends at {base_name} + {}, but its dylink.0 mem-info reserves only {reserved} {unit}",
+                at + len
+            )),
+            Offset::Relative(_) => Ok(()),
+            Offset::Fixed => Err(format!(
+                "{what} is at a fixed {fixed}: not a position-independent shared library"
+            )),
+            Offset::Other => Err(format!("{what}: its offset is not relative to {base_name}")),
+        }
+    }
 }

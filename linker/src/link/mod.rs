@@ -24,11 +24,8 @@ use weld_format::{InputId, Inputs};
 
 use crate::error::{Error, FuseError};
 pub use crate::error::{LinkError, Undefined};
-use crate::fuse::code::rewrite_bodies;
-use crate::fuse::custom::merge_customs;
-use crate::fuse::emit::emit;
-use crate::fuse::plan::{Icf, OnConflict, Plan, PlanOptions};
-use crate::fuse::{icf, FuseCx, LinkMap};
+use crate::fuse::plan::{Icf, OnConflict, PlanOptions};
+use crate::fuse::{run_stages, FuseCx, LinkMap, Stages};
 use crate::resolve::Resolution;
 pub use layout::LibLayout;
 
@@ -271,7 +268,16 @@ pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
     };
     let mut order = vec![InputId(0)];
     order.extend(closure.init_order.iter().map(|k| InputId(k.0 + 1)));
-    let mut plan = Plan::build(&cx, order).map_err(|e| match e {
+    let stages = Stages {
+        icf: opts.icf,
+        plan: PlanOptions {
+            on_conflict: OnConflict::Skip,
+            exports: Some(bound.public.clone()),
+        },
+        strip_debug: opts.strip_debug,
+        validate: opts.validate,
+    };
+    let fused = run_stages(&cx, order, &stages).map_err(|e| match e {
         // A problem of weld:link's own imports (the re-exports and init
         // calls) repeats a library's; report the libraries' when there are.
         FuseError::Imports(ps) if ps.iter().any(|p| p.input != "weld:link") => {
@@ -279,37 +285,19 @@ pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
         }
         other => other,
     })?;
-    let chunks = match opts.icf {
-        Icf::None => None,
-        mode => {
-            let chunks = rewrite_bodies(&cx, &plan)?;
-            icf::fold(&cx, mode, &mut plan, &chunks)?;
-            Some(chunks)
+    warnings.extend(fused.warnings);
+    let fuse_map = fused.map;
+    let bytes = match &opts.component {
+        None => fused.bytes,
+        #[cfg(feature = "component")]
+        Some(c) => component::wrap(&fused.bytes, c)?,
+        #[cfg(not(feature = "component"))]
+        Some(_) => {
+            return Err(
+                LinkError::Wrap("weld-linker was built without the `component` feature".into()).into(),
+            )
         }
     };
-    plan.finish(
-        &cx,
-        &PlanOptions {
-            on_conflict: OnConflict::Skip,
-            exports: Some(bound.public.clone()),
-        },
-    )?;
-    let (customs, dropped) = merge_customs(&cx, &plan, opts.strip_debug)?;
-    warnings.extend(dropped);
-    let mut bytes = emit(&cx, &plan, &customs, chunks)?;
-    if opts.validate {
-        crate::fuse::validate(&bytes)?;
-    }
-    let fuse_map = crate::fuse::link_map(&plan, &all_names);
-
-    #[cfg(feature = "component")]
-    if let Some(c) = &opts.component {
-        bytes = component::wrap(&bytes, c)?;
-    }
-    #[cfg(not(feature = "component"))]
-    if opts.component.is_some() {
-        return Err(LinkError::Wrap("weld-linker was built without the `component` feature".into()).into());
-    }
 
     let map = LinkReport {
         libraries: closure
