@@ -6,7 +6,7 @@ mod common;
 use common::{demo, stderr, weld};
 use weld_format::Inputs;
 use weld_linker::WireSpec;
-use weld_linker::{compose, ComposeOptions, Composed, Error, ResolveOptions};
+use weld_linker::{compose, ComposeOptions, Composed, Error, ExportSpec, ResolveOptions};
 
 /// A component exporting `iface` with `f: func(x: u32) -> u32` = x + `add`,
 /// calling each of `uses` (interfaces with a `f` of the same type) on the way.
@@ -346,7 +346,7 @@ fn wiring_and_export_mistakes_are_named() {
         "app: import `demo:nope/api@1.0.0`: wiring: the input has no such import"
     );
     let opts = ComposeOptions {
-        exports: vec![("p".into(), "missing".into())],
+        exports: vec![ExportSpec::new("p", "missing")],
         ..Default::default()
     };
     assert_eq!(
@@ -355,7 +355,7 @@ fn wiring_and_export_mistakes_are_named() {
     );
     // A good extra export works, and a clash with the root's is refused.
     let opts = ComposeOptions {
-        exports: vec![("p".into(), "demo:a/api@1.0.0".into())],
+        exports: vec![ExportSpec::new("p", "demo:a/api@1.0.0")],
         ..Default::default()
     };
     let out = run(&items, &opts).unwrap();
@@ -366,7 +366,7 @@ fn wiring_and_export_mistakes_are_named() {
         ("r", component("demo:a/api@1.0.0", 2, &[])),
     ];
     let opts = ComposeOptions {
-        exports: vec![("r".into(), "demo:a/api@1.0.0".into())],
+        exports: vec![ExportSpec::new("r", "demo:a/api@1.0.0")],
         ..Default::default()
     };
     assert!(err(&same, &opts).contains("already exports"));
@@ -520,4 +520,254 @@ fn root_import_maps_find_plugs_inside_the_root_only() {
     let o = run(&tmp.path().join("out2.wasm"));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("demo:hello/api@0.2.0"), "{}", stderr(&o));
+}
+
+// --- The semver rule for exports (DESIGN §4): `--export`, wiring `export =`,
+// maps. Exact first, else the highest version on the same track; the type
+// check follows.
+
+/// `--export p/<wanted>` against a plug exporting `have`: the export the
+/// result got, or the error.
+fn extra_export(have: &str, wanted: &str) -> Result<(String, Vec<String>), String> {
+    let items = [
+        ("app", component("demo:app/api@1.0.0", 1, &[])),
+        ("p", component(have, 2, &[])),
+    ];
+    let opts = ComposeOptions {
+        exports: vec![ExportSpec::new("p", wanted)],
+        ..Default::default()
+    };
+    let out = run(&items, &opts).map_err(|e| e.to_string())?;
+    wasmparser::Validator::new().validate_all(&out.bytes).unwrap();
+    let ours = top_exports(&out.bytes);
+    assert_eq!(ours.len(), 2);
+    assert_eq!(ours[0], "demo:app/api@1.0.0");
+    Ok((ours[1].clone(), out.notes))
+}
+
+/// The export names of the outermost component (not of nested ones).
+fn top_exports(bytes: &[u8]) -> Vec<String> {
+    let (mut depth, mut names) = (0usize, Vec::new());
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.unwrap() {
+            wasmparser::Payload::ModuleSection { .. } | wasmparser::Payload::ComponentSection { .. } => {
+                depth += 1
+            }
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            wasmparser::Payload::ComponentExportSection(r) if depth == 0 => {
+                names.extend(r.into_iter().map(|e| e.unwrap().name.name.to_string()))
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+#[test]
+fn extra_exports_follow_the_semver_rule_on_every_track() {
+    // Exact: no note.
+    let (name, notes) = extra_export("demo:a/api@1.2.3", "demo:a/api@1.2.3").unwrap();
+    assert_eq!(name, "demo:a/api@1.2.3");
+    assert!(notes.is_empty(), "{notes:?}");
+    // Patch and minor on the major track @1, in both directions; the result
+    // keeps the provider's name and the note says what was taken.
+    for wanted in ["demo:a/api@1.2.9", "demo:a/api@1.5.0", "demo:a/api@1.0.0"] {
+        let (name, notes) = extra_export("demo:a/api@1.2.3", wanted).unwrap();
+        assert_eq!(name, "demo:a/api@1.2.3", "{wanted}");
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].contains("took `demo:a/api@1.2.3` by the semver rule"),
+            "{notes:?}"
+        );
+    }
+    // 0.Y shares the track @0.Y only.
+    assert_eq!(
+        extra_export("demo:a/api@0.2.3", "demo:a/api@0.2.5").unwrap().0,
+        "demo:a/api@0.2.3"
+    );
+    let e = extra_export("demo:a/api@0.2.3", "demo:a/api@0.3.0").unwrap_err();
+    assert_eq!(
+        e,
+        "--export p/demo:a/api@0.3.0: `p` has no export `demo:a/api@0.3.0` (it exports `demo:a/api@0.2.3`, on another semver track)"
+    );
+    // Another major track, 0.0.Z and pre-releases: exact only.
+    assert!(extra_export("demo:a/api@1.2.3", "demo:a/api@2.0.0").is_err());
+    assert!(extra_export("demo:a/api@0.0.1", "demo:a/api@0.0.2").is_err());
+    assert!(extra_export("demo:a/api@1.0.0-rc1", "demo:a/api@1.0.0").is_err());
+    assert!(extra_export("demo:a/api@1.0.0", "demo:a/api@1.1.0-rc1").is_err());
+    assert_eq!(
+        extra_export("demo:a/api@1.0.0-rc1", "demo:a/api@1.0.0-rc1")
+            .unwrap()
+            .0,
+        "demo:a/api@1.0.0-rc1"
+    );
+    // Build metadata is ignored: `+b2` asks for the same version.
+    assert_eq!(
+        extra_export("demo:a/api@1.0.0+b1", "demo:a/api@1.0.0+b2")
+            .unwrap()
+            .0,
+        "demo:a/api@1.0.0+b1"
+    );
+    // A rename gives the result the name asked for.
+    let items = [
+        ("app", component("demo:app/api@1.0.0", 1, &[])),
+        ("p", component("demo:a/api@1.2.3", 2, &[])),
+    ];
+    let opts = ComposeOptions {
+        exports: vec![ExportSpec {
+            input: "p".into(),
+            name: "demo:a/api@1.4.0".into(),
+            rename: Some("demo:a/api@1.4.0".into()),
+        }],
+        ..Default::default()
+    };
+    let out = run(&items, &opts).unwrap();
+    assert_eq!(
+        top_exports(&out.bytes),
+        ["demo:app/api@1.0.0", "demo:a/api@1.4.0"]
+    );
+    let opts = ComposeOptions {
+        exports: vec![ExportSpec {
+            input: "p".into(),
+            name: "demo:a/api@1.4.0".into(),
+            rename: Some("Not A Name".into()),
+        }],
+        ..Default::default()
+    };
+    assert!(err(&items, &opts).contains("`Not A Name` is not a valid export name"));
+}
+
+fn wired_to(export: &str, provider: String) -> Result<Composed, Error> {
+    let items = [
+        ("app", component("demo:app/api@1.0.0", 1, &["demo:a/api@1.0.0"])),
+        ("p", provider),
+    ];
+    let opts = ComposeOptions {
+        resolve: ResolveOptions {
+            wiring: vec![WireSpec {
+                importer: "app".into(),
+                import: "demo:a/api@1.0.0".into(),
+                provider: "p".into(),
+                export: Some(export.into()),
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    run(&items, &opts)
+}
+
+#[test]
+fn wiring_export_names_follow_the_semver_rule_then_the_type_check() {
+    let out = wired_to("demo:b/api@1.4.0", component("demo:b/api@1.2.3", 2, &[])).unwrap();
+    wasmparser::Validator::new().validate_all(&out.bytes).unwrap();
+    assert_eq!(out.wires[0].export, "demo:b/api@1.2.3");
+    assert_eq!(out.wires[0].rule, "wiring, semver");
+    let e = wired_to("demo:b/api@2.0.0", component("demo:b/api@1.2.3", 2, &[]))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "app: import `demo:a/api@1.0.0`: wiring: `p` has no export `demo:b/api@2.0.0`"
+    );
+    // A semver match is still type-checked: f takes u64 there.
+    let e = wired_to("demo:b/api@1.4.0", u64_component("demo:b/api@1.2.3"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("app: import `demo:a/api@1.0.0` <- `p` export `demo:b/api@1.2.3` [wiring, semver]"),
+        "{e}"
+    );
+    assert!(e.contains("u32") && e.contains("u64"), "{e}");
+}
+
+#[test]
+fn cli_export_takes_a_semver_compatible_export_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.wasm");
+    let app = demo("components/app.wat");
+    let greeter = format!("g={}", demo("components/greeter.wat"));
+    let compose = |export: &str| {
+        weld(&[
+            "compose".as_ref(),
+            app.as_ref(),
+            "--plug".as_ref(),
+            greeter.as_ref(),
+            "--export".as_ref(),
+            export.as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ])
+    };
+    let o = compose("g/demo:greet/api@0.2.5");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).trim(),
+        "weld: note: --export g/demo:greet/api@0.2.5: took `demo:greet/api@0.2.3` by the semver rule; the result exports it as `demo:greet/api@0.2.3`"
+    );
+    assert_eq!(
+        top_exports(&std::fs::read(&out).unwrap()),
+        ["run", "demo:greet/api@0.2.3"]
+    );
+    let o = compose("g/demo:greet/api@0.2.5=demo:greet/api@0.2.5");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        top_exports(&std::fs::read(&out).unwrap()),
+        ["run", "demo:greet/api@0.2.5"]
+    );
+    // Another track is refused, and the previous output stays.
+    let before = std::fs::read(&out).unwrap();
+    let o = compose("g/demo:greet/api@0.3.0");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim(),
+        "weld: error: --export g/demo:greet/api@0.3.0: `g` has no export `demo:greet/api@0.3.0` (it exports `demo:greet/api@0.2.3`, on another semver track)"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+}
+
+#[test]
+fn map_keys_and_graph_follow_the_semver_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::copy(demo("compose/app.wat"), root.join("app.wat")).unwrap();
+    std::fs::create_dir_all(root.join("plugs")).unwrap();
+    std::fs::copy(demo("compose/greeter.wat"), root.join("plugs/greeter.wat")).unwrap();
+    std::fs::copy(demo("compose/hello.wat"), root.join("plugs/hello.wat")).unwrap();
+    std::fs::write(
+        root.join("plugs/weld.imports.toml"),
+        "[imports]\n\"demo:hello/api@0.2.0\" = \"hello.wat\"\n",
+    )
+    .unwrap();
+    // app imports demo:greet/api@1.0.0; the key is 1.3.0 (same track @1).
+    let graph = |key: &str| {
+        std::fs::write(
+            root.join("weld.imports.toml"),
+            format!("[imports]\n\"{key}\" = \"./plugs/greeter.wat\"\n"),
+        )
+        .unwrap();
+        let o = weld(&[
+            "graph".as_ref(),
+            root.join("app.wat").as_os_str(),
+            "--root".as_ref(),
+            root.as_os_str(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = graph("demo:greet/api@1.3.0");
+    assert!(
+        text.contains("app imports demo:greet/api@1.0.0 -> plugs/greeter.wat exports demo:greet/api@1.0.0 [map weld.imports.toml [demo:greet/api@1.3.0] -> plugs/greeter.wat, semver]"),
+        "{text}"
+    );
+    // greeter imports hello@0.2.0 and hello.wat exports 0.2.3: the export is
+    // taken by semver, and graph says so.
+    assert!(text.contains("exports demo:hello/api@0.2.3 [map plugs/weld.imports.toml [demo:hello/api@0.2.0] -> plugs/hello.wat, semver]"), "{text}");
+    // A key on another track is not this import's.
+    let text = graph("demo:greet/api@2.0.0");
+    assert!(
+        text.contains("unresolved") && text.contains("demo:greet/api@1.0.0"),
+        "{text}"
+    );
+    assert!(!text.contains("greeter"), "{text}");
 }

@@ -37,7 +37,7 @@ mod type_encode;
 mod validate;
 mod write;
 
-pub use compose::{compose, ComposeOptions, Composed, HoistReport, WireReport};
+pub use compose::{compose, ComposeOptions, Composed, ExportSpec, HoistReport, WireReport};
 pub use error::{
     BundleError, ComposeError, Error, FuseError, GraphError, Item, Problem, SplitError, WiringFileError,
 };

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use weld_linker::ComposeOptions;
+use weld_linker::{ComposeOptions, ExportSpec};
 
 /// Arguments of `weld compose`.
 #[derive(clap::Args)]
@@ -17,8 +17,11 @@ pub struct Args {
     /// The composed component.
     #[arg(short, long)]
     output: PathBuf,
-    /// Also export this export of another input, as `INPUT/EXPORT` (repeatable).
-    #[arg(long = "export", value_name = "INPUT/EXPORT")]
+    /// Also export this export of another input, as `INPUT/EXPORT`
+    /// (repeatable). EXPORT is looked up by the semver rule (exact, else the
+    /// highest version on the same track) and keeps the provider's name
+    /// unless renamed with `=NEW-NAME`.
+    #[arg(long = "export", value_name = "INPUT/EXPORT[=NEW-NAME]")]
     exports: Vec<String>,
     /// Skip validating function bodies of the output (types and wiring are always checked).
     #[arg(long)]
@@ -43,11 +46,20 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let exports = args
         .exports
         .iter()
-        .map(|e| match e.split_once('/') {
-            Some((input, name)) if !input.is_empty() && !name.is_empty() => {
-                Ok((input.to_string(), name.to_string()))
+        .map(|e| {
+            let (spec, rename) = match e.split_once('=') {
+                Some((spec, to)) => (spec, Some(to)),
+                None => (e.as_str(), None),
+            };
+            match (spec.split_once('/'), rename) {
+                (_, Some("")) => Err(anyhow::anyhow!("--export {e}: expected INPUT/EXPORT=NEW-NAME")),
+                (Some((input, name)), _) if !input.is_empty() && !name.is_empty() => Ok(ExportSpec {
+                    input: input.to_string(),
+                    name: name.to_string(),
+                    rename: rename.map(str::to_string),
+                }),
+                _ => Err(anyhow::anyhow!("--export {e}: expected INPUT/EXPORT[=NEW-NAME]")),
             }
-            _ => Err(anyhow::anyhow!("--export {e}: expected INPUT/EXPORT")),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let opts = ComposeOptions {
@@ -59,6 +71,9 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let composed = weld_linker::compose(&opts, &inputs)?;
     for w in &composed.warnings {
         eprintln!("weld: warning: {w}");
+    }
+    for n in &composed.notes {
+        eprintln!("weld: note: {n}");
     }
     weld_linker::write_atomic(&args.output, &composed.bytes)?;
     if !composed.hoisted.is_empty() {

@@ -80,6 +80,17 @@ fn alias(b: &mut ComponentBuilder, instance: u32, name: &str, kind: ComponentExp
     b.alias(None, wasm_encoder::Alias::InstanceExport { instance, kind, name })
 }
 
+/// One more export of the result: `child`'s export `export`, as `as_name`.
+#[derive(Debug, Clone)]
+pub struct ExtraExport {
+    /// The child.
+    pub child: InputId,
+    /// The child's export (its real name).
+    pub export: String,
+    /// The name in the result.
+    pub as_name: String,
+}
+
 /// Builds the composed component. `contents[k]` is the bytes of distinct
 /// content `k` (rewritten to alias the `hoisted` modules, defined first), `tys[c]` the validator's type of child `c` when it was
 /// probed; `exports` lists extra `(child, export)` pairs to re-export.
@@ -90,7 +101,7 @@ pub fn emit(
     contents: &[&[u8]],
     hoisted: &[super::hoist::HoistedModule<'_>],
     wiring: &Wiring,
-    exports: &[(InputId, String)],
+    exports: &[ExtraExport],
 ) -> Result<Emitted, ComposeError> {
     let ty_of = |c: InputId| tys[c.as_usize()];
     // The validator's view of a child's import `k` (children with imports of
@@ -281,22 +292,31 @@ pub fn emit(
     // The root's exports, then the extra ones.
     let root = InputId(0);
     let mut seen: HashMap<String, String> = HashMap::new();
-    let mut wanted: Vec<(InputId, String)> = children[root]
+    let mut wanted: Vec<ExtraExport> = children[root]
         .exports
         .keys()
-        .map(|n| (root, n.to_string()))
+        .map(|n| ExtraExport {
+            child: root,
+            export: n.to_string(),
+            as_name: n.to_string(),
+        })
         .collect();
     wanted.extend(exports.iter().cloned());
-    for (c, name) in wanted {
-        if let Some(prev) = seen.insert(name.clone(), children[c].name.to_string()) {
+    for ExtraExport {
+        child: c,
+        export,
+        as_name,
+    } in wanted
+    {
+        if let Some(prev) = seen.insert(as_name.clone(), children[c].name.to_string()) {
             return Err(ComposeError::BadExport(
-                format!("{}/{name}", children[c].name),
-                format!("`{prev}` already exports `{name}` from the result"),
+                format!("{}/{export}", children[c].name),
+                format!("`{prev}` already exports `{as_name}` from the result"),
             ));
         }
-        let kind = children[c].exports[name.as_str()].export_kind();
-        let at = alias(&mut b, instance_of[&c], &name, kind);
-        b.export(name.as_str(), kind, at, None);
+        let kind = children[c].exports[export.as_str()].export_kind();
+        let at = alias(&mut b, instance_of[&c], &export, kind);
+        b.export(as_name.as_str(), kind, at, None);
     }
     b.append_names();
     Ok(Emitted {

@@ -18,6 +18,7 @@ pub(crate) mod wire;
 
 use std::collections::HashMap;
 
+use weld_format::names::{match_key, MatchRule, ProviderIndex};
 use weld_format::{ContentId, InputId, Inputs};
 
 use crate::error::{ComposeError, Error, Problem};
@@ -30,8 +31,9 @@ pub struct ComposeOptions {
     /// How imports are resolved: explicit wires (a wiring file), files found
     /// under `--root`, host namespaces.
     pub resolve: ResolveOptions,
-    /// More exports of the result: `(child, export)`.
-    pub exports: Vec<(String, String)>,
+    /// More exports of the result, each an export of a child looked up by
+    /// the semver rule (DESIGN §4).
+    pub exports: Vec<ExportSpec>,
     /// Validate function bodies of the result too (types and wiring are
     /// always checked).
     pub validate: bool,
@@ -47,6 +49,30 @@ impl Default for ComposeOptions {
             exports: Vec::new(),
             validate: true,
             min_size: 1024,
+        }
+    }
+}
+
+/// One more export of the result: `input`'s export `name` (exact, or the
+/// highest version on the same semver track), exported under its own name
+/// or under `rename`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportSpec {
+    /// The child (its name).
+    pub input: String,
+    /// The export looked for.
+    pub name: String,
+    /// The name in the result, if not the provider's own.
+    pub rename: Option<String>,
+}
+
+impl ExportSpec {
+    /// `input`'s export `name`, under the provider's own name.
+    pub fn new(input: impl Into<String>, name: impl Into<String>) -> Self {
+        ExportSpec {
+            input: input.into(),
+            name: name.into(),
+            rename: None,
         }
     }
 }
@@ -85,6 +111,9 @@ pub struct Composed {
     pub bytes: Vec<u8>,
     /// Things the user should know (unused plugs).
     pub warnings: Vec<String>,
+    /// What was done that the user may not expect (an `--export` taken by
+    /// the semver rule).
+    pub notes: Vec<String>,
     /// Children in instantiation order.
     pub order: Vec<String>,
     /// Distinct children embedded (each once).
@@ -179,18 +208,60 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     // Extra exports name a child and one of its exports.
     let by_name: HashMap<&str, InputId> = children.iter().map(|(i, c)| (c.name, i)).collect();
     let mut exports = Vec::with_capacity(opts.exports.len());
-    for (child, export) in &opts.exports {
-        let shown = format!("{child}/{export}");
+    let mut notes = Vec::new();
+    let mut indexes: HashMap<InputId, ProviderIndex<'_, usize>> = HashMap::new();
+    for spec in &opts.exports {
+        let (child, wanted) = (&spec.input, &spec.name);
+        let shown = format!("{child}/{wanted}");
         let Some(&c) = by_name.get(child.as_str()) else {
             return Err(ComposeError::BadExport(shown, format!("no input is named `{child}`")).into());
         };
-        if !children[c].exports.contains_key(export.as_str()) {
-            return Err(ComposeError::BadExport(shown, format!("`{child}` has no export `{export}`")).into());
+        let index = indexes.entry(c).or_insert_with(|| {
+            let mut index = ProviderIndex::new();
+            for (k, name) in children[c].exports.keys().enumerate() {
+                index.insert(name, k);
+            }
+            index
+        });
+        let Some((&k, rule)) = index.lookup(wanted) else {
+            let reason = match children[c]
+                .exports
+                .keys()
+                .find(|n| match_key(n).0 == match_key(wanted).0)
+            {
+                Some(other) => format!(
+                    "`{child}` has no export `{wanted}` (it exports `{other}`, on another semver track)"
+                ),
+                None => format!("`{child}` has no export `{wanted}`"),
+            };
+            return Err(ComposeError::BadExport(shown, reason).into());
+        };
+        let found = children[c]
+            .exports
+            .get_index(k)
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_default();
+        let as_name = spec.rename.clone().unwrap_or_else(|| found.clone());
+        if let Err(e) = wasmparser::names::ComponentName::new(&as_name, 0) {
+            return Err(ComposeError::BadExport(
+                shown,
+                format!("`{as_name}` is not a valid export name: {}", e.message()),
+            )
+            .into());
         }
-        exports.push((c, export.clone()));
+        if rule == MatchRule::Semver {
+            notes.push(format!(
+                "--export {shown}: took `{found}` by the semver rule; the result exports it as `{as_name}`"
+            ));
+        }
+        exports.push(emit::ExtraExport {
+            child: c,
+            export: found,
+            as_name,
+        });
     }
     let mut roots = vec![InputId(0)];
-    roots.extend(exports.iter().map(|(c, _)| *c));
+    roots.extend(exports.iter().map(|e| e.child));
 
     // The one resolver (the same answer `weld graph` prints), then compose's
     // own part: what is instantiated, in which order.
@@ -305,6 +376,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         embedded: emitted.embedded.len(),
         bytes: emitted.bytes,
         warnings,
+        notes,
         order: wiring.order.iter().map(|&i| name(i)).collect(),
         wires,
         imports: emitted.imports,

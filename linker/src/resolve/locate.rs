@@ -382,8 +382,10 @@ pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFai
                 Ok(Found::Entry {
                     map_dir,
                     map_file,
+                    key: found_key,
                     target,
                 }) => {
+                    let semver = found_key != key;
                     let map = rel(&root, &map_file);
                     match weld_format::names::parse_hash_name(&target) {
                         // A digest: the blob in the store, verified.
@@ -391,8 +393,9 @@ pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFai
                             .map(|file| {
                                 let rule = Rule::Map {
                                     map,
-                                    key: name.clone(),
+                                    key: found_key.clone(),
                                     file: format!("{target} (store)"),
+                                    semver,
                                 };
                                 Some((file, rule, target.clone()))
                             }),
@@ -404,8 +407,9 @@ pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFai
                             resolve_path(&map_dir, &map_dir, &target).map(|file| {
                                 let rule = Rule::Map {
                                     map,
-                                    key: key.to_string(),
+                                    key: found_key.clone(),
                                     file: rel(&root, &file),
+                                    semver,
                                 };
                                 let input_name = rel(&root, &file);
                                 Some((file, rule, input_name))
@@ -521,14 +525,36 @@ struct DirMaps {
     json: BTreeMap<String, String>,
     /// The map files there, as found (JSON first).
     files: Vec<PathBuf>,
+    /// weld's map keys that are versioned interface names, by semver track
+    /// (DESIGN §4): an import with no exact key takes the highest version on
+    /// its track.
+    by_track: HashMap<(String, Track), (semver::Version, String)>,
+}
+
+impl DirMaps {
+    /// weld's map entry for `name`: its exact key, else the highest
+    /// version on the same track. Returns the key and the target.
+    fn toml_entry(&self, name: &str) -> Option<(String, &String)> {
+        if let Some(t) = self.toml.get(name) {
+            return Some((name.to_string(), t));
+        }
+        let Ok(parsed @ ExternName::Interface { .. }) = ExternName::parse(name) else {
+            return None;
+        };
+        let (_, key) = self.by_track.get(&(parsed.base().to_string(), parsed.track()?))?;
+        Some((key.clone(), self.toml.get(key)?))
+    }
 }
 
 /// What [`find_in_maps`] found.
 enum Found {
-    /// The nearest entry: the map's directory and file, and the target.
+    /// The nearest entry: the map's directory and file, the key that
+    /// matched (the name itself, or a key on its semver track), and the
+    /// target.
     Entry {
         map_dir: PathBuf,
         map_file: PathBuf,
+        key: String,
         target: String,
     },
     /// No map has the key; these were consulted, nearest first.
@@ -569,6 +595,27 @@ fn read_dir_maps(dir: &Path) -> Result<DirMaps, Refusal> {
                 });
             }
         }
+        for k in map.imports.keys() {
+            if let Ok(ExternName::Interface {
+                base,
+                version: Some(v),
+            }) = ExternName::parse(k)
+            {
+                let slot = maps.by_track.entry((base.to_string(), Track::of(&v)));
+                match slot {
+                    std::collections::hash_map::Entry::Occupied(mut o) => {
+                        if (v.major, v.minor, v.patch, &v.pre)
+                            > (o.get().0.major, o.get().0.minor, o.get().0.patch, &o.get().0.pre)
+                        {
+                            o.insert((v, k.clone()));
+                        }
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert((v, k.clone()));
+                    }
+                }
+            }
+        }
         maps.toml = map.imports;
         maps.files.push(toml_file);
     }
@@ -598,20 +645,26 @@ fn find_in_maps(
         }
         let maps = &cache[cur];
         let toml_hit = if keyed {
-            maps.toml.get(key).or_else(|| maps.toml.get(bare))
+            (maps.toml.get(key).map(|t| (key.to_string(), t)))
+                .or_else(|| maps.toml.get(bare).map(|t| (bare.to_string(), t)))
         } else {
-            maps.toml.get(key)
+            maps.toml_entry(key)
         };
-        let json_hit = if keyed { maps.json.get(bare) } else { None };
+        let json_hit = if keyed {
+            maps.json.get(bare).map(|t| (key.to_string(), t))
+        } else {
+            None
+        };
         let hit = match (json_hit, toml_hit) {
             (Some(t), _) => Some((cur.join(WASI_IMPORT_MAP), t)),
             (None, Some(t)) => Some((cur.join(IMPORT_MAP), t)),
             (None, None) => None,
         };
-        if let Some((map_file, target)) = hit {
+        if let Some((map_file, (key, target))) = hit {
             return Ok(Found::Entry {
                 map_dir: cur.to_path_buf(),
                 map_file,
+                key,
                 target: target.clone(),
             });
         }

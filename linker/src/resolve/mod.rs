@@ -66,7 +66,10 @@ pub enum Rule {
     Semver,
     /// An entry of a compose wiring file (or an explicit wire given by the
     /// library caller).
-    Wiring,
+    Wiring {
+        /// The export was found by the semver rule, not by its exact name.
+        semver: bool,
+    },
     /// A relative path under `--root`, to this file (relative to the root).
     Path {
         /// The file, relative to the root.
@@ -83,6 +86,9 @@ pub enum Rule {
         key: String,
         /// The file it maps to, relative to the root.
         file: String,
+        /// The key or the export was found by the semver rule, not by the
+        /// import's exact name.
+        semver: bool,
     },
 }
 
@@ -100,10 +106,22 @@ impl std::fmt::Display for Rule {
         match self {
             Rule::Exact => f.write_str("exact"),
             Rule::Semver => f.write_str("semver"),
-            Rule::Wiring => f.write_str("wiring"),
+            Rule::Wiring { semver: false } => f.write_str("wiring"),
+            Rule::Wiring { semver: true } => f.write_str("wiring, semver"),
             Rule::Symbol => f.write_str("symbol"),
             Rule::Path { file } => write!(f, "path {file}"),
-            Rule::Map { map, key, file } => write!(f, "map {map} [{key}] -> {file}"),
+            Rule::Map {
+                map,
+                key,
+                file,
+                semver,
+            } => {
+                write!(f, "map {map} [{key}] -> {file}")?;
+                if *semver {
+                    f.write_str(", semver")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -235,8 +253,9 @@ struct Resolver<'r, 'a> {
     core_exports: Vec<Option<HashMap<&'a str, u32>>>,
     /// Every component export, by name and semver track.
     providers: ProviderIndex<'a, (InputId, u32)>,
-    /// Explicit wires: `(importer, import) -> (provider, export)`.
-    wires: HashMap<(InputId, &'r str), (InputId, u32)>,
+    /// Explicit wires: `(importer, import) -> (provider, export, how the
+    /// export's name matched)`.
+    wires: HashMap<(InputId, &'r str), (InputId, u32, MatchRule)>,
     /// The content of each input, hashed the first time an ambiguity check
     /// needs it (identical bytes are interchangeable, not rivals).
     content: Vec<std::cell::OnceCell<blake3::Hash>>,
@@ -297,11 +316,10 @@ impl<'r, 'a> Resolver<'r, 'a> {
         if self.opts.wiring.is_empty() {
             return;
         }
-        // Import names and export positions, for the inputs wires name
-        // (each input indexed once).
+        // Import names, for the inputs wires name (each input indexed once).
+        // Exports are looked up in the provider index, by the semver rule.
         let mut imports: HashSet<(InputId, &str)> = HashSet::new();
-        let mut exports: HashMap<(InputId, &str), u32> = HashMap::new();
-        let (mut importers, mut providers) = (HashSet::new(), HashSet::new());
+        let mut importers = HashSet::new();
         let component = |who: &str| {
             let &i = self.by_name.get(who)?;
             self.surveys[i.as_usize()].as_component().map(|c| (i, c))
@@ -309,11 +327,6 @@ impl<'r, 'a> Resolver<'r, 'a> {
         for w in &self.opts.wiring {
             if let Some((i, c)) = component(&w.importer).filter(|(i, _)| importers.insert(*i)) {
                 imports.extend(c.imports.iter().map(|x| (i, x.name.name)));
-            }
-            if let Some((i, c)) = component(&w.provider).filter(|(i, _)| providers.insert(*i)) {
-                for (k, x) in c.exports.iter().enumerate() {
-                    exports.entry((i, x.name.name)).or_insert(k as u32);
-                }
             }
         }
         for w in &self.opts.wiring {
@@ -344,28 +357,22 @@ impl<'r, 'a> Resolver<'r, 'a> {
                 self.problems.push(problem("the input has no such import".into()));
                 continue;
             }
-            let export = match &w.export {
-                Some(e) => match exports.get(&(provider, e.as_str())) {
-                    Some(&k) => k,
-                    None => {
-                        self.problems
-                            .push(problem(format!("`{}` has no export `{e}`", w.provider)));
-                        continue;
-                    }
-                },
-                None => match self.providers.lookup_where(&w.import, |&(p, _)| p == provider) {
-                    Some((&(_, k), _)) => k,
-                    None => {
-                        self.problems.push(problem(format!(
-                            "`{}` exports nothing matching this name",
-                            w.provider
-                        )));
-                        continue;
-                    }
-                },
+            // The named export, or the one matching the import's name: exact,
+            // else the highest version on the same track.
+            let wanted = w.export.as_deref().unwrap_or(&w.import);
+            let export = match self.providers.lookup_where(wanted, |&(p, _)| p == provider) {
+                Some((&(_, k), rule)) => (k, rule),
+                None => {
+                    let reason = match &w.export {
+                        Some(e) => format!("`{}` has no export `{e}`", w.provider),
+                        None => format!("`{}` exports nothing matching this name", w.provider),
+                    };
+                    self.problems.push(problem(reason));
+                    continue;
+                }
             };
             self.wires
-                .insert((importer, w.import.as_str()), (provider, export));
+                .insert((importer, w.import.as_str()), (provider, export.0, export.1));
         }
     }
 
@@ -404,15 +411,27 @@ impl<'r, 'a> Resolver<'r, 'a> {
 
     /// The target of one component import, checked (kind, ambiguity).
     fn component(&mut self, me: InputId, name: &str, kind: Kind) -> Target {
-        let found = if let Some(&(provider, export)) = self.wires.get(&(me, name)) {
-            Some((provider, export, Rule::Wiring))
+        let found = if let Some(&(provider, export, by)) = self.wires.get(&(me, name)) {
+            Some((
+                provider,
+                export,
+                Rule::Wiring {
+                    semver: by == MatchRule::Semver,
+                },
+            ))
         } else if kind.by_name() {
             // An import-map entry names the file for this importer; locate
             // made one only for names no given input provides.
             let mapped = self.by_file.get(&(me, name)).and_then(|&(p, rule)| {
                 self.providers
                     .lookup_where(name, |&(q, _)| q == p)
-                    .map(|(&(_, e), _)| (p, e, rule.clone()))
+                    .map(|(&(_, e), by)| {
+                        let mut rule = rule.clone();
+                        if let (Rule::Map { semver, .. }, MatchRule::Semver) = (&mut rule, by) {
+                            *semver = true;
+                        }
+                        (p, e, rule)
+                    })
             });
             match mapped {
                 Some(m) => Some(m),
