@@ -45,6 +45,10 @@ enum Command {
     Hash(cli::hash::Args),
     /// Print what a module or component holds (the survey).
     Inspect(cli::inspect::Args),
+    /// Check a component against a WIT world: every import provided, every
+    /// expected export present, exact or by semver, types checked. Exit 1
+    /// when it does not conform.
+    Targets(cli::targets::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Pull(a) => cli::registry::exec_pull(a),
         Command::Hash(a) => cli::hash::exec(a),
         Command::Inspect(a) => cli::inspect::exec(a),
+        Command::Targets(a) => cli::targets::exec(a),
     };
     match result {
         Ok(code) => code,

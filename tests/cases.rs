@@ -29,6 +29,14 @@
 //! - `@corrupt PATH`: flips the last byte of the file `PATH`, or of every
 //!   file directly in the directory `PATH`;
 //! - `@remove DIR`: deletes every file directly in `DIR`.
+//! - `@copy DIR DEST`: copies a directory tree (to edit a fetched one);
+//! - `@edit FILE 'FROM' 'TO'`: replaces the first `FROM` in `FILE` (which
+//!   must be there) by `TO`;
+//! - `@needs PATH...`: the case needs these fetched files (real binaries,
+//!   WIT packages). `$CACHE` in `cmd` is the weld cache (`WELD_CACHE`, else
+//!   `~/.cache/weld`), and is written `$CACHE` in the compared texts. A
+//!   missing file fails the case under CI (`CI` set) and skips it, with a
+//!   printed reason, elsewhere.
 //!
 //! `CASE=substring` runs only the cases whose `<command>/<case>` contains it.
 
@@ -108,8 +116,18 @@ struct Outcome {
     status: String,
 }
 
-/// Runs the steps of one case; `Err` is a failure of the case's setup.
-fn run_case(dir: &Path) -> Result<Outcome, String> {
+/// The weld cache directory (`corpus/fetch` and the other corpus scripts
+/// fill it).
+fn cache_dir() -> PathBuf {
+    match std::env::var_os("WELD_CACHE") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/weld"),
+    }
+}
+
+/// Runs the steps of one case; `Err` is a failure of the case's setup,
+/// `None` a case skipped for a missing fetched file (never under CI).
+fn run_case(dir: &Path) -> Result<Option<Outcome>, String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let out_dir = tmp.path().to_path_buf();
     let cmd = std::fs::read_to_string(dir.join("cmd")).map_err(|e| e.to_string())?;
@@ -120,7 +138,10 @@ fn run_case(dir: &Path) -> Result<Outcome, String> {
         .map(|l| {
             split_line(l)
                 .into_iter()
-                .map(|a| a.replace("$OUT", &out_dir.display().to_string()))
+                .map(|a| {
+                    a.replace("$OUT", &out_dir.display().to_string())
+                        .replace("$CACHE", &cache_dir().display().to_string())
+                })
                 .collect()
         })
         .collect();
@@ -130,6 +151,17 @@ fn run_case(dir: &Path) -> Result<Outcome, String> {
         .ok_or("cmd has no weld line")?;
     let mut outcome = None;
     for (i, step) in steps.iter().enumerate() {
+        if step[0] == "@needs" {
+            if let Some(missing) = step[1..].iter().find(|p| !Path::new(p).exists()) {
+                let why = format!("{missing} is not fetched (see .ci/run for the corpus scripts)");
+                if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+                    return Err(format!("{why}; CI is set, so this is a failure, not a skip"));
+                }
+                eprintln!("skipped: case {}: {why}", dir.display());
+                return Ok(None);
+            }
+            continue;
+        }
         if step[0].starts_with('@') {
             action(dir, step)?;
             continue;
@@ -158,7 +190,7 @@ fn run_case(dir: &Path) -> Result<Outcome, String> {
             });
         }
     }
-    Ok(outcome.expect("the last weld line ran"))
+    Ok(Some(outcome.expect("the last weld line ran")))
 }
 
 /// Runs one harness action.
@@ -214,8 +246,31 @@ fn action(dir: &Path, step: &[String]) -> Result<(), String> {
             }
             Ok(())
         }
+        ("@copy", [from, to]) => copy_tree(&path(from), &path(to)).map_err(io),
+        ("@edit", [file, from, to]) => {
+            let text = std::fs::read_to_string(path(file)).map_err(io)?;
+            if !text.contains(from.as_str()) {
+                return Err(format!("@edit: `{from}` is not in {file}"));
+            }
+            std::fs::write(path(file), text.replacen(from.as_str(), to, 1)).map_err(io)
+        }
         _ => Err(format!("unknown harness action `{}`", step.join(" "))),
     }
+}
+
+/// Copies a directory tree (files and folders).
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), dest)?;
+        }
+    }
+    Ok(())
 }
 
 /// Validates the `.wasm` outputs a successful `weld` run named.
@@ -246,7 +301,11 @@ fn validate_outputs(dir: &Path, args: &[String]) -> Result<(), String> {
 /// Replaces the machine-specific paths by `$OUT` and `$CASE`.
 fn normalise(text: &str, case: &Path, out: &Path) -> String {
     let mut text = text.to_string();
-    let mut pairs = vec![(out.to_path_buf(), "$OUT"), (case.to_path_buf(), "$CASE")];
+    let mut pairs = vec![
+        (out.to_path_buf(), "$OUT"),
+        (case.to_path_buf(), "$CASE"),
+        (cache_dir(), "$CACHE"),
+    ];
     for (p, name) in pairs.clone() {
         if let Ok(c) = p.canonicalize() {
             if c != p {
@@ -312,7 +371,8 @@ fn cli_cases_match_their_blessed_outputs() {
     let mut failures = Vec::new();
     for (name, dir) in &cases {
         let outcome = match run_case(dir) {
-            Ok(o) => o,
+            Ok(Some(o)) => o,
+            Ok(None) => continue,
             Err(e) => {
                 failures.push(format!("case {name}: {e}"));
                 continue;

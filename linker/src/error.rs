@@ -44,6 +44,9 @@ pub enum Error {
     /// An output could not be written.
     #[error(transparent)]
     Write(#[from] crate::write::WriteError),
+    /// `weld targets`: the world or the component could not be read.
+    #[error(transparent)]
+    Targets(#[from] TargetsError),
     /// `--root` resolution failed: every import it refused.
     #[error(transparent)]
     Locate(#[from] crate::resolve::locate::LocateFailure),
@@ -136,6 +139,15 @@ pub enum ComposeError {
     /// There is nothing to compose.
     #[error("no components to compose")]
     NoInputs,
+    /// The result does not conform to the `--target` world: the items that
+    /// do not fit, each as `weld targets` prints it.
+    #[error("the composition does not conform to {world}: {}; nothing written", items.join("; "))]
+    DoesNotConform {
+        /// The world's full name.
+        world: String,
+        /// The items that do not fit.
+        items: Vec<String>,
+    },
     /// An input is a core module.
     #[error("{input}: is a core module; `compose` takes components (use `fuse` for core modules)")]
     NotAComponent {
@@ -298,4 +310,25 @@ impl From<LinkError> for Error {
     fn from(e: LinkError) -> Self {
         Error::Link(Box::new(e))
     }
+}
+
+/// `weld targets` could not run: the world or the component is unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetsError {
+    /// The world (a WIT package, file or encoded package) is unusable.
+    #[error("{world}: {reason}")]
+    World {
+        /// Where the world came from.
+        world: String,
+        /// Why.
+        reason: String,
+    },
+    /// The component is unusable.
+    #[error("{component}: {reason}")]
+    Component {
+        /// The component.
+        component: String,
+        /// Why.
+        reason: String,
+    },
 }

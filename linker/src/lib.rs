@@ -12,6 +12,7 @@
 //! | `compose/` | components → one, shared-nothing: probe, wire, emit |
 //! | `store/` | the content-addressed store, split and bundle |
 //! | `report/` | what `graph`, `inspect` and `hash` print |
+//! | `targets/` | `weld targets`: a component against a WIT world, semver-aware |
 //!
 //! The public API is the commands ([`fuse`], [`link`], [`compose`], [`graph`],
 //! [`split`], [`bundle`], [`inspect`], [`hash`], [`locate`]), their options
@@ -33,11 +34,14 @@ mod report;
 mod resolve;
 mod sections;
 mod store;
+#[cfg(feature = "component")]
+mod targets;
 mod type_encode;
 mod validate;
 mod write;
 
 pub use compose::{compose, ComposeOptions, Composed, ExportSpec, HoistReport, WireReport};
+pub use error::TargetsError;
 pub use error::{
     BundleError, ComposeError, Error, FuseError, GraphError, Item, Problem, SplitError, WiringFileError,
 };
@@ -71,6 +75,8 @@ pub use store::{
     Layer, MemoryStore, OciDir, RootRecord, Store, StoreError, Tag, WasmConfig, World,
     WASM_CONFIG_MEDIA_TYPE,
 };
+#[cfg(feature = "component")]
+pub use targets::{targets, Direction, Status, TargetItem, TargetWorld, TargetsReport};
 pub use type_encode::TypeEncodeError;
 pub use write::{write_atomic, WriteError};
 

@@ -34,6 +34,14 @@ pub struct Args {
     /// defined once for several children) as JSON.
     #[arg(long, value_name = "FILE")]
     map: Option<PathBuf>,
+    /// Check the result against this WIT world before writing it (as
+    /// `weld targets` does): a WIT package directory, a `.wit` file or an
+    /// encoded package (`.wasm`).
+    #[arg(long, value_name = "WORLD")]
+    target: Option<PathBuf>,
+    /// The world in the `--target` package (`command`, or a full name).
+    #[arg(long, value_name = "NAME", requires = "target")]
+    target_world: Option<String>,
     #[command(flatten)]
     resolve: super::ResolveArgs,
 }
@@ -62,11 +70,16 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
             }
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let target = match &args.target {
+        Some(path) => Some(super::targets::load_world(path, args.target_world.as_deref())?),
+        None => None,
+    };
     let opts = ComposeOptions {
         resolve,
         exports,
         validate: !args.no_validate,
         min_size: args.min_size,
+        target,
     };
     let composed = weld_linker::compose(&opts, &inputs)?;
     for w in &composed.warnings {
@@ -74,6 +87,18 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     }
     for n in &composed.notes {
         eprintln!("weld: note: {n}");
+    }
+    if let Some(t) = &composed.target {
+        let semver = t
+            .items
+            .iter()
+            .filter(|i| matches!(i.status, weld_linker::Status::Semver { .. }))
+            .count();
+        eprintln!(
+            "weld: conforms to {} ({} items, {semver} by semver)",
+            t.world,
+            t.items.len()
+        );
     }
     weld_linker::write_atomic(&args.output, &composed.bytes)?;
     if !composed.hoisted.is_empty() {

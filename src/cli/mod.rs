@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod link;
 pub mod registry;
 pub mod split;
+pub mod targets;
 
 use std::path::PathBuf;
 
@@ -20,6 +21,17 @@ fn specs(specs: &[String]) -> anyhow::Result<Vec<InputSpec>> {
         .iter()
         .map(|s| InputSpec::parse(s))
         .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Writes `text` to standard output. A closed pipe (`weld ... | head`)
+/// ends the process quietly with the status a shell gives SIGPIPE (141).
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        r => Ok(r?),
+    }
 }
 
 /// Parses `[name=]path` specs and loads them.

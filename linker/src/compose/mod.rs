@@ -40,6 +40,10 @@ pub struct ComposeOptions {
     /// Core modules byte-identical in two or more distinct children and at
     /// least this big are defined once and aliased (`usize::MAX`: never).
     pub min_size: usize,
+    /// Check the result against this world before returning it, as
+    /// [`crate::targets`] does; a result that does not conform is an error.
+    #[cfg(feature = "component")]
+    pub target: Option<crate::TargetWorld>,
 }
 
 impl Default for ComposeOptions {
@@ -49,6 +53,8 @@ impl Default for ComposeOptions {
             exports: Vec::new(),
             validate: true,
             min_size: 1024,
+            #[cfg(feature = "component")]
+            target: None,
         }
     }
 }
@@ -124,6 +130,10 @@ pub struct Composed {
     pub imports: Vec<String>,
     /// Core modules shared by several children, defined once.
     pub hoisted: Vec<HoistReport>,
+    /// The check against [`ComposeOptions::target`], when one was asked for
+    /// (it conforms: otherwise compose returns an error).
+    #[cfg(feature = "component")]
+    pub target: Option<crate::TargetsReport>,
 }
 
 /// Composes the inputs: the first is the root, the rest plug into it and
@@ -332,6 +342,28 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     if let Err(e) = crate::validate::validate(&emitted.bytes, opts.validate) {
         return Err(explain(&e, &emitted, &children, &contents, &wiring).into());
     }
+    #[cfg(feature = "component")]
+    let target = match &opts.target {
+        Some(world) => {
+            let report = crate::targets(world, "(composition)", &emitted.bytes)?;
+            if !report.conforms {
+                let mut items: Vec<String> = report
+                    .items
+                    .iter()
+                    .filter(|i| !i.ok())
+                    .map(|i| i.to_string())
+                    .collect();
+                items.extend(report.overall.iter().map(|o| format!("whole component: {o}")));
+                return Err(ComposeError::DoesNotConform {
+                    world: report.world,
+                    items,
+                }
+                .into());
+            }
+            Some(report)
+        }
+        None => None,
+    };
 
     let name = |i: InputId| children[i].name.to_string();
     let mut wires = Vec::new();
@@ -377,6 +409,8 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         bytes: emitted.bytes,
         warnings,
         notes,
+        #[cfg(feature = "component")]
+        target,
         order: wiring.order.iter().map(|&i| name(i)).collect(),
         wires,
         imports: emitted.imports,
