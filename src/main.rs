@@ -72,7 +72,10 @@ fn main() -> ExitCode {
         Err(e) => {
             // Every weld error's own text already says its cause (the
             // source is kept for library callers), so only the top is printed.
-            eprintln!("weld: error: {e}");
+            // Errors are one line, whatever a dependency's message holds.
+            let text = e.to_string();
+            let line: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            eprintln!("weld: error: {}", line.join("; "));
             ExitCode::from(1)
         }
     }

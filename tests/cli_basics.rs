@@ -289,3 +289,40 @@ fn truncated_module_is_an_error_with_offset() {
         assert!(err.contains(&path.display().to_string()), "{err}");
     }
 }
+
+/// A command that prints a report ends quietly when its reader goes away
+/// (every command prints through one writer, `src/cli/mod.rs` `print`) (`weld inspect --json big.wasm | head -1`): no panic, nothing on
+/// stderr, the status a shell gives SIGPIPE (141).
+#[test]
+fn a_closed_pipe_ends_every_printing_command_quietly() {
+    use std::io::Read;
+    // A report far bigger than a pipe's buffer: a generated module with
+    // thousands of exports.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.wat");
+    let mut wat = String::from("(module\n");
+    for i in 0..20_000 {
+        wat.push_str(&format!("(func (export \"function_number_{i}\") (result i32) i32.const {i})\n"));
+    }
+    wat.push(')');
+    std::fs::write(&big, wat).unwrap();
+    let big = big.display().to_string();
+    for args in [
+        vec!["inspect", "--json", big.as_str()],
+        vec!["inspect", big.as_str()],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_weld"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line's worth, then hang up.
+        let mut first = [0u8; 16];
+        child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {}", stderr(&o));
+        assert!(o.stderr.is_empty(), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -149,6 +149,65 @@ impl fmt::Display for Wat<wasm_encoder::GlobalType> {
     }
 }
 
+impl fmt::Display for Wat<&wasm_encoder::FieldType> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = match self.0.element_type {
+            wasm_encoder::StorageType::I8 => "i8".to_string(),
+            wasm_encoder::StorageType::I16 => "i16".to_string(),
+            wasm_encoder::StorageType::Val(v) => Wat(v).to_string(),
+        };
+        if self.0.mutable {
+            write!(f, "(mut {t})")
+        } else {
+            f.write_str(&t)
+        }
+    }
+}
+
+/// A defined type's body: `(func (param i32) (result i32))`,
+/// `(struct (field i32) (field (mut i64)))`, `(array (mut i8))`.
+impl fmt::Display for Wat<&wasm_encoder::CompositeType> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use wasm_encoder::CompositeInnerType as C;
+        if self.0.shared {
+            f.write_str("(shared ")?;
+        }
+        match &self.0.inner {
+            C::Func(t) => {
+                f.write_str("(func")?;
+                if !t.params().is_empty() {
+                    f.write_str(" (param")?;
+                    for p in t.params() {
+                        write!(f, " {}", Wat(*p))?;
+                    }
+                    f.write_str(")")?;
+                }
+                if !t.results().is_empty() {
+                    f.write_str(" (result")?;
+                    for r in t.results() {
+                        write!(f, " {}", Wat(*r))?;
+                    }
+                    f.write_str(")")?;
+                }
+                f.write_str(")")?;
+            }
+            C::Struct(s) => {
+                f.write_str("(struct")?;
+                for field in s.fields.iter() {
+                    write!(f, " (field {})", Wat(field))?;
+                }
+                f.write_str(")")?;
+            }
+            C::Array(a) => write!(f, "(array {})", Wat(&a.0))?,
+            C::Cont(c) => write!(f, "(cont {})", c.0)?,
+        }
+        if self.0.shared {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
 /// ` 1..10`, ` 1`: a minimum and an optional maximum.
 fn limits(f: &mut fmt::Formatter<'_>, min: u64, max: Option<u64>) -> fmt::Result {
     write!(f, " {min}")?;

@@ -104,7 +104,9 @@ impl Problem {
             input: input.into(),
             item,
             offset: Some(e.offset()),
-            reason: e.message().to_string(),
+            // wasmparser puts context on lines of their own; errors are one
+            // line.
+            reason: one_line(e.message()),
             source: Some(Box::new(e)),
         }
     }
@@ -117,13 +119,26 @@ impl Problem {
     }
 }
 
+/// A multi-line message on one line, its lines joined by `: `.
+pub(crate) fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.input)?;
         if let Some(item) = &self.item {
             write!(f, ": {item}")?;
         }
-        write!(f, ": {}", self.reason)?;
+        if self.reason.contains('\n') {
+            write!(f, ": {}", one_line(&self.reason))?;
+        } else {
+            write!(f, ": {}", self.reason)?;
+        }
         if let Some(off) = self.offset {
             write!(f, " (at offset {off:#x})")?;
         }

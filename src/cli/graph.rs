@@ -34,9 +34,9 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let opts = GraphOptions { resolve };
     let report = weld_linker::graph(&opts, &inputs)?;
     match args.format {
-        Format::Text => print!("{}", report.to_text()),
-        Format::Dot => print!("{}", report.to_dot()),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => out!("{}", report.to_text()),
+        Format::Dot => out!("{}", report.to_dot()),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
     }
     // What `fuse` or `compose` would refuse is an error here too.
     for p in &report.problems {

@@ -18,12 +18,12 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let input = inputs.iter().next().expect("one input was loaded");
     let r = weld_linker::hash_input(input)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        outln!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        println!("sha256:         {}", r.sha256);
-        println!("blake3:         {}", r.blake3);
-        println!("canonical name: {}", r.canonical_name);
-        println!("size:           {}", r.size);
+        outln!("sha256:         {}", r.sha256);
+        outln!("blake3:         {}", r.blake3);
+        outln!("canonical name: {}", r.canonical_name);
+        outln!("size:           {}", r.size);
     }
     Ok(ExitCode::SUCCESS)
 }

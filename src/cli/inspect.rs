@@ -18,9 +18,9 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let input = inputs.iter().next().expect("one input was loaded");
     let report = weld_linker::inspect(input)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.to_text());
+        out!("{}", report.to_text());
     }
     Ok(ExitCode::SUCCESS)
 }

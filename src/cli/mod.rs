@@ -1,5 +1,21 @@
 //! One file per command: a clap `Args` struct and an `exec`.
 
+/// `println!` for command output: a closed pipe ends the run quietly (see
+/// [`print`]). Used inside functions returning `anyhow::Result`.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::cli::print(&format!("{}\n", format_args!($($t)*)))?
+    };
+}
+
+/// `print!` for command output, as [`outln!`].
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::cli::print(&format!($($t)*))?
+    };
+}
+
+
 pub mod compose;
 pub mod fuse;
 pub mod graph;

@@ -172,7 +172,7 @@ pub fn exec_push(args: PushArgs) -> anyhow::Result<ExitCode> {
         oci_digest(&report.manifest),
         report.manifest_size
     );
-    println!(
+    outln!(
         "{}@{}",
         target.whole().split('@').next().unwrap_or(""),
         oci_digest(&report.manifest)
@@ -299,7 +299,7 @@ fn finish(
             .ok_or_else(|| anyhow::anyhow!("app `{name}`: its first layer is not application/wasm"))?;
         let bytes = store.get(&root.digest)?;
         weld_linker::write_atomic(&args.output, &bytes)?;
-        println!(
+        outln!(
             "{name}: root {} bytes; {} layers in the store",
             bytes.len(),
             m.layers.len()
@@ -307,7 +307,7 @@ fn finish(
     } else {
         let out = bundle_app(opts, store, name)?;
         weld_linker::write_atomic(&args.output, &out.bytes)?;
-        println!(
+        outln!(
             "{name}: {} bytes; {} blobs inlined",
             out.bytes.len(),
             out.inlined.len()

@@ -53,7 +53,7 @@ pub fn exec_split(args: SplitArgs) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(dir)?;
         }
         weld_linker::write_atomic(out, &r.root)?;
-        println!(
+        outln!(
             "{}: {} -> {} bytes; {} children replaced ({} distinct, {} new in the store)",
             input.name,
             input.bytes().len(),
@@ -162,7 +162,7 @@ pub fn exec_bundle(args: BundleArgs) -> anyhow::Result<ExitCode> {
         let name = app_name(&store, name)?;
         let out = bundle_app(&opts, &store, &name)?;
         weld_linker::write_atomic(&args.output, &out.bytes)?;
-        println!(
+        outln!(
             "{name}: {} bytes; {} blobs inlined",
             out.bytes.len(),
             out.inlined.len()
@@ -180,7 +180,7 @@ pub fn exec_bundle(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let store = OciDir::open(store)?;
     let out = bundle(&opts, &input.display, input.bytes(), &store)?;
     weld_linker::write_atomic(&args.output, &out.bytes)?;
-    println!(
+    outln!(
         "{}: {} -> {} bytes; {} blobs inlined",
         input.name,
         input.bytes().len(),
@@ -215,7 +215,7 @@ pub fn exec_store(cmd: StoreCommand) -> anyhow::Result<ExitCode> {
             let store = OciDir::open(&dir)?;
             let blobs = store.list()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&blobs)?);
+                outln!("{}", serde_json::to_string_pretty(&blobs)?);
             } else {
                 let total: u64 = blobs.iter().map(|b| b.size).sum();
                 for b in &blobs {
@@ -224,9 +224,9 @@ pub fn exec_store(cmd: StoreCommand) -> anyhow::Result<ExitCode> {
                     } else {
                         b.used_by.join(", ")
                     };
-                    println!("{} {:>10}  {users}", b.digest, b.size);
+                    outln!("{} {:>10}  {users}", b.digest, b.size);
                 }
-                println!("{} blobs, {total} bytes", blobs.len());
+                outln!("{} blobs, {total} bytes", blobs.len());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -237,7 +237,7 @@ pub fn exec_store(cmd: StoreCommand) -> anyhow::Result<ExitCode> {
                 eprintln!("weld: error: {p}");
             }
             if problems.is_empty() {
-                println!("{}: every blob matches its digest", dir.display());
+                outln!("{}: every blob matches its digest", dir.display());
                 Ok(ExitCode::SUCCESS)
             } else {
                 Ok(ExitCode::from(1))

@@ -689,7 +689,15 @@ fn link_import(
             names[pi], ex.name
         ))
     };
-    let ty_text = |t: TypeIdx| types.text.get(t.as_usize()).cloned().unwrap_or_default();
+    // A function type: its body, and for a GC type its index and supertype
+    // (declared subtyping is what matches).
+    let ty_text = |t: TypeIdx| {
+        let body = types.text.get(t.as_usize()).cloned().unwrap_or_default();
+        match types.supertypes.get(t.as_usize()).copied().flatten() {
+            Some(sup) => types.explain(&format!("{body} (type {} <: {sup})", t.0)),
+            None => types.explain(&body),
+        }
+    };
     match imp.ty {
         TypeRef::Func(t) | TypeRef::FuncExact(t) => {
             let expected = mine(t).ok_or_else(|| err(format!("type {t} out of range")))?;
@@ -714,8 +722,19 @@ fn link_import(
                 .global_type(g)
                 .map_err(|_| err("global type out of range".into()))?;
             let found = items.globals[idx as usize];
-            if found != expected {
-                return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
+            // Immutable: covariant; mutable: equal (both are read and written).
+            let ok = found.mutable == expected.mutable
+                && found.shared == expected.shared
+                && if expected.mutable {
+                    found.val_type == expected.val_type
+                } else {
+                    types.is_val_subtype(found.val_type, expected.val_type)
+                };
+            if !ok {
+                return Err(mismatch(
+                    types.explain(&Wat(expected).to_string()),
+                    types.explain(&Wat(found).to_string()),
+                ));
             }
         }
         TypeRef::Table(t) => {
@@ -729,7 +748,10 @@ fn link_import(
                 && found.shared == expected.shared
                 && limits_match(found.minimum, found.maximum, expected.minimum, expected.maximum);
             if !ok {
-                return Err(mismatch(Wat(expected).to_string(), Wat(found).to_string()));
+                return Err(mismatch(
+                    types.explain(&Wat(expected).to_string()),
+                    types.explain(&Wat(found).to_string()),
+                ));
             }
         }
         TypeRef::Memory(mt) => {
@@ -867,6 +889,106 @@ mod tests {
         }
     }
 
+    /// Whether `a` (importing from `b`) fuses with `b`; the error if not.
+    fn links(a: &str, b: &str) -> Result<(), String> {
+        let inputs =
+            Inputs::from_memory([("a", a.as_bytes().to_vec()), ("b", b.as_bytes().to_vec())]).unwrap();
+        match fuse(&FuseOptions::default(), &inputs) {
+            Ok(out) => {
+                wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                    .validate_all(&out.bytes)
+                    .unwrap();
+                Ok(())
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert_no_debug(&e);
+                assert!(e.contains("type mismatch") || e.contains("expected"), "{e}");
+                Err(e)
+            }
+        }
+    }
+
+    /// `b`: a struct hierarchy `$super <: $sub`, a function type pair, and
+    /// exports of every kind typed with them.
+    const GC_PROVIDER: &str = r#"(module
+        (type $super (sub (struct)))
+        (type $sub (sub $super (struct (field i32))))
+        (type $fsuper (sub (func (result anyref))))
+        (type $fsub (sub $fsuper (func (result anyref))))
+        (func (export "fsub") (type $fsub) ref.null any)
+        (func (export "fsuper") (type $fsuper) ref.null any)
+        (global (export "sub") (ref $sub) (struct.new $sub (i32.const 1)))
+        (global (export "subnull") (ref null $sub) (ref.null $sub))
+        (global (export "i31") i31ref (ref.i31 (i32.const 5)))
+        (global (export "msub") (mut (ref null $sub)) (ref.null $sub))
+        (table (export "t") 2 10 (ref null $sub))
+        (memory (export "m") 1 2)
+        (tag (export "e") (param i32)))"#;
+
+    /// `a` importing one item declared as `import`, with the same types.
+    fn importer(import: &str) -> String {
+        format!(
+            r#"(module
+                (type $super (sub (struct)))
+                (type $sub (sub $super (struct (field i32))))
+                (type $fsuper (sub (func (result anyref))))
+                (type $fsub (sub $fsuper (func (result anyref))))
+                (import "b" {import}))"#
+        )
+    }
+
+    #[test]
+    fn functions_match_their_declared_supertypes() {
+        assert!(links(&importer(r#""fsub" (func (type $fsuper))"#), GC_PROVIDER).is_ok());
+        assert!(links(&importer(r#""fsub" (func (type $fsub))"#), GC_PROVIDER).is_ok());
+        let e = links(&importer(r#""fsuper" (func (type $fsub))"#), GC_PROVIDER).unwrap_err();
+        assert!(e.contains("expected (func (result anyref)) (type 3 <: 2)"), "{e}");
+        assert!(links(&importer(r#""fsub" (func (result i32))"#), GC_PROVIDER).is_err());
+    }
+
+    #[test]
+    fn immutable_globals_are_covariant_and_mutable_ones_invariant() {
+        // (ref $sub) <: (ref $super) <: (ref null $super) <: structref <: eqref <: anyref.
+        for ty in ["(ref $super)", "(ref null $super)", "structref", "eqref", "anyref", "(ref struct)", "(ref $sub)"] {
+            assert!(links(&importer(&format!(r#""sub" (global {ty})"#)), GC_PROVIDER).is_ok(), "{ty}");
+        }
+        // Nullable is not below non-null; another hierarchy is never below.
+        let e = links(&importer(r#""subnull" (global (ref $super))"#), GC_PROVIDER).unwrap_err();
+        assert!(
+            e.ends_with("expected global (ref 0) where 0 = (struct), but `b` exports `subnull` as global (ref null 1) where 1 = (struct (field i32)) <: 0"),
+            "{e}"
+        );
+        assert!(links(&importer(r#""sub" (global funcref)"#), GC_PROVIDER).is_err());
+        assert!(links(&importer(r#""sub" (global arrayref)"#), GC_PROVIDER).is_err());
+        assert!(links(&importer(r#""i31" (global eqref)"#), GC_PROVIDER).is_ok());
+        assert!(links(&importer(r#""i31" (global structref)"#), GC_PROVIDER).is_err());
+        // Mutable: the same type only, and mutability must agree.
+        assert!(links(&importer(r#""msub" (global (mut (ref null $sub)))"#), GC_PROVIDER).is_ok());
+        assert!(links(&importer(r#""msub" (global (mut (ref null $super)))"#), GC_PROVIDER).is_err());
+        assert!(links(&importer(r#""msub" (global (ref null $super))"#), GC_PROVIDER).is_err());
+        assert!(links(&importer(r#""sub" (global (mut (ref $sub)))"#), GC_PROVIDER).is_err());
+    }
+
+    #[test]
+    fn tables_memories_and_tags_match_by_limits_and_equal_types() {
+        assert!(links(&importer(r#""t" (table 1 (ref null $sub))"#), GC_PROVIDER).is_ok());
+        assert!(links(&importer(r#""t" (table 2 20 (ref null $sub))"#), GC_PROVIDER).is_ok());
+        // Element types are invariant (tables are written).
+        assert!(links(&importer(r#""t" (table 1 (ref null $super))"#), GC_PROVIDER).is_err());
+        // Limits: at least the minimum, within the maximum.
+        assert!(links(&importer(r#""t" (table 3 (ref null $sub))"#), GC_PROVIDER).is_err());
+        assert!(links(&importer(r#""t" (table 1 5 (ref null $sub))"#), GC_PROVIDER).is_err());
+        assert!(links(&importer(r#""m" (memory 1 2)"#), GC_PROVIDER).is_ok());
+        assert!(links(&importer(r#""m" (memory 1)"#), GC_PROVIDER).is_ok());
+        let e = links(&importer(r#""m" (memory 2)"#), GC_PROVIDER).unwrap_err();
+        assert!(e.ends_with("expected memory 2, but `b` exports `m` as memory 1..2"), "{e}");
+        assert!(links(&importer(r#""m" (memory i64 1)"#), GC_PROVIDER).is_err());
+        assert!(links(&importer(r#""m" (memory 1 2 shared)"#), GC_PROVIDER).is_err());
+        assert!(links(&importer(r#""e" (tag (param i32))"#), GC_PROVIDER).is_ok());
+        assert!(links(&importer(r#""e" (tag (param i64))"#), GC_PROVIDER).is_err());
+    }
+
     #[test]
     fn global_mismatch_prints_ref_types_in_wat() {
         let e = fuse_error(
@@ -875,7 +997,7 @@ mod tests {
         );
         assert!(
             e.ends_with(
-                "type mismatch: expected global mut funcref, but `b` exports `g` as global mut (ref null 0)"
+                "type mismatch: expected global mut funcref, but `b` exports `g` as global mut (ref null 0) where 0 = (func)"
             ),
             "{e}"
         );

@@ -43,6 +43,9 @@ pub struct TypePlan {
     pub supertypes: Vec<Option<u32>>,
     /// For each output type, a printable form (from the first input that had it).
     pub text: Vec<String>,
+    /// For each output type, what it is (for subtyping against abstract
+    /// heap types).
+    pub kinds: Vec<(Composite, bool)>,
     seen: HashMap<Vec<u8>, u32>,
 }
 
@@ -89,9 +92,14 @@ impl TypePlan {
             )?;
             for st in &out_types {
                 self.supertypes.push(st.supertype_idxs.first().copied());
+                self.kinds
+                    .push((Composite::of(&st.composite_type.inner), st.composite_type.shared));
             }
-            self.text
-                .extend(group.iter().map(|st| st.composite_type.to_string()));
+            self.text.extend(
+                out_types
+                    .iter()
+                    .map(|st| crate::describe::Wat(&st.composite_type).to_string()),
+            );
             push_group(&mut self.section, g.explicit, out_types);
             self.count += len;
             self.seen.insert(key, out_start);
@@ -122,6 +130,7 @@ impl TypePlan {
         let i = self.count;
         self.section.ty().subtype(&st);
         self.supertypes.push(None);
+        self.kinds.push((Composite::Func, false));
         self.text.push("(func)".to_string());
         self.count += 1;
         self.seen.insert(key, i);
@@ -145,6 +154,132 @@ impl TypePlan {
         }
         false
     }
+}
+
+/// The kind of a defined type, for subtyping against abstract heap types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Composite {
+    /// A function type (below `func`).
+    Func,
+    /// A struct type (below `struct`, `eq`, `any`).
+    Struct,
+    /// An array type (below `array`, `eq`, `any`).
+    Array,
+    /// A continuation type (below `cont`).
+    Cont,
+}
+
+impl Composite {
+    fn of(t: &wasm_encoder::CompositeInnerType) -> Composite {
+        use wasm_encoder::CompositeInnerType as C;
+        match t {
+            C::Func(_) => Composite::Func,
+            C::Struct(_) => Composite::Struct,
+            C::Array(_) => Composite::Array,
+            C::Cont(_) => Composite::Cont,
+        }
+    }
+}
+
+impl TypePlan {
+    /// Value-type subtyping (the Wasm GC rules) over output type indices:
+    /// numeric and vector types only match themselves; a reference type
+    /// matches when nullability allows it and its heap type is below.
+    pub fn is_val_subtype(&self, a: wasm_encoder::ValType, b: wasm_encoder::ValType) -> bool {
+        match (a, b) {
+            (wasm_encoder::ValType::Ref(x), wasm_encoder::ValType::Ref(y)) => self.is_ref_subtype(x, y),
+            (x, y) => x == y,
+        }
+    }
+
+    /// Reference-type subtyping over output type indices.
+    pub fn is_ref_subtype(&self, a: wasm_encoder::RefType, b: wasm_encoder::RefType) -> bool {
+        (!a.nullable || b.nullable) && self.is_heap_subtype(a.heap_type, b.heap_type)
+    }
+
+    fn is_heap_subtype(&self, a: wasm_encoder::HeapType, b: wasm_encoder::HeapType) -> bool {
+        use wasm_encoder::AbstractHeapType as A;
+        use wasm_encoder::HeapType as H;
+        let kind = |t: u32| self.kinds.get(t as usize).copied();
+        // Whether the abstract type `top` is above defined types of `kind`.
+        let above = |k: Composite, top: A| match k {
+            Composite::Struct => matches!(top, A::Struct | A::Eq | A::Any),
+            Composite::Array => matches!(top, A::Array | A::Eq | A::Any),
+            Composite::Func => top == A::Func,
+            Composite::Cont => top == A::Cont,
+        };
+        // Whether the abstract bottom `bottom` is below defined types of `kind`.
+        let below = |k: Composite, bottom: A| match k {
+            Composite::Struct | Composite::Array => bottom == A::None,
+            Composite::Func => bottom == A::NoFunc,
+            Composite::Cont => bottom == A::NoCont,
+        };
+        match (a, b) {
+            (H::Concrete(x), H::Concrete(y)) | (H::Exact(x), H::Concrete(y)) => {
+                self.is_subtype(TypeIdx(x), TypeIdx(y))
+            }
+            (H::Exact(x), H::Exact(y)) => x == y,
+            (H::Concrete(_), H::Exact(_)) => false,
+            (H::Concrete(x) | H::Exact(x), H::Abstract { shared, ty }) => {
+                kind(x).is_some_and(|(k, s)| s == shared && above(k, ty))
+            }
+            (H::Abstract { shared, ty }, H::Concrete(y) | H::Exact(y)) => {
+                kind(y).is_some_and(|(k, s)| s == shared && below(k, ty))
+            }
+            (H::Abstract { shared: s1, ty: x }, H::Abstract { shared: s2, ty: y }) => {
+                s1 == s2 && abstract_subtype(x, y)
+            }
+        }
+    }
+}
+
+impl TypePlan {
+    /// `text` (a type in WAT syntax, with output type indices) followed by
+    /// what each concrete index in it is: `(ref 1)` becomes
+    /// `(ref 1) where 1 = (struct (field i32)) <: 0`.
+    pub fn explain(&self, text: &str) -> String {
+        let mut defs: Vec<u32> = Vec::new();
+        for pat in ["(ref ", "(ref null ", "(exact "] {
+            let mut rest = text;
+            while let Some(at) = rest.find(pat) {
+                rest = &rest[at + pat.len()..];
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                if let Ok(n) = digits.parse::<u32>() {
+                    if !defs.contains(&n) {
+                        defs.push(n);
+                    }
+                }
+            }
+        }
+        if defs.is_empty() {
+            return text.to_string();
+        }
+        let what: Vec<String> = defs
+            .iter()
+            .map(|&n| {
+                let body = self.text.get(n as usize).map(String::as_str).unwrap_or("?");
+                match self.supertypes.get(n as usize).copied().flatten() {
+                    Some(sup) => format!("{n} = {body} <: {sup}"),
+                    None => format!("{n} = {body}"),
+                }
+            })
+            .collect();
+        format!("{text} where {}", what.join(", "))
+    }
+}
+
+/// Subtyping among abstract heap types: `none <: i31, struct, array <: eq
+/// <: any`, and each other hierarchy's bottom below its top.
+fn abstract_subtype(a: wasm_encoder::AbstractHeapType, b: wasm_encoder::AbstractHeapType) -> bool {
+    use wasm_encoder::AbstractHeapType as A;
+    a == b
+        || match (a, b) {
+            (A::None, A::I31 | A::Struct | A::Array | A::Eq | A::Any) => true,
+            (A::I31 | A::Struct | A::Array | A::Eq, A::Any) => true,
+            (A::I31 | A::Struct | A::Array, A::Eq) => true,
+            (A::NoFunc, A::Func) | (A::NoExtern, A::Extern) | (A::NoExn, A::Exn) | (A::NoCont, A::Cont) => true,
+            _ => false,
+        }
 }
 
 /// A group's types with every type index mapped by `f`; indices at or past

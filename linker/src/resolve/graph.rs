@@ -46,17 +46,16 @@ pub enum GraphError {
 }
 
 fn format_cycles(cycles: &[Cycle], more: usize) -> String {
+    // One line: the cycles separated by `;`.
     let mut s = format!(
-        "{} import cycle{} (inputs in a cycle cannot be instantiated one by one):",
+        "{} import cycle{} (inputs in a cycle cannot be instantiated one by one): ",
         cycles.len(),
         if cycles.len() == 1 { "" } else { "s" }
     );
-    for c in cycles {
-        s.push_str("\n  ");
-        s.push_str(&c.to_string());
-    }
+    let listed: Vec<String> = cycles.iter().map(Cycle::to_string).collect();
+    s.push_str(&listed.join("; "));
     if more > 0 {
-        s.push_str(&format!("\n  ... and {more} more edges on cycles"));
+        s.push_str(&format!("; ... and {more} more edges on cycles"));
     }
     s
 }
