@@ -302,7 +302,9 @@ fn a_closed_pipe_ends_every_printing_command_quietly() {
     let big = dir.path().join("big.wat");
     let mut wat = String::from("(module\n");
     for i in 0..20_000 {
-        wat.push_str(&format!("(func (export \"function_number_{i}\") (result i32) i32.const {i})\n"));
+        wat.push_str(&format!(
+            "(func (export \"function_number_{i}\") (result i32) i32.const {i})\n"
+        ));
     }
     wat.push(')');
     std::fs::write(&big, wat).unwrap();

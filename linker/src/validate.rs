@@ -5,12 +5,44 @@ use rayon::prelude::*;
 use wasmparser::types::Types;
 use wasmparser::{BinaryReaderError, FuncValidatorAllocations, ValidPayload, Validator, WasmFeatures};
 
-/// Validates a module or component with all features and returns its types.
+/// The features a core module is validated with: wasmparser's defaults (the
+/// WebAssembly 3.0 set: GC, exceptions, threads, memory64, multi-memory,
+/// tail calls, relaxed SIMD, extended constants; and wide arithmetic), plus
+/// legacy exception handling (older Emscripten output) and custom page
+/// sizes. Proposals still in design (stack switching, shared-everything
+/// threads, custom descriptors, memory control) are refused, as
+/// `wasm-tools validate` refuses them by default: the spec suite's
+/// `assert_invalid` modules that only those proposals would allow stay
+/// invalid. Components are validated with every feature (their core
+/// modules come from toolchains that target the component model's own
+/// feature set).
+pub const CORE_FEATURES: WasmFeatures = WasmFeatures::WASM3
+    .union(WasmFeatures::WIDE_ARITHMETIC)
+    .union(WasmFeatures::LEGACY_EXCEPTIONS)
+    .union(WasmFeatures::CUSTOM_PAGE_SIZES)
+    .union(WasmFeatures::CALL_INDIRECT_OVERLONG)
+    .union(WasmFeatures::BULK_MEMORY_OPT)
+    .union(WasmFeatures::GC_TYPES)
+    .union(WasmFeatures::FLOATS)
+    .union(WasmFeatures::COMPACT_IMPORTS);
+
+/// The features `bytes` are validated with: [`CORE_FEATURES`] for a core
+/// module, every feature for a component.
+pub fn features_for(bytes: &[u8]) -> WasmFeatures {
+    if wasmparser::Parser::is_component(bytes) {
+        WasmFeatures::all()
+    } else {
+        CORE_FEATURES
+    }
+}
+
+/// Validates a module or component (features: [`features_for`]) and
+/// returns its types.
 /// With `bodies` false, function bodies are not checked (types, imports,
 /// instantiations and everything else still are). The error reported is the
 /// first in file order: any section error, else the first failing body.
 pub fn validate(bytes: &[u8], bodies: bool) -> Result<Types, BinaryReaderError> {
-    let mut validator = Validator::new_with_features(WasmFeatures::all());
+    let mut validator = Validator::new_with_features(features_for(bytes));
     let mut funcs = Vec::new();
     // Nested modules and components end too; the outermost ends last.
     let mut types = None;

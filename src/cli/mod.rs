@@ -15,7 +15,6 @@ macro_rules! out {
     };
 }
 
-
 pub mod compose;
 pub mod fuse;
 pub mod graph;

@@ -2,7 +2,7 @@
 //!
 //! Every index in an input's constant expression is remapped, with one
 //! rewrite: `global.get` of a global that the input imported from another
-//! input reads, after fusing, a global *defined* in the same module, which
+//! input (never one it defines itself) reads, after fusing, a global *defined* in the same module, which
 //! only GC-enabled engines accept in a constant expression. Such a global is
 //! immutable (a constant expression can only read immutable globals), so its
 //! value is its own initialiser: weld splices the provider's initialiser in
@@ -111,7 +111,12 @@ fn splice(
                 let g = remap
                     .global_index(global_index)
                     .map_err(|e| bad(reencode_reason(e)))?;
-                if g < imported {
+                // Only a global the input *imported* (now defined by the
+                // provider) is spliced; one the input defines itself stays
+                // a `global.get`, valid or not exactly as in the input (a
+                // forward reference stays one).
+                let own = global_index >= cx.modules[k].imported.globals;
+                if g < imported || own {
                     Instruction::GlobalGet(g).encode(out);
                 } else {
                     let (p, d) = plan.globals[(g - imported) as usize];

@@ -273,13 +273,16 @@ impl TypePlan {
 fn abstract_subtype(a: wasm_encoder::AbstractHeapType, b: wasm_encoder::AbstractHeapType) -> bool {
     use wasm_encoder::AbstractHeapType as A;
     a == b
-        || match (a, b) {
-            (A::None, A::I31 | A::Struct | A::Array | A::Eq | A::Any) => true,
-            (A::I31 | A::Struct | A::Array | A::Eq, A::Any) => true,
-            (A::I31 | A::Struct | A::Array, A::Eq) => true,
-            (A::NoFunc, A::Func) | (A::NoExtern, A::Extern) | (A::NoExn, A::Exn) | (A::NoCont, A::Cont) => true,
-            _ => false,
-        }
+        || matches!(
+            (a, b),
+            (A::None, A::I31 | A::Struct | A::Array | A::Eq | A::Any)
+                | (A::I31 | A::Struct | A::Array | A::Eq, A::Any)
+                | (A::I31 | A::Struct | A::Array, A::Eq)
+                | (A::NoFunc, A::Func)
+                | (A::NoExtern, A::Extern)
+                | (A::NoExn, A::Exn)
+                | (A::NoCont, A::Cont)
+        )
 }
 
 /// A group's types with every type index mapped by `f`; indices at or past

@@ -32,7 +32,9 @@ fn outcome(store: &mut Store<()>, r: wasmtime::Result<Vec<Val>>) -> String {
                 .collect::<Vec<_>>()
         ),
         Err(e) if e.is::<wasmtime::ThrownException>() => {
-            let exn = store.take_pending_exception().expect("a thrown exception is pending");
+            let exn = store
+                .take_pending_exception()
+                .expect("a thrown exception is pending");
             let payload: Vec<String> = (0..4)
                 .map_while(|i| exn.field(&mut *store, i).ok())
                 .map(|v| match v {
@@ -82,7 +84,8 @@ fn both(inputs: &[(&str, &str)], calls: &[(&str, &[i32])]) -> (Vec<String>, Vec<
     }
     let separate = call_all(&mut store, &last.unwrap());
     // Fused.
-    let set = Inputs::from_memory(inputs.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
+    let set =
+        Inputs::from_memory(inputs.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
     let fused = fuse(&FuseOptions::default(), &set).unwrap();
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(&fused.bytes)
