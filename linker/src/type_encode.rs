@@ -125,9 +125,10 @@ struct Scope {
     modules: HashMap<ComponentCoreModuleTypeId, u32>,
     /// Types bound to a name (top scope only).
     named: HashSet<Key>,
-    /// Resources by the exact (unpeeled) id a name gave them: a reference
-    /// through the same alias finds the same name, so a re-exported
-    /// resource keeps the provenance the source had.
+    /// Resources and named types by the exact (unpeeled) id a name gave
+    /// them: a reference through the same alias finds the same name, so a
+    /// re-exported resource or type keeps the provenance the source had
+    /// (`use left.{t}` stays that, not `use diamond-base.{t}`).
     exact: HashMap<ComponentAnyTypeId, u32>,
 }
 
@@ -157,6 +158,16 @@ impl<'t> TypeEncoder<'t> {
         if alias != of {
             self.canon.insert(alias, of);
         }
+    }
+
+    /// The validator's types this encoder writes.
+    pub fn types(&self) -> &'t Types {
+        self.types
+    }
+
+    /// The resource `r` is treated as (see [`Self::same_resource`]).
+    pub fn canonical_resource(&self, r: ResourceId) -> ResourceId {
+        self.canonical(r)
     }
 
     fn canonical(&self, mut r: ResourceId) -> ResourceId {
@@ -214,6 +225,16 @@ impl<'t> TypeEncoder<'t> {
     /// `Scope::exact`), innermost scope first at each step; otherwise by
     /// identity.
     fn lookup_resource<D: Decls>(&mut self, d: &mut D, id: ComponentAnyTypeId) -> Option<u32> {
+        if let Some(i) = self.lookup_exact(d, id) {
+            return Some(i);
+        }
+        let key = self.key(id);
+        self.lookup(d, key)
+    }
+
+    /// A type export bound by its exact id along `id`'s alias chain (see
+    /// `Scope::exact`), innermost scope first at each step.
+    fn lookup_exact<D: Decls>(&mut self, d: &mut D, id: ComponentAnyTypeId) -> Option<u32> {
         let top = self.scopes.len() - 1;
         let mut step = Some(id);
         while let Some(at) = step {
@@ -234,8 +255,7 @@ impl<'t> TypeEncoder<'t> {
             }
             step = self.types.peel_alias(at);
         }
-        let key = self.key(id);
-        self.lookup(d, key)
+        None
     }
 
     fn remember(&mut self, key: Key, index: u32) {
@@ -461,7 +481,10 @@ impl<'t> TypeEncoder<'t> {
                         Some(i) => ComponentTypeRef::Type(TypeBounds::Eq(i)),
                         None => ComponentTypeRef::Type(TypeBounds::SubResource),
                     },
-                    Key::Type(_) => ComponentTypeRef::Type(TypeBounds::Eq(self.any_type(d, referenced)?)),
+                    Key::Type(_) => match self.lookup_exact(d, referenced) {
+                        Some(i) => ComponentTypeRef::Type(TypeBounds::Eq(i)),
+                        None => ComponentTypeRef::Type(TypeBounds::Eq(self.any_type(d, referenced)?)),
+                    },
                 }
             }
             ComponentEntityType::Instance(i) => {
@@ -487,6 +510,14 @@ impl<'t> TypeEncoder<'t> {
                 scope.exact.insert(created, index);
             }
             if let Key::Type(_) = key {
+                // The exact id too: a later `(eq ...)` of this very export
+                // (WIT's `use left.{t}`) names it, not another export of the
+                // same type (`diamond-base`'s `t`).
+                self.scopes
+                    .last_mut()
+                    .expect("a scope")
+                    .exact
+                    .insert(created, index);
                 let created = self.key(created);
                 self.remember_name(created, index);
             }

@@ -9,11 +9,13 @@
 //! of `wasi:io/streams` get one import declaring both, and their resources
 //! are one resource.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
 use wasm_encoder::{ComponentBuilder, ComponentExportKind, ComponentTypeRef};
-use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ComponentType, ResourceId};
+use wasmparser::component_types::{
+    ComponentAnyTypeId, ComponentDefinedType, ComponentEntityType, ComponentType, ResourceId,
+};
 use weld_format::names::{match_key, version_of};
 
 use weld_format::{ContentId, InputId};
@@ -59,6 +61,91 @@ fn resource_of(types: &wasmparser::types::Types, ty: &ComponentEntityType) -> Op
     }
 }
 
+/// Every resource the types of `ty` mention (own, borrow, and the
+/// resources of nested types), each once, in first-mention order.
+fn resources_used(types: &wasmparser::types::Types, ty: &ComponentEntityType) -> Vec<ResourceId> {
+    use wasmparser::component_types::{ComponentDefinedTypeId, ComponentValType};
+    fn val(
+        types: &wasmparser::types::Types,
+        v: &ComponentValType,
+        out: &mut Vec<ResourceId>,
+        seen: &mut HashSet<ComponentDefinedTypeId>,
+    ) {
+        if let ComponentValType::Type(t) = v {
+            defined(types, *t, out, seen);
+        }
+    }
+    fn defined(
+        types: &wasmparser::types::Types,
+        t: ComponentDefinedTypeId,
+        out: &mut Vec<ResourceId>,
+        seen: &mut HashSet<ComponentDefinedTypeId>,
+    ) {
+        if !seen.insert(t) {
+            return;
+        }
+        let add = |r: ResourceId, out: &mut Vec<ResourceId>| {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        };
+        match &types[t] {
+            ComponentDefinedType::Own(r) | ComponentDefinedType::Borrow(r) => add(r.resource(), out),
+            ComponentDefinedType::Record(r) => r.fields.values().for_each(|f| val(types, f, out, seen)),
+            ComponentDefinedType::Variant(v) => v
+                .cases
+                .values()
+                .filter_map(|c| c.ty.as_ref())
+                .for_each(|f| val(types, f, out, seen)),
+            ComponentDefinedType::Tuple(t) => t.types.iter().for_each(|f| val(types, f, out, seen)),
+            ComponentDefinedType::List { element, .. }
+            | ComponentDefinedType::FixedLengthList { element, .. } => val(types, element, out, seen),
+            ComponentDefinedType::Map { key, value, .. } => {
+                val(types, key, out, seen);
+                val(types, value, out, seen);
+            }
+            ComponentDefinedType::Option { ty, .. } => val(types, ty, out, seen),
+            ComponentDefinedType::Result { ok, err, .. } => {
+                ok.iter().chain(err.iter()).for_each(|f| val(types, f, out, seen))
+            }
+            ComponentDefinedType::Future { ty, .. } | ComponentDefinedType::Stream { ty, .. } => {
+                ty.iter().for_each(|f| val(types, f, out, seen))
+            }
+            ComponentDefinedType::Primitive(_)
+            | ComponentDefinedType::Flags(_)
+            | ComponentDefinedType::Enum(_) => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    match ty {
+        ComponentEntityType::Func(f) => {
+            let f = &types[*f];
+            f.params
+                .iter()
+                .for_each(|(_, p)| val(types, p, &mut out, &mut seen));
+            f.result.iter().for_each(|r| val(types, r, &mut out, &mut seen));
+        }
+        ComponentEntityType::Value(v) => val(types, v, &mut out, &mut seen),
+        ComponentEntityType::Type { referenced, .. } => match crate::type_encode::peel(types, *referenced) {
+            ComponentAnyTypeId::Resource(r) => out.push(r.resource()),
+            ComponentAnyTypeId::Defined(t) => defined(types, t, &mut out, &mut seen),
+            _ => {}
+        },
+        ComponentEntityType::Instance(i) => {
+            for e in types[*i].exports.values() {
+                for r in resources_used(types, &e.ty) {
+                    if !out.contains(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+        }
+        ComponentEntityType::Module(_) | ComponentEntityType::Component(_) => {}
+    }
+    out
+}
+
 /// The exports of an instance-typed entity, in order.
 fn instance_exports<'t>(
     types: &'t wasmparser::types::Types,
@@ -89,6 +176,89 @@ pub struct ExtraExport {
     pub export: String,
     /// The name in the result.
     pub as_name: String,
+}
+
+/// What emitting one import of the result needs.
+struct ImportCx<'x, 'a, 't, F: Fn(InputId, usize) -> ComponentEntityType> {
+    b: &'x mut ComponentBuilder,
+    enc: &'x mut TypeEncoder<'t>,
+    groups: &'x mut Vec<Group<'a>>,
+    imports: &'x mut Vec<String>,
+    introduced_by: &'x HashMap<ResourceId, usize>,
+    children: &'x Children<'a>,
+    import_ty: &'x F,
+}
+
+impl<F: Fn(InputId, usize) -> ComponentEntityType> ImportCx<'_, '_, '_, F> {
+    /// The index of import group `g`, emitting it first if needed, after
+    /// the groups that introduce the resources it uses (`path`: the groups
+    /// being emitted, against a loop).
+    fn emit(&mut self, g: usize, path: &mut Vec<usize>) -> Result<u32, ComposeError> {
+        if let Some(at) = self.groups[g].index {
+            return Ok(at);
+        }
+        let (c, k) = self.groups[g].members[0];
+        let item = (self.import_ty)(c, k);
+        let types = self.enc.types();
+        // The resources its types use that another import introduces.
+        path.push(g);
+        let used: Vec<ResourceId> = match item {
+            ComponentEntityType::Instance(_) => {
+                let own: Vec<ResourceId> = self.groups[g]
+                    .union
+                    .values()
+                    .filter_map(|t| resource_of(types, t))
+                    .map(|r| self.enc.canonical_resource(r))
+                    .collect();
+                let mut used = Vec::new();
+                for t in self.groups[g].union.values() {
+                    if resource_of(types, t).is_some() {
+                        continue;
+                    }
+                    used.extend(resources_used(types, t));
+                }
+                used.into_iter()
+                    .map(|r| self.enc.canonical_resource(r))
+                    .filter(|r| !own.contains(r))
+                    .collect()
+            }
+            other => resources_used(types, &other),
+        };
+        for r in used {
+            if self.enc.resource_index(r).is_some() {
+                continue;
+            }
+            if let Some(&dep) = self.introduced_by.get(&self.enc.canonical_resource(r)) {
+                if dep != g && !path.contains(&dep) {
+                    self.emit(dep, path)?;
+                }
+            }
+        }
+        path.pop();
+        let child = &self.children[c];
+        let name = child.imports.get_index(k).map(|(n, _)| *n).unwrap_or("");
+        let encode_err = |source| ComposeError::Encode {
+            input: child.name.to_string(),
+            import: name.to_string(),
+            source,
+        };
+        let group = &mut self.groups[g];
+        let at = if let ComponentEntityType::Instance(_) = item {
+            let union: Vec<(&str, ComponentEntityType)> = group.union.iter().map(|(n, t)| (*n, *t)).collect();
+            let t = self.enc.instance_of(self.b, &union).map_err(encode_err)?;
+            let at = self.b.import(group.name.as_str(), ComponentTypeRef::Instance(t));
+            self.enc.bind_exported_types_of(self.b, at, &union);
+            at
+        } else {
+            let r = self.enc.entity(self.b, item).map_err(encode_err)?;
+            let at = self.b.import(group.name.as_str(), r);
+            self.enc.bind_top_item(item, at);
+            at
+        };
+        self.imports.push(group.name.clone());
+        group.index = Some(at);
+        Ok(at)
+    }
 }
 
 /// Builds the composed component. `contents[k]` is the bytes of distinct
@@ -198,6 +368,17 @@ pub fn emit(
         }
     }
 
+    // Which result import introduces each resource (a type export of its
+    // union), so an import whose types use it comes after it.
+    let mut introduced_by: HashMap<ResourceId, usize> = HashMap::new();
+    for (g, group) in groups.iter().enumerate() {
+        for ty in group.union.values() {
+            if let Some(r) = resource_of(types, ty) {
+                introduced_by.entry(enc.canonical_resource(r)).or_insert(g);
+            }
+        }
+    }
+
     let mut b = ComponentBuilder::default();
     // The core modules children share, first: module `h` is core module `h`,
     // which the children alias (`alias outer 1 h`).
@@ -246,40 +427,23 @@ pub fn emit(
             }
             args.push((name.to_string(), kind, at));
         }
-        // Then the imports of the result it is the first to need.
+        // Then the imports of the result it is the first to need, each
+        // after the imports whose resources its types use.
         for (k, (&name, &kind)) in child.imports.iter().enumerate() {
             let Some(&g) = group_of.get(&(c, k)) else {
                 continue;
             };
-            let group = &mut groups[g];
-            let at = match group.index {
-                Some(at) => at,
-                None => {
-                    let encode_err = |source| ComposeError::Encode {
-                        input: child.name.to_string(),
-                        import: name.to_string(),
-                        source,
-                    };
-                    let item = import_ty(c, k);
-                    let at = if let ComponentEntityType::Instance(_) = item {
-                        let union: Vec<(&str, ComponentEntityType)> =
-                            group.union.iter().map(|(n, t)| (*n, *t)).collect();
-                        let t = enc.instance_of(&mut b, &union).map_err(encode_err)?;
-                        let at = b.import(group.name.as_str(), ComponentTypeRef::Instance(t));
-                        enc.bind_exported_types_of(&mut b, at, &union);
-                        at
-                    } else {
-                        let r = enc.entity(&mut b, item).map_err(encode_err)?;
-                        let at = b.import(group.name.as_str(), r);
-                        enc.bind_top_item(item, at);
-                        at
-                    };
-                    imports.push(group.name.clone());
-                    group.index = Some(at);
-                    at
-                }
+            let mut cx = ImportCx {
+                b: &mut b,
+                enc: &mut enc,
+                groups: &mut groups,
+                imports: &mut imports,
+                introduced_by: &introduced_by,
+                children,
+                import_ty: &import_ty,
             };
-            outer_names.insert((c, k), group.name.clone());
+            let at = cx.emit(g, &mut Vec::new())?;
+            outer_names.insert((c, k), groups[g].name.clone());
             args.push((name.to_string(), kind.export_kind(), at));
         }
         // Arguments in the child's import order.
