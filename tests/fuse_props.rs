@@ -119,21 +119,12 @@ fn keep_failure(files: &[(&str, &[u8])]) -> String {
 /// few units, so the exact point of exhaustion may differ); memories and logs
 /// only when neither ran out. Returns the number of calls compared.
 fn compare(want: &Observed, got: &Observed, keep: &[(&str, &[u8])]) -> Result<usize, TestCaseError> {
-    let oof = |o: &Observed| o.calls.iter().position(|(_, r)| r.contains("OutOfFuel"));
-    let cut = [oof(want), oof(got)].into_iter().flatten().min();
-    let n = cut.unwrap_or(want.calls.len().max(got.calls.len()));
-    let (w, g) = (
-        &want.calls[..n.min(want.calls.len())],
-        &got.calls[..n.min(got.calls.len())],
-    );
-    let same = if cut.is_some() { w == g } else { want == got };
-    if !same {
+    common::exec::same(want, got).map_err(|diff| {
         let dir = keep_failure(keep);
-        return Err(TestCaseError::fail(format!(
-            "fused module behaves differently (inputs and output kept in {dir})\n  separately: {want:?}\n  fused:      {got:?}"
-        )));
-    }
-    Ok(w.len())
+        TestCaseError::fail(format!(
+            "fused module behaves differently (inputs and output kept in {dir})\n  {diff}"
+        ))
+    })
 }
 
 /// Runs `cases` generated cases through `check`; returns how many calls were

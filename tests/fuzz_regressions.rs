@@ -5,6 +5,10 @@
 #[path = "../fuzz/src/targets.rs"]
 #[allow(dead_code)]
 mod targets;
+// The differential run of the fuse target (`crate::exec` there).
+#[path = "common/exec.rs"]
+#[allow(dead_code)]
+mod exec;
 
 use std::path::Path;
 
@@ -100,5 +104,16 @@ fn split_bundle_regressions_and_smoke() {
     }
     for s in seeds(64, 4096) {
         let _ = targets::split_bundle(&mut arbitrary::Unstructured::new(&s));
+    }
+}
+
+#[test]
+fn compose_regressions_and_smoke() {
+    for (name, data) in inputs("compose") {
+        eprintln!("replaying compose/{name}");
+        let _ = targets::compose(&mut arbitrary::Unstructured::new(&data));
+    }
+    for s in seeds(120, 1024) {
+        let _ = targets::compose(&mut arbitrary::Unstructured::new(&s));
     }
 }

@@ -137,12 +137,27 @@ fn imports_of(from: &str, provider: &[u8]) -> Option<Vec<u8>> {
 
 /// One to four generated modules, each generated against the exports of the
 /// one before, so imports really link; fused with a random folding mode. The
-/// output must validate, and fusing twice must give the same bytes.
+/// output must validate, fusing twice must give the same bytes, and where
+/// wasmi runs every module the fused one must behave like the inputs
+/// instantiated one by one (results, traps, host calls, memories).
 pub fn fuse(u: &mut Unstructured) -> Result<()> {
     let n = u.int_in_range(1..=4)?;
     let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
+    // Half the sets stay within what wasmi runs, for the differential check.
+    let runnable: bool = u.arbitrary()?;
     for i in 0..n {
         let mut cfg = config();
+        if runnable {
+            cfg.gc_enabled = false;
+            cfg.exceptions_enabled = false;
+            cfg.simd_enabled = false;
+            cfg.relaxed_simd_enabled = false;
+            cfg.threads_enabled = false;
+            cfg.wide_arithmetic_enabled = false;
+            cfg.memory64_enabled = false;
+            cfg.compact_imports_enabled = false;
+            cfg.max_memory32_bytes = 1 << 18;
+        }
         if let Some((name, prev)) = modules.last() {
             if let Some(avail) = imports_of(name, prev) {
                 cfg.max_imports = 24;
@@ -166,6 +181,18 @@ pub fn fuse(u: &mut Unstructured) -> Result<()> {
         Ok(fused) => {
             let again = run().expect("second run");
             assert!(fused.bytes == again.bytes, "fuse is not deterministic");
+            // Where wasmi runs them all (no GC, exceptions or SIMD), the
+            // fused module behaves as the inputs instantiated one by one
+            // (each imports from the one before: that is their order).
+            let set: Vec<(&str, &[u8])> = modules.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+            if set.iter().all(|(_, b)| crate::exec::compiles(b)) && crate::exec::compiles(&fused.bytes) {
+                let order: Vec<usize> = (0..set.len()).collect();
+                let want = crate::exec::run_separately(&set, &order);
+                let got = crate::exec::run_fused(&set, &fused.bytes);
+                if let Err(diff) = crate::exec::same(&want, &got) {
+                    panic!("the fused module behaves differently:\n  {diff}");
+                }
+            }
         }
         Err(weld_linker::Error::Fuse(FuseError::Invalid { message, offset })) => {
             panic!("invalid output: {message} at {offset:#x}")
@@ -274,6 +301,132 @@ pub fn split_bundle(u: &mut Unstructured) -> Result<()> {
     if let Ok(out) = weld_linker::compose(&Default::default(), &inputs) {
         if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
             panic!("invalid composition: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// Value types a generated component function uses, with their core type
+/// and a core constant of it.
+const VALS: [(&str, &str, &str); 5] = [
+    ("u32", "i32", "i32.const 0"),
+    ("s64", "i64", "i64.const 0"),
+    ("f32", "f32", "f32.const 0"),
+    ("bool", "i32", "i32.const 0"),
+    ("u8", "i32", "i32.const 0"),
+];
+
+/// A generated component set through compose: up to five components, each
+/// exporting a versioned interface of scalar functions and importing, from
+/// components after it, interfaces at versions on the same semver track or
+/// not, with a subset of their functions (now and then of another type), a
+/// host interface, sometimes a cycle, sometimes the same bytes under two
+/// names. compose must either give a component that validates or refuse
+/// with a one-line error in WAT/WIT terms; it must never panic.
+pub fn compose(u: &mut Unstructured) -> Result<()> {
+    let n = u.int_in_range(1..=5)?;
+    // Per component: its interface version and its functions' types
+    // (indices into VALS).
+    type Spec = ((u8, u8, u8), Vec<(usize, usize)>);
+    let mut specs: Vec<Spec> = Vec::new();
+    for _ in 0..n {
+        let v = (
+            u.int_in_range(0..=2)?,
+            u.int_in_range(0..=3)?,
+            u.int_in_range(0..=3)?,
+        );
+        let funcs = (0..u.int_in_range(1..=4)?)
+            .map(|_| Ok((u.choose_index(VALS.len())?, u.choose_index(VALS.len())?)))
+            .collect::<Result<Vec<_>>>()?;
+        specs.push((v, funcs));
+    }
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for k in 0..n {
+        let ((ma, mi, pa), funcs) = &specs[k];
+        let mut wat = String::from("(component\n");
+        // Imports from later components (or, rarely, an earlier one: a cycle).
+        for (j, ((ja, ji, jp), jfuncs)) in specs.iter().enumerate() {
+            let later = j > k;
+            if j == k || !(later || u.ratio(1, 12)?) || !u.arbitrary::<bool>()? {
+                continue;
+            }
+            let v = match u.int_in_range(0..=3)? {
+                0 => (*ja, *ji, *jp),
+                1 => (*ja, *ji, jp.wrapping_add(1)),
+                2 => (*ja, ji.wrapping_add(1), 0),
+                _ => (ja.wrapping_add(1), 0, 0),
+            };
+            wat.push_str(&format!(
+                "  (import \"fz:p/i{j}@{}.{}.{}\" (instance\n",
+                v.0, v.1, v.2
+            ));
+            for (f, &(p, r)) in jfuncs.iter().enumerate() {
+                if !u.arbitrary::<bool>()? {
+                    continue;
+                }
+                let p = if u.ratio(1, 16)? { (p + 1) % VALS.len() } else { p };
+                wat.push_str(&format!(
+                    "    (export \"f{f}\" (func (param \"a\" {}) (result {})))\n",
+                    VALS[p].0, VALS[r].0
+                ));
+            }
+            wat.push_str("  ))\n");
+        }
+        if u.ratio(1, 4)? {
+            wat.push_str("  (import \"wasi:fz/host@0.2.0\" (instance (export \"h\" (func))))\n");
+        }
+        wat.push_str("  (core module $m\n");
+        for (f, &(p, r)) in funcs.iter().enumerate() {
+            wat.push_str(&format!(
+                "    (func (export \"f{f}\") (param {}) (result {}) {})\n",
+                VALS[p].1, VALS[r].1, VALS[r].2
+            ));
+        }
+        wat.push_str("  )\n  (core instance $i (instantiate $m))\n");
+        for (f, &(p, r)) in funcs.iter().enumerate() {
+            wat.push_str(&format!(
+                "  (func $f{f} (param \"a\" {}) (result {}) (canon lift (core func $i \"f{f}\")))\n",
+                VALS[p].0, VALS[r].0
+            ));
+        }
+        wat.push_str("  (instance $api");
+        for f in 0..funcs.len() {
+            wat.push_str(&format!(" (export \"f{f}\" (func $f{f}))"));
+        }
+        wat.push_str(")\n");
+        wat.push_str(&format!(
+            "  (export \"fz:p/i{k}@{ma}.{mi}.{pa}\" (instance $api)))\n"
+        ));
+        let bytes = wat::parse_str(&wat).expect("generated component text parses");
+        inputs.push((format!("c{k}"), bytes));
+    }
+    // The same bytes under a second name, now and then.
+    if u.ratio(1, 6)? {
+        let k = u.choose_index(inputs.len())?;
+        let bytes = inputs[k].1.clone();
+        inputs.push((format!("copy{k}"), bytes));
+    }
+    let inputs = Inputs::from_memory(inputs).expect("generated components load");
+    match weld_linker::compose(&Default::default(), &inputs) {
+        Ok(out) => {
+            let all = wasmparser::WasmFeatures::all();
+            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
+                panic!("compose wrote an invalid component: {e}");
+            }
+        }
+        Err(e) => {
+            let text = e.to_string();
+            assert!(!text.is_empty(), "an empty error");
+            assert!(!text.contains('\n'), "a multi-line error: {text}");
+            for debug in [
+                "RefType {",
+                "Concrete(",
+                "Some(",
+                "ComponentValType",
+                "Primitive(",
+            ] {
+                assert!(!text.contains(debug), "Rust Debug in an error: {text}");
+            }
         }
     }
     Ok(())

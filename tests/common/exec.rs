@@ -187,6 +187,32 @@ fn observe(
 
 /// Runs the inputs one by one. `order` is the instantiation order (indices
 /// into `inputs`).
+/// Whether wasmi compiles `bytes` (it lacks GC, exceptions and SIMD): a
+/// differential run needs every module to.
+pub fn compiles(bytes: &[u8]) -> bool {
+    Module::new(&engine(), bytes).is_ok()
+}
+
+/// Compares two runs: calls up to the first that ran out of fuel in either
+/// (fuel spent by a synthesized start differs by a few units), memories and
+/// logs only when neither ran out. Returns how many calls agree, or the
+/// first difference.
+pub fn same(want: &Observed, got: &Observed) -> Result<usize, String> {
+    let oof = |o: &Observed| o.calls.iter().position(|(_, r)| r.contains("OutOfFuel"));
+    let cut = [oof(want), oof(got)].into_iter().flatten().min();
+    let n = cut.unwrap_or(want.calls.len().max(got.calls.len()));
+    let (w, g) = (
+        &want.calls[..n.min(want.calls.len())],
+        &got.calls[..n.min(got.calls.len())],
+    );
+    let same = if cut.is_some() { w == g } else { want == got };
+    if same {
+        Ok(w.len())
+    } else {
+        Err(format!("separately: {want:?}\n  fused:      {got:?}"))
+    }
+}
+
 pub fn run_separately(inputs: &[(&str, &[u8])], order: &[usize]) -> Observed {
     let engine = engine();
     let mut store = Store::new(&engine, ());

@@ -255,7 +255,10 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         if let Err(e) = wasmparser::names::ComponentName::new(&as_name, 0) {
             return Err(ComposeError::BadExport(
                 shown,
-                format!("`{as_name}` is not a valid export name: {}", e.message()),
+                format!(
+                    "`{as_name}` is not a valid export name: {}",
+                    crate::problem::one_line(e.message())
+                ),
             )
             .into());
         }
@@ -490,7 +493,7 @@ fn explain(
     contents: &[&[u8]],
     wiring: &wire::Wiring,
 ) -> ComposeError {
-    let message = e.message().to_string();
+    let message = crate::problem::one_line(e.message());
     let offset = e.offset() as usize;
     let invalid = || ComposeError::Invalid {
         message: message.clone(),
