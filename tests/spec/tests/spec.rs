@@ -47,17 +47,28 @@ const INPUT: &str = "weld-spec-input";
 /// How many times one script is re-run after removing a failing directive.
 const MAX_RERUNS: usize = 400;
 
+/// The suite: `WELD_SPEC_SUITE`, else `shared/spec-testsuite` beside the
+/// checkout or beside any folder above it (a CI clone may sit deeper than
+/// the project), else the machine's shared folder.
 fn suite() -> Option<PathBuf> {
-    let dir = match std::env::var_os("WELD_SPEC_SUITE") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec-testsuite"),
+    let candidates: Vec<PathBuf> = match std::env::var_os("WELD_SPEC_SUITE") {
+        Some(d) => vec![PathBuf::from(d)],
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|a| a.join("shared/spec-testsuite"))
+            .chain([PathBuf::from("/work/shared/spec-testsuite")])
+            .collect(),
     };
-    if dir.join("LICENSE").is_file() {
-        return Some(dir);
+    if let Some(dir) = candidates.iter().find(|d| d.join("LICENSE").is_file()) {
+        return Some(dir.clone());
     }
     let why = format!(
-        "the spec test suite is not at {} (set WELD_SPEC_SUITE)",
-        dir.display()
+        "the spec test suite is in none of {} (set WELD_SPEC_SUITE)",
+        candidates
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
         panic!("{why}; CI is set, so this is a failure, not a skip");
