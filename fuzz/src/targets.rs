@@ -185,7 +185,9 @@ pub fn fuse(u: &mut Unstructured) -> Result<()> {
             // fused module behaves as the inputs instantiated one by one
             // (each imports from the one before: that is their order).
             let set: Vec<(&str, &[u8])> = modules.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-            if set.iter().all(|(_, b)| crate::exec::compiles(b)) && crate::exec::compiles(&fused.bytes) {
+            // Only the sets generated for it: their memories are small.
+            let runs = runnable && set.iter().all(|(_, b)| crate::exec::compiles(b));
+            if runs && crate::exec::compiles(&fused.bytes) {
                 let order: Vec<usize> = (0..set.len()).collect();
                 let want = crate::exec::run_separately(&set, &order);
                 let got = crate::exec::run_fused(&set, &fused.bytes);
