@@ -442,6 +442,30 @@ fn debug_output_in(text: &str) -> Vec<String> {
 /// messages in WAT syntax.
 const VALIDATOR_WORDING: &[&str] = &["compose/invalid-component/stderr:1"];
 
+/// Every error and warning is one line: outside clap's usage messages
+/// (status 2), each line on stderr is a `weld: ...` line of its own.
+#[test]
+fn errors_are_one_line_each() {
+    let mut bad = Vec::new();
+    for (name, dir) in all_cases() {
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        if status.trim() == "2" {
+            continue;
+        }
+        let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+        for line in stderr.lines().filter(|l| !l.is_empty()) {
+            if !line.starts_with("weld: ") {
+                bad.push(format!("{name}: {line}"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "lines that continue a message:\n{}",
+        bad.join("\n")
+    );
+}
+
 #[test]
 fn blessed_outputs_hold_no_rust_debug_output() {
     let mut found = Vec::new();

@@ -1,0 +1,1 @@
+(component (import "Not A Name" (func)))
