@@ -40,6 +40,8 @@
 //!
 //! `CASE=substring` runs only the cases whose `<command>/<case>` contains it.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -116,15 +118,6 @@ struct Outcome {
     status: String,
 }
 
-/// The weld cache directory (`corpus/fetch` and the other corpus scripts
-/// fill it).
-fn cache_dir() -> PathBuf {
-    match std::env::var_os("WELD_CACHE") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/weld"),
-    }
-}
-
 /// Runs the steps of one case; `Err` is a failure of the case's setup,
 /// `None` a case skipped for a missing fetched file (never under CI).
 fn run_case(dir: &Path) -> Result<Option<Outcome>, String> {
@@ -140,7 +133,7 @@ fn run_case(dir: &Path) -> Result<Option<Outcome>, String> {
                 .into_iter()
                 .map(|a| {
                     a.replace("$OUT", &out_dir.display().to_string())
-                        .replace("$CACHE", &cache_dir().display().to_string())
+                        .replace("$CACHE", &common::cache().display().to_string())
                 })
                 .collect()
         })
@@ -304,7 +297,7 @@ fn normalise(text: &str, case: &Path, out: &Path) -> String {
     let mut pairs = vec![
         (out.to_path_buf(), "$OUT"),
         (case.to_path_buf(), "$CASE"),
-        (cache_dir(), "$CACHE"),
+        (common::cache(), "$CACHE"),
     ];
     for (p, name) in pairs.clone() {
         if let Ok(c) = p.canonicalize() {

@@ -15,11 +15,7 @@ use weld_linker::{targets, Direction, Status, TargetWorld};
 
 /// The fetched WASI WIT directory (`corpus/fetch-wit`), or a skip/failure.
 fn wasi_wit(version: &str) -> Option<PathBuf> {
-    let cache = match std::env::var_os("WELD_CACHE") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/weld"),
-    };
-    let dir = cache.join(format!("wit/wasi-{version}"));
+    let dir = common::cache().join(format!("wit/wasi-{version}"));
     if dir.join("deps/cli/command.wit").is_file() {
         return Some(dir);
     }

@@ -274,7 +274,8 @@ impl<'a, T: Clone> ProviderIndex<'a, T> {
     }
 }
 
-fn cmp_ignoring_build(a: &Version, b: &Version) -> std::cmp::Ordering {
+/// The order of versions on a track: by precedence, build metadata ignored.
+pub fn cmp_ignoring_build(a: &Version, b: &Version) -> std::cmp::Ordering {
     (a.major, a.minor, a.patch, &a.pre).cmp(&(b.major, b.minor, b.patch, &b.pre))
 }
 

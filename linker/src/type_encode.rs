@@ -203,19 +203,14 @@ impl<'t> TypeEncoder<'t> {
                 Key::Resource(r) => scope.resources.get(&r).copied(),
             };
             let Some(index) = found else { continue };
-            if depth == 0 {
-                return Some(index);
+            let local = outer(d, depth, index);
+            if depth > 0 {
+                let scope = &mut self.scopes[top];
+                match key {
+                    Key::Type(id) => scope.types.insert(id, local),
+                    Key::Resource(r) => scope.resources.insert(r, local),
+                };
             }
-            let local = d.add_alias(Alias::Outer {
-                kind: ComponentOuterAliasKind::Type,
-                count: depth as u32,
-                index,
-            });
-            let scope = &mut self.scopes[top];
-            match key {
-                Key::Type(id) => scope.types.insert(id, local),
-                Key::Resource(r) => scope.resources.insert(r, local),
-            };
             return Some(local);
         }
         None
@@ -242,15 +237,10 @@ impl<'t> TypeEncoder<'t> {
                 let Some(&index) = self.scopes[top - depth].exact.get(&at) else {
                     continue;
                 };
-                if depth == 0 {
-                    return Some(index);
+                let local = outer(d, depth, index);
+                if depth > 0 {
+                    self.scopes[top].exact.insert(at, local);
                 }
-                let local = d.add_alias(Alias::Outer {
-                    kind: ComponentOuterAliasKind::Type,
-                    count: depth as u32,
-                    index,
-                });
-                self.scopes[top].exact.insert(at, local);
                 return Some(local);
             }
             step = self.types.peel_alias(at);
@@ -720,6 +710,19 @@ impl<'t> TypeEncoder<'t> {
     pub fn bind_top_item(&mut self, ty: ComponentEntityType, index: u32) {
         self.bind_type_item(ty, index);
     }
+}
+
+/// Type `index` of the scope `depth` levels out, in `d`'s scope: itself at
+/// depth 0, else an `alias outer`.
+fn outer<D: Decls>(d: &mut D, depth: usize, index: u32) -> u32 {
+    if depth == 0 {
+        return index;
+    }
+    d.add_alias(Alias::Outer {
+        kind: ComponentOuterAliasKind::Type,
+        count: depth as u32,
+        index,
+    })
 }
 
 /// The type `id` is an alias of, through every alias.

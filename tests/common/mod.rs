@@ -99,10 +99,16 @@ pub fn real_binary(id: &str) -> Option<PathBuf> {
     None
 }
 
+/// The weld cache the corpus scripts fill (`WELD_CACHE`, else
+/// `~/.cache/weld`).
+pub fn cache() -> PathBuf {
+    match std::env::var_os("WELD_CACHE") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/weld"),
+    }
+}
+
 /// Where `corpus/fetch` puts real binaries.
 pub fn real_cache() -> PathBuf {
-    match std::env::var_os("WELD_CACHE") {
-        Some(p) => PathBuf::from(p).join("real"),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/weld/real"),
-    }
+    cache().join("real")
 }

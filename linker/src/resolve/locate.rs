@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
-use weld_format::names::{is_host_namespace, match_key, ExternName, Track};
+use weld_format::names::{cmp_ignoring_build, is_host_namespace, match_key, ExternName, Track};
 use weld_format::{InputId, InputSpec, Inputs, Survey};
 
 use crate::resolve::{FileLink, Rule};
@@ -601,18 +601,11 @@ fn read_dir_maps(dir: &Path) -> Result<DirMaps, Refusal> {
                 version: Some(v),
             }) = ExternName::parse(k)
             {
-                let slot = maps.by_track.entry((base.to_string(), Track::of(&v)));
-                match slot {
-                    std::collections::hash_map::Entry::Occupied(mut o) => {
-                        if (v.major, v.minor, v.patch, &v.pre)
-                            > (o.get().0.major, o.get().0.minor, o.get().0.patch, &o.get().0.pre)
-                        {
-                            o.insert((v, k.clone()));
-                        }
-                    }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert((v, k.clone()));
-                    }
+                // The highest version on the track; ties keep the first key.
+                let best = maps.by_track.entry((base.to_string(), Track::of(&v)));
+                let best = best.or_insert_with(|| (v.clone(), k.clone()));
+                if cmp_ignoring_build(&v, &best.0).is_gt() {
+                    *best = (v, k.clone());
                 }
             }
         }
