@@ -157,8 +157,13 @@ fn tags_are_linked() {
 fn identical_functions_fold_and_behave_like_inputs() {
     let bytes = check_behaves_like_inputs("icf");
     let inputs = load_set("icf");
-    let fused = fuse_with(&FuseOptions::default(), &inputs);
-    assert_eq!(fused.bytes, bytes);
+    assert_eq!(fuse_with(&FuseOptions::default(), &inputs).bytes, bytes);
+    // In planned order, so the indices below are the inputs' own.
+    let planned = FuseOptions {
+        keep_order: true,
+        ..Default::default()
+    };
+    let fused = fuse_with(&planned, &inputs);
     // b's $times7, $is_even and $is_odd fold into a's twins; $times8 stays.
     let folds: Vec<(String, u32, u32)> = fused
         .map
@@ -173,7 +178,7 @@ fn identical_functions_fold_and_behave_like_inputs() {
     let none = fuse_with(
         &FuseOptions {
             icf: weld_linker::Icf::None,
-            ..Default::default()
+            ..planned
         },
         &inputs,
     );
@@ -183,7 +188,11 @@ fn identical_functions_fold_and_behave_like_inputs() {
 #[test]
 fn name_section_is_merged_and_sorted() {
     let inputs = load_set("tables");
-    let fused = fuse_with(&FuseOptions::default(), &inputs);
+    let planned = FuseOptions {
+        keep_order: true,
+        ..Default::default()
+    };
+    let fused = fuse_with(&planned, &inputs);
     let mut names = Vec::new();
     for p in wasmparser::Parser::new(0).parse_all(&fused.bytes) {
         if let wasmparser::Payload::CustomSection(c) = p.unwrap() {
@@ -621,4 +630,105 @@ fn output_is_byte_identical_with_1_and_4_threads_over_several_chunks() {
         serde_json::to_string(&one.map).unwrap(),
         serde_json::to_string(&four.map).unwrap()
     );
+}
+
+/// Input-local indices of `input`'s functions that the map says were
+/// removed, and of those it kept.
+fn removed_and_kept(fused: &weld_linker::Fused, input: &str) -> (Vec<u32>, Vec<u32>) {
+    let m = fused.map.inputs.iter().find(|m| m.name == input).unwrap();
+    let (gone, kept): (Vec<_>, Vec<_>) =
+        (0..m.funcs.len() as u32).partition(|&i| m.funcs[i as usize].is_none());
+    (gone, kept)
+}
+
+#[test]
+fn unreachable_functions_are_removed_and_nothing_observable_changes() {
+    // lib: 0 $helper, 1 $tail, 2 $in_table, 3 $by_global, 4 $by_body,
+    // 5 $orphan, 6 $orphan_callee, 7 $only_dead, 8 $start_helper, 9 $start,
+    // 10.. the exports. app: 0 the import, 1 $app_orphan, 2 run.
+    let bytes = check_behaves_like_inputs("dead");
+    let inputs = load_set("dead");
+    let fused = fuse_with(&FuseOptions::default(), &inputs);
+    assert_eq!(fused.bytes, bytes);
+    assert_eq!(removed_and_kept(&fused, "lib").0, [5, 6, 7]);
+    assert_eq!(removed_and_kept(&fused, "app").0, [1]);
+    let listed: Vec<(String, u32)> = fused
+        .map
+        .removed
+        .iter()
+        .map(|r| (r.input.clone(), r.func))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("app".to_string(), 1),
+            ("lib".into(), 5),
+            ("lib".into(), 6),
+            ("lib".into(), 7)
+        ]
+    );
+    assert_eq!(fused.map.func_order, "by use");
+    // The dead code after `return` is gone from `used`, not just its callee.
+    let printed = wasmprinter::print_bytes(&fused.bytes).unwrap();
+    assert!(!printed.contains("i32.const 42"), "{printed}");
+
+    // --keep-unused keeps all of them, and in planned order every index is
+    // the input's own.
+    let all = fuse_with(
+        &FuseOptions {
+            keep_unused: true,
+            keep_order: true,
+            ..Default::default()
+        },
+        &inputs,
+    );
+    validate_all_features(&all.bytes);
+    assert!(all.map.removed.is_empty());
+    assert_eq!(all.map.func_order, "planned");
+    assert!(all.bytes.len() > fused.bytes.len());
+    let lib = all.map.inputs.iter().find(|m| m.name == "lib").unwrap();
+    assert_eq!(lib.funcs, (0..16).map(Some).collect::<Vec<_>>());
+}
+
+#[test]
+fn address_taken_functions_are_never_removed() {
+    // With only app's `run` kept, lib's exports go, and so do the
+    // functions only they reached; but a function in a table, under a
+    // global's `ref.func` or declared for `ref.func` stays, as does the
+    // start function and what it calls.
+    let inputs = load_set("dead");
+    let fused = fuse_with(
+        &FuseOptions {
+            exports: Some(vec!["run".into()]),
+            ..Default::default()
+        },
+        &inputs,
+    );
+    validate_all_features(&fused.bytes);
+    let (gone, kept) = removed_and_kept(&fused, "lib");
+    assert_eq!(kept, [0, 2, 3, 4, 8, 9, 10], "kept {kept:?}, removed {gone:?}");
+    // Every function in an element segment of the output is defined.
+    for p in wasmparser::Parser::new(0).parse_all(&fused.bytes) {
+        if let wasmparser::Payload::ElementSection(r) = p.unwrap() {
+            for e in r {
+                if let wasmparser::ElementItems::Functions(fs) = e.unwrap().items {
+                    for f in fs {
+                        let f = f.unwrap();
+                        assert!(fused.map.inputs.iter().any(|m| m.funcs.contains(&Some(f))), "{f}");
+                    }
+                }
+            }
+        }
+    }
+    // What is left still runs: run(x) = used(x) + 1 = x + 11, and the start
+    // function ran.
+    let engine = wasmi::Engine::default();
+    let module = wasmi::Module::new(&engine, &fused.bytes[..]).unwrap();
+    let mut store = wasmi::Store::new(&engine, ());
+    let inst = wasmi::Linker::<()>::new(&engine)
+        .instantiate_and_start(&mut store, &module)
+        .unwrap();
+    let run = inst.get_typed_func::<i32, i32>(&store, "run").unwrap();
+    assert_eq!(run.call(&mut store, 1).unwrap(), 12);
+    assert_eq!(inst.exports(&store).count(), 1);
 }

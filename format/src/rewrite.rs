@@ -15,7 +15,10 @@
 
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasm_encoder::Encode;
-use wasmparser::{BlockType, FunctionBody, Operator, ValType};
+use wasmparser::{
+    BlockType, FrameKind, FrameStack, FuncValidator, FunctionBody, MemArg, MemArgTarget, Operator, ValType,
+    VisitOperator, VisitSimdOperator, WasmModuleResources,
+};
 
 use crate::index::{DataIdx, ElemIdx, FuncIdx, GlobalIdx, MemIdx, TableIdx, TagIdx, TypeIdx};
 
@@ -92,6 +95,9 @@ pub enum RewriteError {
     /// The body does not decode.
     #[error("{0}")]
     Parse(#[from] wasmparser::BinaryReaderError),
+    /// The body decodes but does not validate (in its own module).
+    #[error("{0}")]
+    Invalid(wasmparser::BinaryReaderError),
     /// An index has no mapping.
     #[error(transparent)]
     OutOfRange(#[from] OutOfRange),
@@ -273,13 +279,83 @@ macro_rules! arg_kept {
     };
 }
 
+/// An operator that must be re-encoded. The common shapes are written
+/// straight from their immediates; the rest go through wasm-encoder.
+enum Picked<'a> {
+    /// Any operator.
+    Op(Operator<'a>),
+    /// An operator whose only immediates are a memarg of a linear memory
+    /// with no ordering (and a lane).
+    Memarg {
+        /// The memory.
+        mem: u32,
+        /// The alignment (log 2).
+        align: u8,
+        /// The offset.
+        offset: u64,
+        /// The lane, for `v128.loadN_lane` and `v128.storeN_lane`.
+        lane: Option<u8>,
+    },
+    /// `global.get` or `global.set`.
+    Global(u32),
+    /// `call`, `return_call` or `ref.func`.
+    Func(u32),
+}
+
+/// The memory a memarg names, when it names a linear memory with no
+/// ordering.
+fn plain_memory(m: &MemArg) -> Option<u32> {
+    match m {
+        MemArg {
+            target: MemArgTarget::Memory(mem),
+            ordering: None,
+            ..
+        } => Some(*mem),
+        _ => None,
+    }
+}
+
+/// The re-encoding of an operator, by the names of its immediates (each
+/// given twice: once to match, once to bind).
+macro_rules! picked {
+    (memarg $m:ident; $($full:tt)*) => {
+        match plain_memory(&$m) {
+            Some(mem) => Picked::Memarg { mem, align: $m.align, offset: $m.offset, lane: None },
+            None => Picked::Op($($full)*),
+        }
+    };
+    (memarg $m:ident lane $l:ident; $($full:tt)*) => {
+        match plain_memory(&$m) {
+            Some(mem) => Picked::Memarg { mem, align: $m.align, offset: $m.offset, lane: Some($l) },
+            None => Picked::Op($($full)*),
+        }
+    };
+    (global_index $g:ident; $($full:tt)*) => {
+        Picked::Global($g)
+    };
+    (function_index $f:ident; $($full:tt)*) => {
+        Picked::Func($f)
+    };
+    ($($name:ident $arg:ident)*; $($full:tt)*) => {
+        Picked::Op($($full)*)
+    };
+}
+
 /// Decides, operator by operator while decoding, whether the operator must
 /// be re-encoded, and builds a `wasmparser::Operator` only then; the others
 /// (most of them) are copied as bytes without ever being materialised.
-struct Pick<'i> {
+struct Pick<'a, 'i> {
     id: &'i Identity,
     /// Function references are wanted (they are always re-encoded).
     want_refs: bool,
+    /// The operator just visited, when it must be re-encoded. (Returning
+    /// it from every visit would move a large value per operator.)
+    picked: Option<Picked<'a>>,
+    /// The operator just visited, by what it does to the control stack.
+    ctl: Ctl,
+    /// In dead code: how many blocks deep inside the dead region (its own
+    /// block's end or next arm ends it at depth 0).
+    dead: Option<u32>,
 }
 
 /// Whether an operator names a function (and so is listed when references
@@ -299,24 +375,111 @@ macro_rules! names_func {
     };
 }
 
+/// What an operator does to the control stack, for dropping dead code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctl {
+    /// Nothing.
+    Plain,
+    /// Opens a block (`block`, `loop`, `if`, `try`, `try_table`).
+    Open,
+    /// Ends one (`end`, `delegate`).
+    Close,
+    /// Starts the next arm of the innermost block (`else`, `catch`,
+    /// `catch_all`).
+    Arm,
+    /// Never falls through (`unreachable`, `br`, `br_table`, `return`,
+    /// `return_call*`, `throw`, `rethrow`, `throw_ref`): what follows up to
+    /// the end or next arm of its block is dead.
+    Stop,
+}
+
+macro_rules! ctl {
+    (Block) => {
+        Ctl::Open
+    };
+    (Loop) => {
+        Ctl::Open
+    };
+    (If) => {
+        Ctl::Open
+    };
+    (Try) => {
+        Ctl::Open
+    };
+    (TryTable) => {
+        Ctl::Open
+    };
+    (End) => {
+        Ctl::Close
+    };
+    (Delegate) => {
+        Ctl::Close
+    };
+    (Else) => {
+        Ctl::Arm
+    };
+    (Catch) => {
+        Ctl::Arm
+    };
+    (CatchAll) => {
+        Ctl::Arm
+    };
+    (Unreachable) => {
+        Ctl::Stop
+    };
+    (Br) => {
+        Ctl::Stop
+    };
+    (BrTable) => {
+        Ctl::Stop
+    };
+    (Return) => {
+        Ctl::Stop
+    };
+    (ReturnCall) => {
+        Ctl::Stop
+    };
+    (ReturnCallIndirect) => {
+        Ctl::Stop
+    };
+    (ReturnCallRef) => {
+        Ctl::Stop
+    };
+    (Throw) => {
+        Ctl::Stop
+    };
+    (Rethrow) => {
+        Ctl::Stop
+    };
+    (ThrowRef) => {
+        Ctl::Stop
+    };
+    ($other:ident) => {
+        Ctl::Plain
+    };
+}
+
 macro_rules! define_pick {
     ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
         $(
             #[allow(unused_variables, clippy::needless_borrow)]
             fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                self.ctl = ctl!($op);
+                // In dead code only the operator that ends it is live.
+                if self.dead.is_some_and(|d| d > 0 || !matches!(self.ctl, Ctl::Close | Ctl::Arm)) {
+                    return;
+                }
                 let id = self.id;
                 if names_func!(self, $op) || !(true $($( && arg_kept!(id, $arg, &$arg) )*)?) {
-                    Some(Operator::$op $({ $($arg),* })?)
-                } else {
-                    None
+                    self.picked = Some(picked!($($($arg $arg)*)?; Operator::$op $({ $($arg),* })?));
                 }
             }
         )*
     };
 }
 
-impl<'a> wasmparser::VisitOperator<'a> for Pick<'_> {
-    type Output = Option<Operator<'a>>;
+impl<'a> wasmparser::VisitOperator<'a> for Pick<'a, '_> {
+    type Output = ();
 
     fn simd_visitor(&mut self) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
         Some(self)
@@ -325,8 +488,83 @@ impl<'a> wasmparser::VisitOperator<'a> for Pick<'_> {
     wasmparser::for_each_visit_operator!(define_pick);
 }
 
-impl<'a> wasmparser::VisitSimdOperator<'a> for Pick<'_> {
+impl<'a> wasmparser::VisitSimdOperator<'a> for Pick<'a, '_> {
     wasmparser::for_each_visit_simd_operator!(define_pick);
+}
+
+/// [`Pick`] and a function validator in one visit: the operator is decoded
+/// once, validated in its own module, then picked.
+struct Checked<'p, 'a, 'i, V> {
+    v: V,
+    pick: &'p mut Pick<'a, 'i>,
+}
+
+macro_rules! define_checked {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            #[allow(clippy::clone_on_copy)]
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                self.v.$visit($($($arg.clone()),*)?)?;
+                VisitOperator::$visit(self.pick $($(, $arg)*)?);
+                Ok(())
+            }
+        )*
+    };
+}
+
+macro_rules! define_checked_simd {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            #[allow(clippy::clone_on_copy)]
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                // `simd_visitor` below hands out this visitor only when the
+                // validator has one.
+                if let Some(v) = self.v.simd_visitor() {
+                    v.$visit($($($arg.clone()),*)?)?;
+                }
+                VisitSimdOperator::$visit(self.pick $($(, $arg)*)?);
+                Ok(())
+            }
+        )*
+    };
+}
+
+impl<'a, V: VisitOperator<'a, Output = wasmparser::Result<()>>> VisitOperator<'a> for Checked<'_, 'a, '_, V> {
+    type Output = wasmparser::Result<()>;
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Self::Output>> {
+        // Without SIMD in the validator, the reader reports SIMD operators.
+        self.v.simd_visitor()?;
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(define_checked);
+}
+
+impl<'a, V: VisitOperator<'a, Output = wasmparser::Result<()>>> VisitSimdOperator<'a>
+    for Checked<'_, 'a, '_, V>
+{
+    wasmparser::for_each_visit_simd_operator!(define_checked_simd);
+}
+
+impl<V: FrameStack> FrameStack for Checked<'_, '_, '_, V> {
+    fn current_frame(&self) -> Option<FrameKind> {
+        self.v.current_frame()
+    }
+}
+
+/// The length of the opcode at `bytes[at..]`: one byte, or a prefix byte
+/// and a LEB128 sub-opcode.
+fn opcode_len(bytes: &[u8], at: usize) -> usize {
+    match bytes[at] {
+        0xfb..=0xfe => {
+            1 + bytes[at + 1..]
+                .iter()
+                .position(|b| b & 0x80 == 0)
+                .map_or(0, |n| n + 1)
+        }
+        _ => 1,
+    }
 }
 
 /// Appends `body` (locals and operators, without its size prefix) to `out`
@@ -363,23 +601,42 @@ pub fn rewrite_body_with_refs<R: Reencode<Error = OutOfRange>>(
     identity: &Identity,
     body: &FunctionBody<'_>,
     out: &mut Vec<u8>,
+    refs: Option<&mut Vec<FuncRef>>,
+) -> Result<(), RewriteError> {
+    rewrite_checked::<R, wasmparser::ValidatorResources>(remap, identity, body, out, refs, None)
+}
+
+/// [`rewrite_body_with_refs`], validating the body in its own module on the
+/// way when `validator` is given (made from the input's `FuncToValidate`):
+/// each operator is decoded once, checked, then copied or re-encoded.
+pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
+    remap: &mut R,
+    identity: &Identity,
+    body: &FunctionBody<'_>,
+    out: &mut Vec<u8>,
     mut refs: Option<&mut Vec<FuncRef>>,
+    mut validator: Option<&mut FuncValidator<T>>,
 ) -> Result<(), RewriteError> {
     let bytes = body.as_bytes();
-    if identity.all() && refs.is_none() {
+    if identity.all() && refs.is_none() && validator.is_none() {
         out.extend_from_slice(bytes);
         return Ok(());
     }
     let body_start = out.len();
-    let base = body.range().start;
+    let base = body.range().start as usize;
     // Locals: copied unless a local's type names a type that moves.
     let mut locals = body.get_locals_reader()?;
     let n = locals.get_count();
     let mut decls = Vec::with_capacity(n.min(1024) as usize);
     for _ in 0..n {
-        decls.push(locals.read()?);
+        let at = locals.original_position();
+        let (count, ty) = locals.read()?;
+        if let Some(v) = validator.as_deref_mut() {
+            v.define_locals(at, count, ty).map_err(RewriteError::Invalid)?;
+        }
+        decls.push((count, ty));
     }
-    let ops_start = (locals.original_position() - base) as usize;
+    let ops_start = locals.original_position() as usize - base;
     if !identity.types && decls.iter().any(|(_, t)| concrete(t)) {
         n.encode(out);
         for (count, ty) in decls {
@@ -391,39 +648,113 @@ pub fn rewrite_body_with_refs<R: Reencode<Error = OutOfRange>>(
     }
     // Operators: copy unchanged runs, re-encode the rest.
     let mut ops = body.get_operators_reader()?;
+    let mut reader = body.get_binary_reader_for_operators()?;
     let mut copied = ops_start;
     let mut pick = Pick {
         id: identity,
         want_refs: refs.is_some(),
+        picked: None,
+        ctl: Ctl::Plain,
+        dead: None,
     };
-    while !ops.eof() {
-        let start = (ops.original_position() - base) as usize;
-        let Some(op) = ops.visit_operator(&mut pick)? else {
-            continue;
+    loop {
+        let (at, picked) = match validator.as_deref_mut() {
+            Some(v) => {
+                if reader.eof() {
+                    reader
+                        .finish_expression(&v.visitor(reader.original_position()))
+                        .map_err(RewriteError::Invalid)?;
+                    break;
+                }
+                let at = reader.original_position() as usize;
+                let mut both = Checked {
+                    v: v.visitor(at as u64),
+                    pick: &mut pick,
+                };
+                reader.visit_operator(&mut both)?.map_err(RewriteError::Invalid)?;
+                (at, pick.picked.take())
+            }
+            None => {
+                if ops.eof() {
+                    break;
+                }
+                let at = ops.original_position() as usize;
+                ops.visit_operator(&mut pick)?;
+                (at, pick.picked.take())
+            }
         };
-        if let Some(refs) = refs.as_deref_mut() {
-            let named = match op {
-                Operator::Call { function_index } => Some((0x10, function_index)),
-                Operator::ReturnCall { function_index } => Some((0x12, function_index)),
-                Operator::RefFunc { function_index } => Some((0xd2, function_index)),
-                _ => None,
-            };
-            if let Some((opcode, f)) = named {
-                out.extend_from_slice(&bytes[copied..start]);
-                out.push(opcode);
-                let func = remap.function_index(f)?;
-                refs.push(FuncRef {
-                    at: (out.len() - body_start) as u32,
-                    func,
-                });
-                func.encode(out);
-                copied = (ops.original_position() - base) as usize;
+        let start = at - base;
+        let end = match validator {
+            Some(_) => reader.original_position(),
+            None => ops.original_position(),
+        } as usize
+            - base;
+        // Dead code (after an operator that never falls through, up to the
+        // end or next arm of its block) is validated but not written: it
+        // never runs, and the stack is polymorphic where it was.
+        match (pick.dead, pick.ctl) {
+            (None, Ctl::Stop) => pick.dead = Some(0),
+            (None, _) => {}
+            (Some(0), Ctl::Close | Ctl::Arm) => {
+                pick.dead = None;
+                copied = start;
+            }
+            (Some(d), Ctl::Open) => {
+                pick.dead = Some(d + 1);
                 continue;
             }
+            (Some(d), Ctl::Close) => {
+                pick.dead = Some(d - 1);
+                continue;
+            }
+            (Some(_), _) => continue,
         }
+        let Some(picked) = picked else {
+            if pick.dead.is_some() {
+                // The stopping operator itself is live.
+                out.extend_from_slice(&bytes[copied..end]);
+                copied = end;
+            }
+            continue;
+        };
         out.extend_from_slice(&bytes[copied..start]);
-        remap.instruction(op)?.encode(out);
-        copied = (ops.original_position() - base) as usize;
+        copied = end;
+        match picked {
+            Picked::Func(f) => {
+                out.push(bytes[start]);
+                let func = remap.function_index(f)?;
+                if let Some(refs) = refs.as_deref_mut() {
+                    refs.push(FuncRef {
+                        at: (out.len() - body_start) as u32,
+                        func,
+                    });
+                }
+                func.encode(out);
+            }
+            Picked::Global(g) => {
+                out.push(bytes[start]);
+                remap.global_index(g)?.encode(out);
+            }
+            Picked::Memarg {
+                mem,
+                align,
+                offset,
+                lane,
+            } => {
+                let op = opcode_len(bytes, start);
+                out.extend_from_slice(&bytes[start..start + op]);
+                let mem = remap.memory_index(mem)?;
+                if mem == 0 {
+                    u32::from(align).encode(out);
+                } else {
+                    u32::from(align | 0x40).encode(out);
+                    mem.encode(out);
+                }
+                offset.encode(out);
+                out.extend(lane);
+            }
+            Picked::Op(op) => remap.instruction(op)?.encode(out),
+        }
     }
     out.extend_from_slice(&bytes[copied..]);
     Ok(())

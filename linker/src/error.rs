@@ -71,6 +71,9 @@ impl FuseError {
     pub fn rewrite(input: &str, item: impl Into<Item>, e: weld_format::rewrite::RewriteError) -> FuseError {
         match e {
             weld_format::rewrite::RewriteError::Parse(e) => FuseError::parse(input, item, e),
+            weld_format::rewrite::RewriteError::Invalid(e) => FuseError::InvalidInput(Box::new(
+                Problem::parse(input, Some(item.into()), e).because("invalid"),
+            )),
             other => {
                 let mut p = Problem::new(input, item, other.to_string());
                 p.source = Some(Box::new(other));
@@ -114,6 +117,9 @@ pub enum FuseError {
     /// An input is malformed in a way the survey does not check.
     #[error(transparent)]
     Malformed(Box<Problem>),
+    /// An input does not validate.
+    #[error(transparent)]
+    InvalidInput(Box<Problem>),
     /// The fused module does not validate (a weld bug, or invalid inputs).
     #[error("the fused module does not validate: {message} (at offset {offset:#x})")]
     Invalid {

@@ -42,13 +42,24 @@ pub fn features_for(bytes: &[u8]) -> WasmFeatures {
 /// instantiations and everything else still are). The error reported is the
 /// first in file order: any section error, else the first failing body.
 pub fn validate(bytes: &[u8], bodies: bool) -> Result<Types, BinaryReaderError> {
+    validate_bodies(bytes, &|_| bodies)
+}
+
+/// [`validate`], checking the bodies of the functions (by index in the
+/// module's function space) that `bodies` picks.
+pub fn validate_bodies(
+    bytes: &[u8],
+    bodies: &(dyn Fn(u32) -> bool + Sync),
+) -> Result<Types, BinaryReaderError> {
     let mut validator = Validator::new_with_features(features_for(bytes));
     let mut funcs = Vec::new();
     // Nested modules and components end too; the outermost ends last.
     let mut types = None;
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         match validator.payload(&payload?)? {
-            ValidPayload::Func(to_validate, body) if bodies => funcs.push((to_validate, body)),
+            ValidPayload::Func(to_validate, body) if bodies(to_validate.index) => {
+                funcs.push((to_validate, body))
+            }
             ValidPayload::End(t) => types = Some(t),
             _ => {}
         }

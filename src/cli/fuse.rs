@@ -52,9 +52,12 @@ pub struct Args {
     /// Keep only these exports (comma-separated).
     #[arg(long, value_delimiter = ',')]
     exports: Option<Vec<String>>,
-    /// Skip validating the output.
-    #[arg(long)]
+    /// Skip validation (of the inputs and the output).
+    #[arg(long, conflicts_with = "validate_output")]
     no_validate: bool,
+    /// Validate the output's function bodies too, reading them again (the inputs' bodies are always validated).
+    #[arg(long)]
+    validate_output: bool,
     /// Drop debug information: the `name` section, and DWARF without a warning.
     #[arg(long)]
     strip_debug: bool,
@@ -64,6 +67,15 @@ pub struct Args {
     /// Identical code folding.
     #[arg(long, value_enum, default_value = "safe")]
     icf: Folding,
+    /// Keep functions that nothing reaches (exports, start, tables, ref.func) instead of removing them.
+    #[arg(long)]
+    keep_unused: bool,
+    /// Keep functions in input order instead of giving the most used the shortest indices.
+    #[arg(long)]
+    keep_order: bool,
+    /// Print the wall time of every stage to stderr.
+    #[arg(long)]
+    timings: bool,
     #[command(flatten)]
     resolve: super::ResolveArgs,
 }
@@ -73,6 +85,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let (inputs, resolve) = args.resolve.load(&args.inputs)?;
     let opts = FuseOptions {
         validate: !args.no_validate,
+        validate_output: args.validate_output,
         on_conflict: match args.on_conflict {
             Conflict::Error => OnConflict::Error,
             Conflict::Rename => OnConflict::Rename,
@@ -82,12 +95,25 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         strip_debug: args.strip_debug,
         resolve,
         icf: args.icf.into(),
+        keep_unused: args.keep_unused,
+        keep_order: args.keep_order,
     };
     let fused = weld_linker::fuse(&opts, &inputs)?;
     for w in &fused.warnings {
         eprintln!("weld: warning: {w}");
     }
+    let written = std::time::Instant::now();
     weld_linker::write_atomic(&args.output, &fused.bytes)?;
+    if args.timings {
+        for (stage, t) in fused
+            .timings
+            .iter()
+            .copied()
+            .chain([("write", written.elapsed())])
+        {
+            eprintln!("weld: {stage:>10} {:8.1} ms", t.as_secs_f64() * 1e3);
+        }
+    }
     if let Some(map) = &args.map {
         weld_linker::write_atomic(map, serde_json::to_string_pretty(&fused.map)?.as_bytes())?;
     }

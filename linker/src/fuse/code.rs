@@ -12,10 +12,12 @@
 use std::ops::Range;
 
 use rayon::prelude::*;
-use weld_format::rewrite::{rewrite_body_with_refs, FuncRef, Identity};
+use wasmparser::FuncValidatorAllocations;
+use weld_format::rewrite::{rewrite_checked, FuncRef, Identity};
 use weld_format::{FuncIdx, InputId};
 
 use crate::error::{FuseError, Item};
+use crate::fuse::check::FuncCheck;
 use crate::fuse::plan::Plan;
 use crate::fuse::FuseCx;
 
@@ -65,11 +67,13 @@ impl Chunk {
 
 /// Rewrites the bodies of `funcs` (input, defined index) into one chunk,
 /// one after another, straight into the chunk's arena (sized from the input
-/// bodies): chunks are what runs in parallel.
+/// bodies): chunks are what runs in parallel. With `checks` (one per input),
+/// each body is validated in its own module in the same decode.
 pub fn rewrite_chunk(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     identities: &[Identity],
+    checks: Option<&[FuncCheck]>,
     funcs: &[(InputId, u32)],
     with_refs: bool,
 ) -> Result<Chunk, FuseError> {
@@ -83,22 +87,30 @@ pub fn rewrite_chunk(
         refs: Vec::new(),
         spans: Vec::with_capacity(funcs.len()),
     };
+    let mut allocs = FuncValidatorAllocations::default();
     for &(k, d) in funcs {
         let ki = k.as_usize();
-        let body = &modules[ki].bodies[d as usize];
+        let m = modules[ki];
+        let body = &m.bodies[d as usize];
         let (b, r) = (chunk.bytes.len() as u32, chunk.refs.len() as u32);
         let mut remap = plan.maps[ki].remap();
-        rewrite_body_with_refs(
+        let ty = m.func_types[(m.imported.funcs + d) as usize].0;
+        let mut validator = checks.and_then(|c| c[ki].validator(d, ty, std::mem::take(&mut allocs)));
+        rewrite_checked(
             &mut remap,
             &identities[ki],
             body,
             &mut chunk.bytes,
             with_refs.then_some(&mut chunk.refs),
+            validator.as_mut(),
         )
         .map_err(|e| {
-            let index = modules[ki].imported.funcs + d;
+            let index = m.imported.funcs + d;
             FuseError::rewrite(files[ki], Item::Func { index, name: None }, e)
         })?;
+        if let Some(v) = validator {
+            allocs = v.into_allocations();
+        }
         chunk.spans.push(Span {
             bytes: b..chunk.bytes.len() as u32,
             refs: r..chunk.refs.len() as u32,
@@ -107,12 +119,17 @@ pub fn rewrite_chunk(
     Ok(chunk)
 }
 
-/// Rewrites every defined function of the plan, listing function references.
-pub fn rewrite_bodies(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Vec<Chunk>, FuseError> {
+/// Rewrites every defined function of the plan, listing function
+/// references (and validating each body, with `checks`).
+pub fn rewrite_bodies(
+    cx: &FuseCx<'_, '_>,
+    plan: &Plan<'_>,
+    checks: Option<&[FuncCheck]>,
+) -> Result<Vec<Chunk>, FuseError> {
     let identities: Vec<Identity> = plan.maps.iter().map(|m| m.remap().identity()).collect();
     plan.funcs
         .par_chunks(CHUNK)
-        .map(|c| rewrite_chunk(cx, plan, &identities, c, true))
+        .map(|c| rewrite_chunk(cx, plan, &identities, checks, c, true))
         .collect()
 }
 
@@ -136,7 +153,7 @@ pub fn rewrite_all(
         },
         dylink: false,
     };
-    rewrite_bodies(&cx, plan)
+    rewrite_bodies(&cx, plan, None)
 }
 
 /// The length of `x` as an unsigned LEB128.

@@ -23,6 +23,7 @@ use weld_format::rewrite::RewriteError;
 use rayon::prelude::*;
 
 use crate::error::FuseError;
+use crate::fuse::check::FuncCheck;
 use crate::fuse::code::{leb_len, rewrite_chunk, Chunk, CHUNK};
 use crate::fuse::const_expr::const_expr;
 use crate::fuse::plan::{Plan, Start, StartStep};
@@ -37,12 +38,13 @@ fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError 
 /// `chunks`, when given, hold the bodies rewritten for identical code
 /// folding (before it: `plan.kept` says which survive, `plan.renumber` how
 /// to patch them); each chunk is freed once copied. Otherwise bodies are
-/// rewritten here, a chunk at a time.
+/// rewritten here, a chunk at a time (and validated, with `checks`).
 pub fn emit(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     customs: &[u8],
     chunks: Option<Vec<Chunk>>,
+    checks: Option<&[FuncCheck]>,
 ) -> Result<Vec<u8>, FuseError> {
     let FuseCx { files, modules, .. } = *cx;
     let start_body = match &plan.start {
@@ -221,19 +223,16 @@ pub fn emit(
         let renumber = plan.renumber.as_deref();
         match chunks {
             Some(chunks) => {
-                let mut i = 0usize;
-                for chunk in chunks {
-                    for j in 0..chunk.len() {
-                        let keep = plan.kept.as_ref().is_none_or(|k| k[i]);
-                        i += 1;
-                        if keep {
-                            let b = chunk.body(j);
-                            (b.patched_len(renumber) as u32).encode(&mut out);
-                            b.write_patched(renumber, &mut out);
-                        }
+                let order: Vec<u32> = match &plan.body_order {
+                    Some(order) => order.clone(),
+                    None => {
+                        let n: usize = chunks.iter().map(Chunk::len).sum();
+                        (0..n as u32)
+                            .filter(|&i| plan.kept.as_ref().is_none_or(|k| k[i as usize]))
+                            .collect()
                     }
-                    // `chunk` is dropped here, before the next is copied.
-                }
+                };
+                write_bodies(&chunks, &order, renumber, &mut out);
             }
             None => {
                 let identities: Vec<_> = plan.maps.iter().map(|m| m.remap().identity()).collect();
@@ -243,7 +242,7 @@ pub fn emit(
                 for funcs in plan.funcs.chunks(window) {
                     let chunks = funcs
                         .par_chunks(CHUNK)
-                        .map(|c| rewrite_chunk(cx, plan, &identities, c, false))
+                        .map(|c| rewrite_chunk(cx, plan, &identities, checks, c, false))
                         .collect::<Result<Vec<_>, _>>()?;
                     for chunk in chunks {
                         for j in 0..chunk.len() {
@@ -275,6 +274,52 @@ pub fn emit(
     }
     out.extend_from_slice(customs);
     Ok(out)
+}
+
+/// Appends the bodies `order` names (by index among the chunks' bodies),
+/// each with its size and its function references patched by `renumber`.
+/// In parallel and in place: every piece of [`CHUNK`] bodies gets its size,
+/// then its own slice of `out` to fill.
+fn write_bodies(
+    chunks: &[Chunk],
+    order: &[u32],
+    renumber: Option<&[weld_format::FuncIdx]>,
+    out: &mut Vec<u8>,
+) {
+    let body = |i: u32| chunks[i as usize / CHUNK].body(i as usize % CHUNK);
+    let sizes: Vec<usize> = order
+        .par_chunks(CHUNK)
+        .map(|piece| {
+            piece
+                .iter()
+                .map(|&i| {
+                    let len = body(i).patched_len(renumber);
+                    leb_len(len as u64) + len
+                })
+                .sum()
+        })
+        .collect();
+    let start = out.len();
+    out.resize(start + sizes.iter().sum::<usize>(), 0);
+    let mut rest = &mut out[start..];
+    let mut slices = Vec::with_capacity(sizes.len());
+    for &size in &sizes {
+        let (piece, tail) = rest.split_at_mut(size);
+        slices.push(piece);
+        rest = tail;
+    }
+    order.par_chunks(CHUNK).zip(slices).for_each(|(piece, slice)| {
+        let mut at = 0;
+        let mut buf = Vec::new();
+        for &i in piece {
+            let b = body(i);
+            buf.clear();
+            (b.patched_len(renumber) as u32).encode(&mut buf);
+            b.write_patched(renumber, &mut buf);
+            slice[at..at + buf.len()].copy_from_slice(&buf);
+            at += buf.len();
+        }
+    });
 }
 
 /// A u32 as a 5-byte LEB128 (valid, not minimal), for sizes patched later.

@@ -17,7 +17,8 @@
 //! apart. The rewriting is the one emit needs anyway, so folding costs no
 //! extra decoding; the bodies of kept functions only get their function
 //! indices patched afterwards. Round 0 puts functions with the same type and the same
-//! normalised bytes in one class (blake3 digests, confirmed byte for byte).
+//! normalised bytes in one class (64-bit FxHash digests, confirmed byte for
+//! byte, so a collision costs a comparison and never a wrong fold).
 //! Each further round splits classes by the classes of their callees, in
 //! order. A round never merges classes, so the class count only grows; when a
 //! round leaves it unchanged the partition is stable, and every two members of
@@ -34,8 +35,10 @@
 //! declared) is never folded away, though others may fold into it.
 
 use std::collections::HashMap;
+use std::hash::Hasher;
 
 use rayon::prelude::*;
+use rustc_hash::{FxBuildHasher, FxHasher};
 use wasmparser::{ElementItems, Operator};
 use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, InputId, Space};
@@ -71,6 +74,17 @@ pub struct Fold {
 /// Functions of input `k` whose identity is observable: exported, in an
 /// element segment, or named by `ref.func` in a constant expression.
 fn observable(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()> {
+    for e in &m.exports {
+        if Space::of_kind(e.kind) == Space::Func {
+            out.push(e.index);
+        }
+    }
+    address_taken(m, out)
+}
+
+/// Functions of an input whose address is taken: in an element segment, or
+/// named by `ref.func` in a constant expression (of a global or a table).
+pub fn address_taken(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()> {
     let scan = |e: &wasmparser::ConstExpr<'_>, out: &mut Vec<u32>| -> wasmparser::Result<()> {
         for op in e.get_operators_reader() {
             if let Operator::RefFunc { function_index } = op? {
@@ -79,11 +93,6 @@ fn observable(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()
         }
         Ok(())
     };
-    for e in &m.exports {
-        if Space::of_kind(e.kind) == Space::Func {
-            out.push(e.index);
-        }
-    }
     for seg in &m.elements {
         match &seg.items {
             ElementItems::Functions(r) => {
@@ -109,15 +118,16 @@ fn observable(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()
     Ok(())
 }
 
-/// The digest of a function's type and normalised body.
-fn digest(ty: u32, body: Body<'_>) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(&ty.to_le_bytes());
+/// The digest of a function's type and normalised body (not collision
+/// resistant: equal digests are confirmed byte for byte).
+fn digest(ty: u32, body: Body<'_>) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u32(ty);
     for run in body.runs() {
-        h.update(&(run.len() as u32).to_le_bytes());
-        h.update(run);
+        h.write_u32(run.len() as u32);
+        h.write(run);
     }
-    *h.finalize().as_bytes()
+    h.finish()
 }
 
 /// Whether two normalised bodies are the same, byte for byte.
@@ -149,30 +159,34 @@ pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, chunks: &[Chunk]
                 .map_or(u32::MAX, |t| t.0)
         })
         .collect();
-    let digests: Vec<[u8; 32]> = (0..n)
+    let digests: Vec<u64> = (0..n)
         .into_par_iter()
+        .with_min_len(256)
         .map(|i| digest(types[i], body(i)))
         .collect();
 
-    // Round 0: same type and normalised bytes: equal digests, confirmed byte
-    // for byte.
-    let mut by_digest: HashMap<[u8; 32], Vec<usize>> = HashMap::with_capacity(n);
-    for (i, d) in digests.iter().enumerate() {
-        by_digest.entry(*d).or_default().push(i);
-    }
+    // Round 0: same type and normalised bytes: equal digests (sorted
+    // together), confirmed byte for byte.
+    let mut by_digest: Vec<(u64, u32)> = digests.iter().enumerate().map(|(i, &d)| (d, i as u32)).collect();
+    drop(digests);
+    by_digest.par_sort_unstable();
     let mut class = vec![u32::MAX; n];
     let mut n_classes = 0u32;
-    for i in 0..n {
-        if class[i] != u32::MAX {
-            continue;
-        }
-        class[i] = n_classes;
-        for &j in &by_digest[&digests[i]] {
-            if class[j] == u32::MAX && types[j] == types[i] && same(body(i), body(j)) {
-                class[j] = n_classes;
+    for group in by_digest.chunk_by(|a, b| a.0 == b.0) {
+        for (g, &(_, i)) in group.iter().enumerate() {
+            let i = i as usize;
+            if class[i] != u32::MAX {
+                continue;
             }
+            class[i] = n_classes;
+            for &(_, j) in &group[g + 1..] {
+                let j = j as usize;
+                if class[j] == u32::MAX && types[j] == types[i] && same(body(i), body(j)) {
+                    class[j] = n_classes;
+                }
+            }
+            n_classes += 1;
         }
-        n_classes += 1;
     }
     drop(by_digest);
 
@@ -205,7 +219,8 @@ pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, chunks: &[Chunk]
     };
     let mut fresh = n_classes;
     loop {
-        let mut key_of: HashMap<(u32, Vec<u32>), u32> = HashMap::with_capacity(candidate_classes);
+        let mut key_of: HashMap<(u32, Vec<u32>), u32, FxBuildHasher> =
+            HashMap::with_capacity_and_hasher(candidate_classes, FxBuildHasher);
         let next: Vec<u32> = candidates
             .iter()
             .zip(&callees)
@@ -247,7 +262,7 @@ pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, chunks: &[Chunk]
 
     // The kept member of each class: the first one that may not be folded,
     // else the first one.
-    let mut keeper: HashMap<u32, usize> = HashMap::new();
+    let mut keeper: HashMap<u32, usize, FxBuildHasher> = HashMap::default();
     for i in 0..n {
         match keeper.get(&class[i]) {
             None => {
@@ -313,8 +328,10 @@ mod tests {
     fn run(icf: Icf, mods: &[(&str, &str)]) -> Fused {
         let inputs =
             Inputs::from_memory(mods.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
+        // In planned order: the indices asserted are the inputs' own.
         let opts = FuseOptions {
             icf,
+            keep_order: true,
             ..Default::default()
         };
         let fused = fuse(&opts, &inputs).unwrap();
@@ -342,7 +359,7 @@ mod tests {
         let f = run(Icf::Safe, &[("a", LEAF_A), ("b", LEAF_B)]);
         // b's $leaf (func 0 of b) folds into a's (output func 0).
         assert_eq!(folded(&f), [("b".to_string(), 0, 0)]);
-        assert_eq!(f.map.inputs[1].funcs, [0, 2]);
+        assert_eq!(f.map.inputs[1].funcs, [Some(0), Some(2)]);
         let none = run(Icf::None, &[("a", LEAF_A), ("b", LEAF_B)]);
         assert!(folded(&none).is_empty());
         assert!(none.bytes.len() > f.bytes.len());

@@ -10,12 +10,14 @@
 //! rewriter), [`const_expr`], [`custom`] (name, producers, target_features)
 //! and [`emit`] (the sections, in order).
 
+pub(crate) mod check;
 pub(crate) mod code;
 pub(crate) mod const_expr;
 pub(crate) mod custom;
 pub(crate) mod emit;
 pub(crate) mod icf;
 pub(crate) mod plan;
+pub(crate) mod reach;
 pub(crate) mod types;
 
 use weld_format::survey::ModuleSurvey;
@@ -25,10 +27,12 @@ use crate::resolve::Resolution;
 
 use crate::describe::import_label;
 use crate::error::{Error, FuseError};
+use crate::fuse::check::check_inputs;
 use crate::fuse::code::rewrite_bodies;
 use crate::fuse::custom::merge_customs;
 use crate::fuse::emit::emit;
-use crate::fuse::plan::{Icf, OnConflict, Plan, PlanOptions};
+use crate::fuse::plan::{Icf, OnConflict, Plan, PlanOptions, Start};
+use crate::fuse::reach::ReachOptions;
 use crate::resolve::graph::ModuleGraph;
 use crate::resolve::{resolve, ResolveOptions};
 use crate::survey_all;
@@ -54,8 +58,12 @@ pub struct FuseCx<'r, 'a> {
 /// Options for [`fuse`].
 #[derive(Debug, Clone)]
 pub struct FuseOptions {
-    /// Validate the output (default: yes).
+    /// Validate (default: yes): every input, each body in the decode that
+    /// rewrites it, and the output's sections. DESIGN §3 says why that
+    /// makes the output valid.
     pub validate: bool,
+    /// Also validate the output's bodies, reading them again (default: no).
+    pub validate_output: bool,
     /// Export name conflicts.
     pub on_conflict: OnConflict,
     /// Keep only these exports.
@@ -67,17 +75,24 @@ pub struct FuseOptions {
     pub resolve: ResolveOptions,
     /// Identical code folding (default: safe).
     pub icf: Icf,
+    /// Keep functions that nothing reaches (default: no, they are removed).
+    pub keep_unused: bool,
+    /// Keep functions in input order (default: no, the most used first).
+    pub keep_order: bool,
 }
 
 impl Default for FuseOptions {
     fn default() -> Self {
         FuseOptions {
             validate: true,
+            validate_output: false,
             on_conflict: OnConflict::Error,
             exports: None,
             strip_debug: false,
             resolve: ResolveOptions::default(),
             icf: Icf::Safe,
+            keep_unused: false,
+            keep_order: false,
         }
     }
 }
@@ -92,6 +107,8 @@ pub struct Fused {
     /// The link map: inputs in instantiation order, and per input its
     /// old → new index maps.
     pub map: LinkMap,
+    /// Wall time per stage, in pipeline order (`weld fuse --timings`).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Where every item of every input went.
@@ -103,6 +120,21 @@ pub struct LinkMap {
     pub inputs: Vec<InputMap>,
     /// Functions folded by identical code folding.
     pub folded: Vec<FoldReport>,
+    /// Functions removed because nothing reaches them (their entry in
+    /// `inputs[..].funcs` is `null`), in input order.
+    pub removed: Vec<RemovedReport>,
+    /// How the defined functions are ordered: `by use` (most used first,
+    /// for the shortest indices) or `planned` (input order).
+    pub func_order: &'static str,
+}
+
+/// One removed function.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RemovedReport {
+    /// The input's name.
+    pub input: String,
+    /// The function's index in that input.
+    pub func: u32,
 }
 
 /// One folded function.
@@ -123,8 +155,8 @@ pub struct InputMap {
     pub name: String,
     /// Types.
     pub types: Vec<u32>,
-    /// Functions.
-    pub funcs: Vec<u32>,
+    /// Functions (`None`: removed, nothing reaches it).
+    pub funcs: Vec<Option<u32>>,
     /// Tables.
     pub tables: Vec<u32>,
     /// Memories.
@@ -156,8 +188,10 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
     if inputs.is_empty() {
         return Err(FuseError::NoInputs.into());
     }
+    let mut clock = Clock::default();
     // Survey in parallel; every input must be a core module.
     let surveys = survey_all(inputs)?;
+    clock.lap("survey");
     let files: Vec<&str> = inputs.iter().map(|i| i.display.as_str()).collect();
     let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
     let modules: Vec<&ModuleSurvey<'_>> = surveys
@@ -181,6 +215,7 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
         |i: InputId| names[i.as_usize()].to_string(),
         |i: InputId, k: u32| import_label(&surveys[i.as_usize()], k as usize),
     )?;
+    clock.lap("resolve");
 
     // Plan: every index of every input, type-checked links, segments, start.
     let plan_opts = PlanOptions {
@@ -199,8 +234,42 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
         plan: plan_opts,
         strip_debug: opts.strip_debug,
         validate: opts.validate,
+        validate_output: opts.validate_output,
+        reach: ReachOptions {
+            keep_unused: opts.keep_unused,
+            keep_order: opts.keep_order,
+        },
     };
-    run_stages(&cx, order, &stages).map_err(Error::from)
+    let mut fused = run_stages(&cx, order, &stages).map_err(Error::from)?;
+    clock.laps.append(&mut fused.timings);
+    fused.timings = clock.laps;
+    Ok(fused)
+}
+
+/// Wall time per stage.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    at: std::time::Instant,
+    /// Each stage's name and duration, in order.
+    pub laps: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            at: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+}
+
+impl Clock {
+    /// Ends the stage `name`, which started at the previous lap.
+    pub fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((name, now - self.at));
+        self.at = now;
+    }
 }
 
 /// What [`run_stages`] is asked for.
@@ -211,8 +280,12 @@ pub(crate) struct Stages {
     pub plan: PlanOptions,
     /// Drop debug information.
     pub strip_debug: bool,
-    /// Validate the output.
+    /// Validate the inputs and the output's sections.
     pub validate: bool,
+    /// Validate the output's bodies too.
+    pub validate_output: bool,
+    /// Dead-function removal and ordering.
+    pub reach: ReachOptions,
 }
 
 /// The stages after resolution, shared by `fuse` and `link`: plan, fold,
@@ -222,32 +295,68 @@ pub(crate) fn run_stages(
     order: Vec<InputId>,
     stages: &Stages,
 ) -> Result<Fused, FuseError> {
+    let mut clock = Clock::default();
     let mut plan = Plan::build(cx, order)?;
+    clock.lap("plan");
+    let checks = match stages.validate {
+        true => Some(check_inputs(cx)?),
+        false => None,
+    };
+    let checks = checks.as_deref();
+    clock.lap("check");
 
     // Fold identical functions: bodies are rewritten once, in parallel, and
-    // compared with their function references left out.
+    // compared with their function references left out. Removing and
+    // ordering functions reads the same references.
+    let relayout = !(stages.reach.keep_unused && stages.reach.keep_order);
     let chunks = match stages.icf {
-        Icf::None => None,
+        Icf::None if !relayout => None,
         icf => {
-            let chunks = rewrite_bodies(cx, &plan)?;
+            let chunks = rewrite_bodies(cx, &plan, checks)?;
+            clock.lap("rewrite");
             icf::fold(cx, icf, &mut plan, &chunks)?;
+            clock.lap("fold");
             Some(chunks)
         }
     };
     // Function indices are final: place the start function and the exports.
     plan.finish(cx, &stages.plan)?;
+    if let Some(chunks) = &chunks {
+        reach::reach(cx, stages.reach, &mut plan, chunks)?;
+        clock.lap("reach");
+    }
 
     // Emit: custom sections merged, bodies written (or rewritten) in order.
     let (customs, warnings) = merge_customs(cx, &plan, stages.strip_debug)?;
-    let bytes = emit(cx, &plan, &customs, chunks)?;
+    clock.lap("names");
+    let bytes = emit(cx, &plan, &customs, chunks, checks)?;
+    clock.lap("emit");
 
-    if stages.validate {
+    if stages.validate_output {
         validate(&bytes)?;
+        clock.lap("validate");
+    } else if stages.validate {
+        // The bodies were validated in their inputs; the sections, and a
+        // synthesized start (the last function), are checked here.
+        let synthesized = match plan.start {
+            Some(Start::Synthesized { func, .. }) => Some(func.0),
+            _ => None,
+        };
+        crate::validate::validate_bodies(&bytes, &|f| Some(f) == synthesized).map_err(|e| {
+            FuseError::Invalid {
+                message: e.message().to_string(),
+                offset: e.offset() as usize,
+            }
+        })?;
+        clock.lap("validate");
     }
+    let map = link_map(&plan, cx.names, stages.reach.keep_order);
+    clock.lap("map");
     Ok(Fused {
         bytes,
         warnings,
-        map: link_map(&plan, cx.names),
+        map,
+        timings: clock.laps,
     })
 }
 
@@ -263,8 +372,29 @@ pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
         })
 }
 
-pub(crate) fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {
+pub(crate) fn link_map(plan: &Plan<'_>, names: &[&str], keep_order: bool) -> LinkMap {
+    let removed = plan
+        .maps
+        .iter()
+        .zip(names)
+        .flat_map(|(m, n)| {
+            m.funcs
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.0 == reach::REMOVED)
+                .map(|(i, _)| RemovedReport {
+                    input: n.to_string(),
+                    func: i as u32,
+                })
+        })
+        .collect();
     LinkMap {
+        removed,
+        func_order: if keep_order || plan.body_order.is_none() {
+            "planned"
+        } else {
+            "by use"
+        },
         order: plan
             .order
             .iter()
@@ -277,7 +407,11 @@ pub(crate) fn link_map(plan: &Plan<'_>, names: &[&str]) -> LinkMap {
             .map(|(m, n)| InputMap {
                 name: n.to_string(),
                 types: m.types.iter().map(|x| x.0).collect(),
-                funcs: m.funcs.iter().map(|x| x.0).collect(),
+                funcs: m
+                    .funcs
+                    .iter()
+                    .map(|x| (x.0 != reach::REMOVED).then_some(x.0))
+                    .collect(),
                 tables: m.tables.iter().map(|x| x.0).collect(),
                 memories: m.memories.iter().map(|x| x.0).collect(),
                 globals: m.globals.iter().map(|x| x.0).collect(),

@@ -213,6 +213,11 @@ pub struct Plan<'a> {
     /// Functions to declare in a declarative element segment (their export
     /// was dropped by `--exports`, and a body may `ref.func` them).
     pub declare: Vec<u32>,
+    /// After [`reach`](crate::fuse::reach): the bodies to write, in output
+    /// order, by their index among the bodies rewritten before folding.
+    pub body_order: Option<Vec<u32>>,
+    /// How many functions [`reach`](crate::fuse::reach) removed.
+    pub removed: usize,
 }
 
 /// Options that shape the plan.
@@ -525,6 +530,8 @@ impl<'a> Plan<'a> {
             renumber: None,
             kept: None,
             declare: Vec::new(),
+            body_order: None,
+            removed: 0,
         })
     }
 

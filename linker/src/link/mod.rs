@@ -275,7 +275,14 @@ pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
             exports: Some(bound.public.clone()),
         },
         strip_debug: opts.strip_debug,
-        validate: opts.validate,
+        // Linked output is validated whole: weld:link's module is
+        // generated, and GOT and import rebinding is link's own.
+        validate: false,
+        validate_output: opts.validate,
+        reach: crate::fuse::reach::ReachOptions {
+            keep_unused: false,
+            keep_order: false,
+        },
     };
     let fused = run_stages(&cx, order, &stages).map_err(|e| match e {
         // A problem of weld:link's own imports (the re-exports and init

@@ -1,0 +1,83 @@
+//! Stage 5b, **check the inputs**: each input's sections validated in
+//! order (wasmparser, [`CORE_FEATURES`]), in parallel across inputs. What
+//! remains are the bodies: the rewriter validates each one in its own
+//! module, in the same decode that rewrites it ([`FuncCheck::validator`]),
+//! so no operator is read twice. DESIGN §3 has why the output is then
+//! valid; `--validate-output` re-reads it whole anyway.
+
+use rayon::prelude::*;
+use wasmparser::{
+    FuncToValidate, FuncValidator, FuncValidatorAllocations, ValidPayload, Validator, ValidatorResources,
+};
+
+use crate::error::{FuseError, Item};
+use crate::fuse::FuseCx;
+use crate::problem::Problem;
+use crate::validate::CORE_FEATURES;
+
+/// What the rewriter needs to validate the bodies of one input: its module
+/// as the validator sees it after the sections before the code section.
+#[derive(Clone)]
+pub struct FuncCheck {
+    /// The module's resources (`None` when it defines no function).
+    resources: Option<ValidatorResources>,
+    /// The number of imported functions.
+    imported: u32,
+}
+
+impl std::fmt::Debug for FuncCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FuncCheck")
+            .field("imported", &self.imported)
+            .finish()
+    }
+}
+
+impl FuncCheck {
+    /// A validator for defined function `d` of type `ty` (module-local), reusing
+    /// `allocs`.
+    pub fn validator(
+        &self,
+        d: u32,
+        ty: u32,
+        allocs: FuncValidatorAllocations,
+    ) -> Option<FuncValidator<ValidatorResources>> {
+        let resources = self.resources.clone()?;
+        Some(
+            FuncToValidate {
+                resources,
+                index: self.imported + d,
+                ty,
+                features: CORE_FEATURES,
+            }
+            .into_validator(allocs),
+        )
+    }
+}
+
+/// Validates every input's sections (not its bodies), in parallel; the
+/// first invalid input in command-line order is the error.
+pub fn check_inputs(cx: &FuseCx<'_, '_>) -> Result<Vec<FuncCheck>, FuseError> {
+    cx.modules
+        .par_iter()
+        .zip(cx.files.par_iter())
+        .map(|(m, file)| check_one(file, m.bytes, m.imported.funcs))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn check_one(file: &str, bytes: &[u8], imported: u32) -> Result<FuncCheck, FuseError> {
+    let invalid =
+        |e| FuseError::InvalidInput(Box::new(Problem::parse(file, None::<Item>, e).because("invalid")));
+    let mut validator = Validator::new_with_features(CORE_FEATURES);
+    let mut resources = None;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match validator.payload(&payload.map_err(invalid)?).map_err(invalid)? {
+            ValidPayload::Func(f, _) if resources.is_none() => resources = Some(f.resources),
+            ValidPayload::End(_) => break,
+            _ => {}
+        }
+    }
+    Ok(FuncCheck { resources, imported })
+}
