@@ -668,6 +668,16 @@ fn unreachable_functions_are_removed_and_nothing_observable_changes() {
         ]
     );
     assert_eq!(fused.map.func_order, "by use");
+    // `slot`, `via_global` and `via_body` call through lib's table with
+    // `$in_table`'s type: it runs, so its body stays. No call has `$wide`'s
+    // type (`slot_wide` traps on the signature either way).
+    let emptied: Vec<(String, u32)> = fused
+        .map
+        .emptied
+        .iter()
+        .map(|r| (r.input.clone(), r.func))
+        .collect();
+    assert_eq!(emptied, [("lib".to_string(), 17)]);
     // The dead code after `return` is gone from `used`, not just its callee.
     let printed = wasmprinter::print_bytes(&fused.bytes).unwrap();
     assert!(!printed.contains("i32.const 42"), "{printed}");
@@ -687,15 +697,18 @@ fn unreachable_functions_are_removed_and_nothing_observable_changes() {
     assert_eq!(all.map.func_order, "planned");
     assert!(all.bytes.len() > fused.bytes.len());
     let lib = all.map.inputs.iter().find(|m| m.name == "lib").unwrap();
-    assert_eq!(lib.funcs, (0..16).map(Some).collect::<Vec<_>>());
+    assert_eq!(lib.funcs, (0..18).map(Some).collect::<Vec<_>>());
+    assert!(all.map.emptied.is_empty());
 }
 
 #[test]
 fn address_taken_functions_are_never_removed() {
     // With only app's `run` kept, lib's exports go, and so do the
-    // functions only they reached; but a function in a table, under a
-    // global's `ref.func` or declared for `ref.func` stays, as does the
-    // start function and what it calls.
+    // functions only they reached (`$by_body` too: only a dropped export
+    // named it, its declaration alone keeps nothing); but a function in a
+    // table or under a global's `ref.func` stays, as does the start
+    // function and what it calls. `$in_table` keeps its index and slot, but
+    // no indirect call is left to reach it: its body is `unreachable`.
     let inputs = load_set("dead");
     let fused = fuse_with(
         &FuseOptions {
@@ -706,7 +719,14 @@ fn address_taken_functions_are_never_removed() {
     );
     validate_all_features(&fused.bytes);
     let (gone, kept) = removed_and_kept(&fused, "lib");
-    assert_eq!(kept, [0, 2, 3, 4, 8, 9, 10], "kept {kept:?}, removed {gone:?}");
+    assert_eq!(kept, [0, 2, 3, 8, 9, 10, 17], "kept {kept:?}, removed {gone:?}");
+    let emptied: Vec<(String, u32)> = fused
+        .map
+        .emptied
+        .iter()
+        .map(|r| (r.input.clone(), r.func))
+        .collect();
+    assert_eq!(emptied, [("lib".to_string(), 2), ("lib".into(), 17)]);
     // Every function in an element segment of the output is defined.
     for p in wasmparser::Parser::new(0).parse_all(&fused.bytes) {
         if let wasmparser::Payload::ElementSection(r) = p.unwrap() {

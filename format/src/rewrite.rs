@@ -356,6 +356,9 @@ struct Pick<'a, 'i> {
     /// In dead code: how many blocks deep inside the dead region (its own
     /// block's end or next arm ends it at depth 0).
     dead: Option<u32>,
+    /// The operator just visited, when it uses a table (and references are
+    /// wanted).
+    table_use: Option<RawTableUse>,
 }
 
 /// Whether an operator names a function (and so is listed when references
@@ -459,6 +462,51 @@ macro_rules! ctl {
     };
 }
 
+/// How a live operator uses a table, when references are wanted: an
+/// indirect call by type, or a read that lets the table's references out.
+macro_rules! note_table {
+    ($s:ident, CallIndirect; type_index $t:ident table_index $tb:ident) => {
+        $s.table_use = Some(RawTableUse::Call($tb, $t))
+    };
+    ($s:ident, ReturnCallIndirect; type_index $t:ident table_index $tb:ident) => {
+        $s.table_use = Some(RawTableUse::Call($tb, $t))
+    };
+    ($s:ident, TableGet; table $tb:ident) => {
+        $s.table_use = Some(RawTableUse::Read($tb))
+    };
+    ($s:ident, TableCopy; dst_table $d:ident src_table $tb:ident) => {
+        $s.table_use = Some(RawTableUse::Read($tb))
+    };
+    ($s:ident, $op:ident; $($rest:tt)*) => {};
+}
+
+/// A table use in the input's numbering.
+#[derive(Debug, Clone, Copy)]
+enum RawTableUse {
+    Call(u32, u32),
+    Read(u32),
+}
+
+/// How a body uses a table (output indices): `call_indirect` or
+/// `return_call_indirect` with a type, or a read (`table.get`, the source
+/// of `table.copy`) after which the table's functions can be called by
+/// anything. Listed for live code only, with the function references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableUse {
+    /// An indirect call through `table` with type `ty`.
+    Call {
+        /// The table.
+        table: u32,
+        /// The call's type.
+        ty: u32,
+    },
+    /// A read of `table`.
+    Read {
+        /// The table.
+        table: u32,
+    },
+}
+
 macro_rules! define_pick {
     ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
         $(
@@ -468,6 +516,9 @@ macro_rules! define_pick {
                 // In dead code only the operator that ends it is live.
                 if self.dead.is_some_and(|d| d > 0 || !matches!(self.ctl, Ctl::Close | Ctl::Arm)) {
                     return;
+                }
+                if self.want_refs {
+                    note_table!(self, $op; $($($arg $arg)*)?);
                 }
                 let id = self.id;
                 if names_func!(self, $op) || !(true $($( && arg_kept!(id, $arg, &$arg) )*)?) {
@@ -603,12 +654,13 @@ pub fn rewrite_body_with_refs<R: Reencode<Error = OutOfRange>>(
     out: &mut Vec<u8>,
     refs: Option<&mut Vec<FuncRef>>,
 ) -> Result<(), RewriteError> {
-    rewrite_checked::<R, wasmparser::ValidatorResources>(remap, identity, body, out, refs, None)
+    rewrite_checked::<R, wasmparser::ValidatorResources>(remap, identity, body, out, refs, None, None)
 }
 
 /// [`rewrite_body_with_refs`], validating the body in its own module on the
 /// way when `validator` is given (made from the input's `FuncToValidate`):
-/// each operator is decoded once, checked, then copied or re-encoded.
+/// each operator is decoded once, checked, then copied or re-encoded. With
+/// `tables` (and `refs`), the live code's table uses are listed too.
 pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
     remap: &mut R,
     identity: &Identity,
@@ -616,6 +668,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
     out: &mut Vec<u8>,
     mut refs: Option<&mut Vec<FuncRef>>,
     mut validator: Option<&mut FuncValidator<T>>,
+    mut tables: Option<&mut Vec<TableUse>>,
 ) -> Result<(), RewriteError> {
     let bytes = body.as_bytes();
     if identity.all() && refs.is_none() && validator.is_none() {
@@ -656,6 +709,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
         picked: None,
         ctl: Ctl::Plain,
         dead: None,
+        table_use: None,
     };
     loop {
         let (at, picked) = match validator.as_deref_mut() {
@@ -683,6 +737,19 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
                 (at, pick.picked.take())
             }
         };
+        if let Some(u) = pick.table_use.take() {
+            if let Some(tables) = tables.as_deref_mut() {
+                tables.push(match u {
+                    RawTableUse::Call(t, ty) => TableUse::Call {
+                        table: remap.table_index(t)?,
+                        ty: remap.type_index(ty)?,
+                    },
+                    RawTableUse::Read(t) => TableUse::Read {
+                        table: remap.table_index(t)?,
+                    },
+                });
+            }
+        }
         let start = at - base;
         let end = match validator {
             Some(_) => reader.original_position(),

@@ -179,6 +179,13 @@ pub fn fuse(u: &mut Unstructured) -> Result<()> {
     };
     match run() {
         Ok(fused) => {
+            // weld validated the inputs' bodies while rewriting them and the
+            // output's sections after (DESIGN §3): the whole output must
+            // validate, read again from scratch.
+            let all = wasmparser::WasmFeatures::all();
+            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&fused.bytes) {
+                panic!("invalid output: {e}");
+            }
             let again = run().expect("second run");
             assert!(fused.bytes == again.bytes, "fuse is not deterministic");
             // Where wasmi runs them all (no GC, exceptions or SIMD), the

@@ -3,8 +3,10 @@
 ;; `ref.func`, a `ref.func` in a reachable body, the start function.
 (module
   (type $un (func (param i32) (result i32)))
-  (table $private 2 funcref)
+  (table $private 3 funcref)
   (elem (table $private) (i32.const 0) func $in_table)
+  ;; No indirect call has $wide's type: it keeps its slot, not its body.
+  (elem (table $private) (i32.const 2) func $wide)
   (elem declare func $by_body)
   (global $fp funcref (ref.func $by_global))
   (global $started (mut i32) (i32.const 0))
@@ -34,4 +36,7 @@
   (func (export "via_body") (type $un)
     (table.set $private (i32.const 1) (ref.func $by_body))
     local.get 0 i32.const 1 call_indirect $private (type $un))
-  (func (export "started") (result i32) global.get $started))
+  (func (export "started") (result i32) global.get $started)
+  ;; Traps with a signature mismatch, with or without $wide's body.
+  (func (export "slot_wide") (type $un) local.get 0 i32.const 2 call_indirect $private (type $un))
+  (func $wide (param i64) (result i64) local.get 0 i64.const 1 i64.add))

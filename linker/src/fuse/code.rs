@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 use wasmparser::FuncValidatorAllocations;
-use weld_format::rewrite::{rewrite_checked, FuncRef, Identity};
+use weld_format::rewrite::{rewrite_checked, FuncRef, Identity, TableUse};
 use weld_format::{FuncIdx, InputId};
 
 use crate::error::{FuseError, Item};
@@ -29,6 +29,7 @@ pub const CHUNK: usize = 1024;
 struct Span {
     bytes: Range<u32>,
     refs: Range<u32>,
+    tables: Range<u32>,
 }
 
 /// The rewritten bodies of up to [`CHUNK`] consecutive functions.
@@ -36,6 +37,7 @@ struct Span {
 pub struct Chunk {
     bytes: Vec<u8>,
     refs: Vec<FuncRef>,
+    tables: Vec<TableUse>,
     spans: Vec<Span>,
 }
 
@@ -47,6 +49,8 @@ pub struct Body<'c> {
     pub bytes: &'c [u8],
     /// Every function index the body names, when they were asked for.
     pub refs: &'c [FuncRef],
+    /// Every table use of the body's live code, when asked for.
+    pub tables: &'c [TableUse],
 }
 
 impl Chunk {
@@ -61,6 +65,7 @@ impl Chunk {
         Body {
             bytes: &self.bytes[s.bytes.start as usize..s.bytes.end as usize],
             refs: &self.refs[s.refs.start as usize..s.refs.end as usize],
+            tables: &self.tables[s.tables.start as usize..s.tables.end as usize],
         }
     }
 }
@@ -85,6 +90,7 @@ pub fn rewrite_chunk(
     let mut chunk = Chunk {
         bytes: Vec::with_capacity(size),
         refs: Vec::new(),
+        tables: Vec::new(),
         spans: Vec::with_capacity(funcs.len()),
     };
     let mut allocs = FuncValidatorAllocations::default();
@@ -92,7 +98,11 @@ pub fn rewrite_chunk(
         let ki = k.as_usize();
         let m = modules[ki];
         let body = &m.bodies[d as usize];
-        let (b, r) = (chunk.bytes.len() as u32, chunk.refs.len() as u32);
+        let (b, r, t) = (
+            chunk.bytes.len() as u32,
+            chunk.refs.len() as u32,
+            chunk.tables.len() as u32,
+        );
         let mut remap = plan.maps[ki].remap();
         let ty = m.func_types[(m.imported.funcs + d) as usize].0;
         let mut validator = checks.and_then(|c| c[ki].validator(d, ty, std::mem::take(&mut allocs)));
@@ -103,6 +113,7 @@ pub fn rewrite_chunk(
             &mut chunk.bytes,
             with_refs.then_some(&mut chunk.refs),
             validator.as_mut(),
+            with_refs.then_some(&mut chunk.tables),
         )
         .map_err(|e| {
             let index = m.imported.funcs + d;
@@ -114,6 +125,7 @@ pub fn rewrite_chunk(
         chunk.spans.push(Span {
             bytes: b..chunk.bytes.len() as u32,
             refs: r..chunk.refs.len() as u32,
+            tables: t..chunk.tables.len() as u32,
         });
     }
     Ok(chunk)

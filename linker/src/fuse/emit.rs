@@ -24,9 +24,10 @@ use rayon::prelude::*;
 
 use crate::error::FuseError;
 use crate::fuse::check::FuncCheck;
-use crate::fuse::code::{leb_len, rewrite_chunk, Chunk, CHUNK};
+use crate::fuse::code::{leb_len, rewrite_chunk, Body, Chunk, CHUNK};
 use crate::fuse::const_expr::const_expr;
 use crate::fuse::plan::{Plan, Start, StartStep};
+use crate::fuse::reach::{EMPTY, REMOVED};
 use crate::fuse::FuseCx;
 
 fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError {
@@ -286,7 +287,16 @@ fn write_bodies(
     renumber: Option<&[weld_format::FuncIdx]>,
     out: &mut Vec<u8>,
 ) {
-    let body = |i: u32| chunks[i as usize / CHUNK].body(i as usize % CHUNK);
+    // No locals, `unreachable`, `end`.
+    const STUB: Body<'static> = Body {
+        bytes: &[0x00, 0x00, 0x0b],
+        refs: &[],
+        tables: &[],
+    };
+    let body = |i: u32| match i {
+        EMPTY => STUB,
+        i => chunks[i as usize / CHUNK].body(i as usize % CHUNK),
+    };
     let sizes: Vec<usize> = order
         .par_chunks(CHUNK)
         .map(|piece| {
@@ -342,16 +352,20 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
         let file = files[k];
         let item = || format!("elem {}", seg.index);
         let mut remap = plan.maps[k].remap();
+        // A declarative segment only declares: a function removed as
+        // unreachable is left out of it.
+        let declared = matches!(e.kind, ElementKind::Declared);
         let elements = match &e.items {
             ElementItems::Functions(r) => {
                 let mut fs = Vec::with_capacity(r.count() as usize);
                 for f in r.clone() {
                     let f = f.map_err(|e| malformed(file, item(), e.into()))?;
-                    fs.push(
-                        remap
-                            .function_index(f)
-                            .map_err(|e| malformed(file, item(), e.into()))?,
-                    );
+                    let out = remap
+                        .function_index(f)
+                        .map_err(|e| malformed(file, item(), e.into()))?;
+                    if !(declared && out == REMOVED) {
+                        fs.push(out);
+                    }
                 }
                 Elements::Functions(Cow::Owned(fs))
             }
@@ -362,6 +376,9 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
                 let mut es = Vec::with_capacity(r.count() as usize);
                 for x in r.clone() {
                     let x = x.map_err(|e| malformed(file, item(), e.into()))?;
+                    if declared && names_removed(plan, k, &x) {
+                        continue;
+                    }
                     es.push(const_expr(cx, plan, k, &x)?);
                 }
                 Elements::Expressions(ty, Cow::Owned(es))
@@ -394,6 +411,14 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
         });
     }
     Ok(section)
+}
+
+/// Whether a constant expression of input `k` names a removed function.
+fn names_removed(plan: &Plan<'_>, k: usize, e: &wasmparser::ConstExpr<'_>) -> bool {
+    e.get_operators_reader().into_iter().any(|op| {
+        matches!(op, Ok(wasmparser::Operator::RefFunc { function_index })
+            if plan.maps[k].funcs.get(function_index as usize).is_some_and(|f| f.0 == REMOVED))
+    })
 }
 
 /// The synthesized start: deferred segment initialisations and the inputs'

@@ -84,7 +84,7 @@ fn observable(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()
 
 /// Functions of an input whose address is taken: in an element segment, or
 /// named by `ref.func` in a constant expression (of a global or a table).
-pub fn address_taken(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()> {
+fn address_taken(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()> {
     let scan = |e: &wasmparser::ConstExpr<'_>, out: &mut Vec<u32>| -> wasmparser::Result<()> {
         for op in e.get_operators_reader() {
             if let Operator::RefFunc { function_index } = op? {

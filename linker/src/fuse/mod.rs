@@ -123,12 +123,15 @@ pub struct LinkMap {
     /// Functions removed because nothing reaches them (their entry in
     /// `inputs[..].funcs` is `null`), in input order.
     pub removed: Vec<RemovedReport>,
+    /// Functions kept only for their table slot: no indirect call of their
+    /// type reaches that table, so their body is `unreachable`.
+    pub emptied: Vec<RemovedReport>,
     /// How the defined functions are ordered: `by use` (most used first,
     /// for the shortest indices) or `planned` (input order).
     pub func_order: &'static str,
 }
 
-/// One removed function.
+/// One removed (or emptied) function.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RemovedReport {
     /// The input's name.
@@ -350,7 +353,7 @@ pub(crate) fn run_stages(
         })?;
         clock.lap("validate");
     }
-    let map = link_map(&plan, cx.names, stages.reach.keep_order);
+    let map = link_map(&plan, cx, stages.reach.keep_order);
     clock.lap("map");
     Ok(Fused {
         bytes,
@@ -372,7 +375,8 @@ pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
         })
 }
 
-pub(crate) fn link_map(plan: &Plan<'_>, names: &[&str], keep_order: bool) -> LinkMap {
+pub(crate) fn link_map(plan: &Plan<'_>, cx: &FuseCx<'_, '_>, keep_order: bool) -> LinkMap {
+    let names = cx.names;
     let removed = plan
         .maps
         .iter()
@@ -388,8 +392,23 @@ pub(crate) fn link_map(plan: &Plan<'_>, names: &[&str], keep_order: bool) -> Lin
                 })
         })
         .collect();
+    let emptied = plan
+        .body_order
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, &b)| b == reach::EMPTY)
+        .map(|(p, _)| {
+            let (k, d) = plan.funcs[p];
+            RemovedReport {
+                input: names[k.as_usize()].to_string(),
+                func: cx.modules[k.as_usize()].imported.funcs + d,
+            }
+        })
+        .collect();
     LinkMap {
         removed,
+        emptied,
         func_order: if keep_order || plan.body_order.is_none() {
             "planned"
         } else {

@@ -218,6 +218,8 @@ pub struct Plan<'a> {
     pub body_order: Option<Vec<u32>>,
     /// How many functions [`reach`](crate::fuse::reach) removed.
     pub removed: usize,
+    /// How many bodies it replaced by `unreachable`.
+    pub emptied: usize,
 }
 
 /// Options that shape the plan.
@@ -532,6 +534,7 @@ impl<'a> Plan<'a> {
             declare: Vec::new(),
             body_order: None,
             removed: 0,
+            emptied: 0,
         })
     }
 

@@ -22,16 +22,146 @@
 //! the planned order. `--keep-order` keeps the planned order. The link map
 //! records where every function went.
 
-use weld_format::{FuncIdx, Space};
+use wasmparser::{ElementItems, ElementKind, Operator};
+use weld_format::rewrite::TableUse;
+use weld_format::survey::ModuleSurvey;
+use weld_format::{FuncIdx, Space, TypeIdx};
 
 use crate::error::FuseError;
 use crate::fuse::code::{Chunk, CHUNK};
-use crate::fuse::icf::address_taken;
 use crate::fuse::plan::{Plan, Start, StartStep};
 use crate::fuse::FuseCx;
 
 /// Marks a function that was removed, in the plan's maps.
 pub const REMOVED: u32 = u32::MAX;
+
+/// In `plan.body_order`: a body replaced by `unreachable`.
+pub const EMPTY: u32 = u32::MAX;
+
+/// The walk's state, per current defined function and per output table.
+struct Walk {
+    n_imp: u32,
+    /// How often each function is named (for the order).
+    uses: Vec<u32>,
+    /// Whether its body can run.
+    reached: Vec<bool>,
+    /// Whether a table holds it (it keeps its index and slot).
+    referenced: Vec<bool>,
+    /// Reached functions whose bodies are still to walk.
+    stack: Vec<u32>,
+    /// Tables whose functions anything may call.
+    open: Vec<bool>,
+    /// Per table, its functions from active segments, by type.
+    members: Vec<Vec<(u32, Vec<u32>)>>,
+    /// Per table, the types of the indirect calls through it seen so far.
+    calls: Vec<Vec<u32>>,
+}
+
+impl Walk {
+    /// A reference to output function `f` that can run it.
+    fn name(&mut self, f: u32) {
+        if f >= self.n_imp && f != REMOVED {
+            let d = f - self.n_imp;
+            if let Some(u) = self.uses.get_mut(d as usize) {
+                *u += 1;
+                self.reach(d);
+            }
+        }
+    }
+
+    fn reach(&mut self, d: u32) {
+        if !std::mem::replace(&mut self.reached[d as usize], true) {
+            self.stack.push(d);
+        }
+    }
+
+    fn member(&mut self, table: u32, ty: u32, d: u32) {
+        let Some(by_type) = self.members.get_mut(table as usize) else {
+            return self.reach(d);
+        };
+        match by_type.iter_mut().find(|(t, _)| *t == ty) {
+            Some((_, ds)) => ds.push(d),
+            None => by_type.push((ty, vec![d])),
+        }
+        if self.open[table as usize] {
+            self.reach(d);
+        }
+    }
+
+    fn open_table(&mut self, table: u32) {
+        let t = table as usize;
+        if t >= self.open.len() || std::mem::replace(&mut self.open[t], true) {
+            return;
+        }
+        for d in std::mem::take(&mut self.members[t])
+            .into_iter()
+            .flat_map(|(_, ds)| ds)
+        {
+            self.reach(d);
+        }
+    }
+
+    /// An indirect call through `table` with type `ty`: it can run the
+    /// table's functions whose type is `ty` or a declared subtype of it.
+    fn call(&mut self, table: u32, ty: u32, types: &crate::fuse::types::TypePlan) {
+        let t = table as usize;
+        if t >= self.open.len() || self.open[t] || self.calls[t].contains(&ty) {
+            return;
+        }
+        self.calls[t].push(ty);
+        let hit: Vec<u32> = self.members[t]
+            .iter()
+            .filter(|(f, _)| *f == ty || types.is_subtype(TypeIdx(*f), TypeIdx(ty)))
+            .flat_map(|(_, ds)| ds.iter().copied())
+            .collect();
+        for d in hit {
+            self.reach(d);
+        }
+    }
+}
+
+/// The function references of an input outside its code: `(Some(table),
+/// f)` for a function in an active element segment of `table`, `(None, f)`
+/// for one a passive segment or a constant expression (a global's or a
+/// table's initialiser) hands out. Declarative segments only declare.
+fn table_refs(m: &ModuleSurvey<'_>, out: &mut Vec<(Option<u32>, u32)>) -> wasmparser::Result<()> {
+    let scan = |e: &wasmparser::ConstExpr<'_>, table: Option<u32>, out: &mut Vec<(Option<u32>, u32)>| {
+        for op in e.get_operators_reader() {
+            if let Operator::RefFunc { function_index } = op? {
+                out.push((table, function_index));
+            }
+        }
+        wasmparser::Result::Ok(())
+    };
+    for seg in &m.elements {
+        let table = match &seg.kind {
+            ElementKind::Active { table_index, .. } => Some(table_index.unwrap_or(0)),
+            ElementKind::Passive => None,
+            ElementKind::Declared => continue,
+        };
+        match &seg.items {
+            ElementItems::Functions(r) => {
+                for f in r.clone() {
+                    out.push((table, f?));
+                }
+            }
+            ElementItems::Expressions(_, r) => {
+                for e in r.clone() {
+                    scan(&e?, table, out)?;
+                }
+            }
+        }
+    }
+    for g in &m.globals {
+        scan(&g.init_expr, None, out)?;
+    }
+    for t in &m.tables {
+        if let wasmparser::TableInit::Expr(e) = &t.init {
+            scan(e, None, out)?;
+        }
+    }
+    Ok(())
+}
 
 /// What to do.
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +184,7 @@ pub fn reach(
     if opts.keep_unused && opts.keep_order {
         return Ok(());
     }
-    let FuseCx { files, modules, .. } = *cx;
+    let files = cx.files;
     let n_imp = plan.n_imports[Space::Func];
     let n_bodies: usize = chunks.iter().map(Chunk::len).sum();
     let m = plan.funcs.len();
@@ -75,65 +205,112 @@ pub fn reach(
     }
     let body = |i: u32| chunks[i as usize / CHUNK].body(i as usize % CHUNK);
 
-    // Uses, and the roots: kept exports, the start, address-taken functions.
-    let mut uses = vec![0u32; m];
-    let mut reached = vec![opts.keep_unused; m];
-    let mut stack: Vec<u32> = Vec::new();
-    let root = |f: u32, uses: &mut [u32], reached: &mut [bool], stack: &mut Vec<u32>| {
-        if f >= n_imp && f != REMOVED {
-            let d = (f - n_imp) as usize;
-            if let Some(u) = uses.get_mut(d) {
-                *u += 1;
-                if !reached[d] {
-                    reached[d] = true;
-                    stack.push(d as u32);
-                }
-            }
-        }
+    let FuseCx { modules, .. } = *cx;
+    let type_of = |d: u32| -> u32 {
+        let (k, dd) = plan.funcs[d as usize];
+        let mm = modules[k.as_usize()];
+        let ty = mm.func_types[(mm.imported.funcs + dd) as usize];
+        plan.maps[k.as_usize()]
+            .types
+            .get(ty.as_usize())
+            .map_or(u32::MAX, |t| t.0)
     };
+    let n_tables = plan.n_imports[Space::Table] as usize + plan.tables.len();
+    let mut w = Walk {
+        n_imp,
+        uses: vec![0; m],
+        reached: vec![opts.keep_unused; m],
+        referenced: vec![false; m],
+        stack: Vec::new(),
+        open: vec![false; n_tables],
+        members: vec![Vec::new(); n_tables],
+        calls: vec![Vec::new(); n_tables],
+    };
+
+    // The roots: kept exports, the start, functions whose reference a
+    // constant expression or a passive segment hands out; functions in an
+    // active segment are only referenced, by their table.
     for e in &plan.exports {
         if Space::of_kind(e.kind) == Space::Func {
-            root(e.index, &mut uses, &mut reached, &mut stack);
+            w.name(e.index);
         }
     }
     match &plan.start {
-        Some(Start::Existing(f)) => root(f.0, &mut uses, &mut reached, &mut stack),
+        Some(Start::Existing(f)) => w.name(f.0),
         Some(Start::Synthesized { steps, .. }) => {
             for s in steps {
                 if let StartStep::Call(f) = s {
-                    root(f.0, &mut uses, &mut reached, &mut stack);
+                    w.name(f.0);
                 }
             }
         }
         None => {}
     }
-    let mut taken = Vec::new();
+    let mut refs = Vec::new();
     for (ki, mm) in modules.iter().enumerate() {
-        taken.clear();
-        address_taken(mm, &mut taken)
+        refs.clear();
+        table_refs(mm, &mut refs)
             .map_err(|e| FuseError::parse(files[ki], "element or constant expression", e))?;
-        for &f in &taken {
-            if let Some(out) = plan.maps[ki].funcs.get(f as usize) {
-                root(out.0, &mut uses, &mut reached, &mut stack);
+        let maps = &plan.maps[ki];
+        for &(table, f) in &refs {
+            let Some(out) = maps.funcs.get(f as usize).map(|x| x.0) else {
+                continue;
+            };
+            match table.and_then(|t| maps.tables.get(t as usize)) {
+                Some(t) if out >= n_imp && out != REMOVED => {
+                    let d = out - n_imp;
+                    w.uses[d as usize] += 1;
+                    w.referenced[d as usize] = true;
+                    w.member(t.0, type_of(d), d);
+                }
+                Some(_) => {}
+                None => w.name(out),
             }
         }
     }
-    if opts.keep_unused {
-        stack = (0..m as u32).collect();
+    // Imported and exported tables hand their functions to anyone.
+    for t in 0..plan.n_imports[Space::Table] {
+        w.open_table(t);
     }
-    // Every reachable body's references (each body once).
+    for e in &plan.exports {
+        if Space::of_kind(e.kind) == Space::Table {
+            w.open_table(e.index);
+        }
+    }
+    if opts.keep_unused {
+        w.stack = (0..m as u32).collect();
+    }
+    // Every reachable body's references (each body once): calls, ref.func,
+    // and table uses (an indirect call reaches the table's functions of a
+    // subtype of its type; a read reaches them all).
     let mut walked = vec![false; m];
-    while let Some(d) = stack.pop() {
+    while let Some(d) = w.stack.pop() {
         if std::mem::replace(&mut walked[d as usize], true) {
             continue;
         }
-        for r in body(body_of[d as usize]).refs {
-            root(cur(r.func), &mut uses, &mut reached, &mut stack);
+        let b = body(body_of[d as usize]);
+        for r in b.refs {
+            w.name(cur(r.func));
+        }
+        for u in b.tables {
+            match *u {
+                TableUse::Call { table, ty } => w.call(table, ty, &plan.types),
+                TableUse::Read { table } => w.open_table(table),
+            }
         }
     }
+    let Walk {
+        uses,
+        reached,
+        referenced,
+        ..
+    } = w;
 
-    // The new order, and current -> final indices.
-    let mut order: Vec<u32> = (0..m as u32).filter(|&d| reached[d as usize]).collect();
+    // The new order, and current -> final indices. A function only its
+    // table references, that no indirect call can reach, keeps its index
+    // and slot with an `unreachable` body.
+    let keep = |d: u32| reached[d as usize] || referenced[d as usize];
+    let mut order: Vec<u32> = (0..m as u32).filter(|&d| keep(d)).collect();
     if !opts.keep_order {
         order.sort_by_key(|&d| (std::cmp::Reverse(uses[d as usize]), d));
     }
@@ -186,7 +363,19 @@ pub fn reach(
     }
     let total = n_imp as usize + n_bodies;
     plan.renumber = Some((0..total as u32).map(|x| FuncIdx(to_fin(cur(x)))).collect());
-    plan.body_order = Some(order.iter().map(|&d| body_of[d as usize]).collect());
+    plan.emptied = order.iter().filter(|&&d| !reached[d as usize]).count();
+    plan.body_order = Some(
+        order
+            .iter()
+            .map(|&d| {
+                if reached[d as usize] {
+                    body_of[d as usize]
+                } else {
+                    EMPTY
+                }
+            })
+            .collect(),
+    );
     plan.removed = removed;
     Ok(())
 }
