@@ -195,141 +195,206 @@ pub fn emit(
         data_headers.push(h);
     }
 
-    // One allocation, sized from the inputs (rewriting changes body sizes
-    // by a few bytes at most), filled in order.
     let head = head.as_slice();
-    let input_code: usize = plan
-        .funcs
-        .iter()
-        .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5)
-        .sum();
     let data_total = if plan.data.is_empty() {
         0
     } else {
         1 + leb_len(data_len as u64) + data_len
     };
-    let mut out =
-        Vec::with_capacity(head.len() + 16 + input_code + input_code / 16 + data_total + customs.len());
-    out.extend_from_slice(head);
-
-    // The code section. Bodies are rewritten in parallel a chunk at a time and
-    // appended in order, so only one chunk of rewritten bodies is alive at
-    // once. The section size goes into a 5-byte (padded) LEB, patched last.
-    let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
-    if n_bodies > 0 {
-        out.push(10);
-        let size_at = out.len();
-        out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
-        n_bodies.encode(&mut out);
-        let renumber = plan.renumber.as_deref();
-        match chunks {
-            Some(chunks) => {
-                let order: Vec<u32> = match &plan.body_order {
-                    Some(order) => order.clone(),
-                    None => {
-                        let n: usize = chunks.iter().map(Chunk::len).sum();
-                        (0..n as u32)
-                            .filter(|&i| plan.kept.as_ref().is_none_or(|k| k[i as usize]))
-                            .collect()
-                    }
-                };
-                write_bodies(&chunks, &order, renumber, &mut out);
+    let data_section = |out: &mut Vec<u8>| {
+        if !plan.data.is_empty() {
+            out.push(11);
+            (data_len as u32).encode(out);
+            (plan.data.len() as u32).encode(out);
+            for (seg, h) in plan.data.iter().zip(&data_headers) {
+                out.extend_from_slice(h);
+                out.extend_from_slice(modules[seg.input.as_usize()].data[seg.index as usize].data);
             }
-            None => {
-                let identities: Vec<_> = plan.maps.iter().map(|m| m.remap().identity()).collect();
-                // A window of chunks at a time, rewritten in parallel, then
-                // copied in order and freed.
-                let window = CHUNK * 2 * rayon::current_num_threads().max(1);
-                for funcs in plan.funcs.chunks(window) {
-                    let chunks = funcs
-                        .par_chunks(CHUNK)
-                        .map(|c| rewrite_chunk(cx, plan, &identities, checks, c, false))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    for chunk in chunks {
-                        for j in 0..chunk.len() {
-                            let b = chunk.body(j);
-                            (b.bytes.len() as u32).encode(&mut out);
-                            out.extend_from_slice(b.bytes);
-                        }
+        }
+    };
+    let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
+    let renumber = plan.renumber.as_deref();
+
+    let Some(chunks) = chunks else {
+        // Bodies are rewritten here, a window of chunks at a time, so only
+        // that window of rewritten bodies is alive at once. One allocation,
+        // sized from the inputs (rewriting changes body sizes by a few bytes
+        // at most), filled in order; the code section's size goes into a
+        // 5-byte (padded) LEB, patched last.
+        let input_code: usize = plan
+            .funcs
+            .iter()
+            .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5)
+            .sum();
+        let mut out =
+            Vec::with_capacity(head.len() + 16 + input_code + input_code / 16 + data_total + customs.len());
+        out.extend_from_slice(head);
+        if n_bodies > 0 {
+            out.push(10);
+            let size_at = out.len();
+            out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
+            n_bodies.encode(&mut out);
+            let identities: Vec<_> = plan.maps.iter().map(|m| m.remap().identity()).collect();
+            let window = CHUNK * 2 * rayon::current_num_threads().max(1);
+            for funcs in plan.funcs.chunks(window) {
+                let chunks = funcs
+                    .par_chunks(CHUNK)
+                    .map(|c| rewrite_chunk(cx, plan, &identities, checks, c, false))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for chunk in chunks {
+                    for j in 0..chunk.len() {
+                        let b = chunk.body(j);
+                        (b.bytes.len() as u32).encode(&mut out);
+                        out.extend_from_slice(b.bytes);
                     }
                 }
             }
+            if let Some(b) = &start_body {
+                (b.len() as u32).encode(&mut out);
+                out.extend_from_slice(b);
+            }
+            let len = out.len() - size_at - 5;
+            let len = u32::try_from(len)
+                .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
+            out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
         }
+        data_section(&mut out);
+        out.extend_from_slice(customs);
+        return Ok(out);
+    };
+
+    // The bodies are rewritten already: every size is known, so the output
+    // is one allocation of its exact size (zeroed lazily by the system, so
+    // the threads that fill it are the ones that touch its pages), and the
+    // bodies are written into it in parallel, each piece into its own slice.
+    let order: Vec<u32> = match &plan.body_order {
+        Some(order) => order.clone(),
+        None => {
+            let n: usize = chunks.iter().map(Chunk::len).sum();
+            (0..n as u32)
+                .filter(|&i| plan.kept.as_ref().is_none_or(|k| k[i as usize]))
+                .collect()
+        }
+    };
+    let bodies = Bodies {
+        chunks: &chunks,
+        renumber,
+    };
+    let sizes = bodies.sizes(&order);
+    let start_len = start_body
+        .as_ref()
+        .map_or(0, |b| leb_len(b.len() as u64) + b.len());
+    let code_len = leb_len(n_bodies as u64) + sizes.iter().sum::<usize>() + start_len;
+    u32::try_from(code_len)
+        .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
+    let code_total = if n_bodies > 0 {
+        1 + leb_len(code_len as u64) + code_len
+    } else {
+        0
+    };
+    let mut small = Vec::new();
+    let mut out = vec![0u8; head.len() + code_total + data_total + customs.len()];
+    let (head_out, rest) = out.split_at_mut(head.len());
+    head_out.copy_from_slice(head);
+    let (code_out, rest) = rest.split_at_mut(code_total);
+    if n_bodies > 0 {
+        small.push(10);
+        (code_len as u32).encode(&mut small);
+        n_bodies.encode(&mut small);
+        let (prefix, code_out) = code_out.split_at_mut(small.len());
+        prefix.copy_from_slice(&small);
+        let (bodies_out, start_out) = code_out.split_at_mut(code_len - leb_len(n_bodies as u64) - start_len);
+        bodies.write(&order, &sizes, bodies_out);
         if let Some(b) = &start_body {
-            (b.len() as u32).encode(&mut out);
-            out.extend_from_slice(b);
+            small.clear();
+            (b.len() as u32).encode(&mut small);
+            small.extend_from_slice(b);
+            start_out.copy_from_slice(&small);
         }
-        let len = out.len() - size_at - 5;
-        let len = u32::try_from(len)
-            .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
-        out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
     }
+    let (data_out, customs_out) = rest.split_at_mut(data_total);
     if !plan.data.is_empty() {
-        out.push(11);
-        (data_len as u32).encode(&mut out);
-        (plan.data.len() as u32).encode(&mut out);
+        small.clear();
+        small.push(11);
+        (data_len as u32).encode(&mut small);
+        (plan.data.len() as u32).encode(&mut small);
+        let mut at = 0;
+        let mut put = |bytes: &[u8]| {
+            data_out[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
+        put(&small);
         for (seg, h) in plan.data.iter().zip(&data_headers) {
-            out.extend_from_slice(h);
-            out.extend_from_slice(modules[seg.input.as_usize()].data[seg.index as usize].data);
+            put(h);
+            put(modules[seg.input.as_usize()].data[seg.index as usize].data);
         }
     }
-    out.extend_from_slice(customs);
+    customs_out.copy_from_slice(customs);
     Ok(out)
 }
 
-/// Appends the bodies `order` names (by index among the chunks' bodies),
-/// each with its size and its function references patched by `renumber`.
-/// In parallel and in place: every piece of [`CHUNK`] bodies gets its size,
-/// then its own slice of `out` to fill.
-fn write_bodies(
-    chunks: &[Chunk],
-    order: &[u32],
-    renumber: Option<&[weld_format::FuncIdx]>,
-    out: &mut Vec<u8>,
-) {
-    // No locals, `unreachable`, `end`.
-    const STUB: Body<'static> = Body {
-        bytes: &[0x00, 0x00, 0x0b],
-        refs: &[],
-        tables: &[],
-    };
-    let body = |i: u32| match i {
-        EMPTY => STUB,
-        i => chunks[i as usize / CHUNK].body(i as usize % CHUNK),
-    };
-    let sizes: Vec<usize> = order
-        .par_chunks(CHUNK)
-        .map(|piece| {
-            piece
-                .iter()
-                .map(|&i| {
-                    let len = body(i).patched_len(renumber);
-                    leb_len(len as u64) + len
-                })
-                .sum()
-        })
-        .collect();
-    let start = out.len();
-    out.resize(start + sizes.iter().sum::<usize>(), 0);
-    let mut rest = &mut out[start..];
-    let mut slices = Vec::with_capacity(sizes.len());
-    for &size in &sizes {
-        let (piece, tail) = rest.split_at_mut(size);
-        slices.push(piece);
-        rest = tail;
-    }
-    order.par_chunks(CHUNK).zip(slices).for_each(|(piece, slice)| {
-        let mut at = 0;
-        let mut buf = Vec::new();
-        for &i in piece {
-            let b = body(i);
-            buf.clear();
-            (b.patched_len(renumber) as u32).encode(&mut buf);
-            b.write_patched(renumber, &mut buf);
-            slice[at..at + buf.len()].copy_from_slice(&buf);
-            at += buf.len();
+/// The rewritten bodies, to be written in some order with their function
+/// references patched.
+struct Bodies<'c> {
+    chunks: &'c [Chunk],
+    renumber: Option<&'c [weld_format::FuncIdx]>,
+}
+
+impl Bodies<'_> {
+    /// Body `i` among the chunks' bodies, or the `unreachable` stub.
+    fn body(&self, i: u32) -> Body<'_> {
+        // No locals, `unreachable`, `end`.
+        const STUB: Body<'static> = Body {
+            bytes: &[0x00, 0x00, 0x0b],
+            refs: &[],
+            tables: &[],
+        };
+        match i {
+            EMPTY => STUB,
+            i => self.chunks[i as usize / CHUNK].body(i as usize % CHUNK),
         }
-    });
+    }
+
+    /// The size of each piece of [`CHUNK`] bodies of `order`, written with
+    /// their size LEBs, in parallel.
+    fn sizes(&self, order: &[u32]) -> Vec<usize> {
+        order
+            .par_chunks(CHUNK)
+            .map(|piece| {
+                piece
+                    .iter()
+                    .map(|&i| {
+                        let len = self.body(i).patched_len(self.renumber);
+                        leb_len(len as u64) + len
+                    })
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Writes the bodies of `order` into `out` (exactly the sum of
+    /// `sizes`), each piece into its own slice, in parallel.
+    fn write(&self, order: &[u32], sizes: &[usize], out: &mut [u8]) {
+        let mut rest = out;
+        let mut slices = Vec::with_capacity(sizes.len());
+        for &size in sizes {
+            let (piece, tail) = rest.split_at_mut(size);
+            slices.push(piece);
+            rest = tail;
+        }
+        order.par_chunks(CHUNK).zip(slices).for_each(|(piece, slice)| {
+            let mut at = 0;
+            let mut buf = Vec::new();
+            for &i in piece {
+                let b = self.body(i);
+                buf.clear();
+                (b.patched_len(self.renumber) as u32).encode(&mut buf);
+                b.write_patched(self.renumber, &mut buf);
+                slice[at..at + buf.len()].copy_from_slice(&buf);
+                at += buf.len();
+            }
+        });
+    }
 }
 
 /// A u32 as a 5-byte LEB128 (valid, not minimal), for sizes patched later.
