@@ -299,14 +299,16 @@ pub(crate) fn run_stages(
     stages: &Stages,
 ) -> Result<Fused, FuseError> {
     let mut clock = Clock::default();
-    let mut plan = Plan::build(cx, order)?;
-    clock.lap("plan");
-    let checks = match stages.validate {
-        true => Some(check_inputs(cx)?),
-        false => None,
-    };
+    // Planning and checking the inputs' sections read the same surveys and
+    // nothing of each other: they run side by side.
+    let (plan, checks) = rayon::join(
+        || Plan::build(cx, order),
+        || stages.validate.then(|| check_inputs(cx)).transpose(),
+    );
+    let mut plan = plan?;
+    let checks = checks?;
     let checks = checks.as_deref();
-    clock.lap("check");
+    clock.lap("plan+check");
 
     // Fold identical functions: bodies are rewritten once, in parallel, and
     // compared with their function references left out. Removing and
