@@ -129,6 +129,30 @@ pub struct LinkMap {
     /// How the defined functions are ordered: `by use` (most used first,
     /// for the shortest indices) or `planned` (input order).
     pub func_order: &'static str,
+    /// Where the output's bytes went.
+    pub bytes: ByteReport,
+}
+
+/// Where the output's bytes went: per section, and per input.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ByteReport {
+    /// Each section in order: its name (`custom:NAME` for a custom
+    /// section) and size, header included.
+    pub sections: Vec<(String, usize)>,
+    /// Per input (command-line order): its function bodies and data
+    /// segments in the output, headers included.
+    pub inputs: Vec<InputBytes>,
+}
+
+/// One input's share of the output.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct InputBytes {
+    /// The input's name.
+    pub name: String,
+    /// Its function bodies (with their size LEBs).
+    pub code: usize,
+    /// Its data segments.
+    pub data: usize,
 }
 
 /// One removed (or emptied) function.
@@ -249,6 +273,78 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
     Ok(fused)
 }
 
+/// Where the bytes of `out` (the plan's output) went. Reads only section
+/// and body headers.
+fn byte_report(out: &[u8], plan: &Plan<'_>, names: &[&str]) -> ByteReport {
+    let mut r = ByteReport {
+        sections: Vec::new(),
+        inputs: names
+            .iter()
+            .map(|n| InputBytes {
+                name: n.to_string(),
+                ..Default::default()
+            })
+            .collect(),
+    };
+    let mut last = 8usize;
+    let mut body = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(out) {
+        let Ok(payload) = payload else { break };
+        use wasmparser::Payload as P;
+        match &payload {
+            P::CodeSectionEntry(b) => {
+                let range = b.range();
+                let len = (range.end - range.start) as usize;
+                // The body and its size LEB.
+                let size = len + crate::fuse::code::leb_len(len as u64);
+                if let Some(&(k, _)) = plan.funcs.get(body) {
+                    r.inputs[k.as_usize()].code += size;
+                }
+                body += 1;
+            }
+            P::DataSection(s) => {
+                for (seg, d) in plan.data.iter().zip(s.clone().into_iter_with_offsets()) {
+                    if let Ok((at, d)) = d {
+                        let end = d.range.end;
+                        r.inputs[seg.input.as_usize()].data += (end - at) as usize;
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some((id, range)) = payload.as_section() {
+            let name = match &payload {
+                P::CustomSection(c) => format!("custom:{}", c.name()),
+                _ => section_name(id).to_string(),
+            };
+            let end = range.end as usize;
+            r.sections.push((name, end - last));
+            last = end;
+        }
+    }
+    r
+}
+
+/// A standard section's name, by id.
+fn section_name(id: u8) -> &'static str {
+    match id {
+        1 => "type",
+        2 => "import",
+        3 => "function",
+        4 => "table",
+        5 => "memory",
+        6 => "global",
+        7 => "export",
+        8 => "start",
+        9 => "element",
+        10 => "code",
+        11 => "data",
+        12 => "data count",
+        13 => "tag",
+        _ => "unknown",
+    }
+}
+
 /// Wall time per stage.
 #[derive(Debug)]
 pub(crate) struct Clock {
@@ -355,7 +451,8 @@ pub(crate) fn run_stages(
         })?;
         clock.lap("validate");
     }
-    let map = link_map(&plan, cx, stages.reach.keep_order);
+    let mut map = link_map(&plan, cx, stages.reach.keep_order);
+    map.bytes = byte_report(&bytes, &plan, cx.names);
     clock.lap("map");
     Ok(Fused {
         bytes,
@@ -411,6 +508,7 @@ pub(crate) fn link_map(plan: &Plan<'_>, cx: &FuseCx<'_, '_>, keep_order: bool) -
     LinkMap {
         removed,
         emptied,
+        bytes: ByteReport::default(),
         func_order: if keep_order || plan.body_order.is_none() {
             "planned"
         } else {
