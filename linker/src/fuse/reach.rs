@@ -2,18 +2,26 @@
 //! call are dropped, and the rest are ordered so that the most used get the
 //! shortest indices.
 //!
-//! **Reachable** is what a run of the fused module can ever execute or
-//! observe: the exports that are kept, the start function (or every step of
-//! the synthesized one), every function in an element segment or named by
-//! `ref.func` in a constant expression (its address is taken: a table or a
-//! global can hand it out), every kept import, and, transitively, every
-//! function that a reachable body names (`call`, `return_call`,
-//! `ref.func`). The bodies' function references were listed when they were
-//! rewritten, so this costs no decoding: one walk over the references,
-//! linear in their number. Everything else is unobservable (no export,
-//! table, global or call leads to it), so removing it changes no
-//! behaviour. wasm-merge does the same by default; `--keep-unused` turns it
-//! off.
+//! **Runs** is what a run of the fused module can ever execute: the
+//! exports that are kept, the start function (or every step of the
+//! synthesized one), every function a constant expression or a passive
+//! segment names (a global or a `table.init` can hand it out), and,
+//! transitively, every function a running body names (`call`,
+//! `return_call`, `ref.func`) or can call indirectly. A function in an
+//! active segment of table T can run only if T is imported or exported, a
+//! running body reads T (`table.get`, `table.copy` from T), or a running
+//! `call_indirect`/`return_call_indirect` on T has the function's type or a
+//! declared supertype of it: the call checks the signature before it runs
+//! anything. The bodies' function references and table uses were listed
+//! when they were rewritten (live code only), so this costs no decoding: one
+//! walk, linear in the references (an indirect call scans its table's
+//! member types once per new call type).
+//!
+//! A function that cannot run but that a table holds keeps its index and
+//! slot with an `unreachable` body (nothing can tell: a call through the
+//! slot with another signature traps before the body either way). One that
+//! nothing references at all is removed. wasm-merge does the same by
+//! default; `--keep-unused` turns it off.
 //!
 //! **Order.** Function indices are LEB128s in every `call`, element and
 //! export: 1 byte below 128, 2 below 16,384, 3 above. Imports keep their
