@@ -632,6 +632,11 @@ fn output_is_byte_identical_with_1_and_4_threads_over_several_chunks() {
     );
 }
 
+/// A list of removed or emptied functions as (input, index) pairs.
+fn listed(r: &[weld_linker::RemovedReport]) -> Vec<(String, u32)> {
+    r.iter().map(|r| (r.input.clone(), r.func)).collect()
+}
+
 /// Input-local indices of `input`'s functions that the map says were
 /// removed, and of those it kept.
 fn removed_and_kept(fused: &weld_linker::Fused, input: &str) -> (Vec<u32>, Vec<u32>) {
@@ -652,12 +657,7 @@ fn unreachable_functions_are_removed_and_nothing_observable_changes() {
     assert_eq!(fused.bytes, bytes);
     assert_eq!(removed_and_kept(&fused, "lib").0, [5, 6, 7]);
     assert_eq!(removed_and_kept(&fused, "app").0, [1]);
-    let listed: Vec<(String, u32)> = fused
-        .map
-        .removed
-        .iter()
-        .map(|r| (r.input.clone(), r.func))
-        .collect();
+    let listed = listed(&fused.map.removed);
     assert_eq!(
         listed,
         [
@@ -738,12 +738,7 @@ fn address_taken_functions_are_never_removed() {
     validate_all_features(&fused.bytes);
     let (gone, kept) = removed_and_kept(&fused, "lib");
     assert_eq!(kept, [0, 2, 3, 8, 9, 10, 17], "kept {kept:?}, removed {gone:?}");
-    let emptied: Vec<(String, u32)> = fused
-        .map
-        .emptied
-        .iter()
-        .map(|r| (r.input.clone(), r.func))
-        .collect();
+    let emptied = listed(&fused.map.emptied);
     assert_eq!(emptied, [("lib".to_string(), 2), ("lib".into(), 17)]);
     // Every function in an element segment of the output is defined.
     for p in wasmparser::Parser::new(0).parse_all(&fused.bytes) {

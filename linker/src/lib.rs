@@ -46,7 +46,9 @@ pub use error::{
     BundleError, ComposeError, Error, FuseError, GraphError, Item, Problem, SplitError, WiringFileError,
 };
 pub use fuse::plan::{Fold, Icf, OnConflict};
-pub use fuse::{fuse, FuseOptions, Fused, LinkMap};
+pub use fuse::{
+    fuse, ByteReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap, RemovedReport,
+};
 pub use link::{
     link, ComponentOptions, Duplicates, GotFunc, GotMem, LibLayout, LibraryReport, LinkError, LinkOptions,
     LinkReport, Linked, Undefined,

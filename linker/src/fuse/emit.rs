@@ -201,14 +201,17 @@ pub fn emit(
     } else {
         1 + leb_len(data_len as u64) + data_len
     };
-    let data_section = |out: &mut Vec<u8>| {
+    // The data section, piece by piece (small headers, borrowed contents),
+    // into whatever `put` writes to.
+    let data_section = |put: &mut dyn FnMut(&[u8])| {
         if !plan.data.is_empty() {
-            out.push(11);
-            (data_len as u32).encode(out);
-            (plan.data.len() as u32).encode(out);
+            let mut prefix = vec![11];
+            (data_len as u32).encode(&mut prefix);
+            (plan.data.len() as u32).encode(&mut prefix);
+            put(&prefix);
             for (seg, h) in plan.data.iter().zip(&data_headers) {
-                out.extend_from_slice(h);
-                out.extend_from_slice(modules[seg.input.as_usize()].data[seg.index as usize].data);
+                put(h);
+                put(modules[seg.input.as_usize()].data[seg.index as usize].data);
             }
         }
     };
@@ -258,7 +261,7 @@ pub fn emit(
                 .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
             out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
         }
-        data_section(&mut out);
+        data_section(&mut |b| out.extend_from_slice(b));
         out.extend_from_slice(customs);
         return Ok(out);
     };
@@ -313,22 +316,11 @@ pub fn emit(
         }
     }
     let (data_out, customs_out) = rest.split_at_mut(data_total);
-    if !plan.data.is_empty() {
-        small.clear();
-        small.push(11);
-        (data_len as u32).encode(&mut small);
-        (plan.data.len() as u32).encode(&mut small);
-        let mut at = 0;
-        let mut put = |bytes: &[u8]| {
-            data_out[at..at + bytes.len()].copy_from_slice(bytes);
-            at += bytes.len();
-        };
-        put(&small);
-        for (seg, h) in plan.data.iter().zip(&data_headers) {
-            put(h);
-            put(modules[seg.input.as_usize()].data[seg.index as usize].data);
-        }
-    }
+    let mut at = 0;
+    data_section(&mut |bytes| {
+        data_out[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    });
     customs_out.copy_from_slice(customs);
     Ok(out)
 }

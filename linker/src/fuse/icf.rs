@@ -150,14 +150,7 @@ pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, chunks: &[Chunk]
     let n = funcs.len();
     let types: Vec<u32> = funcs
         .iter()
-        .map(|&(k, d)| {
-            let m = modules[k.as_usize()];
-            let ty = m.func_types[(m.imported.funcs + d) as usize];
-            plan.maps[k.as_usize()]
-                .types
-                .get(ty.as_usize())
-                .map_or(u32::MAX, |t| t.0)
-        })
+        .map(|&(k, d)| plan.defined_func_type(modules[k.as_usize()], k, d))
         .collect();
     let digests: Vec<u64> = (0..n)
         .into_par_iter()

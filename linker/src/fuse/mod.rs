@@ -443,12 +443,7 @@ pub(crate) fn run_stages(
             Some(Start::Synthesized { func, .. }) => Some(func.0),
             _ => None,
         };
-        crate::validate::validate_bodies(&bytes, &|f| Some(f) == synthesized).map_err(|e| {
-            FuseError::Invalid {
-                message: e.message().to_string(),
-                offset: e.offset() as usize,
-            }
-        })?;
+        crate::validate::validate_bodies(&bytes, &|f| Some(f) == synthesized).map_err(invalid_output)?;
         clock.lap("validate");
     }
     let mut map = link_map(&plan, cx, stages.reach.keep_order);
@@ -468,10 +463,15 @@ pub(crate) fn run_stages(
 pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
     crate::validate::validate(bytes, true)
         .map(drop)
-        .map_err(|e| FuseError::Invalid {
-            message: e.message().to_string(),
-            offset: e.offset() as usize,
-        })
+        .map_err(invalid_output)
+}
+
+/// The validator's error about the fused module.
+fn invalid_output(e: wasmparser::BinaryReaderError) -> FuseError {
+    FuseError::Invalid {
+        message: e.message().to_string(),
+        offset: e.offset() as usize,
+    }
 }
 
 pub(crate) fn link_map(plan: &Plan<'_>, cx: &FuseCx<'_, '_>, keep_order: bool) -> LinkMap {

@@ -282,6 +282,16 @@ pub fn plan<'a>(
 }
 
 impl<'a> Plan<'a> {
+    /// The output type of defined function `d` of input `k` (`m` is its
+    /// survey), or `u32::MAX` when the input's type index has no mapping.
+    pub fn defined_func_type(&self, m: &weld_format::survey::ModuleSurvey<'_>, k: InputId, d: u32) -> u32 {
+        let ty = m.func_types[(m.imported.funcs + d) as usize];
+        self.maps[k.as_usize()]
+            .types
+            .get(ty.as_usize())
+            .map_or(u32::MAX, |t| t.0)
+    }
+
     /// Builds the plan of every index space; `order` is the instantiation order
     /// from the graph. Function indices are final only after folding
     /// ([`super::icf::fold`]); [`Plan::finish`] then places the start function

@@ -216,12 +216,7 @@ pub fn reach(
     let FuseCx { modules, .. } = *cx;
     let type_of = |d: u32| -> u32 {
         let (k, dd) = plan.funcs[d as usize];
-        let mm = modules[k.as_usize()];
-        let ty = mm.func_types[(mm.imported.funcs + dd) as usize];
-        plan.maps[k.as_usize()]
-            .types
-            .get(ty.as_usize())
-            .map_or(u32::MAX, |t| t.0)
+        plan.defined_func_type(modules[k.as_usize()], k, dd)
     };
     let n_tables = plan.n_imports[Space::Table] as usize + plan.tables.len();
     let mut w = Walk {
