@@ -47,7 +47,7 @@ pub use error::{
 };
 pub use fuse::plan::{Fold, Icf, OnConflict};
 pub use fuse::{
-    fuse, ByteReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap, RemovedReport,
+    fuse, fuse_to, ByteReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap, RemovedReport,
 };
 pub use link::{
     link, ComponentOptions, Duplicates, GotFunc, GotMem, LibLayout, LibraryReport, LinkError, LinkOptions,
@@ -80,7 +80,7 @@ pub use store::{
 #[cfg(feature = "component")]
 pub use targets::{targets, Direction, Status, TargetItem, TargetWorld, TargetsReport};
 pub use type_encode::TypeEncodeError;
-pub use write::{write_atomic, WriteError};
+pub use write::{stage, write_atomic, Staged, WriteError};
 
 pub(crate) use resolve::survey_all;
 

@@ -1,6 +1,6 @@
 //! The one way weld writes an output file: atomically.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// An output could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +19,24 @@ pub struct WriteError {
 /// replaces, or a new file's usual mode (`0666` less the umask), not the
 /// private mode of a temporary file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    stage(path, bytes)?.commit()
+}
+
+/// An output written to its temporary file and not yet renamed into place:
+/// [`Staged::commit`] renames it; dropping it removes the temporary file and
+/// leaves the previous output untouched. (So a caller can write while it
+/// still checks what it writes, and keep the output only if the check
+/// passes.)
+#[derive(Debug)]
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+/// Writes `bytes` to a temporary file next to `path`, with the mode
+/// [`write_atomic`] gives; the output is in place once the result is
+/// committed.
+pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged, WriteError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -43,17 +61,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
             tmp.as_file().set_permissions(p)?;
         }
         write_parallel(tmp.as_file_mut(), bytes)?;
+        Ok(tmp)
+    })();
+    match result {
+        Ok(tmp) => Ok(Staged {
+            tmp,
+            path: path.to_path_buf(),
+        }),
+        Err(source) => Err(WriteError {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+impl Staged {
+    /// Renames the temporary file over the output.
+    pub fn commit(self) -> Result<(), WriteError> {
         // No fsync: like other linkers, weld leaves durability to the file
         // system (ext4 and others flush a file renamed over another). What
         // the rename gives is that a reader, or a failed run, never sees a
         // partial output.
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
-    })();
-    result.map_err(|source| WriteError {
-        path: path.display().to_string(),
-        source,
-    })
+        let Staged { tmp, path } = self;
+        tmp.persist(&path).map(drop).map_err(|e| WriteError {
+            path: path.display().to_string(),
+            source: e.error,
+        })
+    }
 }
 
 /// Writes `bytes` at the start of `file`: large outputs in pieces from the
@@ -97,5 +131,23 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
+    }
+
+    #[test]
+    fn a_staged_output_dropped_leaves_the_previous_one_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.wasm");
+        write_atomic(&p, b"old").unwrap();
+        let staged = stage(&p, b"new").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"old", "staging replaced the output");
+        drop(staged);
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["out.wasm"], "a temporary file was left");
+        stage(&p, b"new").unwrap().commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
     }
 }

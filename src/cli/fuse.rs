@@ -98,20 +98,14 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         keep_unused: args.keep_unused,
         keep_order: args.keep_order,
     };
-    let fused = weld_linker::fuse(&opts, &inputs)?;
+    // Written while it is validated; renamed into place once it is valid.
+    let fused = weld_linker::fuse_to(&opts, &inputs, &args.output)?;
     for w in &fused.warnings {
         eprintln!("weld: warning: {w}");
     }
-    let written = std::time::Instant::now();
-    weld_linker::write_atomic(&args.output, &fused.bytes)?;
     if args.timings {
-        for (stage, t) in fused
-            .timings
-            .iter()
-            .copied()
-            .chain([("write", written.elapsed())])
-        {
-            eprintln!("weld: {stage:>10} {:8.1} ms", t.as_secs_f64() * 1e3);
+        for (stage, t) in &fused.timings {
+            eprintln!("weld: {stage:>18} {:8.1} ms", t.as_secs_f64() * 1e3);
         }
     }
     if let Some(map) = &args.map {

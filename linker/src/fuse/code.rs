@@ -14,6 +14,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 use wasmparser::FuncValidatorAllocations;
 use weld_format::rewrite::{rewrite_checked, FuncRef, Identity, TableUse};
+use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, InputId};
 
 use crate::error::{FuseError, Item};
@@ -21,8 +22,67 @@ use crate::fuse::check::FuncCheck;
 use crate::fuse::plan::Plan;
 use crate::fuse::FuseCx;
 
-/// Functions per arena, and per parallel task.
+/// Functions per arena, and per parallel task, at most.
 pub const CHUNK: usize = 1024;
+
+/// Input code per parallel task, at least: below it tasks cost more than
+/// they share.
+const MIN_PIECE_BYTES: usize = 64 << 10;
+
+/// Pieces of `funcs` for parallel tasks, cut by code size as well as by
+/// count: at most [`CHUNK`] functions each, and about a 64th of the code
+/// (at least [`MIN_PIECE_BYTES`]), so that a few inputs' large functions
+/// (a split program's primary module, say) do not land in one task. The
+/// pieces depend on the inputs only, never on the thread count.
+pub fn pieces(modules: &[&ModuleSurvey<'_>], funcs: &[(InputId, u32)]) -> Vec<Range<usize>> {
+    let len = |&(k, d): &(InputId, u32)| modules[k.as_usize()].bodies[d as usize].as_bytes().len();
+    let total: usize = funcs.iter().map(len).sum();
+    let target = (total / 64).max(MIN_PIECE_BYTES);
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, f) in funcs.iter().enumerate() {
+        bytes += len(f);
+        if i + 1 - start == CHUNK || bytes >= target {
+            out.push(start..i + 1);
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    if start < funcs.len() {
+        out.push(start..funcs.len());
+    }
+    out
+}
+
+/// Every rewritten body of the plan's functions, in plan order: the chunks,
+/// and which chunk holds each body.
+#[derive(Debug, Default)]
+pub struct Rewritten {
+    chunks: Vec<Chunk>,
+    /// Body `i`'s chunk and place in it.
+    at: Vec<(u32, u32)>,
+}
+
+impl Rewritten {
+    fn new(chunks: Vec<Chunk>) -> Rewritten {
+        let at = chunks
+            .iter()
+            .enumerate()
+            .flat_map(|(c, chunk)| (0..chunk.len() as u32).map(move |j| (c as u32, j)))
+            .collect();
+        Rewritten { chunks, at }
+    }
+
+    /// The number of bodies.
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// Body `i` (plan order).
+    pub fn body(&self, i: usize) -> Body<'_> {
+        let (c, j) = self.at[i];
+        self.chunks[c as usize].body(j as usize)
+    }
+}
 
 /// One body's place in its chunk.
 #[derive(Debug, Clone)]
@@ -137,12 +197,13 @@ pub fn rewrite_bodies(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     checks: Option<&[FuncCheck]>,
-) -> Result<Vec<Chunk>, FuseError> {
+) -> Result<Rewritten, FuseError> {
     let identities: Vec<Identity> = plan.maps.iter().map(|m| m.remap().identity()).collect();
-    plan.funcs
-        .par_chunks(CHUNK)
-        .map(|c| rewrite_chunk(cx, plan, &identities, checks, c, true))
-        .collect()
+    pieces(cx.modules, &plan.funcs)
+        .into_par_iter()
+        .map(|r| rewrite_chunk(cx, plan, &identities, checks, &plan.funcs[r], true))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Rewritten::new)
 }
 
 /// [`rewrite_bodies`] for the per-stage benches (`weld_linker::stages`),
@@ -153,7 +214,7 @@ pub fn rewrite_all(
     plan: &Plan<'_>,
     modules: &[&weld_format::survey::ModuleSurvey<'_>],
     files: &[&str],
-) -> Result<Vec<Chunk>, FuseError> {
+) -> Result<Rewritten, FuseError> {
     let cx = FuseCx {
         files,
         names: &[],

@@ -18,6 +18,16 @@ use crate::error::FuseError;
 use crate::fuse::plan::{reencode_reason, Plan};
 use crate::fuse::FuseCx;
 
+/// The function of a constant expression that is one `ref.func` (the form
+/// of most element segment items), without decoding anything else.
+pub fn lone_ref_func(expr: &wasmparser::ConstExpr<'_>) -> Option<u32> {
+    let mut ops = expr.get_operators_reader();
+    match (ops.read(), ops.read()) {
+        (Ok(Operator::RefFunc { function_index }), Ok(Operator::End)) if ops.eof() => Some(function_index),
+        _ => None,
+    }
+}
+
 /// Remaps the constant expression `expr` of input `k`.
 pub fn const_expr(
     cx: &FuseCx<'_, '_>,
@@ -25,6 +35,24 @@ pub fn const_expr(
     k: usize,
     expr: &wasmparser::ConstExpr<'_>,
 ) -> Result<ConstExpr, FuseError> {
+    // The common one-operator forms, without the general path's buffers.
+    let mut ops = expr.get_operators_reader();
+    match (ops.read(), ops.read()) {
+        (Ok(Operator::I32Const { value }), Ok(Operator::End)) if ops.eof() => {
+            return Ok(ConstExpr::i32_const(value))
+        }
+        (Ok(Operator::I64Const { value }), Ok(Operator::End)) if ops.eof() => {
+            return Ok(ConstExpr::i64_const(value))
+        }
+        (Ok(Operator::RefFunc { function_index }), Ok(Operator::End)) if ops.eof() => {
+            let f = plan.maps[k]
+                .remap()
+                .function_index(function_index)
+                .map_err(|e| FuseError::malformed(cx.files[k], "constant expression", reencode_reason(e)))?;
+            return Ok(ConstExpr::ref_func(f));
+        }
+        _ => {}
+    }
     let mut bytes = Vec::new();
     splice(cx, plan, k, expr, &mut bytes, 0)?;
     Ok(ConstExpr::raw(fold(bytes)))

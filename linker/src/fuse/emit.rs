@@ -24,8 +24,8 @@ use rayon::prelude::*;
 
 use crate::error::FuseError;
 use crate::fuse::check::FuncCheck;
-use crate::fuse::code::{leb_len, rewrite_chunk, Body, Chunk, CHUNK};
-use crate::fuse::const_expr::const_expr;
+use crate::fuse::code::{leb_len, pieces, rewrite_chunk, Body, Rewritten, CHUNK};
+use crate::fuse::const_expr::{const_expr, lone_ref_func};
 use crate::fuse::plan::{Plan, Start, StartStep};
 use crate::fuse::reach::{EMPTY, REMOVED};
 use crate::fuse::FuseCx;
@@ -44,16 +44,163 @@ pub fn emit(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     customs: &[u8],
-    chunks: Option<Vec<Chunk>>,
+    chunks: Option<Rewritten>,
     checks: Option<&[FuncCheck]>,
 ) -> Result<Vec<u8>, FuseError> {
-    let FuseCx { files, modules, .. } = *cx;
+    let FuseCx { modules, .. } = *cx;
     let start_body = match &plan.start {
         Some(Start::Synthesized { steps, .. }) => Some(start_body(cx, plan, steps)?),
         _ => None,
     };
 
-    // Everything before the code section.
+    // The head and the data headers are built while the bodies are sized.
+    let order_and_sizes = |bodies: &Bodies<'_>| {
+        let order: Vec<u32> = match &plan.body_order {
+            Some(order) => order.clone(),
+            None => (0..bodies.bodies.len() as u32)
+                .filter(|&i| plan.kept.as_ref().is_none_or(|k| k[i as usize]))
+                .collect(),
+        };
+        let sizes = bodies.sizes(&order);
+        (order, sizes)
+    };
+    let renumber = plan.renumber.as_deref();
+    let bodies = chunks.as_ref().map(|bodies| Bodies { bodies, renumber });
+    let (built, sized) = match &bodies {
+        Some(b) => {
+            let (built, sized) = rayon::join(|| head_and_data(cx, plan), || order_and_sizes(b));
+            (built, Some(sized))
+        }
+        None => (head_and_data(cx, plan), None),
+    };
+    let (head, data_headers, data_len) = built?;
+    let head = head.as_slice();
+    let data_total = if plan.data.is_empty() {
+        0
+    } else {
+        1 + leb_len(data_len as u64) + data_len
+    };
+    // The data section, piece by piece (small headers, borrowed contents),
+    // into whatever `put` writes to.
+    let data_section = |put: &mut dyn FnMut(&[u8])| {
+        if !plan.data.is_empty() {
+            let mut prefix = vec![11];
+            (data_len as u32).encode(&mut prefix);
+            (plan.data.len() as u32).encode(&mut prefix);
+            put(&prefix);
+            for (seg, h) in plan.data.iter().zip(&data_headers) {
+                put(h);
+                put(modules[seg.input.as_usize()].data[seg.index as usize].data);
+            }
+        }
+    };
+    let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
+
+    let Some((bodies, (order, sizes))) = bodies.zip(sized) else {
+        // Bodies are rewritten here, a window of chunks at a time, so only
+        // that window of rewritten bodies is alive at once. One allocation,
+        // sized from the inputs (rewriting changes body sizes by a few bytes
+        // at most), filled in order; the code section's size goes into a
+        // 5-byte (padded) LEB, patched last.
+        let input_code: usize = plan
+            .funcs
+            .iter()
+            .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5)
+            .sum();
+        let mut out =
+            Vec::with_capacity(head.len() + 16 + input_code + input_code / 16 + data_total + customs.len());
+        out.extend_from_slice(head);
+        if n_bodies > 0 {
+            out.push(10);
+            let size_at = out.len();
+            out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
+            n_bodies.encode(&mut out);
+            let identities: Vec<_> = plan.maps.iter().map(|m| m.remap().identity()).collect();
+            // A window of pieces (see `pieces`) at a time.
+            let pieces = pieces(modules, &plan.funcs);
+            let window = 2 * rayon::current_num_threads().max(1);
+            for group in pieces.chunks(window) {
+                let chunks = group
+                    .par_iter()
+                    .map(|r| rewrite_chunk(cx, plan, &identities, checks, &plan.funcs[r.clone()], false))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for chunk in chunks {
+                    for j in 0..chunk.len() {
+                        let b = chunk.body(j);
+                        (b.bytes.len() as u32).encode(&mut out);
+                        out.extend_from_slice(b.bytes);
+                    }
+                }
+            }
+            if let Some(b) = &start_body {
+                (b.len() as u32).encode(&mut out);
+                out.extend_from_slice(b);
+            }
+            let len = out.len() - size_at - 5;
+            let len = u32::try_from(len)
+                .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
+            out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
+        }
+        data_section(&mut |b| out.extend_from_slice(b));
+        out.extend_from_slice(customs);
+        return Ok(out);
+    };
+
+    // The bodies are rewritten already: every size is known, so the output
+    // is one allocation of its exact size (zeroed lazily by the system, so
+    // the threads that fill it are the ones that touch its pages), and the
+    // bodies are written into it in parallel, each piece into its own slice.
+    // The synthesized start's body, with its size.
+    let mut start_piece = Vec::new();
+    if let Some(b) = &start_body {
+        (b.len() as u32).encode(&mut start_piece);
+        start_piece.extend_from_slice(b);
+    }
+    let start_len = start_piece.len();
+    let code_len = leb_len(n_bodies as u64) + sizes.iter().sum::<usize>() + start_len;
+    u32::try_from(code_len)
+        .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
+    let code_total = if n_bodies > 0 {
+        1 + leb_len(code_len as u64) + code_len
+    } else {
+        0
+    };
+    let mut out = vec![0u8; head.len() + code_total + data_total + customs.len()];
+    let (head_out, rest) = out.split_at_mut(head.len());
+    let (code_out, rest) = rest.split_at_mut(code_total);
+    let (data_out, customs_out) = rest.split_at_mut(data_total);
+    // The bodies in parallel; the rest of the file is copied meanwhile.
+    let mut small = Vec::new();
+    let (prefix_out, code_out) = code_out.split_at_mut(if n_bodies > 0 {
+        small.push(10);
+        (code_len as u32).encode(&mut small);
+        n_bodies.encode(&mut small);
+        small.len()
+    } else {
+        0
+    });
+    let (bodies_out, start_out) = code_out.split_at_mut(code_out.len() - start_len);
+    rayon::join(
+        || bodies.write(&order, &sizes, bodies_out),
+        || {
+            head_out.copy_from_slice(head);
+            prefix_out.copy_from_slice(&small);
+            start_out.copy_from_slice(&start_piece);
+            let mut at = 0;
+            data_section(&mut |bytes| {
+                data_out[at..at + bytes.len()].copy_from_slice(bytes);
+                at += bytes.len();
+            });
+            customs_out.copy_from_slice(customs);
+        },
+    );
+    Ok(out)
+}
+
+/// Everything before the code section, and the data section's segment
+/// headers (small; the contents are borrowed) with the section's length.
+fn head_and_data(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Module, Vec<Vec<u8>>, usize), FuseError> {
+    let FuseCx { files, modules, .. } = *cx;
     let mut head = Module::new();
     head.section(&plan.types.section);
     let mut imports = ImportSection::new();
@@ -195,140 +342,13 @@ pub fn emit(
         data_headers.push(h);
     }
 
-    let head = head.as_slice();
-    let data_total = if plan.data.is_empty() {
-        0
-    } else {
-        1 + leb_len(data_len as u64) + data_len
-    };
-    // The data section, piece by piece (small headers, borrowed contents),
-    // into whatever `put` writes to.
-    let data_section = |put: &mut dyn FnMut(&[u8])| {
-        if !plan.data.is_empty() {
-            let mut prefix = vec![11];
-            (data_len as u32).encode(&mut prefix);
-            (plan.data.len() as u32).encode(&mut prefix);
-            put(&prefix);
-            for (seg, h) in plan.data.iter().zip(&data_headers) {
-                put(h);
-                put(modules[seg.input.as_usize()].data[seg.index as usize].data);
-            }
-        }
-    };
-    let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
-    let renumber = plan.renumber.as_deref();
-
-    let Some(chunks) = chunks else {
-        // Bodies are rewritten here, a window of chunks at a time, so only
-        // that window of rewritten bodies is alive at once. One allocation,
-        // sized from the inputs (rewriting changes body sizes by a few bytes
-        // at most), filled in order; the code section's size goes into a
-        // 5-byte (padded) LEB, patched last.
-        let input_code: usize = plan
-            .funcs
-            .iter()
-            .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5)
-            .sum();
-        let mut out =
-            Vec::with_capacity(head.len() + 16 + input_code + input_code / 16 + data_total + customs.len());
-        out.extend_from_slice(head);
-        if n_bodies > 0 {
-            out.push(10);
-            let size_at = out.len();
-            out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
-            n_bodies.encode(&mut out);
-            let identities: Vec<_> = plan.maps.iter().map(|m| m.remap().identity()).collect();
-            let window = CHUNK * 2 * rayon::current_num_threads().max(1);
-            for funcs in plan.funcs.chunks(window) {
-                let chunks = funcs
-                    .par_chunks(CHUNK)
-                    .map(|c| rewrite_chunk(cx, plan, &identities, checks, c, false))
-                    .collect::<Result<Vec<_>, _>>()?;
-                for chunk in chunks {
-                    for j in 0..chunk.len() {
-                        let b = chunk.body(j);
-                        (b.bytes.len() as u32).encode(&mut out);
-                        out.extend_from_slice(b.bytes);
-                    }
-                }
-            }
-            if let Some(b) = &start_body {
-                (b.len() as u32).encode(&mut out);
-                out.extend_from_slice(b);
-            }
-            let len = out.len() - size_at - 5;
-            let len = u32::try_from(len)
-                .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
-            out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
-        }
-        data_section(&mut |b| out.extend_from_slice(b));
-        out.extend_from_slice(customs);
-        return Ok(out);
-    };
-
-    // The bodies are rewritten already: every size is known, so the output
-    // is one allocation of its exact size (zeroed lazily by the system, so
-    // the threads that fill it are the ones that touch its pages), and the
-    // bodies are written into it in parallel, each piece into its own slice.
-    let order: Vec<u32> = match &plan.body_order {
-        Some(order) => order.clone(),
-        None => {
-            let n: usize = chunks.iter().map(Chunk::len).sum();
-            (0..n as u32)
-                .filter(|&i| plan.kept.as_ref().is_none_or(|k| k[i as usize]))
-                .collect()
-        }
-    };
-    let bodies = Bodies {
-        chunks: &chunks,
-        renumber,
-    };
-    let sizes = bodies.sizes(&order);
-    let start_len = start_body
-        .as_ref()
-        .map_or(0, |b| leb_len(b.len() as u64) + b.len());
-    let code_len = leb_len(n_bodies as u64) + sizes.iter().sum::<usize>() + start_len;
-    u32::try_from(code_len)
-        .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
-    let code_total = if n_bodies > 0 {
-        1 + leb_len(code_len as u64) + code_len
-    } else {
-        0
-    };
-    let mut small = Vec::new();
-    let mut out = vec![0u8; head.len() + code_total + data_total + customs.len()];
-    let (head_out, rest) = out.split_at_mut(head.len());
-    head_out.copy_from_slice(head);
-    let (code_out, rest) = rest.split_at_mut(code_total);
-    if n_bodies > 0 {
-        small.push(10);
-        (code_len as u32).encode(&mut small);
-        n_bodies.encode(&mut small);
-        let (prefix, code_out) = code_out.split_at_mut(small.len());
-        prefix.copy_from_slice(&small);
-        let (bodies_out, start_out) = code_out.split_at_mut(code_len - leb_len(n_bodies as u64) - start_len);
-        bodies.write(&order, &sizes, bodies_out);
-        if let Some(b) = &start_body {
-            small.clear();
-            (b.len() as u32).encode(&mut small);
-            small.extend_from_slice(b);
-            start_out.copy_from_slice(&small);
-        }
-    }
-    let (data_out, customs_out) = rest.split_at_mut(data_total);
-    let mut at = 0;
-    data_section(&mut |bytes| {
-        data_out[at..at + bytes.len()].copy_from_slice(bytes);
-        at += bytes.len();
-    });
-    customs_out.copy_from_slice(customs);
-    Ok(out)
+    Ok((head, data_headers, data_len))
 }
 
 /// The rewritten bodies, to be written in some order with their function
 /// references patched.
 struct Bodies<'c> {
-    chunks: &'c [Chunk],
+    bodies: &'c Rewritten,
     renumber: Option<&'c [weld_format::FuncIdx]>,
 }
 
@@ -343,7 +363,7 @@ impl Bodies<'_> {
         };
         match i {
             EMPTY => STUB,
-            i => self.chunks[i as usize / CHUNK].body(i as usize % CHUNK),
+            i => self.bodies.body(i as usize),
         }
     }
 
@@ -417,6 +437,26 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
                 let mut fs = Vec::with_capacity(r.count() as usize);
                 for f in r.clone() {
                     let f = f.map_err(|e| malformed(file, item(), e.into()))?;
+                    let out = remap
+                        .function_index(f)
+                        .map_err(|e| malformed(file, item(), e.into()))?;
+                    if !(declared && out == REMOVED) {
+                        fs.push(out);
+                    }
+                }
+                Elements::Functions(Cow::Owned(fs))
+            }
+            // A funcref segment of `ref.func` items only is written in the
+            // function-index form: the same segment, two bytes an item less.
+            ElementItems::Expressions(ty, r)
+                if *ty == wasmparser::RefType::FUNCREF
+                    && r.clone()
+                        .into_iter()
+                        .all(|x| x.is_ok_and(|x| lone_ref_func(&x).is_some())) =>
+            {
+                let mut fs = Vec::with_capacity(r.count() as usize);
+                for x in r.clone().into_iter().flatten() {
+                    let Some(f) = lone_ref_func(&x) else { continue };
                     let out = remap
                         .function_index(f)
                         .map_err(|e| malformed(file, item(), e.into()))?;

@@ -46,7 +46,7 @@ use weld_format::{FuncIdx, InputId, Space};
 use super::plan::Plan;
 use super::FuseCx;
 use crate::error::FuseError;
-use crate::fuse::code::{Body, Chunk, CHUNK};
+use crate::fuse::code::{Body, Rewritten};
 
 /// How much identical code folding to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,13 +135,13 @@ fn same(a: Body<'_>, b: Body<'_>) -> bool {
     a.refs.len() == b.refs.len() && a.runs().eq(b.runs())
 }
 
-/// Folds identical functions. `chunks` hold the rewritten bodies (with their
+/// Folds identical functions. `bodies` are the rewritten bodies (with their
 /// function references listed) of `plan.funcs`, in order. Updates the plan's
 /// maps and functions and records the folds, which bodies are kept, and the
 /// renumbering that the kept bodies' function references need.
-pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, chunks: &[Chunk]) -> Result<(), FuseError> {
+pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, bodies: &Rewritten) -> Result<(), FuseError> {
     let FuseCx { files, modules, .. } = *cx;
-    let body = |i: usize| chunks[i / CHUNK].body(i % CHUNK);
+    let body = |i: usize| bodies.body(i);
     let n_imports = plan.n_imports[Space::Func];
     let funcs = &plan.funcs;
     if icf == Icf::None || funcs.len() < 2 {

@@ -36,6 +36,8 @@ use crate::fuse::reach::ReachOptions;
 use crate::resolve::graph::ModuleGraph;
 use crate::resolve::{resolve, ResolveOptions};
 use crate::survey_all;
+use crate::write::{Staged, WriteError};
+use std::path::Path;
 
 /// What every stage of one fuse run reads, built once by [`fuse`] and
 /// borrowed by each stage. Every slice is indexed by [`InputId`] (command-line
@@ -212,6 +214,27 @@ pub struct InputMap {
 /// assert_eq!(fused.map.order, ["lib", "app"]);
 /// ```
 pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
+    fuse_staged(opts, inputs, None).map(|(fused, _)| fused)
+}
+
+/// [`fuse`], and the output written to `output` atomically. The file is
+/// written while the output is validated, and renamed into place only once
+/// it is valid: a failed run leaves the previous file untouched.
+pub fn fuse_to(opts: &FuseOptions, inputs: &Inputs, output: &Path) -> Result<Fused, Error> {
+    let (mut fused, staged) = fuse_staged(opts, inputs, Some(output))?;
+    let renamed = std::time::Instant::now();
+    if let Some(staged) = staged {
+        staged?.commit()?;
+    }
+    fused.timings.push(("rename", renamed.elapsed()));
+    Ok(fused)
+}
+
+fn fuse_staged(
+    opts: &FuseOptions,
+    inputs: &Inputs,
+    out: Option<&Path>,
+) -> Result<(Fused, Option<Result<Staged, WriteError>>), Error> {
     if inputs.is_empty() {
         return Err(FuseError::NoInputs.into());
     }
@@ -267,10 +290,10 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
             keep_order: opts.keep_order,
         },
     };
-    let mut fused = run_stages(&cx, order, &stages).map_err(Error::from)?;
+    let (mut fused, staged) = run_stages(&cx, order, &stages, out).map_err(Error::from)?;
     clock.laps.append(&mut fused.timings);
     fused.timings = clock.laps;
-    Ok(fused)
+    Ok((fused, staged))
 }
 
 /// Where the bytes of `out` (the plan's output) went. Reads only section
@@ -388,12 +411,15 @@ pub(crate) struct Stages {
 }
 
 /// The stages after resolution, shared by `fuse` and `link`: plan, fold,
-/// finish, merge custom sections, emit, validate, and the link map.
+/// finish, merge custom sections, emit, validate, and the link map; and
+/// with `out`, the output staged in its temporary file (see
+/// [`crate::write::stage`]).
 pub(crate) fn run_stages(
     cx: &FuseCx<'_, '_>,
     order: Vec<InputId>,
     stages: &Stages,
-) -> Result<Fused, FuseError> {
+    out: Option<&Path>,
+) -> Result<(Fused, Option<Result<Staged, WriteError>>), FuseError> {
     let mut clock = Clock::default();
     // Planning and checking the inputs' sections read the same surveys and
     // nothing of each other: they run side by side.
@@ -413,17 +439,17 @@ pub(crate) fn run_stages(
     let chunks = match stages.icf {
         Icf::None if !relayout => None,
         icf => {
-            let chunks = rewrite_bodies(cx, &plan, checks)?;
+            let bodies = rewrite_bodies(cx, &plan, checks)?;
             clock.lap("rewrite");
-            icf::fold(cx, icf, &mut plan, &chunks)?;
+            icf::fold(cx, icf, &mut plan, &bodies)?;
             clock.lap("fold");
-            Some(chunks)
+            Some(bodies)
         }
     };
     // Function indices are final: place the start function and the exports.
     plan.finish(cx, &stages.plan)?;
-    if let Some(chunks) = &chunks {
-        reach::reach(cx, stages.reach, &mut plan, chunks)?;
+    if let Some(bodies) = &chunks {
+        reach::reach(cx, stages.reach, &mut plan, bodies)?;
         clock.lap("reach");
     }
 
@@ -433,28 +459,43 @@ pub(crate) fn run_stages(
     let bytes = emit(cx, &plan, &customs, chunks, checks)?;
     clock.lap("emit");
 
-    if stages.validate_output {
-        validate(&bytes)?;
-        clock.lap("validate");
-    } else if stages.validate {
-        // The bodies were validated in their inputs; the sections, and a
-        // synthesized start (the last function), are checked here.
-        let synthesized = match plan.start {
-            Some(Start::Synthesized { func, .. }) => Some(func.0),
-            _ => None,
-        };
-        crate::validate::validate_bodies(&bytes, &|f| Some(f) == synthesized).map_err(invalid_output)?;
-        clock.lap("validate");
-    }
-    let mut map = link_map(&plan, cx, stages.reach.keep_order);
-    map.bytes = byte_report(&bytes, &plan, cx.names);
-    clock.lap("map");
-    Ok(Fused {
-        bytes,
-        warnings,
-        map,
-        timings: clock.laps,
-    })
+    // With an output path, the output is written to its temporary file
+    // while it is validated and mapped (the caller renames it into place
+    // only if it is valid; a dropped one is removed).
+    let (checked, staged) = rayon::join(
+        || -> Result<LinkMap, FuseError> {
+            if stages.validate_output {
+                validate(&bytes)?;
+            } else if stages.validate {
+                // The bodies were validated in their inputs; the sections, and a
+                // synthesized start (the last function), are checked here.
+                let synthesized = match plan.start {
+                    Some(Start::Synthesized { func, .. }) => Some(func.0),
+                    _ => None,
+                };
+                crate::validate::validate_bodies(&bytes, &|f| Some(f) == synthesized)
+                    .map_err(invalid_output)?;
+            }
+            let mut map = link_map(&plan, cx, stages.reach.keep_order);
+            map.bytes = byte_report(&bytes, &plan, cx.names);
+            Ok(map)
+        },
+        || out.map(|path| crate::write::stage(path, &bytes)),
+    );
+    let map = checked?;
+    clock.lap(match out {
+        Some(_) => "validate+map+write",
+        None => "validate+map",
+    });
+    Ok((
+        Fused {
+            bytes,
+            warnings,
+            map,
+            timings: clock.laps,
+        },
+        staged,
+    ))
 }
 
 /// Validates a module with every feature weld may emit enabled. Function

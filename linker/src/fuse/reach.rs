@@ -36,7 +36,7 @@ use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, Space, TypeIdx};
 
 use crate::error::FuseError;
-use crate::fuse::code::{Chunk, CHUNK};
+use crate::fuse::code::Rewritten;
 use crate::fuse::plan::{Plan, Start, StartStep};
 use crate::fuse::FuseCx;
 
@@ -187,14 +187,14 @@ pub fn reach(
     cx: &FuseCx<'_, '_>,
     opts: ReachOptions,
     plan: &mut Plan<'_>,
-    chunks: &[Chunk],
+    bodies: &Rewritten,
 ) -> Result<(), FuseError> {
     if opts.keep_unused && opts.keep_order {
         return Ok(());
     }
     let files = cx.files;
     let n_imp = plan.n_imports[Space::Func];
-    let n_bodies: usize = chunks.iter().map(Chunk::len).sum();
+    let n_bodies = bodies.len();
     let m = plan.funcs.len();
     // Pre-fold index -> current index; current defined index -> body.
     let cur = |x: u32| -> u32 { plan.renumber.as_ref().map_or(x, |r| r[x as usize].0) };
@@ -211,7 +211,7 @@ pub fn reach(
             "bodies and functions disagree",
         ));
     }
-    let body = |i: u32| chunks[i as usize / CHUNK].body(i as usize % CHUNK);
+    let body = |i: u32| bodies.body(i as usize);
 
     let FuseCx { modules, .. } = *cx;
     let type_of = |d: u32| -> u32 {

@@ -284,7 +284,7 @@ pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
             keep_order: false,
         },
     };
-    let fused = run_stages(&cx, order, &stages).map_err(|e| match e {
+    let (fused, _) = run_stages(&cx, order, &stages, None).map_err(|e| match e {
         // A problem of weld:link's own imports (the re-exports and init
         // calls) repeats a library's; report the libraries' when there are.
         FuseError::Imports(ps) if ps.iter().any(|p| p.input != "weld:link") => {
