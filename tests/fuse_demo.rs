@@ -122,6 +122,51 @@ fn tables_and_call_indirect_behave_like_inputs() {
 }
 
 #[test]
+fn ref_func_element_expressions_are_written_as_function_indices() {
+    let fused = check_behaves_like_inputs("elem-exprs");
+    // Each segment's form: the ones of `ref.func` items only use function
+    // indices now; the one with a `ref.null` keeps its expressions.
+    let mut forms = Vec::new();
+    for p in wasmparser::Parser::new(0).parse_all(&fused) {
+        if let wasmparser::Payload::ElementSection(r) = p.unwrap() {
+            for e in r {
+                forms.push(match e.unwrap().items {
+                    wasmparser::ElementItems::Functions(f) => format!("functions {}", f.count()),
+                    wasmparser::ElementItems::Expressions(_, x) => format!("expressions {}", x.count()),
+                });
+            }
+        }
+    }
+    assert_eq!(forms, ["functions 2", "expressions 2", "functions 1"]);
+}
+
+#[test]
+fn fuse_to_writes_what_fuse_returns_over_the_previous_output() {
+    let inputs = load_set("tables");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.wasm");
+    std::fs::write(&out, b"previous output").unwrap();
+    let set = Inputs::from_memory(inputs.iter().cloned()).unwrap();
+    let fused = weld_linker::fuse_to(&FuseOptions::default(), &set, &out).unwrap();
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        fused.bytes,
+        "the file is not the output returned"
+    );
+    assert_eq!(fused.bytes, fuse_with(&FuseOptions::default(), &inputs).bytes);
+    validate_all_features(&fused.bytes);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["out.wasm"], "a temporary file was left");
+    // A failed run (here: no inputs) leaves that output as it is.
+    let none = Inputs::from_memory(Vec::<(String, Vec<u8>)>::new()).unwrap();
+    assert!(weld_linker::fuse_to(&FuseOptions::default(), &none, &out).is_err());
+    assert_eq!(std::fs::read(&out).unwrap(), fused.bytes);
+}
+
+#[test]
 fn globals_in_const_exprs_behave_like_inputs() {
     check_behaves_like_inputs("globals");
 }

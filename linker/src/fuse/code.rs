@@ -269,18 +269,62 @@ impl Body<'_> {
         })
     }
 
-    /// Appends the body to `out` with every function index `f` replaced by
-    /// `renumber[f]`.
-    pub fn write_patched(&self, renumber: Option<&[FuncIdx]>, out: &mut Vec<u8>) {
+    /// Writes the body into `out`, exactly [`Body::patched_len`] bytes long,
+    /// with every function index `f` replaced by `renumber[f]`.
+    pub fn write_patched(&self, renumber: Option<&[FuncIdx]>, out: &mut [u8]) {
         let Some(renumber) = renumber else {
-            out.extend_from_slice(self.bytes);
+            out.copy_from_slice(self.bytes);
             return;
         };
+        let mut at = 0;
         for (run, r) in self.runs().zip(self.refs.iter().map(Some).chain([None])) {
-            out.extend_from_slice(run);
+            out[at..at + run.len()].copy_from_slice(run);
+            at += run.len();
             if let Some(r) = r {
-                wasm_encoder::Encode::encode(&renumber[r.func as usize].raw(), out);
+                at += put_leb(&mut out[at..], renumber[r.func as usize].raw());
             }
+        }
+    }
+}
+
+/// Writes `x` as a minimal LEB128 at the start of `out`; returns its length.
+pub fn put_leb(out: &mut [u8], mut x: u32) -> usize {
+    let mut n = 0;
+    loop {
+        let byte = (x & 0x7f) as u8;
+        x >>= 7;
+        if x == 0 {
+            out[n] = byte;
+            return n + 1;
+        }
+        out[n] = byte | 0x80;
+        n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_leb_writes_what_wasm_encoder_writes() {
+        for x in [
+            0u32,
+            1,
+            0x7f,
+            0x80,
+            0x3fff,
+            0x4000,
+            0x1f_ffff,
+            0x20_0000,
+            u32::MAX,
+        ] {
+            let mut want = Vec::new();
+            wasm_encoder::Encode::encode(&x, &mut want);
+            let mut got = [0u8; 5];
+            let n = put_leb(&mut got, x);
+            assert_eq!(&got[..n], want.as_slice(), "{x}");
+            assert_eq!(n, leb_len(x as u64), "{x}");
         }
     }
 }

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use crate::error::FuseError;
 use crate::fuse::check::FuncCheck;
-use crate::fuse::code::{leb_len, pieces, rewrite_chunk, Body, Rewritten, CHUNK};
+use crate::fuse::code::{leb_len, pieces, put_leb, rewrite_chunk, Body, Rewritten, CHUNK};
 use crate::fuse::const_expr::{const_expr, lone_ref_func};
 use crate::fuse::plan::{Plan, Start, StartStep};
 use crate::fuse::reach::{EMPTY, REMOVED};
@@ -394,16 +394,15 @@ impl Bodies<'_> {
             slices.push(piece);
             rest = tail;
         }
+        // Straight into the output: each body's size, then the body.
         order.par_chunks(CHUNK).zip(slices).for_each(|(piece, slice)| {
             let mut at = 0;
-            let mut buf = Vec::new();
             for &i in piece {
                 let b = self.body(i);
-                buf.clear();
-                (b.patched_len(self.renumber) as u32).encode(&mut buf);
-                b.write_patched(self.renumber, &mut buf);
-                slice[at..at + buf.len()].copy_from_slice(&buf);
-                at += buf.len();
+                let len = b.patched_len(self.renumber);
+                at += put_leb(&mut slice[at..], len as u32);
+                b.write_patched(self.renumber, &mut slice[at..at + len]);
+                at += len;
             }
         });
     }
