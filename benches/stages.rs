@@ -4,7 +4,8 @@
 //! of `compose` on 200 generated components; of `split` and `bundle` on the
 //! four real jco components.
 //! Missing inputs are skipped with a message. The `floor` bench reads every
-//! operator of the inputs and nothing else: DESIGN §7 wants fuse within 2x.
+//! operator of the inputs and nothing else, for comparison (DESIGN §7 sets
+//! fuse's target against `wasm-tools validate` of the output).
 //!
 //!     cargo bench --bench stages            (all)
 //!     cargo bench --bench stages -- split16  (one workload)

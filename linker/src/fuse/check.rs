@@ -2,8 +2,33 @@
 //! order (wasmparser, [`CORE_FEATURES`]), in parallel across inputs. What
 //! remains are the bodies: the rewriter validates each one in its own
 //! module, in the same decode that rewrites it ([`FuncCheck::validator`]),
-//! so no operator is read twice. DESIGN §3 has why the output is then
-//! valid; `--validate-output` re-reads it whole anyway.
+//! so no operator is read twice; `--validate-output` re-reads the output
+//! whole anyway.
+//!
+//! # Why the output is then valid
+//!
+//! DESIGN §3 asks for a validated output. weld validates it by parts, each
+//! part where it is cheapest, instead of reading every operator twice:
+//!
+//! - **Sections of the output**: validated from the output's bytes, after
+//!   emit (wasmparser's validator, every section but the bodies; the
+//!   synthesized start's body too). This covers the type section after
+//!   deduplication, imports, every index in every non-code section, the
+//!   element and data segments and the function count.
+//! - **Bodies**: each one validated in its *own input* (here and in the
+//!   rewriter), then rewritten by maps that are checked to preserve what
+//!   validation depends on: every index is mapped to an item whose type is
+//!   the input's type of that item, or a subtype of it where the input
+//!   imported the item (the link rules of DESIGN §3 check each import
+//!   against its provider, in WAT terms); types are mapped to types equal
+//!   after deduplication; locals, labels and stack discipline are copied
+//!   unchanged. Dead code dropped after an operator that never falls
+//!   through leaves a polymorphic stack, valid whatever follows up to the
+//!   end of its block. A body valid in its input is therefore valid in the
+//!   output.
+//! - **What the argument rests on** is tested: the fuse fuzz target fuses
+//!   generated modules with this validation and then validates the whole
+//!   output from scratch; every output of the test suite is validated whole.
 
 use rayon::prelude::*;
 use wasmparser::{

@@ -26,6 +26,7 @@ use crate::error::FuseError;
 use crate::fuse::check::FuncCheck;
 use crate::fuse::code::{leb_len, pieces, put_leb, rewrite_chunk, Body, Rewritten, CHUNK};
 use crate::fuse::const_expr::{const_expr, lone_ref_func};
+use crate::fuse::custom::merge_customs;
 use crate::fuse::plan::{Plan, Start, StartStep};
 use crate::fuse::reach::{EMPTY, REMOVED};
 use crate::fuse::FuseCx;
@@ -34,7 +35,9 @@ fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError 
     FuseError::rewrite(file, item.into(), e)
 }
 
-/// Writes the fused module.
+/// Writes the fused module, and returns it with the warnings of merging its
+/// custom sections (see [`merge_customs`]; `strip_debug` drops debug
+/// information).
 ///
 /// `chunks`, when given, hold the bodies rewritten for identical code
 /// folding (before it: `plan.kept` says which survive, `plan.renumber` how
@@ -43,17 +46,18 @@ fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError 
 pub fn emit(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
-    customs: &[u8],
+    strip_debug: bool,
     chunks: Option<Rewritten>,
     checks: Option<&[FuncCheck]>,
-) -> Result<Vec<u8>, FuseError> {
+) -> Result<(Vec<u8>, Vec<String>), FuseError> {
     let FuseCx { modules, .. } = *cx;
     let start_body = match &plan.start {
         Some(Start::Synthesized { steps, .. }) => Some(start_body(cx, plan, steps)?),
         _ => None,
     };
 
-    // The head and the data headers are built while the bodies are sized.
+    // The custom sections are merged, and the head and the data headers
+    // built, while the bodies are sized.
     let order_and_sizes = |bodies: &Bodies<'_>| {
         let order: Vec<u32> = match &plan.body_order {
             Some(order) => order.clone(),
@@ -66,13 +70,18 @@ pub fn emit(
     };
     let renumber = plan.renumber.as_deref();
     let bodies = chunks.as_ref().map(|bodies| Bodies { bodies, renumber });
-    let (built, sized) = match &bodies {
-        Some(b) => {
-            let (built, sized) = rayon::join(|| head_and_data(cx, plan), || order_and_sizes(b));
-            (built, Some(sized))
-        }
-        None => (head_and_data(cx, plan), None),
-    };
+    let (merged, (built, sized)) = rayon::join(
+        || merge_customs(cx, plan, strip_debug),
+        || match &bodies {
+            Some(b) => {
+                let (built, sized) = rayon::join(|| head_and_data(cx, plan), || order_and_sizes(b));
+                (built, Some(sized))
+            }
+            None => (head_and_data(cx, plan), None),
+        },
+    );
+    let (customs, warnings) = merged?;
+    let customs = customs.as_slice();
     let (head, data_headers, data_len) = built?;
     let head = head.as_slice();
     let data_total = if plan.data.is_empty() {
@@ -143,7 +152,7 @@ pub fn emit(
         }
         data_section(&mut |b| out.extend_from_slice(b));
         out.extend_from_slice(customs);
-        return Ok(out);
+        return Ok((out, warnings));
     };
 
     // The bodies are rewritten already: every size is known, so the output
@@ -194,7 +203,7 @@ pub fn emit(
             customs_out.copy_from_slice(customs);
         },
     );
-    Ok(out)
+    Ok((out, warnings))
 }
 
 /// Everything before the code section, and the data section's segment

@@ -255,15 +255,13 @@ pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, bodies: &Rewritt
 
     // The kept member of each class: the first one that may not be folded,
     // else the first one.
-    let mut keeper: HashMap<u32, usize, FxBuildHasher> = HashMap::default();
+    // (Class ids are below `fresh`: one slot each.)
+    let mut keeper = vec![usize::MAX; fresh as usize];
     for i in 0..n {
-        match keeper.get(&class[i]) {
-            None => {
-                keeper.insert(class[i], i);
-            }
-            Some(&k) if may_fold[k] && !may_fold[i] => {
-                keeper.insert(class[i], i);
-            }
+        let c = class[i] as usize;
+        match keeper[c] {
+            usize::MAX => keeper[c] = i,
+            k if may_fold[k] && !may_fold[i] => keeper[c] = i,
             _ => {}
         }
     }
@@ -272,7 +270,7 @@ pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, bodies: &Rewritt
     let mut next = n_imports;
     let mut kept = vec![false; n];
     for i in 0..n {
-        if keeper[&class[i]] == i || !may_fold[i] {
+        if keeper[class[i] as usize] == i || !may_fold[i] {
             new_index[i] = next;
             next += 1;
             kept[i] = true;
@@ -281,7 +279,7 @@ pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, bodies: &Rewritt
     let mut folds = Vec::new();
     for i in 0..n {
         if !kept[i] {
-            let k = keeper[&class[i]];
+            let k = keeper[class[i] as usize];
             new_index[i] = new_index[k];
             let (input, d) = funcs[i];
             folds.push(Fold {

@@ -29,7 +29,6 @@ use crate::describe::import_label;
 use crate::error::{Error, FuseError};
 use crate::fuse::check::check_inputs;
 use crate::fuse::code::rewrite_bodies;
-use crate::fuse::custom::merge_customs;
 use crate::fuse::emit::emit;
 use crate::fuse::plan::{Icf, OnConflict, Plan, PlanOptions, Start};
 use crate::fuse::reach::ReachOptions;
@@ -61,8 +60,8 @@ pub struct FuseCx<'r, 'a> {
 #[derive(Debug, Clone)]
 pub struct FuseOptions {
     /// Validate (default: yes): every input, each body in the decode that
-    /// rewrites it, and the output's sections. DESIGN §3 says why that
-    /// makes the output valid.
+    /// rewrites it, and the output's sections (the `check` stage's docs say
+    /// why that makes the output valid).
     pub validate: bool,
     /// Also validate the output's bodies, reading them again (default: no).
     pub validate_output: bool,
@@ -454,10 +453,8 @@ pub(crate) fn run_stages(
     }
 
     // Emit: custom sections merged, bodies written (or rewritten) in order.
-    let (customs, warnings) = merge_customs(cx, &plan, stages.strip_debug)?;
-    clock.lap("names");
-    let bytes = emit(cx, &plan, &customs, chunks, checks)?;
-    clock.lap("emit");
+    let (bytes, warnings) = emit(cx, &plan, stages.strip_debug, chunks, checks)?;
+    clock.lap("names+emit");
 
     // With an output path, the output is written to its temporary file
     // while it is validated and mapped (the caller renames it into place
