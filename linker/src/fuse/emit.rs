@@ -106,7 +106,7 @@ pub fn emit(
     let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
 
     let Some((bodies, (order, sizes))) = bodies.zip(sized) else {
-        // Bodies are rewritten here, a window of chunks at a time, so only
+        // Bodies are rewritten here, a window of pieces at a time, so only
         // that window of rewritten bodies is alive at once. One allocation,
         // sized from the inputs (rewriting changes body sizes by a few bytes
         // at most), filled in order; the code section's size goes into a
@@ -159,7 +159,8 @@ pub fn emit(
     // is one allocation of its exact size (zeroed lazily by the system, so
     // the threads that fill it are the ones that touch its pages), and the
     // bodies are written into it in parallel, each piece into its own slice.
-    // The synthesized start's body, with its size.
+    //
+    // The synthesized start's body, with its size, goes last.
     let mut start_piece = Vec::new();
     if let Some(b) = &start_body {
         (b.len() as u32).encode(&mut start_piece);
