@@ -14,8 +14,8 @@
 //! synthesized start function, at their input's turn, just before its own
 //! start. Cost: O(items) with one hash lookup per import or export.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{Encode, EntityType};
@@ -321,7 +321,7 @@ impl<'a> Plan<'a> {
 
         // Pass A: imports that stay imports, merged when identical.
         let mut imports: Vec<OutImport<'a>> = Vec::new();
-        let mut import_key: HashMap<(std::borrow::Cow<'a, str>, &str, Vec<u8>), u32> = HashMap::new();
+        let mut import_key: HashMap<(std::borrow::Cow<'a, str>, &str, Vec<u8>), u32> = HashMap::default();
         let mut kept: Vec<Vec<Option<u32>>> = vec![Vec::new(); n];
         let mut items = ItemTypes::default();
         let mut counts = PerSpace::<u32>::default();
@@ -821,7 +821,7 @@ fn plan_exports<'a>(
         ..
     } = *cx;
     let mut out: Vec<OutExport<'a>> = Vec::new();
-    let mut taken: HashMap<Cow<'a, str>, InputId> = HashMap::new();
+    let mut taken: HashMap<Cow<'a, str>, InputId> = HashMap::default();
     let mut conflicts = Vec::new();
     for (i, m) in modules.iter().enumerate() {
         let k = InputId(i as u32);

@@ -7,7 +7,7 @@
 //! by the low bit), so two groups get the same key exactly when they define
 //! the same types. Cost: one encoding and one hash lookup per group.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasm_encoder::{Encode, TypeSection};

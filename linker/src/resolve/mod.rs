@@ -32,7 +32,7 @@ pub(crate) mod host_map;
 pub(crate) mod locate;
 pub(crate) mod wiring;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use rayon::prelude::*;
 use weld_format::names::{is_host_namespace, MatchRule, ProviderIndex};
@@ -278,7 +278,7 @@ impl<'r, 'a> Resolver<'r, 'a> {
             .iter()
             .map(|s| {
                 s.as_module().map(|m| {
-                    let mut map = HashMap::with_capacity(m.exports.len());
+                    let mut map = HashMap::with_capacity_and_hasher(m.exports.len(), Default::default());
                     for (e, export) in m.exports.iter().enumerate() {
                         map.entry(export.name).or_insert(e as u32);
                     }
@@ -302,7 +302,7 @@ impl<'r, 'a> Resolver<'r, 'a> {
             by_file,
             core_exports,
             providers,
-            wires: HashMap::new(),
+            wires: HashMap::default(),
             content: (0..surveys.len()).map(|_| std::cell::OnceCell::new()).collect(),
             problems: Vec::new(),
         };
@@ -318,8 +318,8 @@ impl<'r, 'a> Resolver<'r, 'a> {
         }
         // Import names, for the inputs wires name (each input indexed once).
         // Exports are looked up in the provider index, by the semver rule.
-        let mut imports: HashSet<(InputId, &str)> = HashSet::new();
-        let mut importers = HashSet::new();
+        let mut imports: HashSet<(InputId, &str)> = HashSet::default();
+        let mut importers = HashSet::default();
         let component = |who: &str| {
             let &i = self.by_name.get(who)?;
             self.surveys[i.as_usize()].as_component().map(|c| (i, c))
