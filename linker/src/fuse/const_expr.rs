@@ -11,7 +11,8 @@
 
 use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{ConstExpr, Encode, Instruction};
-use wasmparser::Operator;
+use wasmparser::{ElementItems, ElementKind, Operator, TableInit};
+use weld_format::survey::ModuleSurvey;
 use weld_format::Space;
 
 use crate::error::FuseError;
@@ -26,6 +27,61 @@ pub fn lone_ref_func(expr: &wasmparser::ConstExpr<'_>) -> Option<u32> {
         (Ok(Operator::RefFunc { function_index }), Ok(Operator::End)) if ops.eof() => Some(function_index),
         _ => None,
     }
+}
+
+/// Where an input names a function outside its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    /// An active element segment of this table.
+    Active(u32),
+    /// A passive element segment.
+    Passive,
+    /// A declarative element segment.
+    Declared,
+    /// A constant expression: a global's or a table's initialiser.
+    Init,
+}
+
+/// Every function an input names outside its code, with what holds it: the
+/// items of its element segments and `ref.func` in its globals' and
+/// tables' initialisers.
+pub fn refs_outside_code(m: &ModuleSurvey<'_>, each: &mut dyn FnMut(Holder, u32)) -> wasmparser::Result<()> {
+    let scan = |e: &wasmparser::ConstExpr<'_>, holder: Holder, each: &mut dyn FnMut(Holder, u32)| {
+        for op in e.get_operators_reader() {
+            if let Operator::RefFunc { function_index } = op? {
+                each(holder, function_index);
+            }
+        }
+        wasmparser::Result::Ok(())
+    };
+    for seg in &m.elements {
+        let holder = match &seg.kind {
+            ElementKind::Active { table_index, .. } => Holder::Active(table_index.unwrap_or(0)),
+            ElementKind::Passive => Holder::Passive,
+            ElementKind::Declared => Holder::Declared,
+        };
+        match &seg.items {
+            ElementItems::Functions(r) => {
+                for f in r.clone() {
+                    each(holder, f?);
+                }
+            }
+            ElementItems::Expressions(_, r) => {
+                for e in r.clone() {
+                    scan(&e?, holder, each)?;
+                }
+            }
+        }
+    }
+    for g in &m.globals {
+        scan(&g.init_expr, Holder::Init, each)?;
+    }
+    for t in &m.tables {
+        if let TableInit::Expr(e) = &t.init {
+            scan(e, Holder::Init, each)?;
+        }
+    }
+    Ok(())
 }
 
 /// Remaps the constant expression `expr` of input `k`.

@@ -441,41 +441,38 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
         // A declarative segment only declares: a function removed as
         // unreachable is left out of it.
         let declared = matches!(e.kind, ElementKind::Declared);
-        let elements = match &e.items {
-            ElementItems::Functions(r) => {
-                let mut fs = Vec::with_capacity(r.count() as usize);
-                for f in r.clone() {
-                    let f = f.map_err(|e| malformed(file, item(), e.into()))?;
-                    let out = remap
-                        .function_index(f)
-                        .map_err(|e| malformed(file, item(), e.into()))?;
-                    if !(declared && out == REMOVED) {
-                        fs.push(out);
-                    }
+        // A segment's functions (input indices), remapped.
+        let mut remapped = |raw: &mut dyn Iterator<Item = Result<u32, FuseError>>| {
+            let mut fs = Vec::with_capacity(raw.size_hint().0);
+            for f in raw {
+                let out = remap
+                    .function_index(f?)
+                    .map_err(|e| malformed(file, item(), e.into()))?;
+                if !(declared && out == REMOVED) {
+                    fs.push(out);
                 }
-                Elements::Functions(Cow::Owned(fs))
             }
-            // A funcref segment of `ref.func` items only is written in the
-            // function-index form: the same segment, two bytes an item less.
-            ElementItems::Expressions(ty, r)
-                if *ty == wasmparser::RefType::FUNCREF
-                    && r.clone()
-                        .into_iter()
-                        .all(|x| x.is_ok_and(|x| lone_ref_func(&x).is_some())) =>
-            {
-                let mut fs = Vec::with_capacity(r.count() as usize);
-                for x in r.clone().into_iter().flatten() {
-                    let Some(f) = lone_ref_func(&x) else { continue };
-                    let out = remap
-                        .function_index(f)
-                        .map_err(|e| malformed(file, item(), e.into()))?;
-                    if !(declared && out == REMOVED) {
-                        fs.push(out);
-                    }
-                }
-                Elements::Functions(Cow::Owned(fs))
-            }
-            ElementItems::Expressions(ty, r) => {
+            Ok::<_, FuseError>(Elements::Functions(Cow::Owned(fs)))
+        };
+        // A funcref segment of `ref.func` items only is written in the
+        // function-index form: the same segment, two bytes an item less.
+        let lone: Option<Vec<u32>> = match &e.items {
+            ElementItems::Expressions(ty, r) if *ty == wasmparser::RefType::FUNCREF => r
+                .clone()
+                .into_iter()
+                .map(|x| x.ok().and_then(|x| lone_ref_func(&x)))
+                .collect(),
+            _ => None,
+        };
+        let elements = match (&e.items, lone) {
+            (_, Some(raw)) => remapped(&mut raw.into_iter().map(Ok))?,
+            (ElementItems::Functions(r), None) => remapped(
+                &mut r
+                    .clone()
+                    .into_iter()
+                    .map(|f| f.map_err(|e| malformed(file, item(), e.into()))),
+            )?,
+            (ElementItems::Expressions(ty, r), None) => {
                 let ty = remap
                     .ref_type(*ty)
                     .map_err(|e| malformed(file, item(), e.into()))?;

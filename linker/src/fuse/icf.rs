@@ -39,7 +39,6 @@ use std::hash::Hasher;
 
 use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHasher};
-use wasmparser::{ElementItems, Operator};
 use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, InputId, Space};
 
@@ -47,6 +46,7 @@ use super::plan::Plan;
 use super::FuseCx;
 use crate::error::FuseError;
 use crate::fuse::code::{Body, Rewritten};
+use crate::fuse::const_expr::refs_outside_code;
 
 /// How much identical code folding to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,43 +79,9 @@ fn observable(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()
             out.push(e.index);
         }
     }
-    address_taken(m, out)
-}
-
-/// Functions of an input whose address is taken: in an element segment, or
-/// named by `ref.func` in a constant expression (of a global or a table).
-fn address_taken(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()> {
-    let scan = |e: &wasmparser::ConstExpr<'_>, out: &mut Vec<u32>| -> wasmparser::Result<()> {
-        for op in e.get_operators_reader() {
-            if let Operator::RefFunc { function_index } = op? {
-                out.push(function_index);
-            }
-        }
-        Ok(())
-    };
-    for seg in &m.elements {
-        match &seg.items {
-            ElementItems::Functions(r) => {
-                for f in r.clone() {
-                    out.push(f?);
-                }
-            }
-            ElementItems::Expressions(_, r) => {
-                for e in r.clone() {
-                    scan(&e?, out)?;
-                }
-            }
-        }
-    }
-    for g in &m.globals {
-        scan(&g.init_expr, out)?;
-    }
-    for t in &m.tables {
-        if let wasmparser::TableInit::Expr(e) = &t.init {
-            scan(e, out)?;
-        }
-    }
-    Ok(())
+    // Address taken: in an element segment, or named by `ref.func` in a
+    // constant expression (of a global or a table).
+    refs_outside_code(m, &mut |_, f| out.push(f))
 }
 
 /// The digest of a function's type and normalised body (not collision

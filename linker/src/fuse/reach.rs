@@ -30,13 +30,12 @@
 //! the planned order. `--keep-order` keeps the planned order. The link map
 //! records where every function went.
 
-use wasmparser::{ElementItems, ElementKind, Operator};
 use weld_format::rewrite::TableUse;
-use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, Space, TypeIdx};
 
 use crate::error::FuseError;
 use crate::fuse::code::Rewritten;
+use crate::fuse::const_expr::{refs_outside_code, Holder};
 use crate::fuse::plan::{Plan, Start, StartStep};
 use crate::fuse::FuseCx;
 
@@ -128,49 +127,6 @@ impl Walk {
     }
 }
 
-/// The function references of an input outside its code: `(Some(table),
-/// f)` for a function in an active element segment of `table`, `(None, f)`
-/// for one a passive segment or a constant expression (a global's or a
-/// table's initialiser) hands out. Declarative segments only declare.
-fn table_refs(m: &ModuleSurvey<'_>, out: &mut Vec<(Option<u32>, u32)>) -> wasmparser::Result<()> {
-    let scan = |e: &wasmparser::ConstExpr<'_>, table: Option<u32>, out: &mut Vec<(Option<u32>, u32)>| {
-        for op in e.get_operators_reader() {
-            if let Operator::RefFunc { function_index } = op? {
-                out.push((table, function_index));
-            }
-        }
-        wasmparser::Result::Ok(())
-    };
-    for seg in &m.elements {
-        let table = match &seg.kind {
-            ElementKind::Active { table_index, .. } => Some(table_index.unwrap_or(0)),
-            ElementKind::Passive => None,
-            ElementKind::Declared => continue,
-        };
-        match &seg.items {
-            ElementItems::Functions(r) => {
-                for f in r.clone() {
-                    out.push((table, f?));
-                }
-            }
-            ElementItems::Expressions(_, r) => {
-                for e in r.clone() {
-                    scan(&e?, table, out)?;
-                }
-            }
-        }
-    }
-    for g in &m.globals {
-        scan(&g.init_expr, None, out)?;
-    }
-    for t in &m.tables {
-        if let wasmparser::TableInit::Expr(e) = &t.init {
-            scan(e, None, out)?;
-        }
-    }
-    Ok(())
-}
-
 /// What to do.
 #[derive(Debug, Clone, Copy)]
 pub struct ReachOptions {
@@ -252,8 +208,13 @@ pub fn reach(
     let mut refs = Vec::new();
     for (ki, mm) in modules.iter().enumerate() {
         refs.clear();
-        table_refs(mm, &mut refs)
-            .map_err(|e| FuseError::parse(files[ki], "element or constant expression", e))?;
+        // Declarative segments only declare.
+        refs_outside_code(mm, &mut |holder, f| match holder {
+            Holder::Active(t) => refs.push((Some(t), f)),
+            Holder::Passive | Holder::Init => refs.push((None, f)),
+            Holder::Declared => {}
+        })
+        .map_err(|e| FuseError::parse(files[ki], "element or constant expression", e))?;
         let maps = &plan.maps[ki];
         for &(table, f) in &refs {
             let Some(out) = maps.funcs.get(f as usize).map(|x| x.0) else {
