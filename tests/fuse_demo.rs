@@ -124,20 +124,63 @@ fn tables_and_call_indirect_behave_like_inputs() {
 #[test]
 fn ref_func_element_expressions_are_written_as_function_indices() {
     let fused = check_behaves_like_inputs("elem-exprs");
-    // Each segment's form: the ones of `ref.func` items only use function
-    // indices now; the one with a `ref.null` keeps its expressions.
-    let mut forms = Vec::new();
-    for p in wasmparser::Parser::new(0).parse_all(&fused) {
+    // The `ref.func` items only segments use function indices now (lib's
+    // at 0 and app's at 2, adjacent, are one); the one with a `ref.null`
+    // keeps its expressions.
+    assert_eq!(
+        segments(&fused),
+        ["active 0 at 0: functions 3", "active 0 at 4: expressions 2"]
+    );
+}
+
+/// Each element segment of `bytes`: mode, table, offset and items.
+fn segments(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
         if let wasmparser::Payload::ElementSection(r) = p.unwrap() {
             for e in r {
-                forms.push(match e.unwrap().items {
+                let e = e.unwrap();
+                let mode = match e.kind {
+                    wasmparser::ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    } => {
+                        let op = offset_expr.get_operators_reader().read().unwrap();
+                        let at = match op {
+                            wasmparser::Operator::I32Const { value } => value.to_string(),
+                            other => format!("{other:?}"),
+                        };
+                        format!("active {} at {at}", table_index.unwrap_or(0))
+                    }
+                    wasmparser::ElementKind::Passive => "passive".into(),
+                    wasmparser::ElementKind::Declared => "declared".into(),
+                };
+                let items = match e.items {
                     wasmparser::ElementItems::Functions(f) => format!("functions {}", f.count()),
                     wasmparser::ElementItems::Expressions(_, x) => format!("expressions {}", x.count()),
-                });
+                };
+                out.push(format!("{mode}: {items}"));
             }
         }
     }
-    assert_eq!(forms, ["functions 2", "expressions 2", "functions 1"]);
+    out
+}
+
+/// wasm-split's shape: each secondary module fills single slots of the
+/// primary's table (set to nulls first). Fused, the adjacent slots are one
+/// segment, the null segment stays before it, and every slot holds what it
+/// held when the inputs were instantiated one by one.
+#[test]
+fn adjacent_table_slots_from_many_inputs_are_one_segment() {
+    let fused = check_behaves_like_inputs("split-table");
+    assert_eq!(
+        segments(&fused),
+        [
+            "active 0 at 0: functions 2",
+            "active 1 at 0: expressions 8",
+            "active 1 at 0: functions 5"
+        ]
+    );
 }
 
 #[test]

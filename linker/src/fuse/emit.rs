@@ -27,7 +27,7 @@ use crate::fuse::check::FuncCheck;
 use crate::fuse::code::{leb_len, pieces, put_leb, rewrite_chunk, Body, Rewritten, CHUNK};
 use crate::fuse::const_expr::{const_expr, lone_ref_func};
 use crate::fuse::custom::merge_customs;
-use crate::fuse::plan::{Plan, Start, StartStep};
+use crate::fuse::plan::{Plan, Segment, Start, StartStep};
 use crate::fuse::reach::{EMPTY, REMOVED};
 use crate::fuse::FuseCx;
 
@@ -432,7 +432,11 @@ fn padded_leb(x: u32) -> [u8; 5] {
 fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSection, FuseError> {
     let FuseCx { files, modules, .. } = *cx;
     let mut section = ElementSection::new();
-    for seg in &plan.elems {
+    for out in 0..plan.elem_starts.len() {
+        let (seg, more) = match plan.elem_segment(out) {
+            [seg, more @ ..] => (seg, more),
+            [] => continue,
+        };
         let k = seg.input.as_usize();
         let e = &modules[k].elements[seg.index as usize];
         let file = files[k];
@@ -464,7 +468,7 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
                 .collect(),
             _ => None,
         };
-        let elements = match (&e.items, lone) {
+        let mut elements = match (&e.items, lone) {
             (_, Some(raw)) => remapped(&mut raw.into_iter().map(Ok))?,
             (ElementItems::Functions(r), None) => remapped(
                 &mut r
@@ -487,6 +491,13 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
                 Elements::Expressions(ty, Cow::Owned(es))
             }
         };
+        // A coalesced run: the other members' functions follow.
+        if let (Elements::Functions(fs), false) = (&mut elements, more.is_empty()) {
+            let fs = fs.to_mut();
+            for part in more {
+                run_functions(cx, plan, part, fs)?;
+            }
+        }
         let offset: ConstExpr;
         let mode = match &e.kind {
             ElementKind::Active {
@@ -516,6 +527,42 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
     Ok(section)
 }
 
+/// Appends the functions of `seg`, a member of a coalesced run (all its
+/// items are functions, see [`coalesce`](super::coalesce)), remapped.
+fn run_functions(
+    cx: &FuseCx<'_, '_>,
+    plan: &Plan<'_>,
+    seg: &Segment,
+    fs: &mut Vec<u32>,
+) -> Result<(), FuseError> {
+    let k = seg.input.as_usize();
+    let file = cx.files[k];
+    let e = &cx.modules[k].elements[seg.index as usize];
+    let bad = |e: RewriteError| malformed(file, format!("elem {}", seg.index), e);
+    let mut remap = plan.maps[k].remap();
+    let mut push = |f: u32| {
+        fs.push(remap.function_index(f).map_err(|e| bad(e.into()))?);
+        Ok::<_, FuseError>(())
+    };
+    match &e.items {
+        ElementItems::Functions(r) => {
+            for f in r.clone() {
+                push(f.map_err(|e| bad(e.into()))?)?;
+            }
+        }
+        ElementItems::Expressions(_, r) => {
+            for x in r.clone() {
+                let x = x.map_err(|e| bad(e.into()))?;
+                push(
+                    lone_ref_func(&x)
+                        .ok_or_else(|| bad(RewriteError::Encode("not a function item".into())))?,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether a constant expression of input `k` names a removed function.
 fn names_removed(plan: &Plan<'_>, k: usize, e: &wasmparser::ConstExpr<'_>) -> bool {
     e.get_operators_reader().into_iter().any(|op| {
@@ -532,7 +579,7 @@ fn start_body(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, steps: &[StartStep]) -> Resu
     for step in steps {
         match *step {
             StartStep::InitElem(out) => {
-                let seg = plan.elems[out.as_usize()];
+                let seg = plan.elem_segment(out.as_usize())[0];
                 let k = seg.input.as_usize();
                 let e = &modules[k].elements[seg.index as usize];
                 let ElementKind::Active {

@@ -11,6 +11,7 @@
 //! and [`emit`] (the sections, in order).
 
 pub(crate) mod check;
+pub(crate) mod coalesce;
 pub(crate) mod code;
 pub(crate) mod const_expr;
 pub(crate) mod custom;

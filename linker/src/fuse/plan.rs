@@ -192,8 +192,11 @@ pub struct Plan<'a> {
     pub globals: Vec<(InputId, u32)>,
     /// Defined tags in output order.
     pub tags: Vec<(InputId, u32)>,
-    /// Element segments in output order.
+    /// Element segments: every input's, grouped by output segment (see
+    /// [`coalesce`](super::coalesce)), in output order.
     pub elems: Vec<Segment>,
+    /// Where each output element segment's members start in `elems`.
+    pub elem_starts: Vec<u32>,
     /// Data segments in output order.
     pub data: Vec<Segment>,
     /// Exports in output order.
@@ -522,6 +525,15 @@ impl<'a> Plan<'a> {
             maps[k.as_usize()].elems = emap;
             maps[k.as_usize()].data = dmap;
         }
+        let mut elem_starts: Vec<u32> = (0..elems.len() as u32).collect();
+        if let Some(c) = super::coalesce::coalesce(modules, &maps, &elems) {
+            for mp in &mut maps {
+                for e in &mut mp.elems {
+                    e.0 = c.renumber[e.as_usize()];
+                }
+            }
+            (elems, elem_starts) = (c.parts, c.starts);
+        }
 
         Ok(Plan {
             order,
@@ -534,6 +546,7 @@ impl<'a> Plan<'a> {
             globals,
             tags,
             elems,
+            elem_starts,
             data,
             exports: Vec::new(),
             start: None,
@@ -548,6 +561,17 @@ impl<'a> Plan<'a> {
         })
     }
 
+    /// The input segments written as output element segment `out` (one,
+    /// or a coalesced run).
+    pub fn elem_segment(&self, out: usize) -> &[Segment] {
+        let start = self.elem_starts[out] as usize;
+        let end = self
+            .elem_starts
+            .get(out + 1)
+            .map_or(self.elems.len(), |&e| e as usize);
+        &self.elems[start..end]
+    }
+
     /// The last planning step, once function indices are final (after
     /// identical code folding): the start function and the exports.
     pub fn finish(&mut self, cx: &FuseCx<'_, 'a>, opts: &PlanOptions) -> Result<(), FuseError> {
@@ -560,7 +584,7 @@ impl<'a> Plan<'a> {
             steps.extend(
                 maps.elems
                     .iter()
-                    .filter(|e| self.elems[e.as_usize()].deferred)
+                    .filter(|e| self.elem_segment(e.as_usize())[0].deferred)
                     .map(|&e| StartStep::InitElem(e)),
             );
             steps.extend(
