@@ -491,11 +491,22 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
                 Elements::Expressions(ty, Cow::Owned(es))
             }
         };
-        // A coalesced run: the other members' functions follow.
-        if let (Elements::Functions(fs), false) = (&mut elements, more.is_empty()) {
-            let fs = fs.to_mut();
-            for part in more {
-                run_functions(cx, plan, part, fs)?;
+        // A coalesced run: the other members' functions follow (a run
+        // holds function segments only).
+        match (&mut elements, more.is_empty()) {
+            (_, true) => {}
+            (Elements::Functions(fs), false) => {
+                let fs = fs.to_mut();
+                for part in more {
+                    run_functions(cx, plan, part, fs)?;
+                }
+            }
+            (_, false) => {
+                return Err(malformed(
+                    file,
+                    item(),
+                    RewriteError::Encode("a coalesced segment of expressions".into()),
+                ))
             }
         }
         let offset: ConstExpr;
