@@ -72,8 +72,8 @@ pub fn coalesce(modules: &[&ModuleSurvey<'_>], maps: &[SpaceMaps], elems: &[Segm
         })
         .collect();
     let mut spans = Vec::new();
-    // The output tables active segments have written so far (few).
-    let mut written: Vec<u32> = Vec::new();
+    // The output tables active segments have written so far.
+    let mut written: rustc_hash::FxHashSet<u32> = Default::default();
     for (pos, seg) in elems.iter().enumerate() {
         if seg.deferred {
             continue;
@@ -110,10 +110,7 @@ pub fn coalesce(modules: &[&ModuleSurvey<'_>], maps: &[SpaceMaps], elems: &[Segm
         // Nulls written into a table its own input defines with null
         // slots, before any other segment writes that table, change
         // nothing: such a segment stays where it is, and is no writer.
-        let first = !written.contains(&table);
-        if first {
-            written.push(table);
-        }
+        let first = written.insert(table);
         if nulls && first && defines_null_table(m, t) {
             continue;
         }
