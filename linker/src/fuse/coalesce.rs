@@ -242,23 +242,15 @@ mod tests {
                         wasmparser::ElementKind::Passive => "passive",
                         wasmparser::ElementKind::Declared => "declared",
                     };
-                    segs.push(format!("{mode} {}", e.items.count()));
+                    let n = match e.items {
+                        wasmparser::ElementItems::Functions(r) => r.count(),
+                        wasmparser::ElementItems::Expressions(_, r) => r.count(),
+                    };
+                    segs.push(format!("{mode} {n}"));
                 }
             }
         }
         segs
-    }
-
-    trait Count {
-        fn count(&self) -> u32;
-    }
-    impl Count for wasmparser::ElementItems<'_> {
-        fn count(&self) -> u32 {
-            match self {
-                wasmparser::ElementItems::Functions(r) => r.count(),
-                wasmparser::ElementItems::Expressions(_, r) => r.count(),
-            }
-        }
     }
 
     const LIB: &str = r#"(module

@@ -433,9 +433,9 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
     let FuseCx { files, modules, .. } = *cx;
     let mut section = ElementSection::new();
     for out in 0..plan.elem_starts.len() {
-        let (seg, more) = match plan.elem_segment(out) {
-            [seg, more @ ..] => (seg, more),
-            [] => continue,
+        let parts = plan.elem_segment(out);
+        let Some(seg) = parts.first() else {
+            continue;
         };
         let k = seg.input.as_usize();
         let e = &modules[k].elements[seg.index as usize];
@@ -458,57 +458,49 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
             }
             Ok::<_, FuseError>(Elements::Functions(Cow::Owned(fs)))
         };
-        // A funcref segment of `ref.func` items only is written in the
-        // function-index form: the same segment, two bytes an item less.
-        let lone: Option<Vec<u32>> = match &e.items {
-            ElementItems::Expressions(ty, r) if *ty == wasmparser::RefType::FUNCREF => r
-                .clone()
-                .into_iter()
-                .map(|x| x.ok().and_then(|x| lone_ref_func(&x)))
-                .collect(),
-            _ => None,
-        };
-        let mut elements = match (&e.items, lone) {
-            (_, Some(raw)) => remapped(&mut raw.into_iter().map(Ok))?,
-            (ElementItems::Functions(r), None) => remapped(
-                &mut r
+        let elements = if parts.len() == 1 {
+            // A funcref segment of `ref.func` items only is written in the
+            // function-index form: the same segment, two bytes an item less.
+            let lone: Option<Vec<u32>> = match &e.items {
+                ElementItems::Expressions(ty, r) if *ty == wasmparser::RefType::FUNCREF => r
                     .clone()
                     .into_iter()
-                    .map(|f| f.map_err(|e| malformed(file, item(), e.into()))),
-            )?,
-            (ElementItems::Expressions(ty, r), None) => {
-                let ty = remap
-                    .ref_type(*ty)
-                    .map_err(|e| malformed(file, item(), e.into()))?;
-                let mut es = Vec::with_capacity(r.count() as usize);
-                for x in r.clone() {
-                    let x = x.map_err(|e| malformed(file, item(), e.into()))?;
-                    if declared && names_removed(plan, k, &x) {
-                        continue;
+                    .map(|x| x.ok().and_then(|x| lone_ref_func(&x)))
+                    .collect(),
+                _ => None,
+            };
+            match (&e.items, lone) {
+                (_, Some(raw)) => remapped(&mut raw.into_iter().map(Ok))?,
+                (ElementItems::Functions(r), None) => remapped(
+                    &mut r
+                        .clone()
+                        .into_iter()
+                        .map(|f| f.map_err(|e| malformed(file, item(), e.into()))),
+                )?,
+                (ElementItems::Expressions(ty, r), None) => {
+                    let ty = remap
+                        .ref_type(*ty)
+                        .map_err(|e| malformed(file, item(), e.into()))?;
+                    let mut es = Vec::with_capacity(r.count() as usize);
+                    for x in r.clone() {
+                        let x = x.map_err(|e| malformed(file, item(), e.into()))?;
+                        if declared && names_removed(plan, k, &x) {
+                            continue;
+                        }
+                        es.push(const_expr(cx, plan, k, &x)?);
                     }
-                    es.push(const_expr(cx, plan, k, &x)?);
+                    Elements::Expressions(ty, Cow::Owned(es))
                 }
-                Elements::Expressions(ty, Cow::Owned(es))
             }
+        } else {
+            // A coalesced run (function segments only, see
+            // [`coalesce`](super::coalesce)): every member's functions.
+            let mut fs = Vec::new();
+            for part in parts {
+                run_functions(cx, plan, part, &mut fs)?;
+            }
+            Elements::Functions(Cow::Owned(fs))
         };
-        // A coalesced run: the other members' functions follow (a run
-        // holds function segments only).
-        match (&mut elements, more.is_empty()) {
-            (_, true) => {}
-            (Elements::Functions(fs), false) => {
-                let fs = fs.to_mut();
-                for part in more {
-                    run_functions(cx, plan, part, fs)?;
-                }
-            }
-            (_, false) => {
-                return Err(malformed(
-                    file,
-                    item(),
-                    RewriteError::Encode("a coalesced segment of expressions".into()),
-                ))
-            }
-        }
         let offset: ConstExpr;
         let mode = match &e.kind {
             ElementKind::Active {
@@ -539,7 +531,8 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
 }
 
 /// Appends the functions of `seg`, a member of a coalesced run (all its
-/// items are functions, see [`coalesce`](super::coalesce)), remapped.
+/// items are functions, see [`coalesce`](super::coalesce)), remapped; any
+/// other item is an error, never dropped.
 fn run_functions(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
