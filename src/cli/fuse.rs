@@ -111,5 +111,10 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(map) = &args.map {
         weld_linker::write_atomic(map, serde_json::to_string_pretty(&fused.map)?.as_bytes())?;
     }
+    // The process ends here: the kernel frees the inputs' mappings and the
+    // output's buffer at exit in one go, where dropping them would unmap
+    // them one by one (257 calls for a split program, each a TLB shootdown
+    // on the pool's threads: 3-4 ms).
+    std::mem::forget((inputs, fused));
     Ok(ExitCode::SUCCESS)
 }
