@@ -458,29 +458,37 @@ pub(crate) fn run_stages(
     clock.lap("names+emit");
 
     // With an output path, the output is written to its temporary file
-    // while it is validated and mapped (the caller renames it into place
-    // only if it is valid; a dropped one is removed).
-    let (checked, staged) = rayon::join(
-        || -> Result<LinkMap, FuseError> {
-            if stages.validate_output {
-                validate(&bytes)?;
-            } else if stages.validate {
-                // The bodies were validated in their inputs; the sections, and a
-                // synthesized start (the last function), are checked here.
-                let synthesized = match plan.start {
-                    Some(Start::Synthesized { func, .. }) => Some(func.0),
-                    _ => None,
-                };
-                crate::validate::validate_bodies(&bytes, &|f| Some(f) == synthesized)
-                    .map_err(invalid_output)?;
-            }
-            let mut map = link_map(&plan, cx, stages.reach.keep_order);
-            map.bytes = byte_report(&bytes, &plan, cx.names);
-            Ok(map)
+    // while it is validated and mapped, all three side by side (the caller
+    // renames it into place only if it is valid; a dropped one is removed).
+    let ((checked, map), staged) = rayon::join(
+        || {
+            rayon::join(
+                || -> Result<(), FuseError> {
+                    if stages.validate_output {
+                        validate(&bytes)?;
+                    } else if stages.validate {
+                        // The bodies were validated in their inputs; the
+                        // sections, and a synthesized start (the last
+                        // function), are checked here.
+                        let synthesized = match plan.start {
+                            Some(Start::Synthesized { func, .. }) => Some(func.0),
+                            _ => None,
+                        };
+                        crate::validate::validate_bodies(&bytes, &|f| Some(f) == synthesized)
+                            .map_err(invalid_output)?;
+                    }
+                    Ok(())
+                },
+                || {
+                    let mut map = link_map(&plan, cx, stages.reach.keep_order);
+                    map.bytes = byte_report(&bytes, &plan, cx.names);
+                    map
+                },
+            )
         },
         || out.map(|path| crate::write::stage(path, &bytes)),
     );
-    let map = checked?;
+    checked?;
     clock.lap(match out {
         Some(_) => "validate+map+write",
         None => "validate+map",
