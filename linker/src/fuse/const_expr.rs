@@ -107,6 +107,13 @@ pub fn const_expr(
                 .map_err(|e| FuseError::malformed(cx.files[k], "constant expression", reencode_reason(e)))?;
             return Ok(ConstExpr::ref_func(f));
         }
+        (Ok(Operator::RefNull { hty }), Ok(Operator::End)) if ops.eof() => {
+            let ht = plan.maps[k]
+                .remap()
+                .heap_type(hty)
+                .map_err(|e| FuseError::malformed(cx.files[k], "constant expression", reencode_reason(e)))?;
+            return Ok(ConstExpr::ref_null(ht));
+        }
         _ => {}
     }
     let mut bytes = Vec::new();

@@ -208,8 +208,30 @@ pub fn emit(
 }
 
 /// Everything before the code section, and the data section's segment
-/// headers (small; the contents are borrowed) with the section's length.
+/// headers (small; the contents are borrowed) with the section's length:
+/// the sections up to the start, the element section and the data headers
+/// are built side by side (a split program has thousands of segments).
 fn head_and_data(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Module, Vec<Vec<u8>>, usize), FuseError> {
+    let ((head, elements), data) = rayon::join(
+        || rayon::join(|| head_to_start(cx, plan), || element_section(cx, plan)),
+        || data_headers(cx, plan),
+    );
+    let (mut head, elements, (data_headers, data_len)) = (head?, elements?, data?);
+    if !elements.is_empty() {
+        head.section(&elements);
+    }
+    let modules = cx.modules;
+    let needs_count = modules.iter().any(|m| m.data_count.is_some()) || plan.data.iter().any(|s| s.deferred);
+    if needs_count && !plan.data.is_empty() {
+        head.section(&DataCountSection {
+            count: plan.data.len() as u32,
+        });
+    }
+    Ok((head, data_headers, data_len))
+}
+
+/// The sections from the types to the start.
+fn head_to_start(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Module, FuseError> {
     let FuseCx { files, modules, .. } = *cx;
     let mut head = Module::new();
     head.section(&plan.types.section);
@@ -310,18 +332,13 @@ fn head_and_data(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Module, Vec<Ve
         }
         None => {}
     }
-    let elements = element_section(cx, plan)?;
-    if !elements.is_empty() {
-        head.section(&elements);
-    }
-    let needs_count = modules.iter().any(|m| m.data_count.is_some()) || plan.data.iter().any(|s| s.deferred);
-    if needs_count && !plan.data.is_empty() {
-        head.section(&DataCountSection {
-            count: plan.data.len() as u32,
-        });
-    }
+    Ok(head)
+}
 
-    // The data section: small headers, borrowed contents.
+/// The data section's segment headers (the contents are borrowed) and the
+/// section's length.
+fn data_headers(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Vec<Vec<u8>>, usize), FuseError> {
+    let FuseCx { files, modules, .. } = *cx;
     let mut data_headers: Vec<Vec<u8>> = Vec::with_capacity(plan.data.len());
     let mut data_len = leb_len(plan.data.len() as u64);
     for seg in &plan.data {
@@ -351,8 +368,7 @@ fn head_and_data(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Module, Vec<Ve
         data_len += h.len() + d.data.len();
         data_headers.push(h);
     }
-
-    Ok((head, data_headers, data_len))
+    Ok((data_headers, data_len))
 }
 
 /// The rewritten bodies, to be written in some order with their function
@@ -429,6 +445,9 @@ fn padded_leb(x: u32) -> [u8; 5] {
     ]
 }
 
+/// Members of a coalesced element run per parallel task.
+const RUN_PIECE: usize = 512;
+
 fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSection, FuseError> {
     let FuseCx { files, modules, .. } = *cx;
     let mut section = ElementSection::new();
@@ -494,12 +513,19 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
             }
         } else {
             // A coalesced run (function segments only, see
-            // [`coalesce`](super::coalesce)): every member's functions.
-            let mut fs = Vec::new();
-            for part in parts {
-                run_functions(cx, plan, part, &mut fs)?;
-            }
-            Elements::Functions(Cow::Owned(fs))
+            // [`coalesce`](super::coalesce)): every member's functions, a
+            // piece of members per task.
+            let pieces = parts
+                .par_chunks(RUN_PIECE)
+                .map(|piece| {
+                    let mut fs = Vec::with_capacity(piece.len());
+                    for part in piece {
+                        run_functions(cx, plan, part, &mut fs)?;
+                    }
+                    Ok(fs)
+                })
+                .collect::<Result<Vec<_>, FuseError>>()?;
+            Elements::Functions(Cow::Owned(pieces.concat()))
         };
         let offset: ConstExpr;
         let mode = match &e.kind {
