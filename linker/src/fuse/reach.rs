@@ -30,6 +30,7 @@
 //! the planned order. `--keep-order` keeps the planned order. The link map
 //! records where every function went.
 
+use rayon::prelude::*;
 use weld_format::rewrite::TableUse;
 use weld_format::{FuncIdx, Space, TypeIdx};
 
@@ -205,18 +206,27 @@ pub fn reach(
         }
         None => {}
     }
-    let mut refs = Vec::new();
-    for (ki, mm) in modules.iter().enumerate() {
-        refs.clear();
-        // Declarative segments only declare.
-        refs_outside_code(mm, &mut |holder, f| match holder {
-            Holder::Active(t) => refs.push((Some(t), f)),
-            Holder::Passive | Holder::Init => refs.push((None, f)),
-            Holder::Declared => {}
+    // Each input's references outside its code (read in parallel: a split
+    // program's primary has tens of thousands of segment items), then
+    // walked in input order.
+    let outside = modules
+        .par_iter()
+        .zip(files.par_iter())
+        .map(|(mm, file)| {
+            let mut refs = Vec::new();
+            // Declarative segments only declare.
+            refs_outside_code(mm, &mut |holder, f| match holder {
+                Holder::Active(t) => refs.push((Some(t), f)),
+                Holder::Passive | Holder::Init => refs.push((None, f)),
+                Holder::Declared => {}
+            })
+            .map_err(|e| FuseError::parse(file, "element or constant expression", e))?;
+            Ok(refs)
         })
-        .map_err(|e| FuseError::parse(files[ki], "element or constant expression", e))?;
+        .collect::<Result<Vec<_>, FuseError>>()?;
+    for (ki, refs) in outside.iter().enumerate() {
         let maps = &plan.maps[ki];
-        for &(table, f) in &refs {
+        for &(table, f) in refs {
             let Some(out) = maps.funcs.get(f as usize).map(|x| x.0) else {
                 continue;
             };
@@ -276,7 +286,7 @@ pub fn reach(
     let keep = |d: u32| reached[d as usize] || referenced[d as usize];
     let mut order: Vec<u32> = (0..m as u32).filter(|&d| keep(d)).collect();
     if !opts.keep_order {
-        order.sort_by_key(|&d| (std::cmp::Reverse(uses[d as usize]), d));
+        order.par_sort_unstable_by_key(|&d| (std::cmp::Reverse(uses[d as usize]), d));
     }
     let mut fin = vec![REMOVED; m];
     for (p, &d) in order.iter().enumerate() {
