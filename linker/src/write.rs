@@ -151,6 +151,30 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
     }
 
+    /// Outputs over two pieces go out in parallel pieces, into blocks
+    /// reserved first: the file holds exactly the bytes, whatever was at the
+    /// path before (longer or shorter).
+    #[test]
+    fn reserved_and_parallel_writes_hold_exactly_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.wasm");
+        let big: Vec<u8> = (0..(9usize << 20) + 12_345)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        write_atomic(&p, &big).unwrap();
+        assert!(std::fs::read(&p).unwrap() == big, "the large output differs");
+        let small = &big[1000..5000];
+        write_atomic(&p, small).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), small);
+        write_atomic(&p, &big).unwrap();
+        assert!(
+            std::fs::read(&p).unwrap() == big,
+            "the large output over a small one differs"
+        );
+        write_atomic(&p, b"").unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 0);
+    }
+
     #[test]
     fn a_staged_output_dropped_leaves_the_previous_one_and_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();

@@ -223,3 +223,96 @@ fn splice(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use wasmparser::{HeapType, Operator, Payload};
+    use weld_format::Inputs;
+
+    use crate::{fuse, FuseOptions};
+
+    /// The first operator of every table's and global's initialiser, and of
+    /// every element item, in the output (in section order).
+    fn initialisers(bytes: &[u8]) -> Vec<String> {
+        let first = |e: &wasmparser::ConstExpr<'_>| format!("{:?}", e.get_operators_reader().read().unwrap());
+        let mut out = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+            match payload.unwrap() {
+                Payload::GlobalSection(s) => out.extend(s.into_iter().map(|g| first(&g.unwrap().init_expr))),
+                Payload::TableSection(s) => {
+                    for t in s {
+                        if let wasmparser::TableInit::Expr(e) = t.unwrap().init {
+                            out.push(first(&e));
+                        }
+                    }
+                }
+                Payload::ElementSection(s) => {
+                    for seg in s {
+                        if let wasmparser::ElementItems::Expressions(_, items) = seg.unwrap().items {
+                            out.extend(items.into_iter().map(|e| first(&e.unwrap())));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// `ref.null` of an abstract heap type is copied; of a concrete one, its
+    /// type index is remapped like any other (here `b`'s struct type moves
+    /// past `a`'s two types, and an identical one in `a` is shared).
+    #[test]
+    fn null_references_keep_their_heap_type_in_the_output_numbering() {
+        let a = r#"(module
+            (type $pair (struct (field i32) (field i32)))
+            (type $one (struct (field i64)))
+            (global (export "pa") (ref null $pair) (ref.null $pair))
+            (global (export "fa") funcref (ref.null func)))"#;
+        let b = r#"(module
+            (type $one (struct (field i64)))
+            (type $solo (struct (field f32)))
+            (global (export "sb") (ref null $solo) (ref.null $solo))
+            (global (export "ob") (ref null $one) (ref.null $one))
+            (table (export "tb") 2 (ref null $solo) (ref.null $solo))
+            (elem (ref null $solo) (ref.null $solo)))"#;
+        let inputs =
+            Inputs::from_memory([("a", a.as_bytes().to_vec()), ("b", b.as_bytes().to_vec())]).unwrap();
+        let out = fuse(&FuseOptions::default(), &inputs).unwrap();
+        let types = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&out.bytes)
+            .unwrap();
+        // The output's types: a's two, then b's struct of f32 ($one is shared).
+        assert_eq!(types.as_ref().core_type_count_in_module(), 3);
+        let solo = format!(
+            "{:?}",
+            Operator::RefNull {
+                hty: HeapType::Concrete(wasmparser::UnpackedIndex::Module(2))
+            }
+        );
+        let one = format!(
+            "{:?}",
+            Operator::RefNull {
+                hty: HeapType::Concrete(wasmparser::UnpackedIndex::Module(1))
+            }
+        );
+        let pair = format!(
+            "{:?}",
+            Operator::RefNull {
+                hty: HeapType::Concrete(wasmparser::UnpackedIndex::Module(0))
+            }
+        );
+        let func = format!(
+            "{:?}",
+            Operator::RefNull {
+                hty: HeapType::Abstract {
+                    shared: false,
+                    ty: wasmparser::AbstractHeapType::Func
+                }
+            }
+        );
+        let got = initialisers(&out.bytes);
+        // b's table, the globals (a's, then b's), b's element item.
+        assert_eq!(got, [solo.clone(), pair, func, solo.clone(), one, solo]);
+    }
+}
