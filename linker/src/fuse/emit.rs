@@ -524,6 +524,9 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
                     }
                     Ok(fs)
                 })
+                .collect::<Vec<_>>()
+                // The first error in segment order.
+                .into_iter()
                 .collect::<Result<Vec<_>, FuseError>>()?;
             Elements::Functions(Cow::Owned(pieces.concat()))
         };

@@ -223,6 +223,9 @@ pub fn reach(
             .map_err(|e| FuseError::parse(file, "element or constant expression", e))?;
             Ok(refs)
         })
+        .collect::<Vec<_>>()
+        // The first error in input order, as a serial walk would report.
+        .into_iter()
         .collect::<Result<Vec<_>, FuseError>>()?;
     for (ki, refs) in outside.iter().enumerate() {
         let maps = &plan.maps[ki];
