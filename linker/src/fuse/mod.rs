@@ -421,21 +421,28 @@ pub(crate) fn run_stages(
     out: Option<&Path>,
 ) -> Result<(Fused, Option<Result<Staged, WriteError>>), FuseError> {
     let mut clock = Clock::default();
-    // Planning and checking the inputs' sections read the same surveys and
-    // nothing of each other: they run side by side.
-    let (plan, checks) = rayon::join(
-        || Plan::build(cx, order),
+    // Planning, checking the inputs' sections and reading their references
+    // outside code (for reach) read the same surveys and nothing of each
+    // other: they run side by side.
+    let relayout = !(stages.reach.keep_unused && stages.reach.keep_order);
+    let ((plan, outside), checks) = rayon::join(
+        || {
+            rayon::join(
+                || Plan::build(cx, order),
+                || relayout.then(|| reach::outside_refs(cx)).transpose(),
+            )
+        },
         || stages.validate.then(|| check_inputs(cx)).transpose(),
     );
     let mut plan = plan?;
     let checks = checks?;
+    let outside = outside?.unwrap_or_default();
     let checks = checks.as_deref();
     clock.lap("plan+check");
 
     // Fold identical functions: bodies are rewritten once, in parallel, and
     // compared with their function references left out. Removing and
     // ordering functions reads the same references.
-    let relayout = !(stages.reach.keep_unused && stages.reach.keep_order);
     let chunks = match stages.icf {
         Icf::None if !relayout => None,
         icf => {
@@ -449,7 +456,7 @@ pub(crate) fn run_stages(
     // Function indices are final: place the start function and the exports.
     plan.finish(cx, &stages.plan)?;
     if let Some(bodies) = &chunks {
-        reach::reach(cx, stages.reach, &mut plan, bodies)?;
+        reach::reach(cx, stages.reach, &mut plan, bodies, &outside)?;
         clock.lap("reach");
     }
 

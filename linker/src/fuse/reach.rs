@@ -137,19 +137,48 @@ pub struct ReachOptions {
     pub keep_order: bool,
 }
 
+/// Per input, the functions it names outside its code (input indices),
+/// with the table of the active segment that holds each one (`None`: a
+/// passive segment or a constant expression hands it out). Declarative
+/// segments only declare and are left out.
+pub type OutsideRefs = Vec<Vec<(Option<u32>, u32)>>;
+
+/// [`OutsideRefs`] of every input, read in parallel (a split program's
+/// primary has tens of thousands of segment items). It reads the inputs
+/// only, so it runs beside the plan; the first error in input order is
+/// reported, as a serial read would.
+pub fn outside_refs(cx: &FuseCx<'_, '_>) -> Result<OutsideRefs, FuseError> {
+    cx.modules
+        .par_iter()
+        .zip(cx.files.par_iter())
+        .map(|(mm, file)| {
+            let mut refs = Vec::new();
+            refs_outside_code(mm, &mut |holder, f| match holder {
+                Holder::Active(t) => refs.push((Some(t), f)),
+                Holder::Passive | Holder::Init => refs.push((None, f)),
+                Holder::Declared => {}
+            })
+            .map_err(|e| FuseError::parse(file, "element or constant expression", e))?;
+            Ok(refs)
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Drops unreachable functions and orders the rest (see the module docs).
 /// `chunks` hold every body rewritten before folding, with its function
-/// references, in `plan.kept` order.
+/// references, in `plan.kept` order; `outside` is [`outside_refs`].
 pub fn reach(
     cx: &FuseCx<'_, '_>,
     opts: ReachOptions,
     plan: &mut Plan<'_>,
     bodies: &Rewritten,
+    outside: &OutsideRefs,
 ) -> Result<(), FuseError> {
     if opts.keep_unused && opts.keep_order {
         return Ok(());
     }
-    let files = cx.files;
     let n_imp = plan.n_imports[Space::Func];
     let n_bodies = bodies.len();
     let m = plan.funcs.len();
@@ -206,27 +235,6 @@ pub fn reach(
         }
         None => {}
     }
-    // Each input's references outside its code (read in parallel: a split
-    // program's primary has tens of thousands of segment items), then
-    // walked in input order.
-    let outside = modules
-        .par_iter()
-        .zip(files.par_iter())
-        .map(|(mm, file)| {
-            let mut refs = Vec::new();
-            // Declarative segments only declare.
-            refs_outside_code(mm, &mut |holder, f| match holder {
-                Holder::Active(t) => refs.push((Some(t), f)),
-                Holder::Passive | Holder::Init => refs.push((None, f)),
-                Holder::Declared => {}
-            })
-            .map_err(|e| FuseError::parse(file, "element or constant expression", e))?;
-            Ok(refs)
-        })
-        .collect::<Vec<_>>()
-        // The first error in input order, as a serial walk would report.
-        .into_iter()
-        .collect::<Result<Vec<_>, FuseError>>()?;
     for (ki, refs) in outside.iter().enumerate() {
         let maps = &plan.maps[ki];
         for &(table, f) in refs {
