@@ -46,7 +46,8 @@ use super::plan::Plan;
 use super::FuseCx;
 use crate::error::FuseError;
 use crate::fuse::code::{Body, Rewritten};
-use crate::fuse::const_expr::refs_outside_code;
+use crate::fuse::const_expr::Holder;
+use crate::fuse::reach::OutsideRefs;
 
 /// How much identical code folding to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,17 +72,18 @@ pub struct Fold {
     pub into: FuncIdx,
 }
 
-/// Functions of input `k` whose identity is observable: exported, in an
-/// element segment, or named by `ref.func` in a constant expression.
-fn observable(m: &ModuleSurvey<'_>, out: &mut Vec<u32>) -> wasmparser::Result<()> {
-    for e in &m.exports {
-        if Space::of_kind(e.kind) == Space::Func {
-            out.push(e.index);
-        }
-    }
+/// Functions of an input whose identity is observable: exported, in an
+/// element segment, or named by `ref.func` in a constant expression (its
+/// [`OutsideRefs`] entry).
+fn observable<'s>(m: &'s ModuleSurvey<'_>, outside: &'s [(Holder, u32)]) -> impl Iterator<Item = u32> + 's {
+    let exported = m
+        .exports
+        .iter()
+        .filter(|e| Space::of_kind(e.kind) == Space::Func)
+        .map(|e| e.index);
     // Address taken: in an element segment, or named by `ref.func` in a
     // constant expression (of a global or a table).
-    refs_outside_code(m, &mut |_, f| out.push(f))
+    exported.chain(outside.iter().map(|&(_, f)| f))
 }
 
 /// The digest of a function's type and normalised body (not collision
@@ -105,8 +107,14 @@ fn same(a: Body<'_>, b: Body<'_>) -> bool {
 /// function references listed) of `plan.funcs`, in order. Updates the plan's
 /// maps and functions and records the folds, which bodies are kept, and the
 /// renumbering that the kept bodies' function references need.
-pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, bodies: &Rewritten) -> Result<(), FuseError> {
-    let FuseCx { files, modules, .. } = *cx;
+pub fn fold(
+    cx: &FuseCx<'_, '_>,
+    icf: Icf,
+    plan: &mut Plan<'_>,
+    bodies: &Rewritten,
+    outside: &OutsideRefs,
+) -> Result<(), FuseError> {
+    let FuseCx { modules, .. } = *cx;
     let body = |i: usize| bodies.body(i);
     let n_imports = plan.n_imports[Space::Func];
     let funcs = &plan.funcs;
@@ -204,12 +212,8 @@ pub fn fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &mut Plan<'_>, bodies: &Rewritt
     // Which functions may be folded away.
     let mut may_fold = vec![true; n];
     if icf == Icf::Safe {
-        let mut seen = Vec::new();
-        for (ki, m) in modules.iter().enumerate() {
-            seen.clear();
-            observable(m, &mut seen)
-                .map_err(|e| FuseError::parse(files[ki], "element or constant expression", e))?;
-            for &f in &seen {
+        for (ki, (m, refs)) in modules.iter().zip(outside).enumerate() {
+            for f in observable(m, refs) {
                 if let Some(&out) = plan.maps[ki].funcs.get(f as usize) {
                     if out.0 >= n_imports {
                         may_fold[(out.0 - n_imports) as usize] = false;

@@ -422,14 +422,17 @@ pub(crate) fn run_stages(
 ) -> Result<(Fused, Option<Result<Staged, WriteError>>), FuseError> {
     let mut clock = Clock::default();
     // Planning, checking the inputs' sections and reading their references
-    // outside code (for reach) read the same surveys and nothing of each
+    // outside code (for folding and reach) read the same surveys and nothing of each
     // other: they run side by side.
     let relayout = !(stages.reach.keep_unused && stages.reach.keep_order);
+    // Folding and reach both need the bodies rewritten up front, and the
+    // references outside code.
+    let staged_bodies = relayout || stages.icf != Icf::None;
     let ((plan, outside), checks) = rayon::join(
         || {
             rayon::join(
                 || Plan::build(cx, order),
-                || relayout.then(|| reach::outside_refs(cx)).transpose(),
+                || staged_bodies.then(|| reach::outside_refs(cx)).transpose(),
             )
         },
         || stages.validate.then(|| check_inputs(cx)).transpose(),
@@ -443,15 +446,14 @@ pub(crate) fn run_stages(
     // Fold identical functions: bodies are rewritten once, in parallel, and
     // compared with their function references left out. Removing and
     // ordering functions reads the same references.
-    let chunks = match stages.icf {
-        Icf::None if !relayout => None,
-        icf => {
-            let bodies = rewrite_bodies(cx, &plan, checks)?;
-            clock.lap("rewrite");
-            icf::fold(cx, icf, &mut plan, &bodies)?;
-            clock.lap("fold");
-            Some(bodies)
-        }
+    let chunks = if staged_bodies {
+        let bodies = rewrite_bodies(cx, &plan, checks)?;
+        clock.lap("rewrite");
+        icf::fold(cx, stages.icf, &mut plan, &bodies, &outside)?;
+        clock.lap("fold");
+        Some(bodies)
+    } else {
+        None
     };
     // Function indices are final: place the start function and the exports.
     plan.finish(cx, &stages.plan)?;

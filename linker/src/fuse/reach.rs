@@ -138,10 +138,9 @@ pub struct ReachOptions {
 }
 
 /// Per input, the functions it names outside its code (input indices),
-/// with the table of the active segment that holds each one (`None`: a
-/// passive segment or a constant expression hands it out). Declarative
-/// segments only declare and are left out.
-pub type OutsideRefs = Vec<Vec<(Option<u32>, u32)>>;
+/// with what holds each one (an active segment of a table, a passive or
+/// declarative segment, a constant expression).
+pub type OutsideRefs = Vec<Vec<(Holder, u32)>>;
 
 /// [`OutsideRefs`] of every input, read in parallel (a split program's
 /// primary has tens of thousands of segment items). It reads the inputs
@@ -153,12 +152,8 @@ pub fn outside_refs(cx: &FuseCx<'_, '_>) -> Result<OutsideRefs, FuseError> {
         .zip(cx.files.par_iter())
         .map(|(mm, file)| {
             let mut refs = Vec::new();
-            refs_outside_code(mm, &mut |holder, f| match holder {
-                Holder::Active(t) => refs.push((Some(t), f)),
-                Holder::Passive | Holder::Init => refs.push((None, f)),
-                Holder::Declared => {}
-            })
-            .map_err(|e| FuseError::parse(file, "element or constant expression", e))?;
+            refs_outside_code(mm, &mut |holder, f| refs.push((holder, f)))
+                .map_err(|e| FuseError::parse(file, "element or constant expression", e))?;
             Ok(refs)
         })
         .collect::<Vec<_>>()
@@ -237,7 +232,13 @@ pub fn reach(
     }
     for (ki, refs) in outside.iter().enumerate() {
         let maps = &plan.maps[ki];
-        for &(table, f) in refs {
+        for &(holder, f) in refs {
+            // Declarative segments only declare.
+            let table = match holder {
+                Holder::Active(t) => Some(t),
+                Holder::Passive | Holder::Init => None,
+                Holder::Declared => continue,
+            };
             let Some(out) = maps.funcs.get(f as usize).map(|x| x.0) else {
                 continue;
             };
