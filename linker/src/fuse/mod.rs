@@ -422,11 +422,10 @@ pub(crate) fn run_stages(
 ) -> Result<(Fused, Option<Result<Staged, WriteError>>), FuseError> {
     let mut clock = Clock::default();
     // Planning, checking the inputs' sections and reading their references
-    // outside code (for folding and reach) read the same surveys and nothing of each
-    // other: they run side by side.
+    // outside code read the same surveys and nothing of each other: they
+    // run side by side. Folding and reach need those references, and the
+    // bodies rewritten up front.
     let relayout = !(stages.reach.keep_unused && stages.reach.keep_order);
-    // Folding and reach both need the bodies rewritten up front, and the
-    // references outside code.
     let staged_bodies = relayout || stages.icf != Icf::None;
     let ((plan, outside), checks) = rayon::join(
         || {
