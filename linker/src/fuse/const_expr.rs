@@ -92,6 +92,7 @@ pub fn const_expr(
     expr: &wasmparser::ConstExpr<'_>,
 ) -> Result<ConstExpr, FuseError> {
     // The common one-operator forms, without the general path's buffers.
+    let bad = |e| FuseError::malformed(cx.files[k], "constant expression", reencode_reason(e));
     let mut ops = expr.get_operators_reader();
     match (ops.read(), ops.read()) {
         (Ok(Operator::I32Const { value }), Ok(Operator::End)) if ops.eof() => {
@@ -101,17 +102,11 @@ pub fn const_expr(
             return Ok(ConstExpr::i64_const(value))
         }
         (Ok(Operator::RefFunc { function_index }), Ok(Operator::End)) if ops.eof() => {
-            let f = plan.maps[k]
-                .remap()
-                .function_index(function_index)
-                .map_err(|e| FuseError::malformed(cx.files[k], "constant expression", reencode_reason(e)))?;
+            let f = plan.maps[k].remap().function_index(function_index).map_err(bad)?;
             return Ok(ConstExpr::ref_func(f));
         }
         (Ok(Operator::RefNull { hty }), Ok(Operator::End)) if ops.eof() => {
-            let ht = plan.maps[k]
-                .remap()
-                .heap_type(hty)
-                .map_err(|e| FuseError::malformed(cx.files[k], "constant expression", reencode_reason(e)))?;
+            let ht = plan.maps[k].remap().heap_type(hty).map_err(bad)?;
             return Ok(ConstExpr::ref_null(ht));
         }
         _ => {}
