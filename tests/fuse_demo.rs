@@ -64,7 +64,7 @@ fn check_behaves_like_inputs(set: &str) -> Vec<u8> {
     let got = run_fused(&pairs, &fused.bytes);
     assert!(!want.calls.is_empty(), "{set}: nothing was called");
     assert_eq!(got, want, "{set}: fused module behaves differently");
-    fused.bytes
+    fused.bytes.into_vec()
 }
 
 #[test]
@@ -198,6 +198,13 @@ fn fuse_to_writes_what_fuse_returns_over_the_previous_output() {
     );
     assert_eq!(fused.bytes, fuse_with(&FuseOptions::default(), &inputs).bytes);
     validate_all_features(&fused.bytes);
+    // On Linux the output is built in its file, through a mapping (the
+    // temporary directory's file system reserves blocks: ext4, tmpfs).
+    #[cfg(target_os = "linux")]
+    assert!(
+        matches!(fused.bytes, weld_linker::Output::Mapped(_)),
+        "the output was not built in its file"
+    );
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -206,6 +213,15 @@ fn fuse_to_writes_what_fuse_returns_over_the_previous_output() {
     // A failed run (here: no inputs) leaves that output as it is.
     let none = Inputs::from_memory(Vec::<(String, Vec<u8>)>::new()).unwrap();
     assert!(weld_linker::fuse_to(&FuseOptions::default(), &none, &out).is_err());
+    assert_eq!(std::fs::read(&out).unwrap(), fused.bytes);
+    // An output whose directory does not exist is an error naming it.
+    let missing = dir.path().join("no-such-dir").join("out.wasm");
+    let e = weld_linker::fuse_to(&FuseOptions::default(), &set, &missing).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with(&format!("cannot write {}: ", missing.display())),
+        "{e}"
+    );
     assert_eq!(std::fs::read(&out).unwrap(), fused.bytes);
 }
 

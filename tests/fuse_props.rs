@@ -101,7 +101,7 @@ fn fuse_with(icf: Icf, set: &[(&str, &[u8])]) -> weld_linker::Fused {
 }
 
 fn fuse(set: &[(&str, &[u8])]) -> Vec<u8> {
-    fuse_with(Icf::Safe, set).bytes
+    fuse_with(Icf::Safe, set).bytes.into_vec()
 }
 
 /// Keeps a failing case's files for inspection; returns their directory.

@@ -80,7 +80,7 @@ pub use store::{
 #[cfg(feature = "component")]
 pub use targets::{targets, Direction, Status, TargetItem, TargetWorld, TargetsReport};
 pub use type_encode::TypeEncodeError;
-pub use write::{stage, write_atomic, Staged, WriteError};
+pub use write::{stage, write_atomic, Output, Staged, WriteError};
 
 pub(crate) use resolve::survey_all;
 

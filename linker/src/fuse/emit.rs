@@ -4,12 +4,15 @@
 //! rewritten in parallel (rayon), a chunk at a time, each by the streaming
 //! rewriter of `weld_format::rewrite`; bodies whose input maps every index to
 //! itself are borrowed from the input, not copied. Data segment contents are
-//! always borrowed. The output buffer is allocated once, sized from the
-//! inputs, and filled in order; the code section's size is a padded LEB
-//! patched at the end. Output is byte-identical whatever the thread count:
+//! always borrowed. The output buffer is allocated once: with every body
+//! rewritten up front, at its exact size, and given an output path, as
+//! that path's temporary file mapped into memory (`MappedOutput`), so the
+//! module is built in the page cache; else sized from the inputs and filled
+//! in order, the code section's size a padded LEB patched at the end. Output is byte-identical whatever the thread count:
 //! the parallel step only produces bodies, collected in order.
 
 use std::borrow::Cow;
+use std::path::Path;
 
 use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{
@@ -30,6 +33,7 @@ use crate::fuse::custom::merge_customs;
 use crate::fuse::plan::{Plan, Segment, Start, StartStep};
 use crate::fuse::reach::{EMPTY, REMOVED};
 use crate::fuse::FuseCx;
+use crate::write::{MappedOutput, Output, Staged, WriteError};
 
 fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError {
     FuseError::rewrite(file, item.into(), e)
@@ -49,7 +53,8 @@ pub fn emit(
     strip_debug: bool,
     chunks: Option<Rewritten>,
     checks: Option<&[FuncCheck]>,
-) -> Result<(Vec<u8>, Vec<String>), FuseError> {
+    target: Option<&Path>,
+) -> Result<Emitted, FuseError> {
     let FuseCx { modules, .. } = *cx;
     let start_body = match &plan.start {
         Some(Start::Synthesized { steps, .. }) => Some(start_body(cx, plan, steps)?),
@@ -152,7 +157,11 @@ pub fn emit(
         }
         data_section(&mut |b| out.extend_from_slice(b));
         out.extend_from_slice(customs);
-        return Ok((out, warnings));
+        return Ok(Emitted {
+            bytes: out.into(),
+            warnings,
+            staged: None,
+        });
     };
 
     // The bodies are rewritten already: every size is known, so the output
@@ -175,7 +184,21 @@ pub fn emit(
     } else {
         0
     };
-    let mut out = vec![0u8; head.len() + code_total + data_total + customs.len()];
+    let total = head.len() + code_total + data_total + customs.len();
+    // Built in the output file where it can be mapped, else in memory.
+    let (mut mapped, mut staged) = match target.map(|p| MappedOutput::new(p, total)) {
+        Some(Ok(m)) => (m, None),
+        Some(Err(e)) => (None, Some(Err(e))),
+        None => (None, None),
+    };
+    let mut owned = Vec::new();
+    let out = match &mut mapped {
+        Some(m) => m.bytes_mut(),
+        None => {
+            owned = vec![0u8; total];
+            &mut owned[..]
+        }
+    };
     let (head_out, rest) = out.split_at_mut(head.len());
     let (code_out, rest) = rest.split_at_mut(code_total);
     let (data_out, customs_out) = rest.split_at_mut(data_total);
@@ -204,7 +227,30 @@ pub fn emit(
             customs_out.copy_from_slice(customs);
         },
     );
-    Ok((out, warnings))
+    let bytes = match mapped {
+        Some(m) => {
+            let (bytes, file) = m.finish();
+            staged = Some(Ok(file));
+            bytes
+        }
+        None => owned.into(),
+    };
+    Ok(Emitted {
+        bytes,
+        warnings,
+        staged,
+    })
+}
+
+/// The emitted module.
+pub(crate) struct Emitted {
+    /// Its bytes.
+    pub bytes: Output,
+    /// Warnings for the user.
+    pub warnings: Vec<String>,
+    /// Where the bytes were built in the output's temporary file: that
+    /// file, or the error met making it (`None`: the caller writes them).
+    pub staged: Option<Result<Staged, WriteError>>,
 }
 
 /// Everything before the code section, and the data section's segment

@@ -36,7 +36,7 @@ use crate::fuse::reach::ReachOptions;
 use crate::resolve::graph::ModuleGraph;
 use crate::resolve::{resolve, ResolveOptions};
 use crate::survey_all;
-use crate::write::{Staged, WriteError};
+use crate::write::{Output, Staged, WriteError};
 use std::path::Path;
 
 /// What every stage of one fuse run reads, built once by [`fuse`] and
@@ -102,8 +102,9 @@ impl Default for FuseOptions {
 /// The fused module and what happened on the way.
 #[derive(Debug)]
 pub struct Fused {
-    /// The module's bytes.
-    pub bytes: Vec<u8>,
+    /// The module's bytes (with [`fuse_to`], mapped from the output file
+    /// where it could be mapped).
+    pub bytes: Output,
     /// Things dropped or changed that the user should know about.
     pub warnings: Vec<String>,
     /// The link map: inputs in instantiation order, and per input its
@@ -217,9 +218,11 @@ pub fn fuse(opts: &FuseOptions, inputs: &Inputs) -> Result<Fused, Error> {
     fuse_staged(opts, inputs, None).map(|(fused, _)| fused)
 }
 
-/// [`fuse`], and the output written to `output` atomically. The file is
-/// written while the output is validated, and renamed into place only once
-/// it is valid: a failed run leaves the previous file untouched.
+/// [`fuse`], and the output written to `output` atomically. The module is
+/// built in a temporary file next to `output` (mapped, where the file
+/// system can reserve its blocks; else written while the module is
+/// validated), and renamed into place only once it is valid: a failed run
+/// leaves the previous file untouched.
 pub fn fuse_to(opts: &FuseOptions, inputs: &Inputs, output: &Path) -> Result<Fused, Error> {
     let (mut fused, staged) = fuse_staged(opts, inputs, Some(output))?;
     let renamed = std::time::Instant::now();
@@ -462,12 +465,14 @@ pub(crate) fn run_stages(
     }
 
     // Emit: custom sections merged, bodies written (or rewritten) in order.
-    let (bytes, warnings) = emit(cx, &plan, stages.strip_debug, chunks, checks)?;
+    let emitted = emit(cx, &plan, stages.strip_debug, chunks, checks, out)?;
+    let (bytes, warnings) = (emitted.bytes, emitted.warnings);
     clock.lap("names+emit");
 
-    // With an output path, the output is written to its temporary file
-    // while it is validated and mapped, all three side by side (the caller
-    // renames it into place only if it is valid; a dropped one is removed).
+    // With an output path, the output is in its temporary file already
+    // (built there by emit) or written to it while it is validated and
+    // mapped, side by side (the caller renames it into place only if it is
+    // valid; a dropped one is removed).
     let ((checked, map), staged) = rayon::join(
         || {
             rayon::join(
@@ -494,7 +499,11 @@ pub(crate) fn run_stages(
                 },
             )
         },
-        || out.map(|path| crate::write::stage(path, &bytes)),
+        || match emitted.staged {
+            // Built in its file already.
+            Some(staged) => Some(staged),
+            None => out.map(|path| crate::write::stage(path, &bytes)),
+        },
     );
     checked?;
     clock.lap(match out {

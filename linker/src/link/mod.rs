@@ -295,7 +295,7 @@ pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
     warnings.extend(fused.warnings);
     let fuse_map = fused.map;
     let bytes = match &opts.component {
-        None => fused.bytes,
+        None => fused.bytes.into_vec(),
         #[cfg(feature = "component")]
         Some(c) => component::wrap(&fused.bytes, c)?,
         #[cfg(not(feature = "component"))]

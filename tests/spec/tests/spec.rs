@@ -182,7 +182,9 @@ fn weld_fuse(inputs: Vec<(String, Vec<u8>)>, exports: Option<Vec<String>>) -> Re
             exports,
             ..FuseOptions::default()
         };
-        fuse(&opts, &set).map(|f| f.bytes).map_err(|e| e.to_string())
+        fuse(&opts, &set)
+            .map(|f| f.bytes.into_vec())
+            .map_err(|e| e.to_string())
     };
     match std::panic::catch_unwind(AssertUnwindSafe(run)) {
         Ok(r) => r,
