@@ -85,7 +85,8 @@ fn temporary(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 /// An output's bytes: built in memory, or in the output file it is written
-/// to, through a shared mapping ([`MappedOutput`]). Reads as a byte slice.
+/// to, through a shared mapping (where `fuse_to` can map it). Reads as a
+/// byte slice.
 pub enum Output {
     /// Built in memory.
     Owned(Vec<u8>),
