@@ -103,7 +103,8 @@ impl Default for FuseOptions {
 #[derive(Debug)]
 pub struct Fused {
     /// The module's bytes (with [`fuse_to`], mapped from the output file
-    /// where it could be mapped).
+    /// where it could be mapped: truncating that file in place while they
+    /// are alive makes reading them fault, as with any mapped file).
     pub bytes: Output,
     /// Things dropped or changed that the user should know about.
     pub warnings: Vec<String>,
