@@ -104,12 +104,6 @@ impl Output {
     }
 }
 
-impl Default for Output {
-    fn default() -> Output {
-        Output::Owned(Vec::new())
-    }
-}
-
 impl std::ops::Deref for Output {
     type Target = [u8];
     fn deref(&self) -> &[u8] {

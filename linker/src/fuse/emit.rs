@@ -8,8 +8,9 @@
 //! rewritten up front, at its exact size, and given an output path, as
 //! that path's temporary file mapped into memory (`MappedOutput`), so the
 //! module is built in the page cache; else sized from the inputs and filled
-//! in order, the code section's size a padded LEB patched at the end. Output is byte-identical whatever the thread count:
-//! the parallel step only produces bodies, collected in order.
+//! in order, the code section's size a padded LEB patched at the end.
+//! Output is byte-identical whatever the thread count: the parallel step
+//! only produces bodies, collected in order.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -186,9 +187,9 @@ pub fn emit(
     };
     let total = head.len() + code_total + data_total + customs.len();
     // Built in the output file where it can be mapped, else in memory.
-    let (mut mapped, mut staged) = match target.map(|p| MappedOutput::new(p, total)) {
+    let (mut mapped, unmade) = match target.map(|p| MappedOutput::new(p, total)) {
         Some(Ok(m)) => (m, None),
-        Some(Err(e)) => (None, Some(Err(e))),
+        Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
     let mut owned = Vec::new();
@@ -227,13 +228,12 @@ pub fn emit(
             customs_out.copy_from_slice(customs);
         },
     );
-    let bytes = match mapped {
+    let (bytes, staged) = match mapped {
         Some(m) => {
             let (bytes, file) = m.finish();
-            staged = Some(Ok(file));
-            bytes
+            (bytes, Some(Ok(file)))
         }
-        None => owned.into(),
+        None => (owned.into(), unmade.map(Err)),
     };
     Ok(Emitted {
         bytes,

@@ -500,10 +500,11 @@ pub(crate) fn run_stages(
                 },
             )
         },
-        || match emitted.staged {
-            // Built in its file already.
-            Some(staged) => Some(staged),
-            None => out.map(|path| crate::write::stage(path, &bytes)),
+        // Unless emit built it in its file already.
+        || {
+            emitted
+                .staged
+                .or_else(|| out.map(|path| crate::write::stage(path, &bytes)))
         },
     );
     checked?;
