@@ -130,7 +130,8 @@ impl Chunk {
     }
 }
 
-/// The arena capacity for bodies of `input` bytes. Rewriting grows them a
+/// The room to reserve for bodies of `input` bytes once rewritten (a chunk
+/// arena, or the output's code when emit rewrites). Rewriting grows them a
 /// little: a memory index byte on each access of an input whose memory is
 /// no longer memory 0, longer call LEBs once the output has more than
 /// 16,384 functions (7% on fastly + ruff + canvaskit). Sized to the input
@@ -138,7 +139,7 @@ impl Chunk {
 /// (40 of 65 there); with a quarter more, no arena of the benches/compare
 /// workloads grows. Capacity that is never written costs address space
 /// only: the system backs pages when they are first touched.
-fn arena_capacity(input: usize) -> usize {
+pub(crate) fn rewritten_capacity(input: usize) -> usize {
     input + input / 4 + 64
 }
 
@@ -160,7 +161,7 @@ pub fn rewrite_chunk(
         .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 8)
         .sum();
     let mut chunk = Chunk {
-        bytes: Vec::with_capacity(arena_capacity(size)),
+        bytes: Vec::with_capacity(rewritten_capacity(size)),
         refs: Vec::new(),
         tables: Vec::new(),
         spans: Vec::with_capacity(funcs.len()),

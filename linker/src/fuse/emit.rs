@@ -28,7 +28,9 @@ use rayon::prelude::*;
 
 use crate::error::FuseError;
 use crate::fuse::check::FuncCheck;
-use crate::fuse::code::{leb_len, pieces, put_leb, rewrite_chunk, Body, Rewritten, CHUNK};
+use crate::fuse::code::{
+    leb_len, pieces, put_leb, rewrite_chunk, rewritten_capacity, Body, Rewritten, CHUNK,
+};
 use crate::fuse::const_expr::{const_expr, lone_ref_func};
 use crate::fuse::custom::merge_customs;
 use crate::fuse::plan::{Plan, Segment, Start, StartStep};
@@ -114,16 +116,16 @@ pub fn emit(
     let Some((bodies, (order, sizes))) = bodies.zip(sized) else {
         // Bodies are rewritten here, a window of pieces at a time, so only
         // that window of rewritten bodies is alive at once. One allocation,
-        // sized from the inputs (rewriting changes body sizes by a few bytes
-        // at most), filled in order; the code section's size goes into a
-        // 5-byte (padded) LEB, patched last.
+        // sized from the inputs with room for rewriting's growth (see
+        // `rewritten_capacity`), filled in order; the code section's size
+        // goes into a 5-byte (padded) LEB, patched last.
         let input_code: usize = plan
             .funcs
             .iter()
             .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5)
             .sum();
         let mut out =
-            Vec::with_capacity(head.len() + 16 + input_code + input_code / 16 + data_total + customs.len());
+            Vec::with_capacity(head.len() + 16 + rewritten_capacity(input_code) + data_total + customs.len());
         out.extend_from_slice(head);
         if n_bodies > 0 {
             out.push(10);
