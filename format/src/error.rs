@@ -1,7 +1,9 @@
-//! The errors of weld-format. Every error names the input it is about; survey
-//! errors also name the item and the absolute byte offset.
+//! The errors of weld-format, and the one record every problem inside an
+//! input is told with in both crates: [`Problem`] names the input, the item,
+//! the byte offset, the reason, and keeps the error that found it as its
+//! source. Every error names the input it is about, and every error's
+//! `Display` is one line.
 
-use std::fmt;
 use std::path::PathBuf;
 
 /// Where an error happened: the input's display name (its path as given, or
@@ -68,25 +70,174 @@ pub enum LoadError {
     },
 }
 
-/// Surveying an input failed: its binary is malformed.
-#[derive(Debug, thiserror::Error)]
-pub struct SurveyError {
-    /// The input.
-    pub input: InputName,
-    /// The item being read (`import section`, `func 12`, `nested module 3`).
-    pub item: String,
-    /// The absolute byte offset in the input, where known.
-    pub offset: Option<u64>,
-    /// What is wrong.
-    pub reason: String,
-    /// wasmparser's error, when it found the problem.
-    #[source]
-    pub source: Option<Box<wasmparser::BinaryReaderError>>,
+/// What inside an input a [`Problem`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A core import: `import "b" "f"`.
+    Import {
+        /// The module name.
+        module: String,
+        /// The field name.
+        field: String,
+    },
+    /// A component import: ``import `demo:x/y@1.0.0` ``.
+    ComponentImport(String),
+    /// An export: `export "run"`.
+    Export(String),
+    /// A function by index (in the input's function space) and, when the
+    /// name section gives one, its name: `func 12 $main`.
+    Func {
+        /// Its index.
+        index: u32,
+        /// Its name.
+        name: Option<String>,
+    },
+    /// Any other part, in words: `start section`, `data 3`, `custom section `name``.
+    Part(String),
 }
 
-impl fmt::Display for SurveyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.input, self.item, self.reason)?;
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Item::Import { module, field } => write!(f, "import \"{module}\" \"{field}\""),
+            Item::ComponentImport(name) => write!(f, "import `{name}`"),
+            Item::Export(name) => write!(f, "export \"{name}\""),
+            Item::Func { index, name: None } => write!(f, "func {index}"),
+            Item::Func {
+                index,
+                name: Some(name),
+            } => write!(f, "func {index} ${name}"),
+            Item::Part(what) => f.write_str(what),
+        }
+    }
+}
+
+impl Item {
+    /// The item a core import is.
+    pub fn import(imp: &wasmparser::Import<'_>) -> Item {
+        Item::Import {
+            module: imp.module.to_string(),
+            field: imp.name.to_string(),
+        }
+    }
+}
+
+impl From<String> for Item {
+    fn from(what: String) -> Self {
+        Item::Part(what)
+    }
+}
+
+impl From<&str> for Item {
+    fn from(what: &str) -> Self {
+        Item::Part(what.to_string())
+    }
+}
+
+/// One problem inside an input, told the same way by every stage:
+/// `a.wasm: import "b" "f": <reason> (at offset 0x1a2)`.
+#[derive(Debug, thiserror::Error)]
+pub struct Problem {
+    /// The input (its file, or its name for bytes in memory).
+    pub input: String,
+    /// What inside it, when known.
+    pub item: Option<Item>,
+    /// The byte offset in the input, when there is one.
+    pub offset: Option<u64>,
+    /// What is wrong, in words.
+    pub reason: String,
+    /// The error that found it (wasmparser's, a rewriter's), kept.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Problem {
+    /// A problem weld found itself.
+    #[cold]
+    pub fn new(input: impl Into<String>, item: impl Into<Item>, reason: impl Into<String>) -> Self {
+        Problem {
+            input: input.into(),
+            item: Some(item.into()),
+            offset: None,
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// A problem wasmparser found: its message, its offset, itself as the source.
+    #[cold]
+    pub fn parse(input: impl Into<String>, item: Option<Item>, e: wasmparser::BinaryReaderError) -> Self {
+        Problem {
+            input: input.into(),
+            item,
+            offset: Some(e.offset()),
+            // wasmparser puts context on lines of their own; errors are one
+            // line.
+            reason: one_line(e.message()),
+            source: Some(Box::new(e)),
+        }
+    }
+
+    /// A problem met while reading `item` of an input: wasmparser's message,
+    /// offset and error.
+    #[cold]
+    pub fn read(input: &str, item: impl Into<Item>, e: wasmparser::BinaryReaderError) -> Self {
+        Problem::parse(input, Some(item.into()), e)
+    }
+
+    /// A problem weld found itself at a byte offset of the input, when known.
+    #[cold]
+    pub fn at(input: &str, item: impl Into<Item>, offset: Option<u64>, reason: impl Into<String>) -> Self {
+        Problem {
+            offset,
+            ..Problem::new(input, item, reason)
+        }
+    }
+
+    /// The same problem inside an enclosing item (`nested module 3: func 2`).
+    pub fn within(mut self, outer: &str) -> Self {
+        self.item = Some(Item::Part(match self.item.take() {
+            Some(inner) => format!("{outer}: {inner}"),
+            None => outer.to_string(),
+        }));
+        self
+    }
+
+    /// The same problem with `prefix: ` before its reason
+    /// (`invalid component: ...`).
+    pub fn because(mut self, prefix: &str) -> Self {
+        self.reason = format!("{prefix}: {}", self.reason);
+        self
+    }
+}
+
+/// Several problems, or several lines of one, as one line: each item's text
+/// joined by `; ` (every error's `Display` is one line).
+pub fn listed<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// A multi-line message on one line, its lines joined by `: ` (wasmparser and
+/// wit-parser put context on lines of their own; weld's errors are one line).
+pub fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.input)?;
+        if let Some(item) = &self.item {
+            write!(f, ": {item}")?;
+        }
+        if self.reason.contains('\n') {
+            write!(f, ": {}", one_line(&self.reason))?;
+        } else {
+            write!(f, ": {}", self.reason)?;
+        }
         if let Some(off) = self.offset {
             write!(f, " (at offset {off:#x})")?;
         }
@@ -94,33 +245,45 @@ impl fmt::Display for SurveyError {
     }
 }
 
-impl SurveyError {
-    /// Wraps a wasmparser error met while reading `item`.
-    #[cold]
-    pub fn parse(input: &str, item: impl Into<String>, e: wasmparser::BinaryReaderError) -> Self {
-        SurveyError {
-            input: input.to_string(),
-            item: item.into(),
-            offset: Some(e.offset()),
-            reason: e.message().to_string(),
-            source: Some(Box::new(e)),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parse_problem_says_input_item_offset_and_keeps_its_source() {
+        let Err(e) = wasmparser::Validator::new().validate_all(b"\0asm\x01\0\0\0\x01\x05") else {
+            panic!("a truncated type section does not validate");
+        };
+        let at = e.offset();
+        let p = Problem::parse("a.wasm", Some(Item::Part("type section".into())), e);
+        let text = p.to_string();
+        assert!(text.starts_with("a.wasm: type section: "), "{text}");
+        assert!(text.ends_with(&format!("(at offset {at:#x})")), "{text}");
+        let source = std::error::Error::source(&p).expect("the wasmparser error is kept");
+        assert!(source.downcast_ref::<wasmparser::BinaryReaderError>().is_some());
     }
 
-    /// A problem weld found itself.
-    #[cold]
-    pub fn other(
-        input: &str,
-        item: impl Into<String>,
-        offset: Option<u64>,
-        reason: impl Into<String>,
-    ) -> Self {
-        SurveyError {
-            input: input.to_string(),
-            item: item.into(),
-            offset,
-            reason: reason.into(),
-            source: None,
-        }
+    #[test]
+    fn items_print_as_the_text_format_names_them() {
+        let import = Item::Import {
+            module: "b".into(),
+            field: "f".into(),
+        };
+        assert_eq!(import.to_string(), r#"import "b" "f""#);
+        assert_eq!(
+            Item::ComponentImport("x:y/z@1.0.0".into()).to_string(),
+            "import `x:y/z@1.0.0`"
+        );
+        assert_eq!(Item::Export("run".into()).to_string(), r#"export "run""#);
+        let named = Item::Func {
+            index: 3,
+            name: Some("main".into()),
+        };
+        assert_eq!(named.to_string(), "func 3 $main");
+        let p = Problem::new("a.wasm", import, "expected func").because("type mismatch");
+        assert_eq!(
+            p.to_string(),
+            r#"a.wasm: import "b" "f": type mismatch: expected func"#
+        );
     }
 }

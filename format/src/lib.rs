@@ -25,9 +25,14 @@ pub mod limits;
 pub mod load;
 pub mod names;
 pub mod rewrite;
+pub mod sections;
 pub mod survey;
+pub mod type_encode;
+pub mod validate;
+pub mod wat;
+pub mod write;
 
-pub use error::{InputName, LoadError, SurveyError};
+pub use error::{listed, one_line, InputName, Item, LoadError, Problem};
 pub use index::*;
 pub use load::{Input, InputSpec, Inputs, Kind};
 pub use survey::{survey, ComponentSurvey, ModuleSurvey, Survey};

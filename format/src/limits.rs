@@ -12,3 +12,8 @@ pub const MAX_QUOTED_BYTES: usize = 8;
 
 /// The largest input accepted (wasmparser refuses larger modules anyway).
 pub const MAX_INPUT_SIZE: u64 = 4 << 30;
+
+/// The largest function body, in bytes (wasmparser's
+/// `MAX_WASM_FUNCTION_SIZE`, the JS API's limit): checked where weld skips
+/// the validator's own per-body entry.
+pub const MAX_FUNCTION_SIZE: usize = 7_654_321;

@@ -15,6 +15,8 @@
 
 use std::ops::Range;
 
+use rayon::prelude::*;
+
 use wasmparser::{
     CanonicalFunction, ComponentAlias, ComponentExport, ComponentExternalKind, ComponentImport,
     ComponentInstance, ComponentOuterAliasKind, ComponentTypeRef, Data, Element, Encoding, Export,
@@ -22,7 +24,7 @@ use wasmparser::{
     TagType, TypeRef,
 };
 
-use crate::error::SurveyError;
+use crate::error::Problem;
 use crate::index::{FuncIdx, TypeIdx};
 use crate::limits::MAX_NESTING;
 
@@ -310,8 +312,20 @@ impl<'a> Survey<'a> {
     }
 }
 
+/// Surveys every input in parallel, in input order. The first malformed input
+/// (in input order) is the error.
+pub fn survey_all(inputs: &crate::Inputs) -> Result<Vec<Survey<'_>>, Problem> {
+    let items: Vec<_> = inputs.iter().collect();
+    items
+        .par_iter()
+        .map(|i| survey(&i.display, i.bytes()))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Surveys one input. `input` names it in errors.
-pub fn survey<'a>(input: &str, bytes: &'a [u8]) -> Result<Survey<'a>, SurveyError> {
+pub fn survey<'a>(input: &str, bytes: &'a [u8]) -> Result<Survey<'a>, Problem> {
     let parser = Parser::new(0);
     if Parser::is_component(bytes) {
         Ok(Survey::Component(survey_component(input, bytes, 0, parser, 0)?))
@@ -328,18 +342,18 @@ fn drive<'a>(
     bytes: &'a [u8],
     base: u64,
     mut parser: Parser,
-    mut visit: impl FnMut(u64, Payload<'a>) -> Result<(), SurveyError>,
-) -> Result<(), SurveyError> {
+    mut visit: impl FnMut(u64, Payload<'a>) -> Result<(), Problem>,
+) -> Result<(), Problem> {
     let mut data = bytes;
     let mut pos = base;
     loop {
         let chunk = parser
             .parse(data, true)
-            .map_err(|e| SurveyError::parse(input, "section", e))?;
+            .map_err(|e| Problem::read(input, "section", e))?;
         let (consumed, payload) = match chunk {
             wasmparser::Chunk::Parsed { consumed, payload } => (consumed, payload),
             wasmparser::Chunk::NeedMoreData(_) => {
-                return Err(SurveyError::other(
+                return Err(Problem::at(
                     input,
                     "section",
                     Some(pos),
@@ -357,7 +371,7 @@ fn drive<'a>(
             | Payload::ComponentSection { unchecked_range, .. } => {
                 let len = unchecked_range.end - unchecked_range.start;
                 if len > data.len() as u64 {
-                    return Err(SurveyError::other(
+                    return Err(Problem::at(
                         input,
                         "nested module or component",
                         Some(unchecked_range.start),
@@ -384,9 +398,9 @@ fn read_all<'a, T: wasmparser::FromReader<'a>>(
     what: &str,
     reader: wasmparser::SectionLimited<'a, T>,
     mut each: impl FnMut(T),
-) -> Result<(), SurveyError> {
+) -> Result<(), Problem> {
     for item in reader {
-        each(item.map_err(|e| SurveyError::parse(input, what, e))?);
+        each(item.map_err(|e| Problem::read(input, what, e))?);
     }
     Ok(())
 }
@@ -396,7 +410,7 @@ fn survey_module<'a>(
     bytes: &'a [u8],
     base: u64,
     parser: Parser,
-) -> Result<ModuleSurvey<'a>, SurveyError> {
+) -> Result<ModuleSurvey<'a>, Problem> {
     let mut m = ModuleSurvey {
         bytes,
         base,
@@ -429,7 +443,7 @@ fn survey_module<'a>(
         match payload {
             Payload::Version { encoding, .. } => {
                 if encoding != Encoding::Module {
-                    return Err(SurveyError::other(
+                    return Err(Problem::at(
                         input,
                         "header",
                         Some(start),
@@ -456,7 +470,7 @@ fn survey_module<'a>(
             Payload::ImportSection(r) => {
                 span(2, None, r.range().end);
                 for imp in r.into_imports() {
-                    let imp = imp.map_err(|e| SurveyError::parse(input, "import section", e))?;
+                    let imp = imp.map_err(|e| Problem::read(input, "import section", e))?;
                     m.imported.add(&imp.ty);
                     if let TypeRef::Func(t) | TypeRef::FuncExact(t) = imp.ty {
                         m.func_types.push(TypeIdx(t));
@@ -523,7 +537,7 @@ fn survey_module<'a>(
             }
             Payload::End(_) => {}
             Payload::UnknownSection { id, range, .. } => {
-                return Err(SurveyError::other(
+                return Err(Problem::at(
                     input,
                     format!("section {id}"),
                     Some(range.start),
@@ -531,7 +545,7 @@ fn survey_module<'a>(
                 ));
             }
             other => {
-                return Err(SurveyError::other(
+                return Err(Problem::at(
                     input,
                     "section",
                     Some(start),
@@ -543,7 +557,7 @@ fn survey_module<'a>(
     })?;
     let defined = m.func_types.len() - m.imported.funcs as usize;
     if defined != m.bodies.len() {
-        return Err(SurveyError::other(
+        return Err(Problem::at(
             input,
             "code section",
             None,
@@ -559,9 +573,9 @@ fn survey_component<'a>(
     base: u64,
     parser: Parser,
     depth: usize,
-) -> Result<ComponentSurvey<'a>, SurveyError> {
+) -> Result<ComponentSurvey<'a>, Problem> {
     if depth > MAX_NESTING {
-        return Err(SurveyError::other(
+        return Err(Problem::at(
             input,
             "nested component",
             Some(base),
@@ -584,12 +598,12 @@ fn survey_component<'a>(
     };
     // The absolute start of this component's bytes is `base`; nested ranges
     // are absolute, so slice relative to it.
-    let sub = |range: &Range<u64>| -> Result<&'a [u8], SurveyError> {
+    let sub = |range: &Range<u64>| -> Result<&'a [u8], Problem> {
         let lo = range.start.checked_sub(base).map(|x| x as usize);
         let hi = range.end.checked_sub(base).map(|x| x as usize);
         match (lo, hi) {
             (Some(lo), Some(hi)) if lo <= hi && hi <= bytes.len() => Ok(&bytes[lo..hi]),
-            _ => Err(SurveyError::other(
+            _ => Err(Problem::at(
                 input,
                 "nested item",
                 Some(range.start),
@@ -608,12 +622,7 @@ fn survey_component<'a>(
         match payload {
             Payload::Version { encoding, .. } => {
                 if encoding != Encoding::Component {
-                    return Err(SurveyError::other(
-                        input,
-                        "header",
-                        Some(start),
-                        "expected a component",
-                    ));
+                    return Err(Problem::at(input, "header", Some(start), "expected a component"));
                 }
             }
             Payload::ModuleSection {
@@ -624,10 +633,7 @@ fn survey_component<'a>(
                 let index = c.counts.core_modules;
                 let item = format!("nested module {index}");
                 let survey = survey_module(input, sub(&unchecked_range)?, unchecked_range.start, parser)
-                    .map_err(|mut e| {
-                        e.item = format!("{item}: {}", e.item);
-                        e
-                    })?;
+                    .map_err(|e| e.within(&item))?;
                 c.modules.push(NestedModule {
                     index,
                     range: unchecked_range,
@@ -649,10 +655,7 @@ fn survey_component<'a>(
                     parser,
                     depth + 1,
                 )
-                .map_err(|mut e| {
-                    e.item = format!("{item}: {}", e.item);
-                    e
-                })?;
+                .map_err(|e| e.within(&item))?;
                 c.components.push(NestedComponent {
                     index,
                     range: unchecked_range,
@@ -735,7 +738,7 @@ fn survey_component<'a>(
             }
             Payload::End(_) => {}
             Payload::UnknownSection { id, range, .. } => {
-                return Err(SurveyError::other(
+                return Err(Problem::at(
                     input,
                     format!("section {id}"),
                     Some(range.start),
@@ -743,7 +746,7 @@ fn survey_component<'a>(
                 ));
             }
             other => {
-                return Err(SurveyError::other(
+                return Err(Problem::at(
                     input,
                     "section",
                     Some(start),

@@ -24,21 +24,15 @@
 #![deny(unsafe_code)]
 
 mod compose;
-mod describe;
 mod error;
 mod fuse;
 mod limits;
 mod link;
-mod problem;
 mod report;
 mod resolve;
-mod sections;
 mod store;
 #[cfg(feature = "component")]
 mod targets;
-mod type_encode;
-mod validate;
-mod write;
 
 pub use compose::{compose, ComposeOptions, Composed, ExportSpec, HoistReport, WireReport};
 pub use error::TargetsError;
@@ -79,10 +73,8 @@ pub use store::{
 };
 #[cfg(feature = "component")]
 pub use targets::{targets, Direction, Status, TargetItem, TargetWorld, TargetsReport};
-pub use type_encode::TypeEncodeError;
-pub use write::{stage, write_atomic, Output, Staged, WriteError};
-
-pub(crate) use resolve::survey_all;
+pub use weld_format::type_encode::TypeEncodeError;
+pub use weld_format::write::{stage, write_atomic, Output, Staged, WriteError};
 
 /// The stages one by one, for the per-stage criterion benches and tests
 /// (feature `stages`). Not a stable API.
@@ -96,7 +88,7 @@ pub mod stages {
     pub use crate::resolve::graph::ModuleGraph;
     pub use crate::resolve::locate::resolve_path;
     pub use crate::resolve::resolve;
-    pub use crate::resolve::survey_all;
-    pub use crate::sections::sections;
-    pub use crate::validate::validate;
+    pub use weld_format::sections::sections;
+    pub use weld_format::survey::survey_all;
+    pub use weld_format::validate::validate;
 }

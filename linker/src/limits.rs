@@ -1,10 +1,5 @@
 //! Every implementation limit of weld-linker, in one place.
 
-/// The largest function body, in bytes (wasmparser's
-/// `MAX_WASM_FUNCTION_SIZE`, the JS API's limit): checked where weld skips
-/// the validator's own per-body entry.
-pub const MAX_FUNCTION_SIZE: usize = 7_654_321;
-
 /// The most cycles one error lists; the rest are counted.
 pub const MAX_REPORTED_CYCLES: usize = 64;
 

@@ -91,7 +91,7 @@ pub fn culprit(
         cx.b.remap_component_entity(&mut expected, &mut mapping);
         mapping.reset_type_cache();
         if let Err(e) = cx.component_entity_type(actual, &expected, 0) {
-            return Some((k, crate::problem::one_line(e.message())));
+            return Some((k, weld_format::one_line(e.message())));
         }
     }
     None

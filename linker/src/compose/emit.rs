@@ -22,7 +22,7 @@ use weld_format::{ContentId, InputId};
 
 use super::wire::{Children, Source, Wiring};
 use crate::error::ComposeError;
-use crate::type_encode::TypeEncoder;
+use weld_format::type_encode::TypeEncoder;
 
 /// An import of the composed component, shared by the children that need it.
 struct Group<'a> {
@@ -53,10 +53,12 @@ pub struct Emitted {
 
 fn resource_of(types: &wasmparser::types::Types, ty: &ComponentEntityType) -> Option<ResourceId> {
     match ty {
-        ComponentEntityType::Type { referenced, .. } => match crate::type_encode::peel(types, *referenced) {
-            ComponentAnyTypeId::Resource(r) => Some(r.resource()),
-            _ => None,
-        },
+        ComponentEntityType::Type { referenced, .. } => {
+            match weld_format::type_encode::peel(types, *referenced) {
+                ComponentAnyTypeId::Resource(r) => Some(r.resource()),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -127,11 +129,13 @@ fn resources_used(types: &wasmparser::types::Types, ty: &ComponentEntityType) ->
             f.result.iter().for_each(|r| val(types, r, &mut out, &mut seen));
         }
         ComponentEntityType::Value(v) => val(types, v, &mut out, &mut seen),
-        ComponentEntityType::Type { referenced, .. } => match crate::type_encode::peel(types, *referenced) {
-            ComponentAnyTypeId::Resource(r) => out.push(r.resource()),
-            ComponentAnyTypeId::Defined(t) => defined(types, t, &mut out, &mut seen),
-            _ => {}
-        },
+        ComponentEntityType::Type { referenced, .. } => {
+            match weld_format::type_encode::peel(types, *referenced) {
+                ComponentAnyTypeId::Resource(r) => out.push(r.resource()),
+                ComponentAnyTypeId::Defined(t) => defined(types, t, &mut out, &mut seen),
+                _ => {}
+            }
+        }
         ComponentEntityType::Instance(i) => {
             for e in types[*i].exports.values() {
                 for r in resources_used(types, &e.ty) {

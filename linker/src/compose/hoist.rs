@@ -23,7 +23,7 @@ use wasm_encoder::{Alias, ComponentAliasSection, ComponentOuterAliasKind};
 use wasmparser::Payload;
 use weld_format::ContentId;
 
-use crate::sections::sections;
+use weld_format::sections::sections;
 
 /// A module defined once in the composed component.
 #[derive(Debug)]

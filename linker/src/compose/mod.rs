@@ -12,6 +12,7 @@
 
 pub(crate) mod check;
 pub(crate) mod emit;
+pub(crate) mod error;
 pub(crate) mod hoist;
 pub(crate) mod probe;
 pub(crate) mod wire;
@@ -257,7 +258,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
                 shown,
                 format!(
                     "`{as_name}` is not a valid export name: {}",
-                    crate::problem::one_line(e.message())
+                    weld_format::one_line(e.message())
                 ),
             )
             .into());
@@ -342,7 +343,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         &exports,
     )?;
 
-    if let Err(e) = crate::validate::validate(&emitted.bytes, opts.validate) {
+    if let Err(e) = weld_format::validate::validate(&emitted.bytes, opts.validate) {
         return Err(explain(&e, &emitted, &children, &contents, &wiring).into());
     }
     #[cfg(feature = "component")]
@@ -423,7 +424,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
 /// Modules and components in `bytes`, itself and nested ones at any depth.
 fn modules_and_components(bytes: &[u8]) -> usize {
     let mut n = 1;
-    if let Ok(secs) = crate::sections::sections(bytes) {
+    if let Ok(secs) = weld_format::sections::sections(bytes) {
         for s in &secs {
             match (&s.payload, s.nested()) {
                 (wasmparser::Payload::ModuleSection { .. }, _) => n += 1,
@@ -493,7 +494,7 @@ fn explain(
     contents: &[&[u8]],
     wiring: &wire::Wiring,
 ) -> ComposeError {
-    let message = crate::problem::one_line(e.message());
+    let message = weld_format::one_line(e.message());
     let offset = e.offset() as usize;
     let invalid = || ComposeError::Invalid {
         message: message.clone(),
@@ -501,7 +502,7 @@ fn explain(
     };
     // Inside an embedded child: that input is invalid (children without
     // imports of the result are validated only here).
-    let nested = crate::sections::sections(&emitted.bytes)
+    let nested = weld_format::sections::sections(&emitted.bytes)
         .ok()
         .into_iter()
         .flatten()
@@ -513,7 +514,7 @@ fn explain(
         // A child valid on its own is not at fault (a limit of the whole, or
         // a wire): the output is named instead.
         let valid_alone =
-            || crate::validate::validate(contents[children[c].content.as_usize()], false).is_ok();
+            || weld_format::validate::validate(contents[children[c].content.as_usize()], false).is_ok();
         if range.contains(&offset) && !valid_alone() {
             let mut p = Problem::parse(children[c].name, None, e.clone()).because("invalid component");
             p.offset = Some((offset - range.start) as u64);

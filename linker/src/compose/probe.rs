@@ -2,7 +2,7 @@
 //!
 //! Every distinct child is fed to a single [`Validator`] as if it were a
 //! nested component of one outer component, so all their types live in one
-//! type list: ids compare, and one [`TypeEncoder`](crate::type_encode) can
+//! type list: ids compare, and one [`TypeEncoder`](weld_format::type_encode) can
 //! restate any of them. Nothing is copied: each child's payloads are parsed
 //! from its own bytes. Function bodies are skipped (types do not depend on
 //! them; the output is validated in full later).

@@ -37,8 +37,8 @@ use wasmparser::{
 
 use crate::error::{FuseError, Item};
 use crate::fuse::FuseCx;
-use crate::problem::Problem;
-use crate::validate::CORE_FEATURES;
+use weld_format::validate::CORE_FEATURES;
+use weld_format::Problem;
 
 /// What the rewriter needs to validate the bodies of one input: its module
 /// as the validator sees it after the sections before the code section.
@@ -103,7 +103,7 @@ fn check_one(file: &str, bytes: &[u8], imported: u32) -> Result<FuncCheck, FuseE
         // section's first entry (which gives the resources), the validator
         // has nothing to do with them but count.
         if let (wasmparser::Payload::CodeSectionEntry(body), Some(_)) = (&payload, &resources) {
-            if !crate::validate::too_large(body) {
+            if !weld_format::validate::too_large(body) {
                 continue;
             }
         }
@@ -114,4 +114,32 @@ fn check_one(file: &str, bytes: &[u8], imported: u32) -> Result<FuncCheck, FuseE
         }
     }
     Ok(FuncCheck { resources, imported })
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_encoder::{CodeSection, Function, FunctionSection, Module, TypeSection};
+
+    #[test]
+    fn an_input_body_over_the_size_limit_is_refused_by_the_input_check() {
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        let (mut funcs, mut code) = (FunctionSection::new(), CodeSection::new());
+        for body in [vec![], vec![0x01; weld_format::limits::MAX_FUNCTION_SIZE]] {
+            funcs.function(0);
+            let mut f = Function::new([]);
+            f.raw(body.into_iter().chain([0x0b]));
+            code.function(&f);
+        }
+        let mut m = Module::new();
+        m.section(&types).section(&funcs).section(&code);
+        let inputs = weld_format::Inputs::from_memory([("big", m.finish())]).unwrap();
+        let e = crate::fuse(&crate::FuseOptions::default(), &inputs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("big") && e.contains("function body size count exceeds limit"),
+            "{e}"
+        );
+    }
 }

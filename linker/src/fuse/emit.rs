@@ -36,7 +36,7 @@ use crate::fuse::custom::merge_customs;
 use crate::fuse::plan::{Plan, Segment, Start, StartStep};
 use crate::fuse::reach::{EMPTY, REMOVED};
 use crate::fuse::FuseCx;
-use crate::write::{MappedOutput, Output, Staged, WriteError};
+use weld_format::write::{MappedOutput, Output, Staged, WriteError};
 
 fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError {
     FuseError::rewrite(file, item.into(), e)

@@ -16,6 +16,7 @@ pub(crate) mod code;
 pub(crate) mod const_expr;
 pub(crate) mod custom;
 pub(crate) mod emit;
+pub(crate) mod error;
 pub(crate) mod icf;
 pub(crate) mod plan;
 pub(crate) mod reach;
@@ -26,7 +27,6 @@ use weld_format::{InputId, Inputs};
 
 use crate::resolve::Resolution;
 
-use crate::describe::import_label;
 use crate::error::{Error, FuseError};
 use crate::fuse::check::check_inputs;
 use crate::fuse::code::rewrite_bodies;
@@ -35,9 +35,10 @@ use crate::fuse::plan::{Icf, OnConflict, Plan, PlanOptions, Start};
 use crate::fuse::reach::ReachOptions;
 use crate::resolve::graph::ModuleGraph;
 use crate::resolve::{resolve, ResolveOptions};
-use crate::survey_all;
-use crate::write::{Output, Staged, WriteError};
 use std::path::Path;
+use weld_format::survey::survey_all;
+use weld_format::wat::import_label;
+use weld_format::write::{Output, Staged, WriteError};
 
 /// What every stage of one fuse run reads, built once by [`fuse`] and
 /// borrowed by each stage. Every slice is indexed by [`InputId`] (command-line
@@ -417,7 +418,7 @@ pub(crate) struct Stages {
 /// The stages after resolution, shared by `fuse` and `link`: plan, fold,
 /// finish, merge custom sections, emit, validate, and the link map; and
 /// with `out`, the output staged in its temporary file (see
-/// [`crate::write::stage`]).
+/// [`weld_format::write::stage`]).
 pub(crate) fn run_stages(
     cx: &FuseCx<'_, '_>,
     order: Vec<InputId>,
@@ -488,7 +489,7 @@ pub(crate) fn run_stages(
                             Some(Start::Synthesized { func, .. }) => Some(func.0),
                             _ => None,
                         };
-                        crate::validate::validate_bodies(&bytes, &|f| Some(f) == synthesized)
+                        weld_format::validate::validate_bodies(&bytes, &|f| Some(f) == synthesized)
                             .map_err(invalid_output)?;
                     }
                     Ok(())
@@ -504,7 +505,7 @@ pub(crate) fn run_stages(
         || {
             emitted
                 .staged
-                .or_else(|| out.map(|path| crate::write::stage(path, &bytes)))
+                .or_else(|| out.map(|path| weld_format::write::stage(path, &bytes)))
         },
     );
     checked?;
@@ -527,7 +528,7 @@ pub(crate) fn run_stages(
 /// bodies are validated in parallel; the error reported is the first in the
 /// file, whatever the thread count.
 pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
-    crate::validate::validate(bytes, true)
+    weld_format::validate::validate(bytes, true)
         .map(drop)
         .map_err(invalid_output)
 }

@@ -28,9 +28,9 @@ use weld_format::{
 pub use super::icf::{Fold, Icf};
 use super::types::TypePlan;
 use super::FuseCx;
-use crate::describe::Wat;
 use crate::error::{FuseError, Item, Problem};
 use crate::resolve::Target;
+use weld_format::wat::Wat;
 
 /// What to do when two inputs export the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -98,7 +98,7 @@ impl TypePlan {
             self.text.extend(
                 out_types
                     .iter()
-                    .map(|st| crate::describe::Wat(&st.composite_type).to_string()),
+                    .map(|st| weld_format::wat::Wat(&st.composite_type).to_string()),
             );
             push_group(&mut self.section, g.explicit, out_types);
             self.count += len;

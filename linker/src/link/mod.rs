@@ -12,6 +12,7 @@
 pub(crate) mod bind;
 #[cfg(feature = "component")]
 pub(crate) mod component;
+pub(crate) mod error;
 pub(crate) mod layout;
 pub(crate) mod load;
 pub(crate) mod symbols;
@@ -23,10 +24,10 @@ use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Inputs};
 
 use crate::error::{Error, FuseError};
-pub use crate::error::{LinkError, Undefined};
 use crate::fuse::plan::{Icf, OnConflict, PlanOptions};
 use crate::fuse::{run_stages, FuseCx, LinkMap, Stages};
 use crate::resolve::Resolution;
+pub use error::{LinkError, Undefined};
 pub use layout::LibLayout;
 
 /// What to do when two libraries define the same symbol.
@@ -186,7 +187,7 @@ pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
         }
     }
     let closure = load::closure(&mut inputs, &opts.lib_dirs)?;
-    let surveys = crate::survey_all(&inputs)?;
+    let surveys = weld_format::survey::survey_all(&inputs)?;
     let files: Vec<&str> = inputs.iter().map(|i| i.display.as_str()).collect();
     let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
     let libs: Vec<&ModuleSurvey<'_>> = surveys

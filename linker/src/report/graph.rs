@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use weld_format::{InputId, Inputs, Survey};
 
-use crate::describe::{export_label, import_label};
 use crate::resolve::graph::{Cycle, ModuleGraph};
 use crate::resolve::{resolve, ResolveOptions, Target};
-use crate::{survey_all, Error};
+use crate::Error;
+use weld_format::survey::survey_all;
+use weld_format::wat::{export_label, import_label};
 
 /// Options for [`graph`].
 #[derive(Debug, Clone, Default)]

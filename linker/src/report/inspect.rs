@@ -6,7 +6,6 @@ use weld_format::names::{canonical_hash_name, hex, oci_digest};
 use weld_format::survey::{ComponentSurvey, ModuleSurvey, SectionSpan, SpaceCounts};
 use weld_format::{Input, Survey};
 
-use crate::describe;
 use crate::Error;
 
 /// The digests of one file.
@@ -292,8 +291,8 @@ fn module_report(m: &ModuleSurvey<'_>) -> ModuleReport {
             .map(|i| ImportReport {
                 module: i.module.to_string(),
                 name: i.name.to_string(),
-                kind: describe::type_ref_kind(&i.ty),
-                ty: describe::type_ref(&i.ty, &m.types),
+                kind: weld_format::wat::type_ref_kind(&i.ty),
+                ty: weld_format::wat::type_ref(&i.ty, &m.types),
             })
             .collect(),
         exports: m
@@ -301,7 +300,7 @@ fn module_report(m: &ModuleSurvey<'_>) -> ModuleReport {
             .iter()
             .map(|e| ExportReport {
                 name: e.name.to_string(),
-                kind: describe::core_kind(e.kind),
+                kind: weld_format::wat::core_kind(e.kind),
                 index: e.index,
             })
             .collect(),
@@ -343,7 +342,7 @@ fn component_report(c: &ComponentSurvey<'_>) -> ComponentReport {
             .iter()
             .map(|i| ComponentImportReport {
                 name: i.name.name.to_string(),
-                kind: describe::ComponentKind::of_import(&i.ty).name(),
+                kind: weld_format::wat::ComponentKind::of_import(&i.ty).name(),
                 external_id: i.name.external_id.map(str::to_string),
             })
             .collect(),
@@ -352,7 +351,7 @@ fn component_report(c: &ComponentSurvey<'_>) -> ComponentReport {
             .iter()
             .map(|e| ExportReport {
                 name: e.name.name.to_string(),
-                kind: describe::ComponentKind::of_export(e.kind).name(),
+                kind: weld_format::wat::ComponentKind::of_export(e.kind).name(),
                 index: e.index,
             })
             .collect(),

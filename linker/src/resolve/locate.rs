@@ -152,7 +152,7 @@ pub enum LocateFailure {
     #[error(transparent)]
     Load(#[from] weld_format::LoadError),
     /// Imports that were refused, every one of them.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Refused(Vec<LocateError>),
 }
 

@@ -34,15 +34,14 @@ pub(crate) mod wiring;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use rayon::prelude::*;
 use weld_format::names::{is_host_namespace, MatchRule, ProviderIndex};
-use weld_format::{InputId, Inputs, Survey, SurveyError};
+use weld_format::{InputId, Survey};
 
-pub(crate) use crate::describe::ComponentKind as Kind;
+pub(crate) use weld_format::wat::ComponentKind as Kind;
 pub use wiring::WireSpec;
 
-use crate::problem::{Item, Problem};
 pub use host_map::HostMap;
+use weld_format::{Item, Problem};
 
 /// Options for resolution.
 #[derive(Debug, Clone, Default)]
@@ -195,18 +194,6 @@ impl Resolution {
     pub fn target(&self, input: InputId, import: usize) -> &Target {
         &self.targets[input.as_usize()][import]
     }
-}
-
-/// Surveys every input in parallel, in input order. The first malformed input
-/// (in input order) is the error.
-pub fn survey_all(inputs: &Inputs) -> Result<Vec<Survey<'_>>, SurveyError> {
-    let items: Vec<_> = inputs.iter().collect();
-    items
-        .par_iter()
-        .map(|i| weld_format::survey(&i.display, i.bytes()))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect()
 }
 
 /// Resolves every import. `names[i]` is the link name of input `i`, and

@@ -26,9 +26,9 @@ use wasm_encoder::{ComponentExportKind, ComponentExportSection, ComponentTypeRef
 use wasmparser::{ComponentTypeRef as PRef, Payload};
 use weld_format::names::{hex, import_digest, oci_digest};
 
-use crate::problem::Problem;
-use crate::sections::{sections, Defined};
 use crate::store::{BlobStore, Digest, StoreError};
+use weld_format::sections::{sections, Defined};
+use weld_format::Problem;
 
 /// Bundling failed.
 #[derive(Debug, thiserror::Error)]
@@ -139,7 +139,7 @@ pub fn bundle(
     // The top-level type check validated a copy of the output plus trailing
     // exports, which covers the output itself; otherwise validate it now.
     if !cx.top_checked {
-        crate::validate::validate(&out, opts.validate).map_err(|e| BundleError::Invalid {
+        weld_format::validate::validate(&out, opts.validate).map_err(|e| BundleError::Invalid {
             input: name.to_string(),
             message: e.message().to_string(),
             offset: e.offset(),
@@ -175,7 +175,7 @@ pub fn bundle_app(opts: &BundleOptions, store: &dyn BlobStore, name: &str) -> Re
     })?;
     let label = format!("{name} (root {})", oci_digest(&root.digest));
     if !wasmparser::Parser::is_component(&bytes) {
-        crate::validate::validate(&bytes, opts.validate).map_err(|e| BundleError::Invalid {
+        weld_format::validate::validate(&bytes, opts.validate).map_err(|e| BundleError::Invalid {
             input: label,
             message: e.message().to_string(),
             offset: e.offset(),
@@ -376,7 +376,7 @@ impl Cx<'_> {
             probe.push(11);
             wasm_encoder::Encode::encode(&exports, &mut probe);
         }
-        let Err(e) = crate::validate::validate(&probe, top && self.bodies) else {
+        let Err(e) = weld_format::validate::validate(&probe, top && self.bodies) else {
             self.top_checked |= top;
             return Ok(());
         };

@@ -43,10 +43,10 @@ use weld_format::digest::sha256;
 use weld_format::names::{canonical_hash_name, oci_digest};
 use weld_format::Inputs;
 
-use crate::problem::Problem;
-use crate::sections::{sections, Defined};
 use crate::store::{record_roots, rfc3339, BlobStore, Digest, RootRecord, StoreError, World};
-use crate::type_encode::{Decls, TypeEncoder};
+use weld_format::sections::{sections, Defined};
+use weld_format::type_encode::{Decls, TypeEncoder};
+use weld_format::Problem;
 
 /// Splitting failed.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +172,7 @@ pub fn split(
         warnings: Vec::new(),
     };
     let root = cx.component(bytes, name)?;
-    crate::validate::validate(&root, false)
+    weld_format::validate::validate(&root, false)
         .map_err(|e| SplitError::invalid(format!("{name} (split root)"), e))?;
     Ok(Split {
         root,
@@ -357,7 +357,7 @@ impl Cx<'_> {
     /// Rewrites one component: its big children become imports.
     fn component(&mut self, bytes: &[u8], path: &str) -> Result<Vec<u8>, SplitError> {
         let invalid = |e| SplitError::invalid(path, e);
-        let types = crate::validate::validate(bytes, false).map_err(invalid)?;
+        let types = weld_format::validate::validate(bytes, false).map_err(invalid)?;
         let secs = sections(bytes).map_err(invalid)?;
         let mut shifts = Shifts::default();
         let mut out = wasm_encoder::Component::new();

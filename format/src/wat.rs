@@ -8,10 +8,10 @@
 
 use core::fmt;
 
+use crate::{Space, Survey};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{AbstractHeapType, HeapType};
 use wasmparser::{ExternalKind, GlobalType, MemoryType, SubType, TableType, TypeRef};
-use weld_format::{Space, Survey};
 
 /// `func`, `table`, `memory`, `global`, `tag`.
 pub fn core_kind(kind: ExternalKind) -> &'static str {
@@ -270,7 +270,7 @@ wat_via_encoder! {
 /// The kind of a component import or export: the one mapping from
 /// wasmparser's import types and export kinds, and their names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ComponentKind {
+pub enum ComponentKind {
     /// A core module.
     Module,
     /// A function.
@@ -346,7 +346,7 @@ impl ComponentKind {
 }
 
 /// `module.field` of a core import, the name of a component import.
-pub(crate) fn import_label(survey: &Survey<'_>, k: usize) -> String {
+pub fn import_label(survey: &Survey<'_>, k: usize) -> String {
     match survey {
         Survey::Module(m) => format!("{}.{}", m.imports[k].module, m.imports[k].name),
         Survey::Component(c) => c.imports[k].name.name.to_string(),
@@ -354,7 +354,7 @@ pub(crate) fn import_label(survey: &Survey<'_>, k: usize) -> String {
 }
 
 /// The name of an export.
-pub(crate) fn export_label(survey: &Survey<'_>, k: usize) -> String {
+pub fn export_label(survey: &Survey<'_>, k: usize) -> String {
     match survey {
         Survey::Module(m) => m.exports[k].name.to_string(),
         Survey::Component(c) => c.exports[k].name.name.to_string(),
@@ -456,7 +456,7 @@ mod tests {
                  (import "m" "e" (global externref)))"#,
         )
         .unwrap();
-        let s = weld_format::survey("t", &bytes).unwrap();
+        let s = crate::survey("t", &bytes).unwrap();
         let m = s.as_module().unwrap();
         let texts: Vec<String> = m
             .imports

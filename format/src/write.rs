@@ -162,7 +162,7 @@ impl From<Vec<u8>> for Output {
 /// mapping (mold, lld), it trusts that no other process truncates its
 /// private temporary file while it is mapped: that would end weld with
 /// `SIGBUS`.
-pub(crate) struct MappedOutput {
+pub struct MappedOutput {
     map: memmap2::MmapMut,
     tmp: tempfile::NamedTempFile,
     path: PathBuf,
@@ -183,7 +183,7 @@ impl MappedOutput {
     /// no room, not Linux): the caller then builds the output in memory and
     /// [`stage`]s it. The error is one [`stage`] meets too (no temporary
     /// file can be made next to `path`).
-    pub(crate) fn new(path: &Path, len: usize) -> Result<Option<MappedOutput>, WriteError> {
+    pub fn new(path: &Path, len: usize) -> Result<Option<MappedOutput>, WriteError> {
         if !cfg!(target_os = "linux") || len == 0 {
             return Ok(None);
         }
@@ -208,12 +208,12 @@ impl MappedOutput {
     }
 
     /// The output's bytes, to fill.
-    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
         &mut self.map
     }
 
     /// The output, and its file staged for [`Staged::commit`].
-    pub(crate) fn finish(self) -> (Output, Staged) {
+    pub fn finish(self) -> (Output, Staged) {
         let MappedOutput { map, tmp, path } = self;
         (Output::Mapped(map), Staged { tmp, path })
     }

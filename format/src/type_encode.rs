@@ -671,15 +671,15 @@ impl<'t> TypeEncoder<'t> {
                 }),
                 EntityType::Table(t) => {
                     wasm_encoder::EntityType::Table(wasm_encoder::TableType::try_from(*t).map_err(|_| {
-                        TypeEncodeError::UnsupportedCore(format!("{}", crate::describe::Wat(t.element_type)))
+                        TypeEncodeError::UnsupportedCore(format!("{}", crate::wat::Wat(t.element_type)))
                     })?)
                 }
                 EntityType::Memory(m) => wasm_encoder::EntityType::Memory((*m).into()),
-                EntityType::Global(g) => wasm_encoder::EntityType::Global(
-                    wasm_encoder::GlobalType::try_from(*g).map_err(|_| {
-                        TypeEncodeError::UnsupportedCore(format!("{}", crate::describe::Wat(g.content_type)))
-                    })?,
-                ),
+                EntityType::Global(g) => {
+                    wasm_encoder::EntityType::Global(wasm_encoder::GlobalType::try_from(*g).map_err(
+                        |_| TypeEncodeError::UnsupportedCore(format!("{}", crate::wat::Wat(g.content_type))),
+                    )?)
+                }
             })
         };
         for ((module, name), e) in m.imports.iter() {

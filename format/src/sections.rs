@@ -41,7 +41,7 @@ impl<'a> Section<'a> {
     }
 
     /// The section as it stands, to copy into an output byte for byte.
-    pub(crate) fn raw(&self) -> RawSection<'a> {
+    pub fn raw(&self) -> RawSection<'a> {
         RawSection {
             id: self.id,
             data: self.data,
@@ -97,7 +97,7 @@ pub fn sections(bytes: &[u8]) -> Result<Vec<Section<'_>>, BinaryReaderError> {
 /// How many items the sections so far defined, in the index spaces split
 /// and bundle track: core types, component types, core modules, components.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Defined {
+pub struct Defined {
     /// Core types.
     pub core_types: u32,
     /// Component types.
@@ -161,7 +161,7 @@ impl Defined {
 }
 
 /// An "unexpected end of input" error at `pos`.
-pub(crate) fn eof(pos: usize) -> BinaryReaderError {
+pub fn eof(pos: usize) -> BinaryReaderError {
     wasmparser::BinaryReader::new(&[], pos as u64)
         .read_u8()
         .expect_err("reading from nothing fails")

@@ -1,0 +1,87 @@
+//! Fusing failed: [`FuseError`]. A problem inside an input is a
+//! [`Problem`], boxed.
+
+use weld_format::{listed, Item, Problem};
+
+/// Fusing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FuseError {
+    /// There is nothing to fuse.
+    #[error("no inputs to fuse")]
+    NoInputs,
+    /// An input is a component.
+    #[error("{input}: is a component; `fuse` takes core modules (use `compose` for components)")]
+    NotAModule {
+        /// The input.
+        input: String,
+    },
+    /// Imports that cannot be linked, every one of them.
+    #[error("{}", listed(.0))]
+    Imports(Vec<Problem>),
+    /// Wiring entries that cannot apply (wires connect components).
+    #[error("{}", listed(.0))]
+    Links(Vec<Problem>),
+    /// Two inputs export the same name.
+    #[error("{}", .0.iter().map(|(n, a, b)| format!("{b}: export \"{n}\" conflicts with the export of {a} (use --on-conflict rename|skip)")).collect::<Vec<_>>().join("; "))]
+    ExportConflicts(Vec<(String, String, String)>),
+    /// `--exports` names an export nobody has.
+    #[error("--exports: no input exports {}", .0.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))]
+    UnknownExports(Vec<String>),
+    /// Custom sections that describe linking weld does not do.
+    #[error("{}", .0.iter().map(|(f, s)| format!("{f}: custom section `{s}`: relocatable/dynamic-linking metadata is not supported by fuse")).collect::<Vec<_>>().join("; "))]
+    Unsupported(Vec<(String, String)>),
+    /// An input is malformed in a way the survey does not check.
+    #[error(transparent)]
+    Malformed(Box<Problem>),
+    /// An input does not validate.
+    #[error(transparent)]
+    InvalidInput(Box<Problem>),
+    /// The fused module does not validate (a weld bug, or invalid inputs).
+    #[error("the fused module does not validate: {message} (at offset {offset:#x})")]
+    Invalid {
+        /// The validator's message.
+        message: String,
+        /// Where in the output.
+        offset: usize,
+    },
+    /// The output could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The output path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl FuseError {
+    /// An input is malformed: `input: item: reason`.
+    #[cold]
+    pub fn malformed(input: &str, item: impl Into<Item>, reason: impl Into<String>) -> FuseError {
+        FuseError::Malformed(Box::new(Problem::new(input, item, reason)))
+    }
+
+    /// An input is malformed, as wasmparser found: the reason, offset and
+    /// source are its.
+    #[cold]
+    pub fn parse(input: &str, item: impl Into<Item>, e: wasmparser::BinaryReaderError) -> FuseError {
+        FuseError::Malformed(Box::new(Problem::parse(input, Some(item.into()), e)))
+    }
+
+    /// The body rewriter failed on an item of an input.
+    #[cold]
+    pub fn rewrite(input: &str, item: impl Into<Item>, e: weld_format::rewrite::RewriteError) -> FuseError {
+        match e {
+            weld_format::rewrite::RewriteError::Parse(e) => FuseError::parse(input, item, e),
+            weld_format::rewrite::RewriteError::Invalid(e) => FuseError::InvalidInput(Box::new(
+                Problem::parse(input, Some(item.into()), e).because("invalid"),
+            )),
+            other => {
+                let mut p = Problem::new(input, item, other.to_string());
+                p.source = Some(Box::new(other));
+                FuseError::Malformed(Box::new(p))
+            }
+        }
+    }
+}
