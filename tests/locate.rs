@@ -235,7 +235,7 @@ fn digest_map_entries_need_a_store() {
 fn digest_map_entries_resolve_in_the_store_verified() {
     let (tmp, root) = tree();
     let store_dir = tmp.path().join("store");
-    let store = weld_linker::Store::open_or_create(&store_dir).unwrap();
+    let store = weld_linker::OciDir::open_or_create(&store_dir).unwrap();
     let lib = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 5))"#).unwrap();
     let (digest, _) = store.put(&lib).unwrap();
     let pinned = format!("sha256:{}", weld_format::names::hex(&digest));

@@ -719,11 +719,11 @@ fn the_library_pushes_from_memory_and_pulls_into_memory() {
     .unwrap();
     let target = weld_linker::parse_reference(&format!("{}/lib/app:1", reg.host)).unwrap();
     let report = weld_linker::push(
+        &Default::default(),
         &registry,
         &target,
         &source,
         &tags[0].manifest,
-        &Default::default(),
     )
     .unwrap();
     assert_eq!(
@@ -741,12 +741,12 @@ fn the_library_pushes_from_memory_and_pulls_into_memory() {
     );
     let sink = MemoryStore::new();
     let pulled = weld_linker::pull(
-        &registry,
-        &target,
-        &sink,
         &weld_linker::PullOptions {
             name: "app".to_string(),
         },
+        &registry,
+        &target,
+        &sink,
     )
     .unwrap();
     assert_eq!(
@@ -759,12 +759,12 @@ fn the_library_pushes_from_memory_and_pulls_into_memory() {
     assert_eq!(a.bytes, b.bytes);
     // Pulled again into the same store: nothing is fetched.
     let again = weld_linker::pull(
-        &registry,
-        &target,
-        &sink,
         &weld_linker::PullOptions {
             name: "app".to_string(),
         },
+        &registry,
+        &target,
+        &sink,
     )
     .unwrap();
     assert!(again.fetched.is_empty());

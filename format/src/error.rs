@@ -76,9 +76,9 @@ pub enum Item {
     /// A core import: `import "b" "f"`.
     Import {
         /// The module name.
-        module: String,
+        module: Box<str>,
         /// The field name.
-        field: String,
+        field: Box<str>,
     },
     /// A component import: ``import `demo:x/y@1.0.0` ``.
     ComponentImport(String),
@@ -116,8 +116,8 @@ impl Item {
     /// The item a core import is.
     pub fn import(imp: &wasmparser::Import<'_>) -> Item {
         Item::Import {
-            module: imp.module.to_string(),
-            field: imp.name.to_string(),
+            module: imp.module.into(),
+            field: imp.name.into(),
         }
     }
 }
@@ -244,6 +244,10 @@ impl std::fmt::Display for Problem {
         Ok(())
     }
 }
+
+// A `Result` carrying a problem stays small: clippy's large-error limit is
+// 128 bytes.
+const _: () = assert!(std::mem::size_of::<Problem>() < 128);
 
 #[cfg(test)]
 mod tests {

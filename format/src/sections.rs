@@ -17,6 +17,7 @@ use wasmparser::{
 };
 
 /// One top-level section.
+#[derive(Debug)]
 pub struct Section<'a> {
     /// The whole section, id and size included.
     pub range: Range<usize>,

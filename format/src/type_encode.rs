@@ -141,6 +141,15 @@ pub struct TypeEncoder<'t> {
     canon: HashMap<ResourceId, ResourceId>,
 }
 
+impl std::fmt::Debug for TypeEncoder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypeEncoder")
+            .field("scopes", &self.scopes.len())
+            .field("canon", &self.canon.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'t> TypeEncoder<'t> {
     /// An encoder for types of `types`, with an empty top scope.
     pub fn new(types: &'t Types) -> Self {

@@ -54,6 +54,9 @@ pub enum Error {
     /// `--root` resolution failed: every import it refused.
     #[error(transparent)]
     Locate(#[from] crate::resolve::locate::LocateFailure),
+    /// The resolver's setup (host map, wiring file, `--root`) failed.
+    #[error(transparent)]
+    Setup(#[from] crate::resolve::setup::SetupError),
 }
 
 // Split and bundle errors live with their commands in `store/`.

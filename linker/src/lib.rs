@@ -21,6 +21,7 @@
 //! or bytes in memory.
 
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 #![deny(unsafe_code)]
 
 mod compose;
@@ -34,47 +35,73 @@ mod store;
 #[cfg(feature = "component")]
 mod targets;
 
-pub use compose::{compose, ComposeOptions, Composed, ExportSpec, HoistReport, WireReport};
-pub use error::TargetsError;
-pub use error::{
-    BundleError, ComposeError, Error, FuseError, GraphError, Item, Problem, SplitError, WiringFileError,
-};
+// The commands, each with its options (the first argument) and its output.
+
+// fuse: core modules → one core module.
 pub use fuse::plan::{Fold, Icf, OnConflict};
 pub use fuse::{
     fuse, fuse_to, ByteReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap, RemovedReport,
 };
+pub use weld_format::write::Output;
+
+// link: dylink.0 shared libraries → one core module.
 pub use link::{
-    link, ComponentOptions, Duplicates, GotFunc, GotMem, LibLayout, LibraryReport, LinkError, LinkOptions,
-    LinkReport, Linked, Undefined,
+    link, ComponentOptions, Duplicates, GotFunc, GotMem, LibLayout, LibraryReport, LinkOptions, LinkReport,
+    Linked, Undefined,
 };
-/// Registry references (`host/repo:tag`), as [`push`] and [`pull`] take them.
-#[cfg(feature = "registry")]
-pub use oci_client::Reference;
-pub use report::graph::{graph, EdgeReport, GraphOptions, GraphReport, NodeReport, UnresolvedReport};
-pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
-pub use resolve::graph::{Cycle, CycleEdge};
+
+// compose: components → one component, shared-nothing.
+pub use compose::{compose, ComposeOptions, Composed, ExportSpec, HoistReport, WireReport};
+
+// The one resolver every command uses: its options, the setup a command
+// line names (files, `--root`, maps), and `--root` resolution itself.
+pub use resolve::host_map::HostMapError;
 pub use resolve::locate::{
     locate, LocateError, LocateFailure, LocateOptions, Located, Refusal, IMPORT_MAP, WASI_IMPORT_MAP,
 };
+pub use resolve::setup::{prepare, ResolveSetup, SetupError};
 pub use resolve::wiring::{parse_wiring, WireSpec};
 pub use resolve::HostMap;
 pub use resolve::{FileLink, ResolveOptions, Rule};
+
+// graph, inspect, hash: reports.
+pub use report::graph::{graph, EdgeReport, GraphOptions, GraphReport, NodeReport, UnresolvedReport};
+pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
+pub use resolve::graph::{Cycle, CycleEdge};
+
+// The content-addressed store: the trait, its two stores, apps in it.
+pub use store::{
+    open_app, record_roots, verified, AppManifest, BlobEntry, BlobStore, Digest, Layer, ManifestError,
+    MemoryStore, OciDir, RootRecord, StoreError, Tag, WasmConfig, World, WASM_CONFIG_MEDIA_TYPE,
+};
+
+// split, bundle: apps into the store and back.
+pub use store::app::{store_app, AppOptions, StoredApp};
 pub use store::bundle::{bundle, bundle_app, BundleOptions, Bundled};
+pub use store::split::{split, split_apps, Split, SplitOptions, StoredChild};
+
+// push, pull: apps to and from OCI registries.
+/// Registry references (`host/repo:tag`), as [`push`] and [`pull`] take them.
+#[cfg(feature = "registry")]
+pub use oci_client::Reference;
 #[cfg(feature = "registry")]
 pub use store::registry::{
-    credentials_for, parse_reference, pull, push, BlobLocations, BlobPush, Credentials, ProgressFn,
-    PullOptions, PullReport, PushOptions, PushReport, Registry, RegistryError, RegistryOptions, Transfer,
+    credentials_for, parse_reference, pull, push, BlobLocations, BlobPush, Credentials, CredentialsError,
+    DockerConfigProblem, ProgressFn, PullOptions, PullReport, PushOptions, PushReport, Registry,
+    RegistryError, RegistryOptions, Transfer,
 };
-pub use store::split::{split, split_apps, Split, SplitOptions, StoredChild};
-pub use store::{
-    artifact, open_app, record_roots, rfc3339, verified, AppManifest, Artifact, BlobEntry, BlobStore, Digest,
-    Layer, MemoryStore, OciDir, RootRecord, Store, StoreError, Tag, WasmConfig, World,
-    WASM_CONFIG_MEDIA_TYPE,
-};
+
+// targets: a component against a WIT world.
 #[cfg(feature = "component")]
 pub use targets::{targets, Direction, Status, TargetItem, TargetWorld, TargetsReport};
-pub use weld_format::type_encode::TypeEncodeError;
-pub use weld_format::write::{stage, write_atomic, Output, Staged, WriteError};
+
+// The errors: one enum per operation, gathered under `Error`; a problem
+// inside an input is the one record `Problem`.
+pub use error::{
+    BundleError, ComposeError, Error, FuseError, GraphError, Item, LinkError, Problem, SplitError,
+    TargetsError, WiringFileError,
+};
+pub use weld_format::write::WriteError;
 
 /// The stages one by one, for the per-stage criterion benches and tests
 /// (feature `stages`). Not a stable API.

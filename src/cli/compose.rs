@@ -100,7 +100,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
             t.items.len()
         );
     }
-    weld_linker::write_atomic(&args.output, &composed.bytes)?;
+    weld_format::write::write_atomic(&args.output, &composed.bytes)?;
     if !composed.hoisted.is_empty() {
         let saved: u64 = composed
             .hoisted
@@ -120,7 +120,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
             "imports": composed.imports,
             "hoisted": composed.hoisted,
         });
-        weld_linker::write_atomic(map, serde_json::to_string_pretty(&report)?.as_bytes())?;
+        weld_format::write::write_atomic(map, serde_json::to_string_pretty(&report)?.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

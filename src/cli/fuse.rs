@@ -109,7 +109,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(map) = &args.map {
-        weld_linker::write_atomic(map, serde_json::to_string_pretty(&fused.map)?.as_bytes())?;
+        weld_format::write::write_atomic(map, serde_json::to_string_pretty(&fused.map)?.as_bytes())?;
     }
     // The process ends here: the kernel frees the inputs' mappings and the
     // output's buffer at exit in one go, where dropping them would unmap

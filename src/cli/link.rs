@@ -109,9 +109,9 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     for w in &linked.warnings {
         eprintln!("weld: warning: {w}");
     }
-    weld_linker::write_atomic(&args.output, &linked.bytes)?;
+    weld_format::write::write_atomic(&args.output, &linked.bytes)?;
     if let Some(map) = &args.map {
-        weld_linker::write_atomic(map, serde_json::to_string_pretty(&linked.map)?.as_bytes())?;
+        weld_format::write::write_atomic(map, serde_json::to_string_pretty(&linked.map)?.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

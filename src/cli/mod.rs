@@ -28,8 +28,7 @@ pub mod targets;
 use std::path::PathBuf;
 
 use weld_format::{InputSpec, Inputs};
-use weld_linker::LocateOptions;
-use weld_linker::ResolveOptions;
+use weld_linker::{ResolveOptions, ResolveSetup};
 
 fn specs(specs: &[String]) -> anyhow::Result<Vec<InputSpec>> {
     Ok(specs
@@ -82,36 +81,15 @@ pub struct ResolveArgs {
 
 impl ResolveArgs {
     /// Loads the inputs, adds every file their imports reach under `--root`
-    /// (the capability-safe rules of `weld_linker::locate`, each file loaded
-    /// once), and reads the wiring file.
+    /// and reads the host map and wiring files (`weld_linker::prepare`).
     pub fn load(self, args: &[String]) -> anyhow::Result<(Inputs, ResolveOptions)> {
-        let host_map = match &self.host_map {
-            Some(p) => Some(weld_linker::HostMap::read(p).map_err(|e| anyhow::anyhow!(e))?),
-            None => None,
-        };
-        let opts = LocateOptions {
+        let setup = ResolveSetup {
+            hosts: self.hosts,
             root: self.root,
-            hosts: self.hosts.clone(),
             store: self.store,
-            host_map: host_map.clone(),
+            host_map: self.host_map,
+            wiring: self.wiring,
         };
-        let wiring = match &self.wiring {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-                weld_linker::parse_wiring(&text, &path.display().to_string())?
-            }
-            None => Vec::new(),
-        };
-        let located = weld_linker::locate(&opts, load(args)?)?;
-        Ok((
-            located.inputs,
-            ResolveOptions {
-                hosts: self.hosts,
-                files: located.links,
-                wiring,
-                host_map,
-            },
-        ))
+        Ok(weld_linker::prepare(&setup, load(args)?)?)
     }
 }

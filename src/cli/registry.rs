@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use weld_format::names::oci_digest;
 use weld_linker::{
-    bundle_app, credentials_for, parse_reference, record_roots, rfc3339, split, BlobLocations, BlobStore,
+    bundle_app, credentials_for, parse_reference, store_app, AppOptions, BlobLocations, BlobStore,
     BundleOptions, MemoryStore, OciDir, PullOptions, PushOptions, Reference, Registry, RegistryOptions,
-    RootRecord, SplitOptions, Transfer, World,
+    SplitOptions, Transfer,
 };
 
 use super::split::{app_name, created_time_of, parse_oci_ref};
@@ -102,40 +102,19 @@ pub fn exec_push(args: PushArgs) -> anyhow::Result<ExitCode> {
                 Some(d) => Box::new(OciDir::open_or_create(d)?),
                 None => Box::new(MemoryStore::new()),
             };
-            let created = rfc3339(created_time_of(input.path.as_deref())?);
-            let record = if !wasmparser::Parser::is_component(input.bytes()) {
-                let (root, _) = store.put(input.bytes())?;
-                RootRecord {
-                    name: app.clone(),
-                    root: (root, input.bytes().len() as u64),
-                    world: None,
-                    layers: Vec::new(),
-                    created,
-                }
-            } else if args.bundled {
-                let (root, _) = store.put(input.bytes())?;
-                let world = World::of_component(input.bytes())
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", input.display))?;
-                RootRecord {
-                    name: app.clone(),
-                    root: (root, input.bytes().len() as u64),
-                    world: Some(world),
-                    layers: Vec::new(),
-                    created,
-                }
-            } else {
-                let opts = SplitOptions {
+            let opts = AppOptions {
+                name: app.clone(),
+                bundled: args.bundled,
+                split: SplitOptions {
                     min_size: args.min_size,
-                    ..SplitOptions::default()
-                };
-                let s = split(&opts, &input.display, input.bytes(), store.as_ref())?;
-                for w in &s.warnings {
-                    eprintln!("weld: warning: {w}");
-                }
-                s.record(&app, store.as_ref(), &created)?
+                    created: created_time_of(input.path.as_deref())?,
+                },
             };
-            let tags = record_roots(store.as_ref(), std::slice::from_ref(&record))?;
-            (store, tags[0].manifest)
+            let stored = store_app(&opts, &input.display, input.bytes(), store.as_ref())?;
+            for w in &stored.warnings {
+                eprintln!("weld: warning: {w}");
+            }
+            (store, stored.manifest)
         }
     };
     let registry = args.connection.registry(&target)?;
@@ -150,7 +129,7 @@ pub fn exec_push(args: PushArgs) -> anyhow::Result<ExitCode> {
         locations: locations.clone(),
         progress: progress.clone(),
     };
-    let report = weld_linker::push(&registry, &target, store.as_ref(), &manifest, &opts)?;
+    let report = weld_linker::push(&opts, &registry, &target, store.as_ref(), &manifest)?;
     if progress.is_some() {
         eprint!("\r\x1b[K");
     }
@@ -259,10 +238,10 @@ pub fn exec_pull(args: PullArgs) -> anyhow::Result<ExitCode> {
     };
     let registry = args.connection.registry(&source)?;
     let report = weld_linker::pull(
+        &PullOptions { name: name.clone() },
         &registry,
         &source,
         store.as_ref(),
-        &PullOptions { name: name.clone() },
     )?;
     if let Some(path) = locations_file() {
         let mut locations = BlobLocations::load(&path);
@@ -298,7 +277,7 @@ fn finish(
             .root()
             .ok_or_else(|| anyhow::anyhow!("app `{name}`: its first layer is not application/wasm"))?;
         let bytes = store.get(&root.digest)?;
-        weld_linker::write_atomic(&args.output, &bytes)?;
+        weld_format::write::write_atomic(&args.output, &bytes)?;
         outln!(
             "{name}: root {} bytes; {} layers in the store",
             bytes.len(),
@@ -306,7 +285,7 @@ fn finish(
         );
     } else {
         let out = bundle_app(opts, store, name)?;
-        weld_linker::write_atomic(&args.output, &out.bytes)?;
+        weld_format::write::write_atomic(&args.output, &out.bytes)?;
         outln!(
             "{name}: {} bytes; {} blobs inlined",
             out.bytes.len(),

@@ -52,7 +52,7 @@ pub fn exec_split(args: SplitArgs) -> anyhow::Result<ExitCode> {
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        weld_linker::write_atomic(out, &r.root)?;
+        weld_format::write::write_atomic(out, &r.root)?;
         outln!(
             "{}: {} -> {} bytes; {} children replaced ({} distinct, {} new in the store)",
             input.name,
@@ -161,7 +161,7 @@ pub fn exec_bundle(args: BundleArgs) -> anyhow::Result<ExitCode> {
         let store = OciDir::open(&dir)?;
         let name = app_name(&store, name)?;
         let out = bundle_app(&opts, &store, &name)?;
-        weld_linker::write_atomic(&args.output, &out.bytes)?;
+        weld_format::write::write_atomic(&args.output, &out.bytes)?;
         outln!(
             "{name}: {} bytes; {} blobs inlined",
             out.bytes.len(),
@@ -179,7 +179,7 @@ pub fn exec_bundle(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let input = inputs.iter().next().expect("one input");
     let store = OciDir::open(store)?;
     let out = bundle(&opts, &input.display, input.bytes(), &store)?;
-    weld_linker::write_atomic(&args.output, &out.bytes)?;
+    weld_format::write::write_atomic(&args.output, &out.bytes)?;
     outln!(
         "{}: {} -> {} bytes; {} blobs inlined",
         input.name,

@@ -19,6 +19,14 @@ pub struct Probe {
     pub components: Vec<ComponentTypeId>,
 }
 
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe")
+            .field("components", &self.components.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A child that does not validate: its position and the validator's error
 /// (its offset is in the child's own bytes).
 #[derive(Debug)]

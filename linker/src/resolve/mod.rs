@@ -30,6 +30,7 @@
 pub(crate) mod graph;
 pub(crate) mod host_map;
 pub(crate) mod locate;
+pub(crate) mod setup;
 pub(crate) mod wiring;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};

@@ -26,7 +26,7 @@ use wasm_encoder::{ComponentExportKind, ComponentExportSection, ComponentTypeRef
 use wasmparser::{ComponentTypeRef as PRef, Payload};
 use weld_format::names::{hex, import_digest, oci_digest};
 
-use crate::store::{BlobStore, Digest, StoreError};
+use crate::store::{BlobStore, Digest, ManifestError, StoreError};
 use weld_format::sections::{sections, Defined};
 use weld_format::Problem;
 
@@ -117,6 +117,29 @@ pub struct Bundled {
 }
 
 /// Bundles the split root `bytes` (named `name` in messages) from `store`.
+///
+/// ```
+/// use weld_linker::{bundle, split, BundleOptions, MemoryStore, SplitOptions};
+/// let app = wat::parse_str(
+///     r#"(component
+///          (core module $m (func (export "seven") (result i32) i32.const 7))
+///          (core instance (instantiate $m)))"#,
+/// )
+/// .unwrap();
+/// let store = MemoryStore::new();
+/// let opts = SplitOptions { min_size: 0, ..SplitOptions::default() };
+/// let s = split(&opts, "app.wasm", &app, &store).unwrap();
+/// let b = bundle(&BundleOptions::default(), "root.wasm", &s.root, &store).unwrap();
+/// // Every hash-named import was inlined from the store, verified.
+/// assert_eq!(b.inlined.len(), 1);
+/// wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+///     .validate_all(&b.bytes)
+///     .unwrap();
+/// // With the blob gone, bundling is an error naming it, not a panic.
+/// let empty = MemoryStore::new();
+/// let e = bundle(&BundleOptions::default(), "root.wasm", &s.root, &empty).unwrap_err();
+/// assert!(e.to_string().starts_with("root.wasm"), "{e}");
+/// ```
 pub fn bundle(
     opts: &BundleOptions,
     name: &str,
@@ -161,11 +184,10 @@ pub fn bundle_app(opts: &BundleOptions, store: &dyn BlobStore, name: &str) -> Re
         return Err(BundleError::from(StoreError::BadManifest {
             store: store.location(),
             app: name.to_string(),
-            reason: if manifest.legacy_root.is_some() {
-                "written by an earlier weld, whose root is not stored: bundle the root file with --store"
-                    .to_string()
+            source: if manifest.legacy_root.is_some() {
+                ManifestError::LegacyRoot
             } else {
-                "its first layer is not wasm (application/wasm), so there is no root to bundle".to_string()
+                ManifestError::NoWasmRoot
             },
         }));
     };

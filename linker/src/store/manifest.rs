@@ -215,6 +215,37 @@ pub struct Layer {
     pub title: Option<String>,
 }
 
+/// Manifest bytes weld cannot read as an app.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// Not an OCI image manifest.
+    #[error("{what}: not an OCI image manifest: {source}")]
+    NotOci {
+        /// What the manifest is (`manifest`, `store X: app Y`).
+        what: String,
+        /// The OCI parser's error.
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+    /// A blob named by something other than a SHA-256 digest.
+    #[error("{what}: blob {digest} is not named by a SHA-256 digest")]
+    NotSha256 {
+        /// What the manifest is.
+        what: String,
+        /// The digest as written.
+        digest: String,
+    },
+    /// A manifest of an earlier weld, whose root is not stored.
+    #[error("written by an earlier weld, whose root is not stored: bundle the root file with --store")]
+    LegacyRoot,
+    /// No layer is the root.
+    #[error("its first layer is not wasm (application/wasm), so there is no root to bundle")]
+    NoWasmRoot,
+    /// Not laid out as the Wasm OCI artifact layout says.
+    #[error("not a Wasm OCI artifact: {0}")]
+    NotWasmArtifact(String),
+}
+
 /// A parsed app manifest, from any tool.
 #[derive(Debug, Clone)]
 pub struct AppManifest {
@@ -229,14 +260,19 @@ pub struct AppManifest {
 
 impl AppManifest {
     /// Parses manifest `bytes`; `what` names it in errors (`store X: app Y`).
-    pub fn parse(bytes: &[u8], what: &str) -> Result<AppManifest, String> {
-        let m = ImageManifest::from_reader(bytes)
-            .map_err(|e| format!("{what}: not an OCI image manifest: {e}"))?;
-        let layer = |d: &Descriptor| -> Result<Layer, String> {
+    pub fn parse(bytes: &[u8], what: &str) -> Result<AppManifest, ManifestError> {
+        let m = ImageManifest::from_reader(bytes).map_err(|source| ManifestError::NotOci {
+            what: what.to_string(),
+            source,
+        })?;
+        let layer = |d: &Descriptor| -> Result<Layer, ManifestError> {
             let digest = d
                 .as_digest_sha256()
                 .and_then(parse_hash_name_hex)
-                .ok_or_else(|| format!("{what}: blob {} is not named by a SHA-256 digest", d.digest()))?;
+                .ok_or_else(|| ManifestError::NotSha256 {
+                    what: what.to_string(),
+                    digest: d.digest().to_string(),
+                })?;
             Ok(Layer {
                 digest,
                 size: d.size(),

@@ -13,6 +13,7 @@
 //! [`split`]: crate::split
 //! [`bundle`]: crate::bundle
 
+pub(crate) mod app;
 pub(crate) mod bundle;
 pub(crate) mod manifest;
 pub(crate) mod memory;
@@ -26,10 +27,11 @@ use weld_format::names::{hex, oci_digest};
 
 pub use bundle::BundleError;
 pub use manifest::{
-    artifact, record_roots, rfc3339, AppManifest, Artifact, Layer, WasmConfig, World, WASM_CONFIG_MEDIA_TYPE,
+    ManifestError,
+    record_roots, rfc3339, AppManifest, Layer, WasmConfig, World, WASM_CONFIG_MEDIA_TYPE,
 };
 pub use memory::MemoryStore;
-pub use oci::{BlobEntry, OciDir, Store};
+pub use oci::{BlobEntry, OciDir};
 pub use split::SplitError;
 
 /// A SHA-256 digest: the name of a blob.
@@ -86,10 +88,10 @@ pub fn open_app(store: &dyn BlobStore, name: &str) -> Result<(Tag, AppManifest),
         });
     };
     let bytes = store.get(&tag.manifest)?;
-    let manifest = AppManifest::parse(&bytes, "manifest").map_err(|reason| StoreError::BadManifest {
+    let manifest = AppManifest::parse(&bytes, "manifest").map_err(|source| StoreError::BadManifest {
         store: store.location(),
         app: name.to_string(),
-        reason,
+        source,
     })?;
     Ok((tag, manifest))
 }
@@ -155,14 +157,15 @@ pub enum StoreError {
         actual: String,
     },
     /// An app's manifest is not one weld can read.
-    #[error("store {store}: app `{app}`: {reason}")]
+    #[error("store {store}: app `{app}`: {source}")]
     BadManifest {
         /// The store.
         store: String,
         /// The app.
         app: String,
         /// Why.
-        reason: String,
+        #[source]
+        source: ManifestError,
     },
     /// No app of that name is in the store.
     #[error("store {store}: no app `{app}` (apps: {known})")]

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::{ImageIndex, ImageIndexBuilder, MediaType};
 use weld_format::names::{hex, oci_digest};
 
-use super::manifest::{canonical_json, index_entry, ref_name, updated_index, AppManifest};
+use super::manifest::{canonical_json, index_entry, ref_name, updated_index, AppManifest, ManifestError};
 use super::{verified, BlobStore, Digest, StoreError, Tag};
 
 /// An OCI image layout directory used as a store. Its [`BlobStore`]
@@ -29,9 +29,6 @@ use super::{verified, BlobStore, Digest, StoreError, Tag};
 pub struct OciDir {
     dir: PathBuf,
 }
-
-/// The store directory's earlier name.
-pub type Store = OciDir;
 
 impl OciDir {
     /// Opens the store at `dir`, creating an empty layout if the directory
@@ -105,7 +102,7 @@ impl OciDir {
 
     /// Writes a file of the layout (not a blob) atomically.
     fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        crate::write_atomic(&self.dir.join(name), bytes).map_err(|e| StoreError::Io {
+        weld_format::write::write_atomic(&self.dir.join(name), bytes).map_err(|e| StoreError::Io {
             store: self.location(),
             item: name.to_string(),
             source: e.source,
@@ -173,10 +170,10 @@ impl OciDir {
     /// The parsed manifest a tag points at.
     pub fn app_manifest(&self, tag: &Tag) -> Result<AppManifest, StoreError> {
         let bytes = self.get(&tag.manifest)?;
-        AppManifest::parse(&bytes, "manifest").map_err(|reason| StoreError::BadManifest {
+        AppManifest::parse(&bytes, "manifest").map_err(|source| StoreError::BadManifest {
             store: self.location(),
             app: tag.name.clone(),
-            reason,
+            source,
         })
     }
 
@@ -226,7 +223,7 @@ impl OciDir {
                 problems.push(StoreError::BadManifest {
                     store: self.location(),
                     app: t.name.clone(),
-                    reason: format!("not a Wasm OCI artifact: {reason}"),
+                    source: ManifestError::NotWasmArtifact(reason),
                 });
             }
         }

@@ -154,6 +154,28 @@ impl SplitError {
 
 /// Splits component `bytes` (named `name` in messages) into `store`.
 /// Records no manifest (see [`split_apps`]).
+///
+/// ```
+/// use weld_linker::{split, BlobStore, MemoryStore, SplitOptions};
+/// let app = wat::parse_str(
+///     r#"(component
+///          (core module $m (func (export "seven") (result i32) i32.const 7))
+///          (core instance (instantiate $m)))"#,
+/// )
+/// .unwrap();
+/// let store = MemoryStore::new();
+/// let opts = SplitOptions { min_size: 0, ..SplitOptions::default() };
+/// let s = split(&opts, "app.wasm", &app, &store).unwrap();
+/// // The module went to the store; the root imports it by its hash name.
+/// assert_eq!(s.children.len(), 1);
+/// assert_eq!(s.layers().len(), 1);
+/// let (digest, size) = s.layers()[0];
+/// assert_eq!(store.get(&digest).unwrap().len() as u64, size);
+/// // The root is a valid component on its own.
+/// wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+///     .validate_all(&s.root)
+///     .unwrap();
+/// ```
 pub fn split(
     opts: &SplitOptions,
     name: &str,

@@ -136,7 +136,7 @@ fn bundle_of_split_runs_like_the_original() {
     // split everything (any size) into a store, bundle it back, run both.
     let composed = compose_files(&["app.wat", "greeter.wat", "hello.wat"]);
     let dir = tempfile::tempdir().unwrap();
-    let store = weld_linker::Store::open_or_create(dir.path()).unwrap();
+    let store = weld_linker::OciDir::open_or_create(dir.path()).unwrap();
     let split = weld_linker::split(
         &weld_linker::SplitOptions {
             min_size: 0,

@@ -49,7 +49,7 @@ impl Credentials {
 /// entry for the host (`$DOCKER_CONFIG/config.json`, default
 /// `~/.docker/config.json`), else anonymous. A config that cannot be read
 /// or parsed is an error naming the file.
-pub fn credentials_for(host: &str) -> Result<Credentials, String> {
+pub fn credentials_for(host: &str) -> Result<Credentials, CredentialsError> {
     // Scoped by WELD_REGISTRY_HOST when it is set, so credentials meant
     // for one registry are not sent to another.
     let scoped = std::env::var("WELD_REGISTRY_HOST").map_or(true, |h| h == host);
@@ -71,14 +71,61 @@ pub fn credentials_for(host: &str) -> Result<Credentials, String> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credentials::Anonymous),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => {
+            return Err(CredentialsError {
+                file: path,
+                problem: DockerConfigProblem::Read(e),
+            })
+        }
     };
-    from_docker_config(&text, host).map_err(|e| format!("{}: {e}", path.display()))
+    from_docker_config(&text, host).map_err(|problem| CredentialsError { file: path, problem })
+}
+
+/// A Docker config that cannot give credentials.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", file.display())]
+pub struct CredentialsError {
+    /// The config file.
+    pub file: std::path::PathBuf,
+    /// What is wrong with it.
+    #[source]
+    pub problem: DockerConfigProblem,
+}
+
+/// What is wrong with a Docker config.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerConfigProblem {
+    /// The file cannot be read.
+    #[error("{0}")]
+    Read(std::io::Error),
+    /// The file is not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// An `auth` entry that is not base64.
+    #[error("auths.{host}.auth is not base64: {source}")]
+    NotBase64 {
+        /// The registry host.
+        host: String,
+        /// The decoder's error.
+        source: base64::DecodeError,
+    },
+    /// An `auth` entry that is not UTF-8 text.
+    #[error("auths.{host}.auth is not UTF-8")]
+    NotUtf8 {
+        /// The registry host.
+        host: String,
+    },
+    /// An `auth` entry without a colon.
+    #[error("auths.{host}.auth is not user:password")]
+    NotUserPassword {
+        /// The registry host.
+        host: String,
+    },
 }
 
 /// The entry for `host` in a Docker config's `auths`.
-pub(crate) fn from_docker_config(text: &str, host: &str) -> Result<Credentials, String> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+pub(crate) fn from_docker_config(text: &str, host: &str) -> Result<Credentials, DockerConfigProblem> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(DockerConfigProblem::NotJson)?;
     let Some(auths) = v.get("auths").and_then(|a| a.as_object()) else {
         return Ok(Credentials::Anonymous);
     };
@@ -107,10 +154,17 @@ pub(crate) fn from_docker_config(text: &str, host: &str) -> Result<Credentials, 
     };
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(auth.trim())
-        .map_err(|e| format!("auths.{host}.auth is not base64: {e}"))?;
-    let decoded = String::from_utf8(decoded).map_err(|_| format!("auths.{host}.auth is not UTF-8"))?;
+        .map_err(|source| DockerConfigProblem::NotBase64 {
+            host: host.to_string(),
+            source,
+        })?;
+    let decoded = String::from_utf8(decoded).map_err(|_| DockerConfigProblem::NotUtf8 {
+        host: host.to_string(),
+    })?;
     let Some((user, password)) = decoded.split_once(':') else {
-        return Err(format!("auths.{host}.auth is not user:password"));
+        return Err(DockerConfigProblem::NotUserPassword {
+            host: host.to_string(),
+        });
     };
     Ok(Credentials::Basic {
         user: user.to_string(),

@@ -33,7 +33,7 @@ impl BlobLocations {
             let _ = std::fs::create_dir_all(dir);
         }
         let text = serde_json::to_vec_pretty(self).expect("a map of strings serializes");
-        crate::write_atomic(path, &text)
+        weld_format::write::write_atomic(path, &text)
     }
 
     /// Records that `repository` of `registry` holds `digest`.

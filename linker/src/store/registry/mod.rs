@@ -23,7 +23,7 @@ use oci_client::Reference;
 
 use super::StoreError;
 
-pub use auth::{credentials_for, Credentials};
+pub use auth::{credentials_for, Credentials, CredentialsError, DockerConfigProblem};
 pub use locations::BlobLocations;
 pub use pull::{pull, PullOptions, PullReport};
 pub use push::{push, BlobPush, ProgressFn, PushOptions, PushReport, Transfer};

@@ -42,10 +42,10 @@ pub struct PullReport {
 /// Pulls the app `source` (`host/repo:tag` or `host/repo@digest`) into
 /// `sink`, tagged `opts.name`.
 pub fn pull(
+    opts: &PullOptions,
     registry: &Registry,
     source: &Reference,
     sink: &dyn BlobStore,
-    opts: &PullOptions,
 ) -> Result<PullReport, RegistryError> {
     let at = |what: String| registry.at(source, what);
     let which = source
@@ -97,7 +97,7 @@ pub fn pull(
                     .to_string(),
             ));
         }
-        let app = AppManifest::parse(&bytes, "manifest").map_err(bad_manifest)?;
+        let app = AppManifest::parse(&bytes, "manifest").map_err(|e| bad_manifest(e.to_string()))?;
         let mut seen = std::collections::HashSet::new();
         let blobs: Vec<(Digest, u64)> = app
             .blobs()

@@ -101,17 +101,17 @@ impl PushReport {
 /// (`host/repo:tag` or `host/repo@digest`). The manifest and every blob it
 /// names must be in `source`; each is verified as it is read.
 pub fn push(
+    opts: &PushOptions,
     registry: &Registry,
     target: &Reference,
     source: &dyn BlobStore,
     manifest: &Digest,
-    opts: &PushOptions,
 ) -> Result<PushReport, RegistryError> {
     let manifest_bytes = source.get(manifest)?;
-    let app = AppManifest::parse(&manifest_bytes, "manifest").map_err(|reason| StoreError::BadManifest {
+    let app = AppManifest::parse(&manifest_bytes, "manifest").map_err(|e| StoreError::BadManifest {
         store: source.location(),
         app: target.whole(),
-        reason,
+        source: e,
     })?;
     if let Some(d) = target.digest() {
         if d != oci_digest(manifest) {
