@@ -12,7 +12,6 @@
 
 pub(crate) mod check;
 pub(crate) mod emit;
-pub(crate) mod error;
 pub(crate) mod hoist;
 pub(crate) mod probe;
 pub(crate) mod wire;

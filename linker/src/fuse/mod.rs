@@ -16,7 +16,6 @@ pub(crate) mod code;
 pub(crate) mod const_expr;
 pub(crate) mod custom;
 pub(crate) mod emit;
-pub(crate) mod error;
 pub(crate) mod icf;
 pub(crate) mod plan;
 pub(crate) mod reach;

@@ -12,7 +12,6 @@
 pub(crate) mod bind;
 #[cfg(feature = "component")]
 pub(crate) mod component;
-pub(crate) mod error;
 pub(crate) mod layout;
 pub(crate) mod load;
 pub(crate) mod symbols;
@@ -24,10 +23,10 @@ use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Inputs};
 
 use crate::error::{Error, FuseError};
+pub use crate::error::{LinkError, Undefined};
 use crate::fuse::plan::{Icf, OnConflict, PlanOptions};
 use crate::fuse::{run_stages, FuseCx, LinkMap, Stages};
 use crate::resolve::Resolution;
-pub use error::{LinkError, Undefined};
 pub use layout::LibLayout;
 
 /// What to do when two libraries define the same symbol.

@@ -99,7 +99,10 @@ impl HostMap {
             })?
         };
         if let Some(bad) = entries.keys().find(|k| !is_host_import(k)) {
-            return Err(HostMapError::NotHost { file, key: bad.clone() });
+            return Err(HostMapError::NotHost {
+                file,
+                key: bad.clone(),
+            });
         }
         if let Some((k, _)) = entries.iter().find(|(_, v)| v.is_empty()) {
             return Err(HostMapError::EmptyName { file, key: k.clone() });
@@ -136,7 +139,10 @@ mod tests {
         assert_eq!(t.rename("@wasi/fs"), m.rename("@wasi/fs"));
         let e = HostMap::parse(r#"{"wasi": "x"}"#, "h.json").unwrap_err();
         assert!(matches!(&e, HostMapError::NotHost { key, .. } if key == "wasi"));
-        assert_eq!(e.to_string(), "host map h.json: key `wasi` does not start with `@`");
+        assert_eq!(
+            e.to_string(),
+            "host map h.json: key `wasi` does not start with `@`"
+        );
         let e = HostMap::parse("x = [", "h.toml").unwrap_err();
         assert!(matches!(e, HostMapError::Toml { .. }));
         assert!(!e.to_string().contains('\n'), "{e}");

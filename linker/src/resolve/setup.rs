@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use weld_format::Inputs;
 
 use super::host_map::HostMap;
-use super::locate::{locate, LocateOptions};
-use super::wiring::parse_wiring;
-use super::ResolveOptions;
 use super::host_map::HostMapError;
 use super::locate::LocateFailure;
+use super::locate::{locate, LocateOptions};
+use super::wiring::parse_wiring;
 use super::wiring::WiringFileError;
+use super::ResolveOptions;
 
 /// How import names are resolved, as files name it.
 #[derive(Debug, Clone, Default)]

@@ -118,7 +118,9 @@ mod tests {
     fn an_invalid_component_names_the_input() {
         let mut c = wat::parse_str("(component)").unwrap();
         c.extend_from_slice(&[0x07, 0x05]);
-        let e = store_app(&opts(true), "bad.wasm", &c, &MemoryStore::new()).unwrap_err().to_string();
+        let e = store_app(&opts(true), "bad.wasm", &c, &MemoryStore::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("bad.wasm: invalid: "), "{e}");
         assert!(!e.contains('\n'));
     }

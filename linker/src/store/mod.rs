@@ -27,8 +27,7 @@ use weld_format::names::{hex, oci_digest};
 
 pub use bundle::BundleError;
 pub use manifest::{
-    ManifestError,
-    record_roots, rfc3339, AppManifest, Layer, WasmConfig, World, WASM_CONFIG_MEDIA_TYPE,
+    record_roots, rfc3339, AppManifest, Layer, ManifestError, WasmConfig, World, WASM_CONFIG_MEDIA_TYPE,
 };
 pub use memory::MemoryStore;
 pub use oci::{BlobEntry, OciDir};

@@ -1,4 +1,6 @@
-//! The errors of weld-linker: one enum per stage, gathered under [`Error`].
+//! The errors of weld-linker: one enum per operation (one file each), gathered
+//! under [`Error`]. They live here, not in their stage folders, so that a
+//! stage returning [`Error`] and the enum it contributes form no module cycle.
 //! A problem *inside an input* is told with the one record [`Problem`].
 
 use weld_format::LoadError;
@@ -8,9 +10,13 @@ pub use weld_format::{Item, Problem};
 pub use crate::resolve::graph::GraphError;
 pub use crate::resolve::wiring::WiringFileError;
 
-pub use crate::compose::error::ComposeError;
-pub use crate::fuse::error::FuseError;
-pub use crate::link::error::LinkError;
+mod compose;
+mod fuse;
+mod link;
+
+pub use compose::ComposeError;
+pub use fuse::FuseError;
+pub use link::{LinkError, Undefined};
 
 /// Any failure of a weld-linker operation.
 #[derive(Debug, thiserror::Error)]
