@@ -10,16 +10,27 @@
 //!   comments. A line starting with `@` is a harness action (below); any
 //!   other line is the arguments of one `weld` run, split at whitespace
 //!   (`'...'` quotes an argument with spaces). Every `weld` line but the
-//!   last must exit 0; only the last one's output is compared.
+//!   last must exit 0; only the last one's printed output is compared.
 //! - `stdout`, `stderr` and `status` (the exit code): what the last `weld`
-//!   line printed. `BLESS=1 cargo test -p weld --test cases` rewrites them.
+//!   line printed;
+//! - `expected.wat`, in a case whose last `weld` line exits 0: every wasm
+//!   output its `weld` lines wrote (each `-o FILE` ending in `.wasm`, each
+//!   `.wasm` file in an `--out-dir DIR`), in order, each printed by
+//!   `wasmprinter` under a `;; PATH` line; so a wrong but valid output
+//!   fails. A case that writes a link map (`--map FILE`) has it in
+//!   `expected.map.json`.
+//!
+//! `BLESS=1 cargo test -p weld --test cases` rewrites the expected files (and
+//! removes an `expected.wat` or `expected.map.json` the case no longer
+//! writes). Otherwise a case that writes an output and has no expected file
+//! for it fails, and so does an expected file the case does not write.
 //!
 //! `$OUT` in `cmd` is a fresh temporary directory per case: outputs go there,
 //! never into the source tree. In the compared texts the absolute paths of
 //! `$OUT` and of the case directory are replaced by `$OUT` and `$CASE`.
-//! After every `weld` line that exits 0, each `-o FILE` ending in `.wasm` and
-//! each `.wasm` file in an `--out-dir DIR` is validated with
-//! `wasmparser::Validator` (all features).
+//! After every `weld` line that exits 0, each wasm output is validated with
+//! `wasmparser::Validator` (all features); a `weld` line that fails must
+//! leave no file at its `-o FILE`.
 //!
 //! Harness actions, for inputs that WAT text cannot express:
 //!
@@ -39,6 +50,8 @@
 //!   printed reason, elsewhere.
 //!
 //! `CASE=substring` runs only the cases whose `<command>/<case>` contains it.
+//! `WELD_BIN=PATH` runs another build of `weld` instead of this one (a
+//! baseline, to show that a change leaves every output as it was).
 
 mod common;
 
@@ -111,11 +124,24 @@ fn split_line(line: &str) -> Vec<String> {
     args
 }
 
-/// What the last `weld` line of a case printed.
+/// What the last `weld` line of a case printed, and what the case's `weld`
+/// lines wrote.
 struct Outcome {
     stdout: String,
     stderr: String,
     status: String,
+    /// The text of `expected.wat`: `None` where the case wrote no wasm
+    /// output or its last `weld` line failed.
+    wat: Option<String>,
+    /// The text of `expected.map.json`, likewise.
+    map: Option<String>,
+}
+
+/// The `weld` binary the cases run: this build's, or `WELD_BIN`.
+fn weld_bin() -> PathBuf {
+    std::env::var_os("WELD_BIN")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_weld")), PathBuf::from)
 }
 
 /// Runs the steps of one case; `Err` is a failure of the case's setup,
@@ -143,6 +169,8 @@ fn run_case(dir: &Path) -> Result<Option<Outcome>, String> {
         .rposition(|s| !s[0].starts_with('@'))
         .ok_or("cmd has no weld line")?;
     let mut outcome = None;
+    let mut wat = String::new();
+    let mut maps = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         if step[0] == "@needs" {
             if let Some(missing) = step[1..].iter().find(|p| !Path::new(p).exists()) {
@@ -159,7 +187,7 @@ fn run_case(dir: &Path) -> Result<Option<Outcome>, String> {
             action(dir, step)?;
             continue;
         }
-        let o = Command::new(env!("CARGO_BIN_EXE_weld"))
+        let o = Command::new(weld_bin())
             .args(step)
             .current_dir(dir)
             .env_remove("RAYON_NUM_THREADS")
@@ -167,19 +195,42 @@ fn run_case(dir: &Path) -> Result<Option<Outcome>, String> {
             .map_err(|e| format!("cannot run weld: {e}"))?;
         let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
         if o.status.success() {
-            validate_outputs(dir, step)?;
-        } else if i != last_weld {
-            return Err(format!("setup step `weld {}` failed:\n{stderr}", step.join(" ")));
+            for f in wasm_outputs(dir, step) {
+                let _ = writeln!(wat, ";; {}", normalise(&f.display().to_string(), dir, &out_dir));
+                wat.push_str(&normalise(&print_output(&f)?, dir, &out_dir));
+            }
+            for f in flag_values(step, &["--map"]) {
+                let text = std::fs::read_to_string(dir.join(f)).map_err(|e| format!("map {f}: {e}"))?;
+                maps.push(normalise(&text, dir, &out_dir));
+            }
+        } else {
+            for f in flag_values(step, &["-o", "--output"]) {
+                if dir.join(f).exists() {
+                    return Err(format!(
+                        "`weld {}` failed but left its output {f}",
+                        step.join(" ")
+                    ));
+                }
+            }
+            if i != last_weld {
+                return Err(format!("setup step `weld {}` failed:\n{stderr}", step.join(" ")));
+            }
         }
         if i == last_weld {
             let status = match o.status.code() {
                 Some(c) => c.to_string(),
                 None => format!("killed: {}", o.status),
             };
+            if maps.len() > 1 {
+                return Err("more than one --map: expected.map.json holds one".into());
+            }
+            let success = o.status.success();
             outcome = Some(Outcome {
                 stdout: normalise(&String::from_utf8_lossy(&o.stdout), dir, &out_dir),
                 stderr: normalise(&stderr, dir, &out_dir),
                 status: format!("{status}\n"),
+                wat: Some(std::mem::take(&mut wat)).filter(|w| success && !w.is_empty()),
+                map: maps.pop().filter(|_| success),
             });
         }
     }
@@ -266,8 +317,17 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Validates the `.wasm` outputs a successful `weld` run named.
-fn validate_outputs(dir: &Path, args: &[String]) -> Result<(), String> {
+/// The values of the given flags in one `weld` line's arguments.
+fn flag_values<'s>(args: &'s [String], flags: &[&str]) -> Vec<&'s str> {
+    args.windows(2)
+        .filter(|w| flags.contains(&w[0].as_str()))
+        .map(|w| w[1].as_str())
+        .collect()
+}
+
+/// The `.wasm` files a successful `weld` line wrote: its `-o FILE` ending in
+/// `.wasm` and the `.wasm` files in its `--out-dir DIR`, in order.
+fn wasm_outputs(dir: &Path, args: &[String]) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for w in args.windows(2) {
         match w[0].as_str() {
@@ -282,13 +342,21 @@ fn validate_outputs(dir: &Path, args: &[String]) -> Result<(), String> {
             _ => {}
         }
     }
-    for f in files {
-        let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(&bytes)
-            .map_err(|e| format!("output {} does not validate: {e}", f.display()))?;
+    files
+}
+
+/// Validates one wasm output and prints it as text.
+fn print_output(f: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&bytes)
+        .map_err(|e| format!("output {} does not validate: {e}", f.display()))?;
+    let mut text = wasmprinter::print_bytes(&bytes)
+        .map_err(|e| format!("output {} does not print: {e}", f.display()))?;
+    if !text.ends_with('\n') {
+        text.push('\n');
     }
-    Ok(())
+    Ok(text)
 }
 
 /// Replaces the machine-specific paths by `$OUT` and `$CASE`.
@@ -362,26 +430,64 @@ fn cli_cases_match_their_blessed_outputs() {
     let cases = selected();
     assert!(!cases.is_empty(), "no cases under {}", cases_dir().display());
     let mut failures = Vec::new();
+    let (mut ran, mut skipped) = (0, 0);
+    // How many `expected.wat` and `expected.map.json` files were compared.
+    let mut compared = [0, 0];
     for (name, dir) in &cases {
         let outcome = match run_case(dir) {
             Ok(Some(o)) => o,
-            Ok(None) => continue,
+            Ok(None) => {
+                skipped += 1;
+                continue;
+            }
             Err(e) => {
                 failures.push(format!("case {name}: {e}"));
                 continue;
             }
         };
-        for (file, actual) in [
-            ("stdout", &outcome.stdout),
-            ("stderr", &outcome.stderr),
-            ("status", &outcome.status),
-        ] {
+        ran += 1;
+        // The files every case has (a missing one compares as empty), then
+        // the snapshots of its outputs.
+        let texts = [
+            ("stdout", Some(&outcome.stdout), true),
+            ("stderr", Some(&outcome.stderr), true),
+            ("status", Some(&outcome.status), true),
+            ("expected.wat", outcome.wat.as_ref(), false),
+            ("expected.map.json", outcome.map.as_ref(), false),
+        ];
+        for (file, actual, always) in texts {
             let path = dir.join(file);
             if bless {
-                std::fs::write(&path, actual).unwrap();
+                match actual {
+                    Some(text) => std::fs::write(&path, text).unwrap(),
+                    None if path.exists() => std::fs::remove_file(&path).unwrap(),
+                    None => {}
+                }
                 continue;
             }
-            let expected = std::fs::read_to_string(&path).unwrap_or_default();
+            let expected = std::fs::read_to_string(&path).ok();
+            let (expected, actual) = match (expected, actual) {
+                (Some(e), Some(a)) => (e, a),
+                (None, Some(a)) if always => (String::new(), a),
+                (None, Some(_)) => {
+                    failures.push(format!(
+                        "case {name}: writes an output but has no {file} (BLESS=1 writes it)"
+                    ));
+                    continue;
+                }
+                (Some(_), None) => {
+                    failures.push(format!(
+                        "case {name}: has {file} but writes no such output (BLESS=1 removes it)"
+                    ));
+                    continue;
+                }
+                (None, None) => continue,
+            };
+            match file {
+                "expected.wat" => compared[0] += 1,
+                "expected.map.json" => compared[1] += 1,
+                _ => {}
+            }
             if &expected != actual {
                 failures.push(format!(
                     "case {name}: {file} differs (- blessed, + actual; BLESS=1 rewrites):\n{}",
@@ -390,6 +496,10 @@ fn cli_cases_match_their_blessed_outputs() {
             }
         }
     }
+    eprintln!(
+        "{ran} cases ran, {skipped} skipped; {} expected.wat and {} expected.map.json compared",
+        compared[0], compared[1]
+    );
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n\n{}",
@@ -397,6 +507,8 @@ fn cli_cases_match_their_blessed_outputs() {
         cases.len(),
         failures.join("\n")
     );
+    // A run where every case was skipped has shown nothing.
+    assert!(ran > 0, "no case ran: all {skipped} selected were skipped");
 }
 
 /// The patterns of Rust `Debug` output that must never reach a user.

@@ -1,2 +1,3 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| weld_fuzz::targets::load_survey(data));
+use weld_fuzz::{tally, targets};
+libfuzzer_sys::fuzz_target!(|data: &[u8]| -> libfuzzer_sys::Corpus { tally(targets::load_survey(data)) });

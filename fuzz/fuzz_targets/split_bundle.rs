@@ -1,4 +1,5 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = weld_fuzz::targets::split_bundle(&mut arbitrary::Unstructured::new(data));
+use weld_fuzz::{tally, targets};
+libfuzzer_sys::fuzz_target!(|data: &[u8]| -> libfuzzer_sys::Corpus {
+    tally(targets::split_bundle(&mut arbitrary::Unstructured::new(data)))
 });

@@ -3,7 +3,10 @@
 //! input under `fuzz/regressions/` in the normal test run.
 //!
 //! Each target panics only on a weld bug: a panic inside weld, an output
-//! that does not validate, a result that depends on the run.
+//! that does not validate, a result that depends on the run. Each returns
+//! an [`Outcome`]: whether weld ran on the input or why it stopped before,
+//! which the tests and `scripts/fuzz-smoke` count, so a target whose inputs
+//! all stop early fails instead of passing without testing anything.
 
 use arbitrary::{Result, Unstructured};
 use weld_format::names::{
@@ -12,12 +15,33 @@ use weld_format::names::{
 use weld_format::Inputs;
 use weld_linker::{FuseError, FuseOptions, Icf, OnConflict};
 
+/// What one run of a target did with its input.
+#[must_use = "count the runs that reached weld"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// weld ran on the input: the linker's commands for every target but
+    /// `names`, whose subject is weld-format's name parser.
+    Reached,
+    /// The input stopped before weld ran, for the reason given.
+    Stopped(&'static str),
+}
+
+/// The outcome of an input that `arbitrary` could not turn into a case.
+fn stopped(e: arbitrary::Error) -> Outcome {
+    Outcome::Stopped(match e {
+        arbitrary::Error::NotEnoughData => "ran out of bytes",
+        _ => "arbitrary refused the bytes",
+    })
+}
+
 /// Arbitrary bytes through load, survey, inspect, graph and fuse (or, for a
 /// component, compose, split and bundle): errors are fine, panics are not,
-/// and any output must validate.
-pub fn load_survey(data: &[u8]) {
+/// and any output must validate. Reached once the bytes load as an input
+/// (a wasm header or WAT text); survey may still refuse them, which the
+/// linker's commands must report as errors.
+pub fn load_survey(data: &[u8]) -> Outcome {
     let Ok(inputs) = Inputs::from_memory([("fuzz", data.to_vec())]) else {
-        return;
+        return Outcome::Stopped("not a WebAssembly input");
     };
     let input = inputs.iter().next().expect("one input");
     let _ = weld_format::survey(&input.display, input.bytes());
@@ -50,7 +74,7 @@ pub fn load_survey(data: &[u8]) {
         if let Ok(s) = split {
             let _ = weld_linker::bundle(&Default::default(), "fuzz", &s.root, &store);
         }
-        return;
+        return Outcome::Reached;
     }
     if let Ok(fused) = weld_linker::fuse(&opts, &inputs) {
         // weld accepted the input as a module; its output must then validate
@@ -65,6 +89,7 @@ pub fn load_survey(data: &[u8]) {
             }
         }
     }
+    Outcome::Reached
 }
 
 fn config() -> wasm_smith::Config {
@@ -140,34 +165,11 @@ fn imports_of(from: &str, provider: &[u8]) -> Option<Vec<u8>> {
 /// output must validate, fusing twice must give the same bytes, and where
 /// wasmi runs every module the fused one must behave like the inputs
 /// instantiated one by one (results, traps, host calls, memories).
-pub fn fuse(u: &mut Unstructured) -> Result<()> {
-    let n = u.int_in_range(1..=4)?;
-    let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
-    // Half the sets stay within what wasmi runs, for the differential check.
-    let runnable: bool = u.arbitrary()?;
-    for i in 0..n {
-        let mut cfg = config();
-        if runnable {
-            cfg.gc_enabled = false;
-            cfg.exceptions_enabled = false;
-            cfg.simd_enabled = false;
-            cfg.relaxed_simd_enabled = false;
-            cfg.threads_enabled = false;
-            cfg.wide_arithmetic_enabled = false;
-            cfg.memory64_enabled = false;
-            cfg.compact_imports_enabled = false;
-            cfg.max_memory32_bytes = 1 << 18;
-        }
-        if let Some((name, prev)) = modules.last() {
-            if let Some(avail) = imports_of(name, prev) {
-                cfg.max_imports = 24;
-                cfg.available_imports = Some(avail);
-            }
-        }
-        let m = wasm_smith::Module::new(cfg, u)?;
-        modules.push((format!("in{i}"), m.to_bytes()));
-    }
-    let icf = *u.choose(&[Icf::Safe, Icf::All, Icf::None])?;
+pub fn fuse(u: &mut Unstructured) -> Outcome {
+    let (modules, runnable, icf) = match fuse_set(u) {
+        Ok(set) => set,
+        Err(e) => return stopped(e),
+    };
     let opts = FuseOptions {
         on_conflict: OnConflict::Rename,
         icf,
@@ -208,13 +210,46 @@ pub fn fuse(u: &mut Unstructured) -> Result<()> {
         }
         Err(e) => panic!("fuse refused generated modules: {e}"),
     }
-    Ok(())
+    Outcome::Reached
+}
+
+/// The fuse target's inputs, whether they were generated for wasmi, and the
+/// folding mode.
+fn fuse_set(u: &mut Unstructured) -> Result<(Vec<(String, Vec<u8>)>, bool, Icf)> {
+    let n = u.int_in_range(1..=4)?;
+    let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
+    // Half the sets stay within what wasmi runs, for the differential check.
+    let runnable: bool = u.arbitrary()?;
+    for i in 0..n {
+        let mut cfg = config();
+        if runnable {
+            cfg.gc_enabled = false;
+            cfg.exceptions_enabled = false;
+            cfg.simd_enabled = false;
+            cfg.relaxed_simd_enabled = false;
+            cfg.threads_enabled = false;
+            cfg.wide_arithmetic_enabled = false;
+            cfg.memory64_enabled = false;
+            cfg.compact_imports_enabled = false;
+            cfg.max_memory32_bytes = 1 << 18;
+        }
+        if let Some((name, prev)) = modules.last() {
+            if let Some(avail) = imports_of(name, prev) {
+                cfg.max_imports = 24;
+                cfg.available_imports = Some(avail);
+            }
+        }
+        let m = wasm_smith::Module::new(cfg, u)?;
+        modules.push((format!("in{i}"), m.to_bytes()));
+    }
+    let icf = *u.choose(&[Icf::Safe, Icf::All, Icf::None])?;
+    Ok((modules, runnable, icf))
 }
 
 /// Arbitrary strings through the name parser and the semver matcher.
-pub fn names(data: &[u8]) {
+pub fn names(data: &[u8]) -> Outcome {
     let Ok(text) = std::str::from_utf8(data) else {
-        return;
+        return Outcome::Stopped("not UTF-8");
     };
     let mut parts = text.splitn(2, '\n');
     let (a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -237,6 +272,7 @@ pub fn names(data: &[u8]) {
         // What matched must be exact or on the same track.
         assert!(a == b || semver_compatible(a, b), "{a:?} matched {b:?} by {rule}");
     }
+    Outcome::Reached
 }
 
 /// Generated modules nested in a component (some one level deeper, some
@@ -244,7 +280,49 @@ pub fn names(data: &[u8]) {
 /// back. A valid input must split into a valid root (or be refused for a
 /// type weld cannot declare), and bundle into a valid component with as
 /// many distinct modules. Also composed alone: the result must validate.
-pub fn split_bundle(u: &mut Unstructured) -> Result<()> {
+pub fn split_bundle(u: &mut Unstructured) -> Outcome {
+    let (app, min_size) = match split_bundle_app(u) {
+        Ok(app) => app,
+        Err(e) => return stopped(e),
+    };
+    let all = wasmparser::WasmFeatures::all();
+    if wasmparser::Validator::new_with_features(all)
+        .validate_all(&app)
+        .is_err()
+    {
+        return Outcome::Stopped("the generated component does not validate");
+    }
+    let store = weld_linker::MemoryStore::new();
+    let split = weld_linker::split(
+        &weld_linker::SplitOptions {
+            min_size,
+            ..Default::default()
+        },
+        "app",
+        &app,
+        &store,
+    );
+    let split = split.unwrap_or_else(|e| panic!("a valid component failed to split: {e}"));
+    if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&split.root) {
+        panic!("invalid split root: {e}");
+    }
+    let bundled = weld_linker::bundle(&Default::default(), "root", &split.root, &store)
+        .unwrap_or_else(|e| panic!("bundle of a fresh split failed: {e}"));
+    if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&bundled.bytes) {
+        panic!("invalid bundle: {e}");
+    }
+    // Composed alone, the app must still validate.
+    let inputs = Inputs::from_memory([("app", app)]).expect("a component");
+    if let Ok(out) = weld_linker::compose(&Default::default(), &inputs) {
+        if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
+            panic!("invalid composition: {e}");
+        }
+    }
+    Outcome::Reached
+}
+
+/// The split_bundle target's component and `--min-size`.
+fn split_bundle_app(u: &mut Unstructured) -> Result<(Vec<u8>, usize)> {
     let n = u.int_in_range(1..=3)?;
     let mut modules = Vec::new();
     for _ in 0..n {
@@ -278,41 +356,8 @@ pub fn split_bundle(u: &mut Unstructured) -> Result<()> {
         outer.section(&raw(4, &inner));
     }
     let app = outer.finish();
-    let all = wasmparser::WasmFeatures::all();
-    if wasmparser::Validator::new_with_features(all)
-        .validate_all(&app)
-        .is_err()
-    {
-        return Ok(());
-    }
-    let store = weld_linker::MemoryStore::new();
     let min_size = u.int_in_range(0..=4096)?;
-    let split = weld_linker::split(
-        &weld_linker::SplitOptions {
-            min_size,
-            ..Default::default()
-        },
-        "app",
-        &app,
-        &store,
-    );
-    let split = split.unwrap_or_else(|e| panic!("a valid component failed to split: {e}"));
-    if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&split.root) {
-        panic!("invalid split root: {e}");
-    }
-    let bundled = weld_linker::bundle(&Default::default(), "root", &split.root, &store)
-        .unwrap_or_else(|e| panic!("bundle of a fresh split failed: {e}"));
-    if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&bundled.bytes) {
-        panic!("invalid bundle: {e}");
-    }
-    // Composed alone, the app must still validate.
-    let inputs = Inputs::from_memory([("app", app)]).expect("a component");
-    if let Ok(out) = weld_linker::compose(&Default::default(), &inputs) {
-        if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
-            panic!("invalid composition: {e}");
-        }
-    }
-    Ok(())
+    Ok((app, min_size))
 }
 
 /// Value types a generated component function uses, with their core type
@@ -332,7 +377,39 @@ const VALS: [(&str, &str, &str); 5] = [
 /// host interface, sometimes a cycle, sometimes the same bytes under two
 /// names. compose must either give a component that validates or refuse
 /// with a one-line error in WAT/WIT terms; it must never panic.
-pub fn compose(u: &mut Unstructured) -> Result<()> {
+pub fn compose(u: &mut Unstructured) -> Outcome {
+    let inputs = match compose_set(u) {
+        Ok(inputs) => inputs,
+        Err(e) => return stopped(e),
+    };
+    let inputs = Inputs::from_memory(inputs).expect("generated components load");
+    match weld_linker::compose(&Default::default(), &inputs) {
+        Ok(out) => {
+            let all = wasmparser::WasmFeatures::all();
+            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
+                panic!("compose wrote an invalid component: {e}");
+            }
+        }
+        Err(e) => {
+            let text = e.to_string();
+            assert!(!text.is_empty(), "an empty error");
+            assert!(!text.contains('\n'), "a multi-line error: {text}");
+            for debug in [
+                "RefType {",
+                "Concrete(",
+                "Some(",
+                "ComponentValType",
+                "Primitive(",
+            ] {
+                assert!(!text.contains(debug), "Rust Debug in an error: {text}");
+            }
+        }
+    }
+    Outcome::Reached
+}
+
+/// The compose target's components, as (name, binary).
+fn compose_set(u: &mut Unstructured) -> Result<Vec<(String, Vec<u8>)>> {
     let n = u.int_in_range(1..=5)?;
     // Per component: its interface version and its functions' types
     // (indices into VALS).
@@ -415,28 +492,5 @@ pub fn compose(u: &mut Unstructured) -> Result<()> {
         let bytes = inputs[k].1.clone();
         inputs.push((format!("copy{k}"), bytes));
     }
-    let inputs = Inputs::from_memory(inputs).expect("generated components load");
-    match weld_linker::compose(&Default::default(), &inputs) {
-        Ok(out) => {
-            let all = wasmparser::WasmFeatures::all();
-            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
-                panic!("compose wrote an invalid component: {e}");
-            }
-        }
-        Err(e) => {
-            let text = e.to_string();
-            assert!(!text.is_empty(), "an empty error");
-            assert!(!text.contains('\n'), "a multi-line error: {text}");
-            for debug in [
-                "RefType {",
-                "Concrete(",
-                "Some(",
-                "ComponentValType",
-                "Primitive(",
-            ] {
-                assert!(!text.contains(debug), "Rust Debug in an error: {text}");
-            }
-        }
-    }
-    Ok(())
+    Ok(inputs)
 }

@@ -1,0 +1,72 @@
+;; $OUT/out.wasm
+(component
+  (component $p (;0;)
+    (core module $m (;0;)
+      (type (;0;) (func (param i32) (result i32)))
+      (export "f" (func 0))
+      (func (;0;) (type 0) (param i32) (result i32)
+        local.get 0
+        i32.const 2
+        i32.add
+      )
+    )
+    (core instance $h (;0;))
+    (core instance $i (;1;) (instantiate $m
+        (with "h" (instance $h))
+      )
+    )
+    (type (;0;) (func (param "x" u32) (result u32)))
+    (alias core export $i "f" (core func (;0;)))
+    (func $f (;0;) (type 0) (canon lift (core func 0)))
+    (instance $api (;0;)
+      (export "f" (func $f))
+    )
+    (export (;1;) "demo:a/api@1.0.0" (instance $api))
+  )
+  (component $app (;1;)
+    (type (;0;)
+      (instance
+        (type (;0;) (func (param "x" u32) (result u32)))
+        (export (;0;) "f" (func (type 0)))
+      )
+    )
+    (import "demo:a/api@1.0.0" (instance $u0 (;0;) (type 0)))
+    (alias export $u0 "f" (func $uf0 (;0;)))
+    (core func $ul0 (;0;) (canon lower (func $uf0)))
+    (core module $m (;0;)
+      (type (;0;) (func (param i32) (result i32)))
+      (import "h" "u0" (func $c0 (;0;) (type 0) (param i32) (result i32)))
+      (export "f" (func 1))
+      (func (;1;) (type 0) (param i32) (result i32)
+        local.get 0
+        call $c0
+        i32.const 1
+        i32.add
+      )
+    )
+    (core instance $h (;0;)
+      (export "u0" (func $ul0))
+    )
+    (core instance $i (;1;) (instantiate $m
+        (with "h" (instance $h))
+      )
+    )
+    (type (;1;) (func (param "x" u32) (result u32)))
+    (alias core export $i "f" (core func (;1;)))
+    (func $f (;1;) (type 1) (canon lift (core func 1)))
+    (instance $api (;1;)
+      (export "f" (func $f))
+    )
+    (export (;2;) "demo:app/api@1.0.0" (instance $api))
+  )
+  (instance $p (;0;) (instantiate $p))
+  (alias export $p "demo:a/api@1.0.0" (instance (;1;)))
+  (instance $app (;2;) (instantiate $app
+      (with "demo:a/api@1.0.0" (instance 1))
+    )
+  )
+  (alias export $app "demo:app/api@1.0.0" (instance (;3;)))
+  (export $demo:app/api@1.0.0 (;4;) "demo:app/api@1.0.0" (instance 3))
+  (alias export $p "demo:a/api@1.0.0" (instance (;5;)))
+  (export $demo:a/api@1.0.0 (;6;) "demo:a/api@1.0.0" (instance 5))
+)
