@@ -39,7 +39,8 @@ pub use error::TargetsError;
 pub use error::{
     BundleError, ComposeError, Error, FuseError, GraphError, Item, Problem, SplitError, WiringFileError,
 };
-pub use fuse::plan::{Fold, Icf, OnConflict};
+pub use fuse::icf::Icf;
+pub use fuse::plan::{Fold, OnConflict};
 pub use fuse::{
     fuse, fuse_to, ByteReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap, RemovedReport,
 };
@@ -83,7 +84,7 @@ pub use weld_format::write::{stage, write_atomic, Output, Staged, WriteError};
 pub mod stages {
     pub use crate::compose::probe::{probe, Probe};
     pub use crate::fuse::code::rewrite_all;
-    pub use crate::fuse::plan::plan;
+    pub use crate::fuse::plan::build::plan;
     pub use crate::fuse::validate as validate_module;
     pub use crate::resolve::graph::ModuleGraph;
     pub use crate::resolve::locate::resolve_path;
