@@ -38,7 +38,8 @@ mod targets;
 // The commands, each with its options (the first argument) and its output.
 
 // fuse: core modules → one core module.
-pub use fuse::plan::{Fold, Icf, OnConflict};
+pub use fuse::icf::Icf;
+pub use fuse::plan::{Fold, OnConflict};
 pub use fuse::{
     fuse, fuse_to, ByteReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap, RemovedReport,
 };
@@ -110,7 +111,7 @@ pub use weld_format::write::WriteError;
 pub mod stages {
     pub use crate::compose::probe::{probe, Probe};
     pub use crate::fuse::code::rewrite_all;
-    pub use crate::fuse::plan::plan;
+    pub use crate::fuse::plan::build::plan;
     pub use crate::fuse::validate as validate_module;
     pub use crate::resolve::graph::ModuleGraph;
     pub use crate::resolve::locate::resolve_path;

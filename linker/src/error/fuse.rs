@@ -85,3 +85,13 @@ impl FuseError {
         }
     }
 }
+
+/// Why wasm-encoder could not re-encode an item of an input, in words (a
+/// parse error keeps wasmparser's message, which the encoder's own text
+/// drops).
+pub(crate) fn reencode_reason(e: wasm_encoder::reencode::Error<weld_format::rewrite::OutOfRange>) -> String {
+    match e {
+        wasm_encoder::reencode::Error::ParseError(p) => p.message().to_string(),
+        other => other.to_string(),
+    }
+}

@@ -11,7 +11,7 @@ pub use crate::resolve::graph::GraphError;
 pub use crate::resolve::wiring::WiringFileError;
 
 mod compose;
-mod fuse;
+pub(crate) mod fuse;
 mod link;
 
 pub use compose::ComposeError;

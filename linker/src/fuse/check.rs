@@ -36,7 +36,7 @@ use wasmparser::{
 };
 
 use crate::error::{FuseError, Item};
-use crate::fuse::FuseCx;
+use crate::fuse::context::FuseCx;
 use weld_format::validate::CORE_FEATURES;
 use weld_format::Problem;
 

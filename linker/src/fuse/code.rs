@@ -19,8 +19,8 @@ use weld_format::{FuncIdx, InputId};
 
 use crate::error::{FuseError, Item};
 use crate::fuse::check::FuncCheck;
+use crate::fuse::context::FuseCx;
 use crate::fuse::plan::Plan;
-use crate::fuse::FuseCx;
 
 /// Functions per arena, and per parallel task, at most.
 pub const CHUNK: usize = 1024;

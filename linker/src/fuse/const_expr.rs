@@ -16,8 +16,9 @@ use weld_format::survey::ModuleSurvey;
 use weld_format::Space;
 
 use crate::error::FuseError;
-use crate::fuse::plan::{reencode_reason, Plan};
-use crate::fuse::FuseCx;
+use crate::fuse::context::FuseCx;
+use crate::error::fuse::reencode_reason;
+use crate::fuse::plan::Plan;
 
 /// The function of a constant expression that is one `ref.func` (the form
 /// of most element segment items), without decoding anything else.

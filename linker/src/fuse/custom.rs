@@ -19,8 +19,8 @@ use weld_format::survey::ModuleSurvey;
 use crate::error::FuseError;
 use weld_format::{InputId, Space};
 
+use crate::fuse::context::FuseCx;
 use crate::fuse::plan::{Plan, Start};
-use crate::fuse::FuseCx;
 
 /// Adds one name subsection.
 type AddNames = fn(&mut NameSection, &NameMap);

@@ -32,10 +32,9 @@ use crate::fuse::code::{
     leb_len, pieces, put_leb, rewrite_chunk, rewritten_capacity, Body, Rewritten, CHUNK,
 };
 use crate::fuse::const_expr::{const_expr, lone_ref_func};
+use crate::fuse::context::FuseCx;
 use crate::fuse::custom::merge_customs;
-use crate::fuse::plan::{Plan, Segment, Start, StartStep};
-use crate::fuse::reach::{EMPTY, REMOVED};
-use crate::fuse::FuseCx;
+use crate::fuse::plan::{Plan, Segment, Start, StartStep, EMPTY, REMOVED};
 use weld_format::write::{MappedOutput, Output, Staged, WriteError};
 
 fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError {
@@ -561,7 +560,7 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
             }
         } else {
             // A coalesced run (function segments only, see
-            // [`coalesce`](super::coalesce)): every member's functions, a
+            // [`coalesce`](crate::fuse::plan::coalesce)): every member's functions, a
             // piece of members per task.
             let pieces = parts
                 .par_chunks(RUN_PIECE)
@@ -608,7 +607,7 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
 }
 
 /// Appends the functions of `seg`, a member of a coalesced run (all its
-/// items are functions, see [`coalesce`](super::coalesce)), remapped; any
+/// items are functions, see [`coalesce`](crate::fuse::plan::coalesce)), remapped; any
 /// other item is an error, never dropped.
 fn run_functions(
     cx: &FuseCx<'_, '_>,

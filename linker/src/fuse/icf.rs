@@ -40,13 +40,13 @@ use std::hash::Hasher;
 use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHasher};
 use weld_format::survey::ModuleSurvey;
-use weld_format::{FuncIdx, InputId, Space};
+use weld_format::{FuncIdx, Space};
 
-use super::plan::Plan;
-use super::FuseCx;
+use super::plan::{Fold, Plan};
 use crate::error::FuseError;
 use crate::fuse::code::{Body, Rewritten};
 use crate::fuse::const_expr::Holder;
+use crate::fuse::context::FuseCx;
 use crate::fuse::reach::OutsideRefs;
 
 /// How much identical code folding to do.
@@ -59,17 +59,6 @@ pub enum Icf {
     Safe,
     /// Fold every identical function, exported and address-taken ones too.
     All,
-}
-
-/// One folded function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fold {
-    /// The input it came from.
-    pub input: InputId,
-    /// Its index in that input's function space.
-    pub func: FuncIdx,
-    /// The output function it was folded into.
-    pub into: FuncIdx,
 }
 
 /// Functions of an input whose identity is observable: exported, in an
@@ -282,7 +271,7 @@ pub fn fold(
 
 #[cfg(test)]
 mod tests {
-    use super::super::plan::Icf;
+    use super::Icf;
     use crate::{fuse, FuseOptions, Fused};
     use weld_format::Inputs;
 

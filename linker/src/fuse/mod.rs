@@ -4,19 +4,27 @@
 //! order the inputs for instantiation (a cycle stops here, with every edge
 //! named), plan where every item lands, emit the bytes, validate them.
 //!
-//! The stages of this folder, in pipeline order: [`plan`] (old → new index
-//! for every space, with [`types`] deduplicating the type section and
-//! [`icf`] folding identical functions), [`code`] (the streaming body
-//! rewriter), [`const_expr`], [`custom`] (name, producers, target_features)
-//! and [`emit`] (the sections, in order).
+//! The stages of this folder, in pipeline order: [`check`] (the inputs'
+//! sections), [`plan`] (old → new index for every space; the folder holds
+//! the plan's data and, one file per step, its building, with [`types`]
+//! deduplicating the type section), [`code`] (the streaming body
+//! rewriter), [`icf`] (identical functions folded), [`reach`] (unused
+//! functions removed), [`const_expr`], [`custom`] (name, producers,
+//! target_features), [`emit`] (the sections, in order) and [`map`] (the
+//! link map and where the bytes went).
+//!
+//! Imports point one way: every stage reads [`context::FuseCx`] and the
+//! plan's data ([`plan::Plan`]), neither of which imports anything of this
+//! folder but the type plan, and only this driver calls the stages.
 
 pub(crate) mod check;
-pub(crate) mod coalesce;
 pub(crate) mod code;
 pub(crate) mod const_expr;
+pub(crate) mod context;
 pub(crate) mod custom;
 pub(crate) mod emit;
 pub(crate) mod icf;
+pub(crate) mod map;
 pub(crate) mod plan;
 pub(crate) mod reach;
 pub(crate) mod types;
@@ -24,13 +32,15 @@ pub(crate) mod types;
 use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Inputs};
 
-use crate::resolve::Resolution;
-
 use crate::error::{Error, FuseError};
 use crate::fuse::check::check_inputs;
 use crate::fuse::code::rewrite_bodies;
+pub use crate::fuse::context::FuseCx;
 use crate::fuse::emit::emit;
-use crate::fuse::plan::{Icf, OnConflict, Plan, PlanOptions, Start};
+use crate::fuse::icf::Icf;
+use crate::fuse::map::link_map;
+pub use crate::fuse::map::{ByteReport, FoldReport, InputBytes, InputMap, LinkMap, RemovedReport};
+use crate::fuse::plan::{OnConflict, Plan, PlanOptions, Start};
 use crate::fuse::reach::ReachOptions;
 use crate::resolve::graph::ModuleGraph;
 use crate::resolve::{resolve, ResolveOptions};
@@ -38,24 +48,6 @@ use std::path::Path;
 use weld_format::survey::survey_all;
 use weld_format::wat::import_label;
 use weld_format::write::{Output, Staged, WriteError};
-
-/// What every stage of one fuse run reads, built once by [`fuse`] and
-/// borrowed by each stage. Every slice is indexed by [`InputId`] (command-line
-/// order); `'a` is the inputs' bytes, which the surveys and the plan borrow.
-#[derive(Debug, Clone, Copy)]
-pub struct FuseCx<'r, 'a> {
-    /// Each input as errors name it (its path).
-    pub files: &'r [&'r str],
-    /// Each input's link name (what other inputs import it by).
-    pub names: &'r [&'r str],
-    /// Each input's survey.
-    pub modules: &'r [&'r ModuleSurvey<'a>],
-    /// Where every import of every input goes.
-    pub links: &'r Resolution,
-    /// Whether the inputs are shared libraries that `weld link` has laid
-    /// out: their `dylink.0` sections are consumed, not refused.
-    pub dylink: bool,
-}
 
 /// Options for [`fuse`].
 #[derive(Debug, Clone)]
@@ -113,93 +105,6 @@ pub struct Fused {
     pub map: LinkMap,
     /// Wall time per stage, in pipeline order (`weld fuse --timings`).
     pub timings: Vec<(&'static str, std::time::Duration)>,
-}
-
-/// Where every item of every input went.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LinkMap {
-    /// Inputs in instantiation order.
-    pub order: Vec<String>,
-    /// Per input (in command-line order).
-    pub inputs: Vec<InputMap>,
-    /// Functions folded by identical code folding.
-    pub folded: Vec<FoldReport>,
-    /// Functions removed because nothing reaches them (their entry in
-    /// `inputs[..].funcs` is `null`), in input order.
-    pub removed: Vec<RemovedReport>,
-    /// Functions kept only for their table slot: no indirect call of their
-    /// type reaches that table, so their body is `unreachable`.
-    pub emptied: Vec<RemovedReport>,
-    /// How the defined functions are ordered: `by use` (most used first,
-    /// for the shortest indices) or `planned` (input order).
-    pub func_order: &'static str,
-    /// Where the output's bytes went.
-    pub bytes: ByteReport,
-}
-
-/// Where the output's bytes went: per section, and per input.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ByteReport {
-    /// Each section in order: its name (`custom:NAME` for a custom
-    /// section) and size, header included.
-    pub sections: Vec<(String, usize)>,
-    /// Per input (command-line order): its function bodies and data
-    /// segments in the output, headers included.
-    pub inputs: Vec<InputBytes>,
-}
-
-/// One input's share of the output.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct InputBytes {
-    /// The input's name.
-    pub name: String,
-    /// Its function bodies (with their size LEBs).
-    pub code: usize,
-    /// Its data segments.
-    pub data: usize,
-}
-
-/// One removed (or emptied) function.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RemovedReport {
-    /// The input's name.
-    pub input: String,
-    /// The function's index in that input.
-    pub func: u32,
-}
-
-/// One folded function.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct FoldReport {
-    /// The input's name.
-    pub input: String,
-    /// The function's index in that input.
-    pub func: u32,
-    /// The output function it was folded into.
-    pub into: u32,
-}
-
-/// One input's old → new maps.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct InputMap {
-    /// The input's name.
-    pub name: String,
-    /// Types.
-    pub types: Vec<u32>,
-    /// Functions (`None`: removed, nothing reaches it).
-    pub funcs: Vec<Option<u32>>,
-    /// Tables.
-    pub tables: Vec<u32>,
-    /// Memories.
-    pub memories: Vec<u32>,
-    /// Globals.
-    pub globals: Vec<u32>,
-    /// Tags.
-    pub tags: Vec<u32>,
-    /// Element segments.
-    pub elems: Vec<u32>,
-    /// Data segments.
-    pub data: Vec<u32>,
 }
 
 /// Fuses core modules into one, in instantiation order.
@@ -298,78 +203,6 @@ fn fuse_staged(
     clock.laps.append(&mut fused.timings);
     fused.timings = clock.laps;
     Ok((fused, staged))
-}
-
-/// Where the bytes of `out` (the plan's output) went. Reads only section
-/// and body headers.
-fn byte_report(out: &[u8], plan: &Plan<'_>, names: &[&str]) -> ByteReport {
-    let mut r = ByteReport {
-        sections: Vec::new(),
-        inputs: names
-            .iter()
-            .map(|n| InputBytes {
-                name: n.to_string(),
-                ..Default::default()
-            })
-            .collect(),
-    };
-    let mut last = 8usize;
-    let mut body = 0usize;
-    for payload in wasmparser::Parser::new(0).parse_all(out) {
-        let Ok(payload) = payload else { break };
-        use wasmparser::Payload as P;
-        match &payload {
-            P::CodeSectionEntry(b) => {
-                let range = b.range();
-                let len = (range.end - range.start) as usize;
-                // The body and its size LEB.
-                let size = len + crate::fuse::code::leb_len(len as u64);
-                if let Some(&(k, _)) = plan.funcs.get(body) {
-                    r.inputs[k.as_usize()].code += size;
-                }
-                body += 1;
-            }
-            P::DataSection(s) => {
-                for (seg, d) in plan.data.iter().zip(s.clone().into_iter_with_offsets()) {
-                    if let Ok((at, d)) = d {
-                        let end = d.range.end;
-                        r.inputs[seg.input.as_usize()].data += (end - at) as usize;
-                    }
-                }
-            }
-            _ => {}
-        }
-        if let Some((id, range)) = payload.as_section() {
-            let name = match &payload {
-                P::CustomSection(c) => format!("custom:{}", c.name()),
-                _ => section_name(id).to_string(),
-            };
-            let end = range.end as usize;
-            r.sections.push((name, end - last));
-            last = end;
-        }
-    }
-    r
-}
-
-/// A standard section's name, by id.
-fn section_name(id: u8) -> &'static str {
-    match id {
-        1 => "type",
-        2 => "import",
-        3 => "function",
-        4 => "table",
-        5 => "memory",
-        6 => "global",
-        7 => "export",
-        8 => "start",
-        9 => "element",
-        10 => "code",
-        11 => "data",
-        12 => "data count",
-        13 => "tag",
-        _ => "unknown",
-    }
 }
 
 /// Wall time per stage.
@@ -493,11 +326,7 @@ pub(crate) fn run_stages(
                     }
                     Ok(())
                 },
-                || {
-                    let mut map = link_map(&plan, cx, stages.reach.keep_order);
-                    map.bytes = byte_report(&bytes, &plan, cx.names);
-                    map
-                },
+                || link_map(cx, &plan, stages.reach.keep_order, &bytes),
             )
         },
         // Unless emit built it in its file already.
@@ -537,82 +366,5 @@ fn invalid_output(e: wasmparser::BinaryReaderError) -> FuseError {
     FuseError::Invalid {
         message: e.message().to_string(),
         offset: e.offset() as usize,
-    }
-}
-
-pub(crate) fn link_map(plan: &Plan<'_>, cx: &FuseCx<'_, '_>, keep_order: bool) -> LinkMap {
-    let names = cx.names;
-    let removed = plan
-        .maps
-        .iter()
-        .zip(names)
-        .flat_map(|(m, n)| {
-            m.funcs
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.0 == reach::REMOVED)
-                .map(|(i, _)| RemovedReport {
-                    input: n.to_string(),
-                    func: i as u32,
-                })
-        })
-        .collect();
-    let emptied = plan
-        .body_order
-        .iter()
-        .flatten()
-        .enumerate()
-        .filter(|(_, &b)| b == reach::EMPTY)
-        .map(|(p, _)| {
-            let (k, d) = plan.funcs[p];
-            RemovedReport {
-                input: names[k.as_usize()].to_string(),
-                func: cx.modules[k.as_usize()].imported.funcs + d,
-            }
-        })
-        .collect();
-    LinkMap {
-        removed,
-        emptied,
-        bytes: ByteReport::default(),
-        func_order: if keep_order || plan.body_order.is_none() {
-            "planned"
-        } else {
-            "by use"
-        },
-        order: plan
-            .order
-            .iter()
-            .map(|k| names[k.as_usize()].to_string())
-            .collect(),
-        inputs: plan
-            .maps
-            .iter()
-            .zip(names)
-            .map(|(m, n)| InputMap {
-                name: n.to_string(),
-                types: m.types.iter().map(|x| x.0).collect(),
-                funcs: m
-                    .funcs
-                    .iter()
-                    .map(|x| (x.0 != reach::REMOVED).then_some(x.0))
-                    .collect(),
-                tables: m.tables.iter().map(|x| x.0).collect(),
-                memories: m.memories.iter().map(|x| x.0).collect(),
-                globals: m.globals.iter().map(|x| x.0).collect(),
-                tags: m.tags.iter().map(|x| x.0).collect(),
-                elems: m.elems.iter().map(|x| x.0).collect(),
-                data: m.data.iter().map(|x| x.0).collect(),
-            })
-            .collect(),
-        folded: plan
-            .folds
-            .iter()
-            .map(|f| FoldReport {
-                input: names[f.input.as_usize()].to_string(),
-                func: f.func.0,
-                into: f.into.0,
-            })
-            .collect(),
     }
 }

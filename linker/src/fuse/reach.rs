@@ -37,14 +37,8 @@ use weld_format::{FuncIdx, Space, TypeIdx};
 use crate::error::FuseError;
 use crate::fuse::code::Rewritten;
 use crate::fuse::const_expr::{refs_outside_code, Holder};
-use crate::fuse::plan::{Plan, Start, StartStep};
-use crate::fuse::FuseCx;
-
-/// Marks a function that was removed, in the plan's maps.
-pub const REMOVED: u32 = u32::MAX;
-
-/// In `plan.body_order`: a body replaced by `unreachable`.
-pub const EMPTY: u32 = u32::MAX;
+use crate::fuse::context::FuseCx;
+use crate::fuse::plan::{Plan, Start, StartStep, EMPTY, REMOVED};
 
 /// The walk's state, per current defined function and per output table.
 struct Walk {

@@ -24,7 +24,8 @@ use weld_format::{InputId, Inputs};
 
 use crate::error::{Error, FuseError};
 pub use crate::error::{LinkError, Undefined};
-use crate::fuse::plan::{Icf, OnConflict, PlanOptions};
+use crate::fuse::icf::Icf;
+use crate::fuse::plan::{OnConflict, PlanOptions};
 use crate::fuse::{run_stages, FuseCx, LinkMap, Stages};
 use crate::resolve::Resolution;
 pub use layout::LibLayout;

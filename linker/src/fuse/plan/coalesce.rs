@@ -34,8 +34,8 @@
 use wasmparser::{ElementItems, ElementKind, Operator, TypeRef};
 use weld_format::survey::ModuleSurvey;
 
-use super::const_expr::lone_ref_func;
-use super::plan::{Segment, SpaceMaps};
+use super::{Segment, SpaceMaps};
+use crate::fuse::const_expr::lone_ref_func;
 
 /// The element segments in their new order, grouped into runs.
 #[derive(Debug)]

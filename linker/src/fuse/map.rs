@@ -1,0 +1,270 @@
+//! The link map (`weld fuse --map`): the finished plan + the output's
+//! bytes → [`LinkMap`], where every item of every input went, which
+//! functions were folded, removed or emptied, and where the output's
+//! bytes went ([`ByteReport`]).
+//!
+//! A report only: it reads the plan and the output and decides nothing.
+//! Each input's index lists are its [`SpaceMaps`], one list per space, as
+//! raw indices ([`InputMap::new`]). Cost: O(items) for the maps; the byte
+//! report reads only section and body headers of the output.
+
+use super::code::leb_len;
+use super::context::FuseCx;
+use super::plan::{Plan, SpaceMaps, EMPTY, REMOVED};
+
+/// Where every item of every input went.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LinkMap {
+    /// Inputs in instantiation order.
+    pub order: Vec<String>,
+    /// Per input (in command-line order).
+    pub inputs: Vec<InputMap>,
+    /// Functions folded by identical code folding.
+    pub folded: Vec<FoldReport>,
+    /// Functions removed because nothing reaches them (their entry in
+    /// `inputs[..].funcs` is `null`), in input order.
+    pub removed: Vec<RemovedReport>,
+    /// Functions kept only for their table slot: no indirect call of their
+    /// type reaches that table, so their body is `unreachable`.
+    pub emptied: Vec<RemovedReport>,
+    /// How the defined functions are ordered: `by use` (most used first,
+    /// for the shortest indices) or `planned` (input order).
+    pub func_order: &'static str,
+    /// Where the output's bytes went.
+    pub bytes: ByteReport,
+}
+
+/// Where the output's bytes went: per section, and per input.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ByteReport {
+    /// Each section in order: its name (`custom:NAME` for a custom
+    /// section) and size, header included.
+    pub sections: Vec<(String, usize)>,
+    /// Per input (command-line order): its function bodies and data
+    /// segments in the output, headers included.
+    pub inputs: Vec<InputBytes>,
+}
+
+/// One input's share of the output.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct InputBytes {
+    /// The input's name.
+    pub name: String,
+    /// Its function bodies (with their size LEBs).
+    pub code: usize,
+    /// Its data segments.
+    pub data: usize,
+}
+
+/// One removed (or emptied) function.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RemovedReport {
+    /// The input's name.
+    pub input: String,
+    /// The function's index in that input.
+    pub func: u32,
+}
+
+/// One folded function.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FoldReport {
+    /// The input's name.
+    pub input: String,
+    /// The function's index in that input.
+    pub func: u32,
+    /// The output function it was folded into.
+    pub into: u32,
+}
+
+/// One input's old → new maps.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputMap {
+    /// The input's name.
+    pub name: String,
+    /// Types.
+    pub types: Vec<u32>,
+    /// Functions (`None`: removed, nothing reaches it).
+    pub funcs: Vec<Option<u32>>,
+    /// Tables.
+    pub tables: Vec<u32>,
+    /// Memories.
+    pub memories: Vec<u32>,
+    /// Globals.
+    pub globals: Vec<u32>,
+    /// Tags.
+    pub tags: Vec<u32>,
+    /// Element segments.
+    pub elems: Vec<u32>,
+    /// Data segments.
+    pub data: Vec<u32>,
+}
+
+impl InputMap {
+    /// The map of input `name`, from its plan maps: every space's list as
+    /// raw indices, a removed function as `None`. The destructuring is
+    /// exhaustive, so a space added to [`SpaceMaps`] fails to compile here
+    /// until the link map shows it.
+    pub(crate) fn new(name: &str, maps: &SpaceMaps) -> InputMap {
+        let SpaceMaps {
+            types,
+            funcs,
+            tables,
+            memories,
+            globals,
+            tags,
+            elems,
+            data,
+        } = maps;
+        InputMap {
+            name: name.to_string(),
+            types: types.iter().map(|x| x.raw()).collect(),
+            funcs: funcs
+                .iter()
+                .map(|x| (x.raw() != REMOVED).then_some(x.raw()))
+                .collect(),
+            tables: tables.iter().map(|x| x.raw()).collect(),
+            memories: memories.iter().map(|x| x.raw()).collect(),
+            globals: globals.iter().map(|x| x.raw()).collect(),
+            tags: tags.iter().map(|x| x.raw()).collect(),
+            elems: elems.iter().map(|x| x.raw()).collect(),
+            data: data.iter().map(|x| x.raw()).collect(),
+        }
+    }
+}
+
+/// The link map of the run `cx` planned as `plan` and emitted as `out`;
+/// `keep_order` says whether the functions were kept in input order.
+pub(crate) fn link_map(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, keep_order: bool, out: &[u8]) -> LinkMap {
+    let names = cx.names;
+    let removed = plan
+        .maps
+        .iter()
+        .zip(names)
+        .flat_map(|(m, n)| {
+            m.funcs
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.0 == REMOVED)
+                .map(|(i, _)| RemovedReport {
+                    input: n.to_string(),
+                    func: i as u32,
+                })
+        })
+        .collect();
+    let emptied = plan
+        .body_order
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, &b)| b == EMPTY)
+        .map(|(p, _)| {
+            let (k, d) = plan.funcs[p];
+            RemovedReport {
+                input: names[k.as_usize()].to_string(),
+                func: cx.modules[k.as_usize()].imported.funcs + d,
+            }
+        })
+        .collect();
+    LinkMap {
+        removed,
+        emptied,
+        bytes: byte_report(out, plan, names),
+        func_order: if keep_order || plan.body_order.is_none() {
+            "planned"
+        } else {
+            "by use"
+        },
+        order: plan
+            .order
+            .iter()
+            .map(|k| names[k.as_usize()].to_string())
+            .collect(),
+        inputs: plan
+            .maps
+            .iter()
+            .zip(names)
+            .map(|(m, n)| InputMap::new(n, m))
+            .collect(),
+        folded: plan
+            .folds
+            .iter()
+            .map(|f| FoldReport {
+                input: names[f.input.as_usize()].to_string(),
+                func: f.func.0,
+                into: f.into.0,
+            })
+            .collect(),
+    }
+}
+
+/// Where the bytes of `out` (the plan's output) went. Reads only section
+/// and body headers.
+fn byte_report(out: &[u8], plan: &Plan<'_>, names: &[&str]) -> ByteReport {
+    let mut r = ByteReport {
+        sections: Vec::new(),
+        inputs: names
+            .iter()
+            .map(|n| InputBytes {
+                name: n.to_string(),
+                ..Default::default()
+            })
+            .collect(),
+    };
+    let mut last = 8usize;
+    let mut body = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(out) {
+        let Ok(payload) = payload else { break };
+        use wasmparser::Payload as P;
+        match &payload {
+            P::CodeSectionEntry(b) => {
+                let range = b.range();
+                let len = (range.end - range.start) as usize;
+                // The body and its size LEB.
+                let size = len + leb_len(len as u64);
+                if let Some(&(k, _)) = plan.funcs.get(body) {
+                    r.inputs[k.as_usize()].code += size;
+                }
+                body += 1;
+            }
+            P::DataSection(s) => {
+                for (seg, d) in plan.data.iter().zip(s.clone().into_iter_with_offsets()) {
+                    if let Ok((at, d)) = d {
+                        let end = d.range.end;
+                        r.inputs[seg.input.as_usize()].data += (end - at) as usize;
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some((id, range)) = payload.as_section() {
+            let name = match &payload {
+                P::CustomSection(c) => format!("custom:{}", c.name()),
+                _ => section_name(id).to_string(),
+            };
+            let end = range.end as usize;
+            r.sections.push((name, end - last));
+            last = end;
+        }
+    }
+    r
+}
+
+/// A standard section's name, by id.
+fn section_name(id: u8) -> &'static str {
+    match id {
+        1 => "type",
+        2 => "import",
+        3 => "function",
+        4 => "table",
+        5 => "memory",
+        6 => "global",
+        7 => "export",
+        8 => "start",
+        9 => "element",
+        10 => "code",
+        11 => "data",
+        12 => "data count",
+        13 => "tag",
+        _ => "unknown",
+    }
+}
