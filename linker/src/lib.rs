@@ -44,13 +44,16 @@ pub use fuse::{
     fuse, fuse_to, ByteReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap, RemovedReport,
 };
 pub use link::{
-    link, ComponentOptions, Duplicates, GotFunc, GotMem, LibLayout, LibraryReport, LinkError, LinkOptions,
-    LinkReport, Linked, Undefined,
+    link, ComponentOptions, Duplicate, Duplicates, GotFunc, GotMem, LibLayout, LibraryFault, LibraryReport,
+    LibrarySetError, LinkError, LinkOptions, LinkReport, Linked, NeededRefusal, Overflow, Segment,
+    SymbolFault, SymbolKind, Undefined,
 };
 /// Registry references (`host/repo:tag`), as [`push`] and [`pull`] take them.
 #[cfg(feature = "registry")]
 pub use oci_client::Reference;
-pub use report::graph::{graph, EdgeReport, GraphOptions, GraphReport, NodeReport, UnresolvedReport};
+pub use report::graph::{
+    graph, EdgeReport, GraphOptions, GraphReport, NodeReport, SymbolEdgeReport, UnresolvedReport,
+};
 pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
 pub use resolve::graph::{Cycle, CycleEdge};
 pub use resolve::locate::{

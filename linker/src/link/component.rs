@@ -8,7 +8,7 @@ use super::{ComponentOptions, LinkError};
 
 /// The component of `module`.
 pub(crate) fn wrap(module: &[u8], opts: &ComponentOptions) -> Result<Vec<u8>, LinkError> {
-    let err = |e: anyhow::Error| LinkError::Wrap(format!("{e:#}").replace('\n', " "));
+    let err = |e: anyhow::Error| LinkError::Wrap { source: e.into() };
     let mut encoder = wit_component::ComponentEncoder::default();
     encoder.validate(true).module(module).map_err(err)?;
     for (name, bytes) in &opts.adapters {
