@@ -605,3 +605,247 @@ print("instantiated")
         assert_eq!(String::from_utf8_lossy(&o.stdout), "instantiated\n");
     }
 }
+
+/// Writes WAT libraries into `dir` as binaries; returns their paths.
+fn write_libs(dir: &Path, libs: &[(&str, &str)]) -> Vec<String> {
+    libs.iter()
+        .map(|(name, wat)| {
+            let p = dir.join(name);
+            std::fs::write(&p, wat::parse_str(wat).unwrap()).unwrap();
+            p.display().to_string()
+        })
+        .collect()
+}
+
+/// `weld graph ARGS --format json`, and whether it succeeded.
+fn graph_json(args: &[String]) -> (serde_json::Value, std::process::Output) {
+    let mut all = vec!["graph".to_string(), "--format".into(), "json".into()];
+    all.extend(args.iter().cloned());
+    let o = common::weld(&all);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+    (v, o)
+}
+
+/// (importer, import, provider, symbol, rule) of every symbol edge.
+fn symbol_edges(report: &serde_json::Value) -> Vec<[String; 5]> {
+    let field = |e: &serde_json::Value, k: &str| e[k].as_str().unwrap().to_string();
+    report["symbols"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| ["from", "import", "to", "symbol", "rule"].map(|k| field(e, k)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every GOT entry of a link map has the symbol edge graph showed for it:
+/// the same provider (`weld:link` for what the linker defines).
+fn got_entries_agree(map: &serde_json::Value, edges: &[[String; 5]]) {
+    for (got, ns) in [("got_mem", "GOT.mem"), ("got_func", "GOT.func")] {
+        for entry in map[got].as_array().unwrap() {
+            let symbol = entry["symbol"].as_str().unwrap();
+            let from = entry["from"].as_str().unwrap();
+            let to = match from {
+                "linker" | "undefined weak" | "stub" => "weld:link",
+                lib => lib,
+            };
+            let import = format!("{ns}.{symbol}");
+            assert!(
+                edges.iter().any(|e| e[1] == import && e[2] == to),
+                "link bound {import} to {from}, graph shows {:?}",
+                edges.iter().filter(|e| e[1] == import).collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+const SHOWN_MAIN: &str = r#"(module (@dylink.0 (mem-info (memory 0 0)) (needed "lib.so"))
+    (import "env" "memory" (memory 0))
+    (import "env" "__memory_base" (global i32))
+    (import "env" "two" (func $two (result i32)))
+    (import "GOT.mem" "answer" (global (mut i32)))
+    (import "GOT.func" "two" (global (mut i32)))
+    (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+    (func (export "_start") call $two drop))"#;
+const SHOWN_LIB: &str = r#"(module (@dylink.0 (mem-info (memory 4 0)))
+    (import "env" "memory" (memory 0))
+    (global (export "answer") i32 (i32.const 0))
+    (func (export "two") (result i32) i32.const 2))"#;
+
+#[test]
+fn graph_shows_the_symbol_edges_link_binds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = write_libs(tmp.path(), &[("main.so", SHOWN_MAIN), ("lib.so", SHOWN_LIB)]);
+    let (report, o) = graph_json(&inputs);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let edge = |from: &str, import: &str, to: &str, symbol: &str, rule: &str| {
+        [from, import, to, symbol, rule].map(String::from)
+    };
+    assert_eq!(
+        symbol_edges(&report),
+        [
+            edge("main", "env.memory", "weld:link", "memory", "linker"),
+            edge(
+                "main",
+                "env.__memory_base",
+                "weld:link",
+                "__memory_base",
+                "linker"
+            ),
+            edge("main", "env.two", "lib", "two", "symbol"),
+            edge("main", "GOT.mem.answer", "lib", "answer", "symbol"),
+            edge("main", "GOT.func.two", "lib", "two", "symbol"),
+            edge("lib", "env.memory", "weld:link", "memory", "linker"),
+        ]
+    );
+    assert_eq!(report["order"], serde_json::json!(["lib", "main"]));
+    assert_eq!(report["load_order"], serde_json::json!(["main", "lib"]));
+    assert_eq!(report["host_imports"][0]["import"], "wasi_snapshot_preview1");
+    assert_eq!(report["edges"], serde_json::json!([]));
+
+    // Text and DOT show the same edges.
+    let text = common::stdout(&common::weld(&[&["graph".to_string()], &inputs[..]].concat()));
+    assert!(
+        text.contains("symbols: 6\n")
+            && text.contains("  main imports env.two -> lib exports two [symbol]\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("order: lib, main\nload order: main, lib\n"),
+        "{text}"
+    );
+    let mut dot_args = vec!["graph".to_string(), "--format".into(), "dot".into()];
+    dot_args.extend(inputs.iter().cloned());
+    let dot = common::stdout(&common::weld(&dot_args));
+    assert!(dot.contains("\"weld:link\" [shape=ellipse];"), "{dot}");
+    assert!(
+        dot.contains("\"main\" -> \"lib\" [label=\"GOT.mem.answer\", style=dashed];"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"main\" -> \"weld:link\" [label=\"env.memory (linker)\", style=dashed];"),
+        "{dot}"
+    );
+
+    // `weld link` binds the GOT as graph showed.
+    let out = tmp.path().join("out.wasm");
+    let map = tmp.path().join("map.json");
+    let mut args = inputs.clone();
+    args.extend(["-o".into(), out.display().to_string()]);
+    args.extend(["--map".into(), map.display().to_string()]);
+    let o = weld(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let map: serde_json::Value = serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
+    assert_eq!(map["got_mem"].as_array().unwrap().len(), 1);
+    got_entries_agree(&map, &symbol_edges(&report));
+}
+
+#[test]
+fn graph_refuses_what_link_refuses_in_the_same_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let main = r#"(module (@dylink.0 (mem-info (memory 0 0)))
+        (import "env" "nope" (func))
+        (import "GOT.tls" "t" (global (mut i32)))
+        (func (export "_start")))"#;
+    let inputs = write_libs(tmp.path(), &[("main.so", main)]);
+    let (report, o) = graph_json(&inputs);
+    assert!(!o.status.success());
+    // The undefined function is unresolved; the unknown GOT namespace is a
+    // problem, the one link stops at.
+    assert_eq!(report["unresolved"][0]["import"], "env.nope");
+    assert_eq!(
+        report["unresolved"][0]["reason"],
+        "undefined function: no library defines it"
+    );
+    let problem = report["problems"][0].as_str().unwrap();
+    let words = "main.so: import \"GOT.tls\" \"t\": unknown GOT namespace";
+    assert!(problem.ends_with(words), "{problem}");
+    assert!(stderr(&o).contains(problem), "{}", stderr(&o));
+    let e = link_fails(&[("main.so", main)], &[]);
+    assert!(e.trim_end().ends_with(words), "{e}");
+}
+
+#[test]
+fn graph_of_a_built_set_finds_what_link_finds_and_agrees_on_symbols() {
+    let Some(dir) = set("chain") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let sysroot = libc().parent().unwrap().display().to_string();
+    let lib_dirs = [
+        "--lib-dir".to_string(),
+        dir.display().to_string(),
+        "--lib-dir".into(),
+        sysroot,
+    ];
+    let mut args = vec![dir.join("main.so").display().to_string()];
+    args.extend(lib_dirs.iter().cloned());
+    let (report, o) = graph_json(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let edges = symbol_edges(&report);
+    assert!(edges.len() > 20, "{edges:?}");
+    // libmid's functions come from libbase, main's printf from libc.
+    assert!(
+        edges
+            .iter()
+            .any(|e| e[0] == "main" && e[2] == "libmid.so" && e[4] == "symbol"),
+        "{edges:?}"
+    );
+    assert!(edges.iter().any(|e| e[2] == "libc.so"), "{edges:?}");
+
+    let out = tmp.path().join("out.wasm");
+    let map = tmp.path().join("map.json");
+    args.extend(["-o".into(), out.display().to_string()]);
+    args.extend(["--map".into(), map.display().to_string()]);
+    let o = weld(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let map: serde_json::Value = serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
+    let libraries: Vec<&serde_json::Value> = map["libraries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["name"])
+        .collect();
+    let load_order: Vec<&serde_json::Value> = report["load_order"].as_array().unwrap().iter().collect();
+    assert_eq!(libraries, load_order);
+    assert_eq!(map["init_order"], report["order"]);
+    got_entries_agree(&map, &edges);
+}
+
+#[test]
+fn lib_dir_escapes_are_refused_by_link_and_graph_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let libs = tmp.path().join("libs");
+    std::fs::create_dir(&libs).unwrap();
+    let outside = tmp.path().join("outside.so");
+    std::fs::write(
+        &outside,
+        wat::parse_str(r#"(module (@dylink.0 (mem-info (memory 0 0))))"#).unwrap(),
+    )
+    .unwrap();
+    let mut cases = vec![
+        ("../outside.so".to_string(), "`..` segments are refused"),
+        (outside.display().to_string(), "absolute paths are refused"),
+    ];
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&outside, libs.join("libout.so")).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), libs.join("up")).unwrap();
+        cases.push(("libout.so".into(), "outside the library directory"));
+        cases.push(("up/outside.so".into(), "only bare file names are looked up"));
+    }
+    for (name, why) in cases {
+        let main = MAIN.replace("libnope.so", &name);
+        let dir = libs.display().to_string();
+        let e = link_fails(&[("main.so", &main)], &["--lib-dir", &dir]);
+        let said = format!("needed library `{name}` cannot be looked up: ");
+        assert!(e.contains(&said) && e.contains(why), "{name}: {e}");
+        let written = write_libs(tmp.path(), &[("main.so", &main)]);
+        let (_, o) = graph_json(&[written[0].clone(), "--lib-dir".into(), dir]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains(&said) && stderr(&o).contains(why),
+            "{name}: {}",
+            stderr(&o)
+        );
+    }
+}

@@ -47,8 +47,9 @@ pub use weld_format::write::Output;
 
 // link: dylink.0 shared libraries → one core module.
 pub use link::{
-    link, ComponentOptions, Duplicates, GotFunc, GotMem, LibLayout, LibraryReport, LinkOptions, LinkReport,
-    Linked, Undefined,
+    link, ComponentOptions, Duplicate, Duplicates, GotFunc, GotMem, LibLayout, LibraryFault, LibraryReport,
+    LibrarySetError, LinkOptions, LinkReport, Linked, NeededRefusal, Overflow, Segment, SymbolFault,
+    SymbolKind, Undefined,
 };
 
 // compose: components → one component, shared-nothing.
@@ -66,7 +67,9 @@ pub use resolve::HostMap;
 pub use resolve::{FileLink, ResolveOptions, Rule};
 
 // graph, inspect, hash: reports.
-pub use report::graph::{graph, EdgeReport, GraphOptions, GraphReport, NodeReport, UnresolvedReport};
+pub use report::graph::{
+    graph, EdgeReport, GraphOptions, GraphReport, NodeReport, SymbolEdgeReport, UnresolvedReport,
+};
 pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
 pub use resolve::graph::{Cycle, CycleEdge};
 

@@ -1,5 +1,6 @@
 //! `weld graph INPUTS... [--format text|dot|json]`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use weld_linker::GraphOptions;
@@ -24,14 +25,22 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Shared libraries (`dylink.0`): where needed libraries that are not
+    /// inputs are found, as `weld link --lib-dir` finds them (repeatable).
+    #[arg(long = "lib-dir", value_name = "DIR")]
+    lib_dirs: Vec<PathBuf>,
     #[command(flatten)]
     resolve: super::ResolveArgs,
 }
 
-/// Runs `weld graph`. Exits 1 when the graph has a cycle (after printing it).
+/// Runs `weld graph`. Exits 1 when the graph has a cycle, or has problems
+/// `fuse`, `compose` or `link` would refuse (after printing it).
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let (inputs, resolve) = args.resolve.load(&args.inputs)?;
-    let opts = GraphOptions { resolve };
+    let opts = GraphOptions {
+        resolve,
+        lib_dirs: args.lib_dirs,
+    };
     let report = weld_linker::graph(&opts, &inputs)?;
     match args.format {
         Format::Text => out!("{}", report.to_text()),

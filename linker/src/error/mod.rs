@@ -16,7 +16,10 @@ mod link;
 
 pub use compose::ComposeError;
 pub use fuse::FuseError;
-pub use link::{LinkError, Undefined};
+pub use link::{
+    Duplicate, LibraryFault, LibrarySetError, LinkError, NeededRefusal, Overflow, Segment, SymbolFault,
+    SymbolKind, Undefined,
+};
 
 /// Any failure of a weld-linker operation.
 #[derive(Debug, thiserror::Error)]

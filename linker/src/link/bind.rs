@@ -1,29 +1,35 @@
-//! Stage 4 of `weld link`: bind every import of every library, and build
-//! the module the bindings need, `weld:link`, which the fuse stages then
-//! place first. It defines what a loader would provide: the memory, the
-//! table, `__stack_pointer`, each library's `__memory_base` and
-//! `__table_base` as constants, the GOT (`GOT.mem.X` = the address of X,
-//! `GOT.func.F` = a table slot holding F, one slot per function), the
-//! trapping stubs, and the init function (data relocations and
-//! constructors, dependencies first, then MAIN's `_start` or
-//! `_initialize`). Imports of `env` bind to another library's export (the
-//! first definition in load order); other modules stay imports.
+//! Stage 4 of `weld link`: bind every import of every library as the
+//! symbol resolution says ([`crate::resolve::symbols`]), and build the
+//! module the bindings need, `weld:link`, which the fuse stages then place
+//! first. It defines what a loader would provide: the memory, the table,
+//! `__stack_pointer`, each library's `__memory_base` and `__table_base` as
+//! constants, the GOT (`GOT.mem.X` = the address of X, `GOT.func.F` = a
+//! table slot holding F, one slot per function), the trapping stubs, and the
+//! init function (data relocations and constructors, dependencies first,
+//! then MAIN's `_start` or `_initialize`). Imports of `env` bind to another
+//! library's export (the first definition in load order); other modules
+//! stay imports.
+//!
+//! Cost: one hash lookup per import and per GOT entry, and one pass over
+//! every library's exports for the linked module's exports.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use wasm_encoder::{
     CodeSection, ConstExpr, ElementSection, Elements, Encode, EntityType, ExportKind, ExportSection,
     Function, FunctionSection, GlobalSection, GlobalType, ImportSection, Instruction, MemorySection,
     MemoryType, Module, RefType, TableSection, TableType, TypeSection, ValType,
 };
-use wasmparser::{CompositeInnerType, ExternalKind, Operator, TypeRef};
-use weld_format::dylink::Dylink;
+use wasmparser::{CompositeInnerType, ExternalKind, Import, TypeRef};
 use weld_format::survey::ModuleSurvey;
-use weld_format::InputId;
+use weld_format::{InputId, Item};
 
+use crate::error::LibraryFault;
 use super::layout::Layout;
-use super::symbols::{Def, Symbols};
-use super::{GotFunc, GotMem, LinkError, Undefined};
+use super::{GotFunc, GotMem, LinkError};
+use crate::resolve::symbols::{
+    Binding, Def, LinkerItem, Namespace, Provider, SymbolKind, SymbolResolution, PER_LIBRARY,
+};
 use crate::resolve::{Rule, Target};
 
 /// A function of `weld:link`.
@@ -37,8 +43,9 @@ enum FuncRef {
     Init,
 }
 
+/// Something `weld:link` exports.
 #[derive(Debug, Clone, Copy)]
-enum Item {
+enum Entity {
     Func(FuncRef),
     Global(u32),
     Memory,
@@ -59,7 +66,7 @@ struct Synth {
     stub_key: HashMap<(String, u32), u32>,
     globals: Vec<(bool, i32)>,
     global_key: HashMap<(String, bool), u32>,
-    exports: Vec<(String, Item)>,
+    exports: Vec<(String, Entity)>,
     export_key: HashMap<String, u32>,
     slots: Vec<FuncRef>,
     slot_key: HashMap<(InputId, u32), u32>,
@@ -87,29 +94,29 @@ pub(crate) struct BindCx<'r, 'a> {
     pub files: &'r [&'r str],
     pub names: &'r [&'r str],
     pub libs: &'r [&'r ModuleSurvey<'a>],
-    pub dylink: &'r [Dylink<'a>],
-    pub symbols: &'r Symbols<'a>,
+    pub symbols: &'r SymbolResolution<'a>,
     pub layout: &'r Layout,
     pub load_order: &'r [InputId],
     pub init_order: &'r [InputId],
     pub stub_missing: bool,
 }
 
-fn sig_of(m: &ModuleSurvey<'_>, type_index: u32) -> Result<Sig, String> {
+/// The signature of type `type_index` of `m`, as `weld:link` restates it.
+fn sig_of(m: &ModuleSurvey<'_>, type_index: u32) -> Result<Sig, LibraryFault> {
     let st = m
         .types
         .get(type_index as usize)
-        .ok_or_else(|| format!("type {type_index} out of range"))?;
+        .ok_or(LibraryFault::TypeOutOfRange(type_index))?;
     let CompositeInnerType::Func(ft) = &st.composite_type.inner else {
-        return Err(format!("type {type_index} is not a function type"));
+        return Err(LibraryFault::NotFuncType(type_index));
     };
-    let conv = |v: &wasmparser::ValType| -> Result<ValType, String> {
+    let conv = |v: &wasmparser::ValType| -> Result<ValType, LibraryFault> {
         if let wasmparser::ValType::Ref(r) = v {
             if r.is_concrete_type_ref() {
-                return Err("a function whose type refers to other types cannot be bound by symbol".into());
+                return Err(LibraryFault::ConcreteRef);
             }
         }
-        ValType::try_from(*v).map_err(|_| "unsupported value type".to_string())
+        ValType::try_from(*v).map_err(|_| LibraryFault::UnsupportedValType)
     };
     Ok((
         ft.params().iter().map(conv).collect::<Result<_, _>>()?,
@@ -126,7 +133,7 @@ impl Synth {
         })
     }
 
-    fn export(&mut self, name: String, item: Item) -> u32 {
+    fn export(&mut self, name: String, item: Entity) -> u32 {
         if let Some(&p) = self.export_key.get(&name) {
             return p;
         }
@@ -144,7 +151,7 @@ impl Synth {
         let g = self.globals.len() as u32;
         self.globals.push((mutable, value));
         self.global_key.insert(key, g);
-        self.export(export_name(name, mutable), Item::Global(g))
+        self.export(export_name(name, mutable), Entity::Global(g))
     }
 
     /// Imports `def`'s function into `weld:link`.
@@ -154,15 +161,18 @@ impl Synth {
         }
         let m = cx.libs[def.lib.as_usize()];
         let ex = m.exports[def.export as usize];
-        let bad = |reason: String| LinkError::Library {
-            file: cx.files[def.lib.as_usize()].to_string(),
-            reason: format!("export \"{}\": {reason}", ex.name),
+        let fault = |f: LibraryFault| {
+            f.at(
+                cx.files[def.lib.as_usize()],
+                Some(Item::Export(ex.name.to_string())),
+                None,
+            )
         };
         let t = m
             .func_types
             .get(ex.index as usize)
-            .ok_or_else(|| bad("function index out of range".into()))?;
-        let sig = sig_of(m, t.0).map_err(bad)?;
+            .ok_or_else(|| fault(LibraryFault::FuncOutOfRange))?;
+        let sig = sig_of(m, t.0).map_err(fault)?;
         let ty = self.ty(sig);
         let i = self.imports.len() as u32;
         self.imports
@@ -172,14 +182,14 @@ impl Synth {
         Ok(FuncRef::Import(i))
     }
 
-    fn stub(&mut self, name: &str, sig: Sig) -> FuncRef {
+    /// A trapping stub for `name` of signature `sig`, one per name and type.
+    fn stub(&mut self, name: &str, sig: Sig) -> u32 {
         let ty = self.ty(sig);
         let n = self.stubs.len() as u32;
-        let s = *self.stub_key.entry((name.to_string(), ty)).or_insert_with(|| {
+        *self.stub_key.entry((name.to_string(), ty)).or_insert_with(|| {
             self.stubs.push((name.to_string(), ty));
             n
-        });
-        FuncRef::Stub(s)
+        })
     }
 }
 
@@ -191,310 +201,319 @@ fn export_name(name: &str, mutable: bool) -> String {
     }
 }
 
-/// A value the linker itself defines, by symbol name.
-fn linker_symbol(layout: &Layout, name: &str) -> Option<u32> {
-    Some(match name {
-        "__stack_pointer" | "__stack_high" | "__global_base" => layout.stack_high,
-        "__stack_low" => 0,
-        "__heap_base" | "__data_end" => layout.heap_base,
-        "__heap_end" => layout.heap_end as u32,
-        _ => return None,
-    })
+/// The target of an import bound to `def`.
+fn to(def: Def) -> Target {
+    Target::Input {
+        provider: InputId(def.lib.0 + 1),
+        export: def.export,
+        rule: Rule::Symbol,
+    }
 }
 
-/// The offset a data symbol's exported global holds.
-fn data_offset(m: &ModuleSurvey<'_>, def: Def) -> Option<u32> {
-    let ex = m.exports[def.export as usize];
-    let imported = m.imported.globals;
-    let g = m.globals.get(ex.index.checked_sub(imported)? as usize)?;
-    let mut ops = g.init_expr.get_operators_reader();
-    match (ops.read().ok()?, ops.read().ok()?) {
-        (Operator::I32Const { value }, Operator::End) => Some(value as u32),
-        _ => None,
+/// The target of an import bound to `weld:link`'s export `p`.
+fn synth_target(p: u32) -> Target {
+    Target::Input {
+        provider: InputId(0),
+        export: p,
+        rule: Rule::Symbol,
     }
+}
+
+/// One binding run: `weld:link` as it is filled, and the reports.
+struct Binder<'c, 'r, 'a> {
+    cx: &'c BindCx<'r, 'a>,
+    s: Synth,
+    got_mem: Vec<GotMem>,
+    got_mem_seen: HashSet<String>,
+    got_func: Vec<GotFunc>,
+    got_func_seen: HashSet<String>,
+    /// `weld:link`'s exports of the memory and the table.
+    memory: u32,
+    table: u32,
 }
 
 /// Binds every import and builds `weld:link`.
 pub(crate) fn bind(cx: &BindCx<'_, '_>) -> Result<Bound, LinkError> {
-    let mut s = Synth::default();
-    let n = cx.libs.len();
-    let mut targets: Vec<Vec<Target>> = vec![Vec::new(); n + 1];
-    let mut undefined: Vec<Undefined> = Vec::new();
-    let mut undefined_at: HashMap<String, usize> = HashMap::new();
-    let mut got_mem = Vec::new();
-    let mut got_func = Vec::new();
-    let mut got_mem_seen: HashMap<String, ()> = HashMap::new();
-    let to = |lib: InputId, export: u32| Target::Input {
-        provider: InputId(lib.0 + 1),
-        export,
-        rule: Rule::Symbol,
-    };
-    let synth_target = |p: u32| Target::Input {
-        provider: InputId(0),
-        export: p,
-        rule: Rule::Symbol,
-    };
-    let memory = s.export("memory".into(), Item::Memory);
-    let table = s.export("weld:__indirect_function_table".into(), Item::Table);
-    let slot_base = cx.layout.table_end;
-
+    let mut b = Binder::new(cx);
+    let mut targets: Vec<Vec<Target>> = vec![Vec::new(); cx.libs.len() + 1];
+    // Every import of every library, in load order.
     for &k in cx.load_order {
-        let ki = k.as_usize();
-        let m = cx.libs[ki];
-        let d = &cx.dylink[ki];
-        let lib = cx.layout.libs[ki];
-        let mut mine = Vec::with_capacity(m.imports.len());
-        for imp in &m.imports {
-            let bad = |reason: String| LinkError::Library {
-                file: cx.files[ki].to_string(),
-                reason: format!("import \"{}\" \"{}\": {reason}", imp.module, imp.name),
-            };
-            let weak = d.is_weak_import(imp.module, imp.name);
-            let i32_global = |ty: &TypeRef| match ty {
-                TypeRef::Global(g) if g.content_type == wasmparser::ValType::I32 => Ok(g.mutable),
-                _ => Err(bad("expected an i32 global".into())),
-            };
-            let mut missing = |name: &str, what: &'static str| {
-                let at = *undefined_at.entry(name.to_string()).or_insert_with(|| {
-                    undefined.push(Undefined {
-                        symbol: name.to_string(),
-                        what,
-                        needed_by: Vec::new(),
-                    });
-                    undefined.len() - 1
-                });
-                let by = &mut undefined[at].needed_by;
-                if !by.contains(&cx.files[ki].to_string()) {
-                    by.push(cx.files[ki].to_string());
-                }
-            };
-            let target = match (imp.module, &imp.ty) {
-                ("env", TypeRef::Memory(_)) if imp.name == "memory" => synth_target(memory),
-                ("env", TypeRef::Table(_)) if imp.name == "__indirect_function_table" => synth_target(table),
-                ("env", ty @ TypeRef::Global(_))
-                    if imp.name == "__memory_base" || imp.name == "__table_base" =>
-                {
-                    let mutable = i32_global(ty)?;
-                    let (which, value) = match imp.name {
-                        "__memory_base" => ("memory_base", lib.memory_base),
-                        _ => ("table_base", lib.table_base),
-                    };
-                    synth_target(s.global(&format!("{}:{which}", cx.names[ki]), mutable, value as i32))
-                }
-                ("env", ty @ TypeRef::Global(_)) if linker_symbol(cx.layout, imp.name).is_some() => {
-                    let mutable = i32_global(ty)?;
-                    let v = linker_symbol(cx.layout, imp.name).unwrap_or_default();
-                    synth_target(s.global(imp.name, mutable, v as i32))
-                }
-                ("env", TypeRef::Func(t) | TypeRef::FuncExact(t)) => match cx.symbols.func(imp.name) {
-                    Some(def) => to(def.lib, def.export),
-                    None if weak || cx.stub_missing => {
-                        let sig = sig_of(m, *t).map_err(bad)?;
-                        let f = s.stub(imp.name, sig);
-                        let FuncRef::Stub(i) = f else {
-                            unreachable!("stub() gives a stub")
-                        };
-                        synth_target(s.export(format!("weld:stub:{i}"), Item::Func(f)))
-                    }
-                    None => {
-                        missing(imp.name, "function");
-                        Target::Host
-                    }
-                },
-                ("env", TypeRef::Tag(_)) => match cx.symbols.tag(imp.name) {
-                    Some(def) => to(def.lib, def.export),
-                    None => {
-                        missing(imp.name, "tag");
-                        Target::Host
-                    }
-                },
-                ("env", TypeRef::Global(_)) => match cx.symbols.global(imp.name) {
-                    Some(def) => to(def.lib, def.export),
-                    None => {
-                        missing(imp.name, "global");
-                        Target::Host
-                    }
-                },
-                ("env", _) => return Err(bad("not a symbol weld link can provide".into())),
-                ("GOT.mem", ty) => {
-                    let mutable = i32_global(ty)?;
-                    let (value, from) = if let Some(v) = linker_symbol(cx.layout, imp.name) {
-                        (Some(v), "linker".to_string())
-                    } else if let Some(def) = cx.symbols.global(imp.name) {
-                        let p = def.lib.as_usize();
-                        let off = data_offset(cx.libs[p], def).ok_or_else(|| {
-                            bad(format!(
-                                "`{}` exports it, but not as a constant offset",
-                                cx.names[p]
-                            ))
-                        })?;
-                        let addr = (cx.layout.libs[p].memory_base as u64 + off as u64) as u32;
-                        (Some(addr), cx.names[p].to_string())
-                    } else if weak {
-                        (Some(0), "undefined weak".to_string())
-                    } else {
-                        missing(imp.name, "data symbol");
-                        (None, String::new())
-                    };
-                    match value {
-                        Some(v) => {
-                            let name = format!("GOT.mem.{}", imp.name);
-                            if got_mem_seen.insert(name.clone(), ()).is_none() {
-                                got_mem.push(GotMem {
-                                    symbol: imp.name.to_string(),
-                                    address: v,
-                                    from,
-                                });
-                            }
-                            synth_target(s.global(&name, mutable, v as i32))
-                        }
-                        None => Target::Host,
-                    }
-                }
-                ("GOT.func", ty) => {
-                    let mutable = i32_global(ty)?;
-                    let func = match cx.symbols.func(imp.name) {
-                        Some(def) => {
-                            let pm = cx.libs[def.lib.as_usize()];
-                            let identity = (def.lib, pm.exports[def.export as usize].index);
-                            Some((identity, Some(def), cx.names[def.lib.as_usize()].to_string()))
-                        }
-                        None if weak => None,
-                        None if cx.stub_missing => {
-                            // A stub of unknown type is only reachable through
-                            // a pointer: give it `[] -> []`, one per name.
-                            let FuncRef::Stub(i) = s.stub(imp.name, (Vec::new(), Vec::new())) else {
-                                unreachable!("stub() gives a stub")
-                            };
-                            Some(((InputId(u32::MAX), i), None, "stub".into()))
-                        }
-                        None => {
-                            missing(imp.name, "function");
-                            None
-                        }
-                    };
-                    let slot = match func {
-                        None => 0,
-                        Some((identity, def, from)) => {
-                            let slot = match s.slot_key.get(&identity) {
-                                Some(&slot) => slot,
-                                None => {
-                                    let f = match def {
-                                        Some(def) => s.import(cx, def)?,
-                                        None => FuncRef::Stub(identity.1),
-                                    };
-                                    let slot = slot_base + s.slots.len() as u32;
-                                    s.slots.push(f);
-                                    s.slot_key.insert(identity, slot);
-                                    slot
-                                }
-                            };
-                            if !got_func.iter().any(|g: &GotFunc| g.symbol == imp.name) {
-                                got_func.push(GotFunc {
-                                    symbol: imp.name.to_string(),
-                                    slot,
-                                    from,
-                                });
-                            }
-                            slot
-                        }
-                    };
-                    synth_target(s.global(&format!("GOT.func.{}", imp.name), mutable, slot as i32))
-                }
-                (m, _) if m.starts_with("GOT.") => return Err(bad("unknown GOT namespace".into())),
-                _ => Target::Host,
-            };
-            mine.push(target);
-        }
-        targets[ki + 1] = mine;
+        targets[k.as_usize() + 1] = b.library(k)?;
     }
+    // What nothing defines, every symbol at once (with `--stub-missing`,
+    // functions became stubs above).
+    let undefined = cx
+        .symbols
+        .undefined(cx.load_order, cx.libs, cx.files, !cx.stub_missing);
     if !undefined.is_empty() {
         return Err(LinkError::Undefined(undefined));
     }
-
-    // The init function: data relocations, then constructors, dependencies
-    // first; then MAIN's entry.
-    let export_of = |k: InputId, name: &str| {
-        cx.libs[k.as_usize()]
-            .exports
-            .iter()
-            .position(|e| e.name == name && matches!(e.kind, ExternalKind::Func))
-            .map(|p| Def {
-                lib: k,
-                export: p as u32,
-            })
-    };
-    let main = InputId(0);
-    for &k in cx.init_order {
-        if let Some(def) = export_of(k, "__wasm_apply_data_relocs") {
-            let f = s.import(cx, def)?;
-            s.init.push(f);
-        }
-    }
-    for &k in cx.init_order {
-        if k == main {
-            continue;
-        }
-        if let Some(def) = export_of(k, "_initialize").or_else(|| export_of(k, "__wasm_call_ctors")) {
-            let f = s.import(cx, def)?;
-            s.init.push(f);
-        }
-    }
-    let entry = if let Some(def) = export_of(main, "_start") {
-        let f = s.import(cx, def)?;
-        s.init.push(f);
-        "_start"
-    } else {
-        if let Some(def) = export_of(main, "_initialize").or_else(|| export_of(main, "__wasm_call_ctors")) {
-            let f = s.import(cx, def)?;
-            s.init.push(f);
-        }
-        "_initialize"
-    };
-    let empty = s.ty((Vec::new(), Vec::new()));
-    let mut public = vec!["memory".to_string(), entry.to_string()];
-    s.export(entry.to_string(), Item::Func(FuncRef::Init));
-
-    // MAIN's functions, and every library's component-ABI exports (first
-    // definition in load order), are the linked module's exports.
-    for &k in cx.load_order {
-        let m = cx.libs[k.as_usize()];
-        for (e, ex) in m.exports.iter().enumerate() {
-            let abi = ex.name.contains('#') || ex.name.starts_with("cabi_");
-            if !matches!(ex.kind, ExternalKind::Func)
-                || (k != main && !abi)
-                || super::symbols::PER_LIBRARY.contains(&ex.name)
-                || ex.name.starts_with("weld:")
-                || s.export_key.contains_key(ex.name)
-            {
-                continue;
-            }
-            let f = s.import(
-                cx,
-                Def {
-                    lib: k,
-                    export: e as u32,
-                },
-            )?;
-            s.export(ex.name.to_string(), Item::Func(f));
-            public.push(ex.name.to_string());
-        }
-    }
-
+    // The init function (its type is registered right after the calls it
+    // makes, so type indices follow first use), then the linked module's
+    // exports.
+    let entry = b.init()?;
+    let empty = b.s.ty((Vec::new(), Vec::new()));
+    let public = b.exports(entry)?;
     // weld:link's own imports target the libraries.
-    targets[0] = s.import_defs.iter().map(|d| to(d.lib, d.export)).collect();
-    let table_size = slot_base + s.slots.len() as u32;
-    let stubs = s.stubs.iter().map(|(n, _)| n.clone()).collect();
-    let synth = encode(&s, cx.layout, table_size, empty);
+    targets[0] = b.s.import_defs.iter().map(|&d| to(d)).collect();
+    let table_size = cx.layout.table_end + b.s.slots.len() as u32;
     Ok(Bound {
-        synth,
+        synth: encode(&b.s, cx.layout, table_size, empty),
         targets,
         public,
-        got_mem,
-        got_func,
-        stubs,
+        stubs: b.s.stubs.iter().map(|(n, _)| n.clone()).collect(),
+        got_mem: b.got_mem,
+        got_func: b.got_func,
         table_size,
     })
+}
+
+impl<'c, 'r, 'a> Binder<'c, 'r, 'a> {
+    fn new(cx: &'c BindCx<'r, 'a>) -> Self {
+        let mut s = Synth::default();
+        let memory = s.export("memory".into(), Entity::Memory);
+        let table = s.export("weld:__indirect_function_table".into(), Entity::Table);
+        Binder {
+            cx,
+            s,
+            got_mem: Vec::new(),
+            got_mem_seen: HashSet::new(),
+            got_func: Vec::new(),
+            got_func_seen: HashSet::new(),
+            memory,
+            table,
+        }
+    }
+
+    /// The targets of library `k`'s imports, in order.
+    fn library(&mut self, k: InputId) -> Result<Vec<Target>, LinkError> {
+        let cx = self.cx;
+        let m = cx.libs[k.as_usize()];
+        let bindings = &cx.symbols.bindings[k.as_usize()];
+        let mut targets = Vec::with_capacity(m.imports.len());
+        for (imp, binding) in m.imports.iter().zip(bindings) {
+            let fault = |f: LibraryFault| f.at(cx.files[k.as_usize()], Some(Item::import(imp)), None);
+            let mutable = matches!(imp.ty, TypeRef::Global(g) if g.mutable);
+            let Binding { ns, provider } = binding;
+            let target = match (ns, provider) {
+                (_, Provider::Invalid(f)) => return Err(fault(f.clone().into())),
+                (_, Provider::Host) => Target::Host,
+                (Namespace::GotMem, p) => self.got_mem(imp.name, p, mutable),
+                (Namespace::GotFunc, p) => self.got_func(imp.name, p, mutable)?,
+                (_, p) => self.env(k, imp, p, mutable).map_err(fault)?,
+            };
+            targets.push(target);
+        }
+        Ok(targets)
+    }
+
+    /// An `env` import of library `k`.
+    fn env(
+        &mut self,
+        k: InputId,
+        imp: &Import<'_>,
+        p: &Provider,
+        mutable: bool,
+    ) -> Result<Target, LibraryFault> {
+        let cx = self.cx;
+        let lib = cx.layout.libs[k.as_usize()];
+        let name = cx.names[k.as_usize()];
+        Ok(match p {
+            Provider::Linker(LinkerItem::Memory) => synth_target(self.memory),
+            Provider::Linker(LinkerItem::Table) => synth_target(self.table),
+            Provider::Linker(LinkerItem::MemoryBase) => synth_target(self.s.global(
+                &format!("{name}:memory_base"),
+                mutable,
+                lib.memory_base as i32,
+            )),
+            Provider::Linker(LinkerItem::TableBase) => synth_target(self.s.global(
+                &format!("{name}:table_base"),
+                mutable,
+                lib.table_base as i32,
+            )),
+            Provider::Linker(LinkerItem::Layout(sym)) => {
+                synth_target(self.s.global(imp.name, mutable, cx.layout.value(*sym) as i32))
+            }
+            Provider::Library(def) | Provider::Data { def, .. } => to(*def),
+            // A weak function nothing defines, or any undefined function
+            // with `--stub-missing`: a trapping stub of the import's type.
+            // Otherwise undefined: reported once every library is bound.
+            Provider::WeakUndefined | Provider::Undefined(SymbolKind::Function) => {
+                let stubbed = matches!(p, Provider::WeakUndefined) || cx.stub_missing;
+                match imp.ty {
+                    TypeRef::Func(t) | TypeRef::FuncExact(t) if stubbed => {
+                        let sig = sig_of(cx.libs[k.as_usize()], t)?;
+                        let i = self.s.stub(imp.name, sig);
+                        synth_target(
+                            self.s
+                                .export(format!("weld:stub:{i}"), Entity::Func(FuncRef::Stub(i))),
+                        )
+                    }
+                    _ => Target::Host,
+                }
+            }
+            Provider::Undefined(_) | Provider::Host | Provider::Invalid(_) => Target::Host,
+        })
+    }
+
+    /// A `GOT.mem` import: a global holding the symbol's address.
+    fn got_mem(&mut self, symbol: &str, p: &Provider, mutable: bool) -> Target {
+        let cx = self.cx;
+        let (address, from) = match p {
+            Provider::Linker(LinkerItem::Layout(sym)) => (cx.layout.value(*sym), "linker".to_string()),
+            Provider::Data { def, offset } => {
+                let base = cx.layout.libs[def.lib.as_usize()].memory_base;
+                let address = (base as u64 + *offset as u64) as u32;
+                (address, cx.names[def.lib.as_usize()].to_string())
+            }
+            Provider::WeakUndefined => (0, "undefined weak".to_string()),
+            // Undefined: reported once every library is bound.
+            _ => return Target::Host,
+        };
+        let name = format!("GOT.mem.{symbol}");
+        if self.got_mem_seen.insert(name.clone()) {
+            self.got_mem.push(GotMem {
+                symbol: symbol.to_string(),
+                address,
+                from,
+            });
+        }
+        synth_target(self.s.global(&name, mutable, address as i32))
+    }
+
+    /// A `GOT.func` import: a global holding the table slot of the
+    /// function, one slot per function (a stub with `--stub-missing`; slot
+    /// 0 for a weak one nothing defines).
+    fn got_func(&mut self, symbol: &str, p: &Provider, mutable: bool) -> Result<Target, LinkError> {
+        let cx = self.cx;
+        // The function's identity (its library and index, or the stub's
+        // position), and where it comes from.
+        let func = match p {
+            Provider::Library(def) => {
+                let index = cx.libs[def.lib.as_usize()].exports[def.export as usize].index;
+                Some((
+                    (def.lib, index),
+                    Some(*def),
+                    cx.names[def.lib.as_usize()].to_string(),
+                ))
+            }
+            Provider::Undefined(_) if cx.stub_missing => {
+                // A stub of unknown type is only reachable through a
+                // pointer: give it `[] -> []`, one per name.
+                let i = self.s.stub(symbol, (Vec::new(), Vec::new()));
+                Some(((InputId(u32::MAX), i), None, "stub".to_string()))
+            }
+            // Weak: slot 0. Undefined: reported once every library is bound.
+            _ => None,
+        };
+        let slot = match func {
+            None => 0,
+            Some((identity, def, from)) => {
+                let slot = self.slot(identity, def)?;
+                if self.got_func_seen.insert(symbol.to_string()) {
+                    self.got_func.push(GotFunc {
+                        symbol: symbol.to_string(),
+                        slot,
+                        from,
+                    });
+                }
+                slot
+            }
+        };
+        Ok(synth_target(self.s.global(
+            &format!("GOT.func.{symbol}"),
+            mutable,
+            slot as i32,
+        )))
+    }
+
+    /// The table slot of a function (`def`'s, or stub `identity.1`'s), given
+    /// on first use.
+    fn slot(&mut self, identity: (InputId, u32), def: Option<Def>) -> Result<u32, LinkError> {
+        if let Some(&slot) = self.s.slot_key.get(&identity) {
+            return Ok(slot);
+        }
+        let f = match def {
+            Some(def) => self.s.import(self.cx, def)?,
+            None => FuncRef::Stub(identity.1),
+        };
+        let slot = self.cx.layout.table_end + self.s.slots.len() as u32;
+        self.s.slots.push(f);
+        self.s.slot_key.insert(identity, slot);
+        Ok(slot)
+    }
+
+    /// The init function: data relocations, then constructors, dependencies
+    /// first; then MAIN's entry, whose name it is exported under.
+    fn init(&mut self) -> Result<&'static str, LinkError> {
+        let cx = self.cx;
+        let export_of = |k: InputId, name: &str| {
+            cx.libs[k.as_usize()]
+                .exports
+                .iter()
+                .position(|e| e.name == name && matches!(e.kind, ExternalKind::Func))
+                .map(|p| Def {
+                    lib: k,
+                    export: p as u32,
+                })
+        };
+        let ctors = |k| export_of(k, "_initialize").or_else(|| export_of(k, "__wasm_call_ctors"));
+        let main = InputId(0);
+        let relocs = cx
+            .init_order
+            .iter()
+            .filter_map(|&k| export_of(k, "__wasm_apply_data_relocs"));
+        let others = cx
+            .init_order
+            .iter()
+            .filter(|&&k| k != main)
+            .filter_map(|&k| ctors(k));
+        let calls: Vec<Def> = relocs.chain(others).collect();
+        for def in calls {
+            let f = self.s.import(cx, def)?;
+            self.s.init.push(f);
+        }
+        let (entry, def) = match export_of(main, "_start") {
+            Some(def) => ("_start", Some(def)),
+            None => ("_initialize", ctors(main)),
+        };
+        if let Some(def) = def {
+            let f = self.s.import(cx, def)?;
+            self.s.init.push(f);
+        }
+        Ok(entry)
+    }
+
+    /// The linked module's exports: the memory, the entry, then MAIN's
+    /// functions and every library's component-ABI exports (the first
+    /// definition in load order).
+    fn exports(&mut self, entry: &str) -> Result<Vec<String>, LinkError> {
+        let cx = self.cx;
+        let main = InputId(0);
+        let mut public = vec!["memory".to_string(), entry.to_string()];
+        self.s.export(entry.to_string(), Entity::Func(FuncRef::Init));
+        for &k in cx.load_order {
+            for (e, ex) in cx.libs[k.as_usize()].exports.iter().enumerate() {
+                let abi = ex.name.contains('#') || ex.name.starts_with("cabi_");
+                if !matches!(ex.kind, ExternalKind::Func)
+                    || (k != main && !abi)
+                    || PER_LIBRARY.contains(&ex.name)
+                    || ex.name.starts_with("weld:")
+                    || self.s.export_key.contains_key(ex.name)
+                {
+                    continue;
+                }
+                let def = Def {
+                    lib: k,
+                    export: e as u32,
+                };
+                let f = self.s.import(cx, def)?;
+                self.s.export(ex.name.to_string(), Entity::Func(f));
+                public.push(ex.name.to_string());
+            }
+        }
+        Ok(public)
+    }
 }
 
 /// Writes `weld:link`.
@@ -557,10 +576,10 @@ fn encode(s: &Synth, layout: &Layout, table_size: u32, empty: u32) -> Vec<u8> {
     let mut exports = ExportSection::new();
     for (name, item) in &s.exports {
         let (kind, idx) = match *item {
-            Item::Func(f) => (ExportKind::Func, index(f)),
-            Item::Global(g) => (ExportKind::Global, g),
-            Item::Memory => (ExportKind::Memory, 0),
-            Item::Table => (ExportKind::Table, 0),
+            Entity::Func(f) => (ExportKind::Func, index(f)),
+            Entity::Global(g) => (ExportKind::Global, g),
+            Entity::Memory => (ExportKind::Memory, 0),
+            Entity::Table => (ExportKind::Table, 0),
         };
         exports.export(name, kind, idx);
     }

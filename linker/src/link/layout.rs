@@ -1,5 +1,6 @@
-//! Stage 2 of `weld link`: check each library against what its `dylink.0`
-//! claims, then lay out the one memory and the one table.
+//! Stage 2 of `weld link` (after the `needed` closure): check each library
+//! against what its `dylink.0` claims, then lay out the one memory and the
+//! one table.
 //!
 //! Memory: the stack first (`[0, stack)`, `__stack_pointer` at its top),
 //! then each library's `mem-info` area at its alignment, in load order, then
@@ -11,9 +12,11 @@
 use wasmparser::{ConstExpr, DataKind, ElementItems, ElementKind, Operator, TypeRef};
 use weld_format::dylink::Dylink;
 use weld_format::survey::ModuleSurvey;
-use weld_format::InputId;
+use weld_format::{InputId, Item};
 
+use crate::error::{LibraryFault, Overflow, Segment};
 use super::LinkError;
+use crate::resolve::symbols::LayoutSymbol;
 
 /// Where one library lives.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -45,6 +48,18 @@ pub(crate) struct Layout {
     pub table_end: u32,
 }
 
+impl Layout {
+    /// The value of a symbol the linker defines.
+    pub fn value(&self, symbol: LayoutSymbol) -> u32 {
+        match symbol {
+            LayoutSymbol::StackHigh => self.stack_high,
+            LayoutSymbol::StackLow => 0,
+            LayoutSymbol::HeapBase => self.heap_base,
+            LayoutSymbol::HeapEnd => self.heap_end as u32,
+        }
+    }
+}
+
 const PAGE: u64 = 65536;
 
 fn align(x: u64, log2: u32) -> u64 {
@@ -60,9 +75,6 @@ pub(crate) fn layout(
     dylink: &[Dylink<'_>],
     stack_size: u32,
 ) -> Result<Layout, LinkError> {
-    let too_big = |what: &str| LinkError::Layout {
-        reason: format!("the libraries' {what} do not fit a 32-bit address space"),
-    };
     let mut out = Layout {
         libs: vec![LibLayout::default(); libs.len()],
         ..Layout::default()
@@ -79,10 +91,10 @@ pub(crate) fn layout(
         mem = base + d.memory_size as u64;
         table = tbase + d.table_size as u64;
         if mem > u32::MAX as u64 {
-            return Err(too_big("data"));
+            return Err(LinkError::Layout(Overflow::Data));
         }
         if table > u32::MAX as u64 {
-            return Err(too_big("tables"));
+            return Err(LinkError::Layout(Overflow::Tables));
         }
         out.libs[k.as_usize()] = LibLayout {
             memory_base: base as u32,
@@ -99,7 +111,7 @@ pub(crate) fn layout(
     let heap_base = align(mem, 4);
     let pages = heap_base.div_ceil(PAGE).max(min_pages).max(1);
     if pages * PAGE > u32::MAX as u64 {
-        return Err(too_big("data and stack"));
+        return Err(LinkError::Layout(Overflow::DataAndStack));
     }
     out.stack_high = stack as u32;
     out.heap_base = heap_base as u32;
@@ -157,53 +169,33 @@ fn env_global(m: &ModuleSurvey<'_>, name: &str) -> Option<u32> {
 /// memory or table of its own, segments relative to its bases), single
 /// threaded, and its segments fit what `mem-info` reserves.
 fn check(file: &str, m: &ModuleSurvey<'_>, d: &Dylink<'_>) -> Result<(), LinkError> {
-    let bad = |reason: String| LinkError::Library {
-        file: file.to_string(),
-        reason,
-    };
     if !m.memories.is_empty() {
-        return Err(bad(
-            "defines its own memory: not a position-independent shared library (build with -fPIC -shared)"
-                .into(),
-        ));
+        return Err(LibraryFault::OwnMemory.at(file, None, None));
     }
     if !m.tables.is_empty() {
-        return Err(bad(
-            "defines its own table: not a position-independent shared library (build with -fPIC -shared)"
-                .into(),
-        ));
+        return Err(LibraryFault::OwnTable.at(file, None, None));
     }
     for imp in &m.imports {
-        if let TypeRef::Memory(mt) = imp.ty {
-            if mt.shared {
-                return Err(bad(format!(
-                    "import \"{}\" \"{}\": shared memory (threads) is not supported by weld link",
-                    imp.module, imp.name
-                )));
-            }
-            if mt.memory64 {
-                return Err(bad(format!(
-                    "import \"{}\" \"{}\": 64-bit memory is not supported by weld link",
-                    imp.module, imp.name
-                )));
-            }
-        }
-        if imp.module == "env" && imp.name == "__tls_base" {
-            return Err(bad(
-                "import \"env\" \"__tls_base\": thread-local storage of a library built for threads is not supported by weld link".into(),
-            ));
-        }
+        let fault = match imp.ty {
+            TypeRef::Memory(mt) if mt.shared => LibraryFault::SharedMemory,
+            TypeRef::Memory(mt) if mt.memory64 => LibraryFault::Memory64,
+            _ if imp.module == "env" && imp.name == "__tls_base" => LibraryFault::ThreadLocal,
+            _ => continue,
+        };
+        return Err(fault.at(file, Some(Item::import(imp)), None));
     }
     let memory_base = env_global(m, "__memory_base");
     for (i, seg) in m.data.iter().enumerate() {
         if let DataKind::Active { offset_expr, .. } = &seg.kind {
-            let at = Segment {
-                what: format!("data {i}"),
-                base: ("__memory_base", memory_base),
-                reserved: (d.memory_size, "bytes"),
-                fixed: "address",
-            };
-            at.check(offset_expr, seg.data.len() as u64).map_err(bad)?;
+            let segment = Segment::Data(i as u32);
+            check_segment(
+                segment,
+                memory_base,
+                d.memory_size,
+                offset_expr,
+                seg.data.len() as u64,
+            )
+            .map_err(|fault| fault.at(file, None, Some(seg.range.start as u64)))?;
         }
     }
     let table_base = env_global(m, "__table_base");
@@ -213,49 +205,32 @@ fn check(file: &str, m: &ModuleSurvey<'_>, d: &Dylink<'_>) -> Result<(), LinkErr
                 ElementItems::Functions(r) => r.count(),
                 ElementItems::Expressions(_, r) => r.count(),
             };
-            let at = Segment {
-                what: format!("elem {i}"),
-                base: ("__table_base", table_base),
-                reserved: (d.table_size, "table slots"),
-                fixed: "table slot",
-            };
-            at.check(offset_expr, count as u64).map_err(bad)?;
+            let segment = Segment::Elem(i as u32);
+            check_segment(segment, table_base, d.table_size, offset_expr, count as u64)
+                .map_err(|fault| fault.at(file, None, Some(seg.range.start as u64)))?;
         }
     }
     Ok(())
 }
 
-/// One active segment of a library, for [`check`]: it must sit at its
-/// base global plus a constant, within what `mem-info` reserves.
-struct Segment {
-    /// `data 3`, `elem 0`.
-    what: String,
-    /// The base global's name and its index in the library.
-    base: (&'static str, Option<u32>),
-    /// What `mem-info` reserves, and its unit.
-    reserved: (u32, &'static str),
-    /// What a fixed offset is (`address`, `table slot`).
-    fixed: &'static str,
-}
-
-impl Segment {
-    fn check(&self, offset_expr: &ConstExpr<'_>, len: u64) -> Result<(), String> {
-        let Segment {
-            what,
-            base: (base_name, base),
-            reserved: (reserved, unit),
-            fixed,
-        } = self;
-        match offset(offset_expr, *base) {
-            Offset::Relative(at) if at + len > *reserved as u64 => Err(format!(
-                "{what} ends at {base_name} + {}, but its dylink.0 mem-info reserves only {reserved} {unit}",
-                at + len
-            )),
-            Offset::Relative(_) => Ok(()),
-            Offset::Fixed => Err(format!(
-                "{what} is at a fixed {fixed}: not a position-independent shared library"
-            )),
-            Offset::Other => Err(format!("{what}: its offset is not relative to {base_name}")),
-        }
+/// One active segment of a library, `len` bytes or slots long: it must sit
+/// at its base global (`base`, its index in the library) plus a constant,
+/// within the `reserved` bytes or slots of `mem-info`.
+fn check_segment(
+    segment: Segment,
+    base: Option<u32>,
+    reserved: u32,
+    offset_expr: &ConstExpr<'_>,
+    len: u64,
+) -> Result<(), LibraryFault> {
+    match offset(offset_expr, base) {
+        Offset::Relative(at) if at + len > reserved as u64 => Err(LibraryFault::PastReserved {
+            segment,
+            end: at + len,
+            reserved,
+        }),
+        Offset::Relative(_) => Ok(()),
+        Offset::Fixed => Err(LibraryFault::FixedSegment { segment }),
+        Offset::Other => Err(LibraryFault::UnrelatedOffset { segment }),
     }
 }

@@ -1,32 +1,35 @@
 //! `weld link`: shared libraries (`dylink.0`) → one core module, statically
 //! (shared-everything: one memory, one table, direct calls).
 //!
-//! The driver, one stage per module, in pipeline order:
-//! [`load`] (the `needed` closure; load and init orders), [`layout`] (the
-//! libraries checked against their `dylink.0`, then memory and table laid
-//! out), [`symbols`] (the symbol table), [`bind`] (every import bound, and
-//! the module `weld:link` that defines what a loader would provide), then
-//! the fuse stages (plan, ICF, emit) over `weld:link` and the libraries, and
+//! The driver, one stage per module, in pipeline order: the `needed`
+//! closure with its load and init orders ([`crate::resolve::needed`]),
+//! [`layout`] (the libraries checked against their `dylink.0`, then memory
+//! and table laid out), the symbol resolution ([`crate::resolve::symbols`],
+//! which `weld graph` prints too), [`bind`] (every import bound, and the
+//! module `weld:link` that defines what a loader would provide), then the
+//! fuse stages (plan, ICF, emit) over `weld:link` and the libraries, and
 //! optionally [`component`] (wrapping with `wit-component`).
 
 pub(crate) mod bind;
 #[cfg(feature = "component")]
 pub(crate) mod component;
 pub(crate) mod layout;
-pub(crate) mod load;
-pub(crate) mod symbols;
 
 use std::path::PathBuf;
 
-use weld_format::dylink::Dylink;
 use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Inputs};
 
 use crate::error::{Error, FuseError};
-pub use crate::error::{LinkError, Undefined};
+pub use crate::error::{
+    Duplicate, LibraryFault, LibrarySetError, LinkError, NeededRefusal, Overflow, Segment, SymbolFault,
+    SymbolKind, Undefined,
+};
 use crate::fuse::icf::Icf;
 use crate::fuse::plan::{OnConflict, PlanOptions};
-use crate::fuse::{run_stages, FuseCx, LinkMap, Stages};
+use crate::fuse::{run_stages, FuseCx, Fused, LinkMap, Stages};
+use crate::resolve::needed::{self, Closure};
+use crate::resolve::symbols::resolve_symbols;
 use crate::resolve::Resolution;
 pub use layout::LibLayout;
 
@@ -178,85 +181,110 @@ pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
     if inputs.is_empty() {
         return Err(LinkError::NoInputs.into());
     }
-    for input in inputs.iter() {
-        if input.kind == weld_format::Kind::Component {
-            return Err(LinkError::Component {
-                file: input.display.clone(),
-            }
-            .into());
-        }
+    if let Some(input) = inputs.iter().find(|i| i.kind == weld_format::Kind::Component) {
+        let file = input.display.clone();
+        return Err(LinkError::from(LibrarySetError::Component { file }).into());
     }
-    let closure = load::closure(&mut inputs, &opts.lib_dirs)?;
+    // The `needed` closure: what the libraries need, found among the inputs
+    // or in the library directories, and the load and init orders.
+    let Closure {
+        found,
+        load_order,
+        init_order,
+    } = needed::closure(&opts.lib_dirs, &inputs).map_err(LinkError::from)?;
+    inputs
+        .append(found)
+        .map_err(|e| LinkError::from(LibrarySetError::from(e)))?;
     let surveys = weld_format::survey::survey_all(&inputs)?;
     let files: Vec<&str> = inputs.iter().map(|i| i.display.as_str()).collect();
     let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
-    let libs: Vec<&ModuleSurvey<'_>> = surveys
-        .iter()
-        .zip(&files)
-        .map(|(s, f)| {
-            s.as_module()
-                .ok_or_else(|| LinkError::Component { file: f.to_string() })
-        })
-        .collect::<Result<_, _>>()?;
-    let dylink: Vec<Dylink<'_>> = libs
-        .iter()
-        .zip(&files)
-        .map(|(m, f)| match weld_format::dylink::dylink(m) {
-            Some(Ok(d)) => Ok(d),
-            Some(Err(e)) => Err(LinkError::Library {
-                file: f.to_string(),
-                reason: format!("custom section `dylink.0`: {e}"),
-            }),
-            None => Err(LinkError::NotShared { file: f.to_string() }),
-        })
-        .collect::<Result<_, _>>()?;
+    let (libs, dylink) =
+        needed::libraries(&files, &surveys.iter().collect::<Vec<_>>()).map_err(LinkError::from)?;
 
-    let layout = layout::layout(&closure.load_order, &files, &libs, &dylink, opts.stack_size)?;
-    let symbols = symbols::Symbols::build(&closure.load_order, &libs, &dylink);
-    let mut warnings: Vec<String> = Vec::new();
-    let dups: Vec<String> = symbols
-        .duplicates
-        .iter()
-        .map(|d| {
-            format!(
-                "symbol `{}` is defined by {} and by {}; the first in load order ({}) is used",
-                d.name,
-                files[d.used.as_usize()],
-                files[d.other.as_usize()],
-                files[d.used.as_usize()]
-            )
-        })
-        .collect();
-    if opts.duplicates == Duplicates::Error && !dups.is_empty() {
-        return Err(LinkError::Duplicates(dups).into());
+    // Every library checked against its dylink.0, then memory and table laid
+    // out in load order.
+    let layout = layout::layout(&load_order, &files, &libs, &dylink, opts.stack_size)?;
+    // Every import bound by symbol; two strong definitions of a name are a
+    // warning, or an error when asked.
+    let symbols = resolve_symbols(&load_order, &libs, &dylink, &names);
+    let duplicates = symbols.duplicates(&files);
+    if opts.duplicates == Duplicates::Error && !duplicates.is_empty() {
+        return Err(LinkError::Duplicates(duplicates).into());
     }
-    warnings.extend(dups);
-
-    let bound = bind::bind(&bind::BindCx {
+    let mut warnings: Vec<String> = duplicates.iter().map(ToString::to_string).collect();
+    // weld:link, and the target of every import.
+    let mut bound = bind::bind(&bind::BindCx {
         files: &files,
         names: &names,
         libs: &libs,
-        dylink: &dylink,
         symbols: &symbols,
         layout: &layout,
-        load_order: &closure.load_order,
-        init_order: &closure.init_order,
+        load_order: &load_order,
+        init_order: &init_order,
         stub_missing: opts.stub_missing,
     })?;
+    let libraries = Libraries {
+        files: &files,
+        names: &names,
+        libs: &libs,
+    };
+    let fused = fuse_stages(opts, &libraries, &mut bound, &init_order)?;
+    warnings.extend(fused.warnings);
+    let bytes = wrap(opts, fused.bytes)?;
+
+    let map = LinkReport {
+        libraries: load_order
+            .iter()
+            .map(|k| LibraryReport {
+                name: names[k.as_usize()].to_string(),
+                file: files[k.as_usize()].to_string(),
+                layout: layout.libs[k.as_usize()],
+            })
+            .collect(),
+        init_order: init_order
+            .iter()
+            .map(|k| names[k.as_usize()].to_string())
+            .collect(),
+        stack_high: layout.stack_high,
+        heap_base: layout.heap_base,
+        heap_end: layout.heap_end,
+        memory_pages: layout.pages,
+        table_size: bound.table_size,
+        got_mem: bound.got_mem,
+        got_func: bound.got_func,
+        stubs: bound.stubs,
+        fuse: fused.map,
+    };
+    Ok(Linked { bytes, warnings, map })
+}
+
+/// The libraries, by input.
+struct Libraries<'r, 'a> {
+    files: &'r [&'r str],
+    names: &'r [&'r str],
+    libs: &'r [&'r ModuleSurvey<'a>],
+}
+
+/// The fuse stages, over weld:link (input 0) and the libraries in init
+/// order, with the targets binding gave (taken from `bound`).
+fn fuse_stages(
+    opts: &LinkOptions,
+    lib: &Libraries<'_, '_>,
+    bound: &mut bind::Bound,
+    init_order: &[InputId],
+) -> Result<Fused, Error> {
     let synth_survey = weld_format::survey("weld:link", &bound.synth)?;
     let synth = synth_survey
         .as_module()
         .expect("weld:link is a core module by construction");
-
-    // The fuse stages, over weld:link (input 0) and the libraries.
     let mut all_files = vec!["weld:link"];
-    all_files.extend(&files);
+    all_files.extend(lib.files);
     let mut all_names = vec!["weld:link"];
-    all_names.extend(&names);
+    all_names.extend(lib.names);
     let mut modules: Vec<&ModuleSurvey<'_>> = vec![synth];
-    modules.extend(libs.iter().copied());
+    modules.extend(lib.libs.iter().copied());
     let links = Resolution {
-        targets: bound.targets,
+        targets: std::mem::take(&mut bound.targets),
         problems: Vec::new(),
         host_map: None,
     };
@@ -268,7 +296,7 @@ pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
         dylink: true,
     };
     let mut order = vec![InputId(0)];
-    order.extend(closure.init_order.iter().map(|k| InputId(k.0 + 1)));
+    order.extend(init_order.iter().map(|k| InputId(k.0 + 1)));
     let stages = Stages {
         icf: opts.icf,
         plan: PlanOptions {
@@ -293,44 +321,16 @@ pub fn link(opts: &LinkOptions, mut inputs: Inputs) -> Result<Linked, Error> {
         }
         other => other,
     })?;
-    warnings.extend(fused.warnings);
-    let fuse_map = fused.map;
-    let bytes = match &opts.component {
-        None => fused.bytes.into_vec(),
-        #[cfg(feature = "component")]
-        Some(c) => component::wrap(&fused.bytes, c)?,
-        #[cfg(not(feature = "component"))]
-        Some(_) => {
-            return Err(
-                LinkError::Wrap("weld-linker was built without the `component` feature".into()).into(),
-            )
-        }
-    };
+    Ok(fused)
+}
 
-    let map = LinkReport {
-        libraries: closure
-            .load_order
-            .iter()
-            .map(|k| LibraryReport {
-                name: names[k.as_usize()].to_string(),
-                file: files[k.as_usize()].to_string(),
-                layout: layout.libs[k.as_usize()],
-            })
-            .collect(),
-        init_order: closure
-            .init_order
-            .iter()
-            .map(|k| names[k.as_usize()].to_string())
-            .collect(),
-        stack_high: layout.stack_high,
-        heap_base: layout.heap_base,
-        heap_end: layout.heap_end,
-        memory_pages: layout.pages,
-        table_size: bound.table_size,
-        got_mem: bound.got_mem,
-        got_func: bound.got_func,
-        stubs: bound.stubs,
-        fuse: fuse_map,
-    };
-    Ok(Linked { bytes, warnings, map })
+/// The output: the fused module, or the component wrapping it when asked.
+fn wrap(opts: &LinkOptions, module: weld_format::write::Output) -> Result<Vec<u8>, LinkError> {
+    match &opts.component {
+        None => Ok(module.into_vec()),
+        #[cfg(feature = "component")]
+        Some(c) => component::wrap(&module, c),
+        #[cfg(not(feature = "component"))]
+        Some(_) => Err(LinkError::NoComponentFeature),
+    }
 }

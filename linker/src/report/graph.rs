@@ -1,13 +1,26 @@
 //! `weld graph`: load → survey → resolve → graph, as a report in text, DOT or
 //! JSON.
+//!
+//! A set of shared libraries (every input a core module with `dylink.0`) is
+//! resolved as `weld link` resolves it: the `needed` closure (with
+//! `--lib-dir`), then every import bound by symbol. The report then shows
+//! the symbol edges (importer → provider, the symbol, the rule), the init
+//! order, the load order, undefined symbols as unresolved, imports link
+//! cannot bind as problems, and duplicate definitions as warnings.
+//!
+//! Cost: one survey per input and one resolution, O(imports + exports).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Serialize;
-use weld_format::{InputId, Inputs, Survey};
+use weld_format::{Input, InputId, Inputs, Item, Survey};
 
+use crate::link::{LibraryFault, LinkError};
 use crate::resolve::graph::{Cycle, ModuleGraph};
-use crate::resolve::{resolve, ResolveOptions, Target};
+use crate::resolve::needed::{self, is_library_set, Closure};
+use crate::resolve::symbols::{resolve_symbols, Provider};
+use crate::resolve::{resolve, HostMap, ResolveOptions, Target};
 use crate::Error;
 use weld_format::survey::survey_all;
 use weld_format::wat::{export_label, import_label};
@@ -17,6 +30,9 @@ use weld_format::wat::{export_label, import_label};
 pub struct GraphOptions {
     /// How imports are resolved.
     pub resolve: ResolveOptions,
+    /// Shared libraries: where `needed` libraries not among the inputs are
+    /// found, as `weld link --lib-dir` finds them.
+    pub lib_dirs: Vec<PathBuf>,
 }
 
 /// One input.
@@ -49,6 +65,23 @@ pub struct EdgeReport {
     pub rule: String,
 }
 
+/// One import of a shared library, bound by symbol.
+#[derive(Debug, Clone, Serialize)]
+pub struct SymbolEdgeReport {
+    /// The importer.
+    pub from: String,
+    /// The import (`env.puts`, `GOT.mem.errno`).
+    pub import: String,
+    /// The provider: a library, or `weld:link` for what the linker
+    /// defines.
+    pub to: String,
+    /// The symbol.
+    pub symbol: String,
+    /// `symbol` (the first definition in load order), `linker` or
+    /// `weak undefined`.
+    pub rule: String,
+}
+
 /// One import left unresolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnresolvedReport {
@@ -67,8 +100,16 @@ pub struct GraphReport {
     pub nodes: Vec<NodeReport>,
     /// Every resolved import.
     pub edges: Vec<EdgeReport>,
-    /// The instantiation order (empty when there are cycles).
+    /// Shared libraries: every import bound by symbol, importers in input
+    /// order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub symbols: Vec<SymbolEdgeReport>,
+    /// The instantiation order (empty when there are cycles); for shared
+    /// libraries, the init order.
     pub order: Vec<String>,
+    /// Shared libraries: the load order, which symbols are looked up in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub load_order: Vec<String>,
     /// Every cycle (empty when the graph is instantiable).
     pub cycles: Vec<Cycle>,
     /// Edges on cycles beyond the reporting cap.
@@ -77,6 +118,9 @@ pub struct GraphReport {
     pub unresolved: Vec<UnresolvedReport>,
     /// Host imports per input and namespace.
     pub host_imports: Vec<UnresolvedReport>,
+    /// What `link` would warn about: symbols two libraries define.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// What `compose` (or `fuse`) would refuse about this wiring: wiring
     /// entries that name nothing, two different providers for one import,
     /// a provider of the wrong kind. One line each.
@@ -102,6 +146,10 @@ pub struct GraphReport {
 pub fn graph(opts: &GraphOptions, inputs: &Inputs) -> Result<GraphReport, Error> {
     // Survey every input in parallel; the first malformed one (in order) stops us.
     let surveys = survey_all(inputs)?;
+    // Shared libraries resolve by symbol, as `weld link` resolves them.
+    if is_library_set(&surveys) {
+        return library_graph(&opts.lib_dirs, inputs, surveys);
+    }
     let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
     // Resolve every import to a provider, a host namespace or nothing.
     let links = resolve(&opts.resolve, &names, &surveys.iter().collect::<Vec<_>>());
@@ -148,41 +196,10 @@ pub fn graph(opts: &GraphOptions, inputs: &Inputs) -> Result<GraphReport, Error>
                 }
             }
         }
-        host_imports.extend(hosts.into_iter().map(|(ns, n)| {
-            let count = format!("{n} import{}", if n == 1 { "" } else { "s" });
-            let reason = match links
-                .host_map
-                .as_ref()
-                .and_then(|h| h.rename(&ns).map(|to| (h, to)))
-            {
-                Some((h, to)) => format!("{count}; host-map {} -> {to}", h.file),
-                None => count,
-            };
-            UnresolvedReport {
-                input: names[i].to_string(),
-                import: ns,
-                reason,
-            }
-        }));
+        host_imports.extend(host_reports(names[i], hosts, links.host_map.as_ref()));
     }
 
-    let nodes = inputs
-        .iter()
-        .zip(&surveys)
-        .map(|(input, s)| {
-            let (imports, exports) = match s {
-                Survey::Module(m) => (m.imports.len(), m.exports.len()),
-                Survey::Component(c) => (c.imports.len(), c.exports.len()),
-            };
-            NodeReport {
-                name: input.name.clone(),
-                file: input.display.clone(),
-                kind: input.kind.to_string(),
-                imports,
-                exports,
-            }
-        })
-        .collect();
+    let nodes = inputs.iter().zip(&surveys).map(|(i, s)| node(i, s)).collect();
 
     Ok(GraphReport {
         nodes,
@@ -193,6 +210,121 @@ pub fn graph(opts: &GraphOptions, inputs: &Inputs) -> Result<GraphReport, Error>
         unresolved,
         host_imports,
         problems: links.problems.iter().map(ToString::to_string).collect(),
+        symbols: Vec::new(),
+        load_order: Vec::new(),
+        warnings: Vec::new(),
+    })
+}
+
+/// The report line of one input.
+fn node(input: &Input, s: &Survey<'_>) -> NodeReport {
+    let (imports, exports) = match s {
+        Survey::Module(m) => (m.imports.len(), m.exports.len()),
+        Survey::Component(c) => (c.imports.len(), c.exports.len()),
+    };
+    NodeReport {
+        name: input.name.clone(),
+        file: input.display.clone(),
+        kind: input.kind.to_string(),
+        imports,
+        exports,
+    }
+}
+
+/// The host imports of `input`, counted per namespace, with the host map's
+/// renaming.
+fn host_reports<'h>(
+    input: &'h str,
+    hosts: BTreeMap<String, usize>,
+    host_map: Option<&'h HostMap>,
+) -> impl Iterator<Item = UnresolvedReport> + 'h {
+    hosts.into_iter().map(move |(ns, n)| {
+        let count = format!("{n} import{}", if n == 1 { "" } else { "s" });
+        let reason = match host_map.and_then(|h| h.rename(&ns).map(|to| (h, to))) {
+            Some((h, to)) => format!("{count}; host-map {} -> {to}", h.file),
+            None => count,
+        };
+        UnresolvedReport {
+            input: input.to_string(),
+            import: ns,
+            reason,
+        }
+    })
+}
+
+/// The graph of a set of shared libraries (`surveys` are the inputs'): what
+/// `weld link` resolves, by symbol.
+fn library_graph(
+    lib_dirs: &[PathBuf],
+    inputs: &Inputs,
+    surveys: Vec<Survey<'_>>,
+) -> Result<GraphReport, Error> {
+    // The `needed` closure, and the libraries it found.
+    let Closure {
+        found,
+        load_order,
+        init_order,
+    } = needed::closure(lib_dirs, inputs).map_err(LinkError::from)?;
+    let found_surveys = survey_all(&found)?;
+    let all: Vec<&Input> = inputs.iter().chain(found.iter()).collect();
+    let surveys: Vec<&Survey<'_>> = surveys.iter().chain(&found_surveys).collect();
+    let files: Vec<&str> = all.iter().map(|i| i.display.as_str()).collect();
+    let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+    let (libs, dylink) = needed::libraries(&files, &surveys).map_err(LinkError::from)?;
+    // Every import bound by symbol.
+    let resolution = resolve_symbols(&load_order, &libs, &dylink, &names);
+
+    let mut symbols = Vec::new();
+    let mut unresolved = Vec::new();
+    let mut host_imports = Vec::new();
+    let mut problems = Vec::new();
+    for (k, bindings) in resolution.bindings.iter().enumerate() {
+        let mut hosts: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, (imp, b)) in libs[k].imports.iter().zip(bindings).enumerate() {
+            let import = || import_label(surveys[k], i);
+            match (&b.provider, b.provider.rule()) {
+                (Provider::Host, _) => *hosts.entry(imp.module.to_string()).or_default() += 1,
+                (Provider::Undefined(kind), _) => unresolved.push(UnresolvedReport {
+                    input: names[k].to_string(),
+                    import: import(),
+                    reason: format!("undefined {kind}: no library defines it"),
+                }),
+                (Provider::Invalid(fault), _) => {
+                    let fault = LibraryFault::from(fault.clone());
+                    problems.push(fault.at(files[k], Some(Item::import(imp)), None).to_string());
+                }
+                (p, Some(rule)) => symbols.push(SymbolEdgeReport {
+                    from: names[k].to_string(),
+                    import: import(),
+                    to: p
+                        .library()
+                        .map_or("weld:link", |def| names[def.lib.as_usize()])
+                        .to_string(),
+                    symbol: imp.name.to_string(),
+                    rule: rule.to_string(),
+                }),
+                (_, None) => {}
+            }
+        }
+        host_imports.extend(host_reports(names[k], hosts, None));
+    }
+    let order_names = |order: &[InputId]| order.iter().map(|k| names[k.as_usize()].to_string()).collect();
+    Ok(GraphReport {
+        nodes: all.iter().zip(&surveys).map(|(i, s)| node(i, s)).collect(),
+        edges: Vec::new(),
+        symbols,
+        order: order_names(&init_order),
+        load_order: order_names(&load_order),
+        cycles: Vec::new(),
+        more_cycle_edges: 0,
+        unresolved,
+        host_imports,
+        warnings: resolution
+            .duplicates(&files)
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        problems,
     })
 }
 
@@ -213,8 +345,20 @@ impl GraphReport {
                 e.from, e.import, e.to, e.export, e.rule
             ));
         }
+        if !self.symbols.is_empty() {
+            s.push_str(&format!("symbols: {}\n", self.symbols.len()));
+            for e in &self.symbols {
+                s.push_str(&format!(
+                    "  {} imports {} -> {} exports {} [{}]\n",
+                    e.from, e.import, e.to, e.symbol, e.rule
+                ));
+            }
+        }
         if self.cycles.is_empty() {
             s.push_str(&format!("order: {}\n", self.order.join(", ")));
+            if !self.load_order.is_empty() {
+                s.push_str(&format!("load order: {}\n", self.load_order.join(", ")));
+            }
         } else {
             s.push_str(&format!("cycles: {}\n", self.cycles.len()));
             for c in &self.cycles {
@@ -239,6 +383,12 @@ impl GraphReport {
                 s.push_str(&format!("  {} imports {}: {}\n", h.input, h.import, h.reason));
             }
         }
+        if !self.warnings.is_empty() {
+            s.push_str(&format!("warnings: {}\n", self.warnings.len()));
+            for w in &self.warnings {
+                s.push_str(&format!("  {w}\n"));
+            }
+        }
         if !self.problems.is_empty() {
             s.push_str(&format!("problems: {}\n", self.problems.len()));
             for p in &self.problems {
@@ -261,6 +411,10 @@ impl GraphReport {
             let shape = if n.kind == "component" { "component" } else { "box" };
             s.push_str(&format!("  {} [shape={shape}];\n", q(&n.name)));
         }
+        // What the linker defines is drawn as one more node.
+        if self.symbols.iter().any(|e| e.to == "weld:link") {
+            s.push_str(&format!("  {} [shape=ellipse];\n", q("weld:link")));
+        }
         for e in &self.edges {
             let color = if on_cycle.contains(&(e.from.as_str(), e.to.as_str())) {
                 ", color=red"
@@ -274,6 +428,19 @@ impl GraphReport {
             };
             s.push_str(&format!(
                 "  {} -> {} [label={}{color}];\n",
+                q(&e.from),
+                q(&e.to),
+                q(&label)
+            ));
+        }
+        for e in &self.symbols {
+            let label = if e.rule == "symbol" {
+                e.import.clone()
+            } else {
+                format!("{} ({})", e.import, e.rule)
+            };
+            s.push_str(&format!(
+                "  {} -> {} [label={}, style=dashed];\n",
                 q(&e.from),
                 q(&e.to),
                 q(&label)

@@ -26,10 +26,18 @@
 //! Cost: O(imports + exports): every provider is indexed once, every import is
 //! one or two hash lookups (an ambiguity check adds one more, and a byte
 //! comparison of the two candidates only when there is a rival).
+//!
+//! Shared libraries (`dylink.0`, `weld link`) resolve by the loader's rules
+//! instead: [`needed`] finds the libraries each one needs (among the inputs,
+//! else in `--lib-dir` by locate's capability rules) and orders them, and
+//! [`symbols`] binds every import by symbol, the first definition in load
+//! order. `link` builds its output from that answer and `graph` prints it.
 
 pub(crate) mod graph;
 pub(crate) mod host_map;
 pub(crate) mod locate;
+pub(crate) mod needed;
+pub(crate) mod symbols;
 pub(crate) mod setup;
 pub(crate) mod wiring;
 
