@@ -27,6 +27,7 @@
 //! one or two hash lookups (an ambiguity check adds one more, and a byte
 //! comparison of the two candidates only when there is a rival).
 
+pub(crate) mod exports;
 pub(crate) mod graph;
 pub(crate) mod host_map;
 pub(crate) mod locate;
