@@ -89,10 +89,14 @@ impl ResolveArgs {
             Some(p) => Some(weld_linker::HostMap::read(p).map_err(|e| anyhow::anyhow!(e))?),
             None => None,
         };
+        // The store is read only for import-map entries under a root.
+        let store = match (&self.root, &self.store) {
+            (Some(_), Some(dir)) => Some(weld_linker::OciDir::open(dir)?),
+            _ => None,
+        };
         let opts = LocateOptions {
             root: self.root,
             hosts: self.hosts.clone(),
-            store: self.store,
             host_map: host_map.clone(),
         };
         let wiring = match &self.wiring {
@@ -103,7 +107,7 @@ impl ResolveArgs {
             }
             None => Vec::new(),
         };
-        let located = weld_linker::locate(&opts, load(args)?)?;
+        let located = weld_linker::locate(&opts, load(args)?, store.as_ref().map(|s| s as _))?;
         Ok((
             located.inputs,
             ResolveOptions {
