@@ -34,7 +34,10 @@ mod store;
 #[cfg(feature = "component")]
 mod targets;
 
-pub use compose::{compose, ComposeOptions, Composed, ExportSpec, HoistReport, WireReport};
+pub use compose::error::{ArgumentSource, BadExportReason, ComposeLimit};
+pub use compose::{
+    compose, ComposeMap, ComposeOptions, Composed, ExportReport, ExportSpec, HoistReport, WireReport,
+};
 pub use error::TargetsError;
 pub use error::{
     BundleError, ComposeError, Error, FuseError, GraphError, Item, Problem, SplitError, WiringFileError,
@@ -52,6 +55,7 @@ pub use link::{
 pub use oci_client::Reference;
 pub use report::graph::{graph, EdgeReport, GraphOptions, GraphReport, NodeReport, UnresolvedReport};
 pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
+pub use resolve::exports::ExportLookupError;
 pub use resolve::graph::{Cycle, CycleEdge};
 pub use resolve::locate::{
     locate, LocateError, LocateFailure, LocateOptions, Located, Refusal, IMPORT_MAP, WASI_IMPORT_MAP,
