@@ -6,7 +6,10 @@ mod common;
 use common::{demo, stderr, weld};
 use weld_format::Inputs;
 use weld_linker::WireSpec;
-use weld_linker::{compose, ComposeOptions, Composed, Error, ExportSpec, ResolveOptions};
+use weld_linker::{
+    compose, ArgumentSource, BadExportReason, ComposeError, ComposeOptions, Composed, Error,
+    ExportLookupError, ExportReport, ExportSpec, ResolveOptions, Rule,
+};
 
 /// A component exporting `iface` with `f: func(x: u32) -> u32` = x + `add`,
 /// calling each of `uses` (interfaces with a `f` of the same type) on the way.
@@ -770,4 +773,128 @@ fn map_keys_and_graph_follow_the_semver_rule() {
         "{text}"
     );
     assert!(!text.contains("greeter"), "{text}");
+}
+
+#[test]
+fn an_extra_export_found_by_semver_says_what_it_matched() {
+    let items = [
+        ("app", component("demo:app/api@1.0.0", 1, &[])),
+        ("p", component("demo:a/api@0.2.3", 2, &[])),
+    ];
+    let opts = ComposeOptions {
+        exports: vec![
+            ExportSpec::new("p", "demo:a/api@0.2.5"),
+            ExportSpec {
+                input: "app".into(),
+                name: "demo:app/api@1.0.0".into(),
+                rename: Some("again".into()),
+            },
+        ],
+        ..Default::default()
+    };
+    let out = run(&items, &opts).unwrap();
+    assert_eq!(
+        out.exports,
+        [
+            ExportReport {
+                input: "p".into(),
+                wanted: "demo:a/api@0.2.5".into(),
+                found: "demo:a/api@0.2.3".into(),
+                rule: Rule::Semver,
+                as_name: "demo:a/api@0.2.3".into(),
+            },
+            ExportReport {
+                input: "app".into(),
+                wanted: "demo:app/api@1.0.0".into(),
+                found: "demo:app/api@1.0.0".into(),
+                rule: Rule::Exact,
+                as_name: "again".into(),
+            },
+        ]
+    );
+    // Only the semver match is worth a note.
+    assert_eq!(
+        out.notes,
+        ["--export p/demo:a/api@0.2.5: took `demo:a/api@0.2.3` by the semver rule; the result exports it as `demo:a/api@0.2.3`"]
+    );
+    // A lookup that fails is the resolver's typed answer, kept as the source.
+    let opts = ComposeOptions {
+        exports: vec![ExportSpec::new("p", "demo:a/api@0.3.0")],
+        ..Default::default()
+    };
+    let e = run(&items, &opts).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Compose(ComposeError::BadExport {
+                reason: BadExportReason::Lookup(ExportLookupError::OtherTrack { exported, .. }),
+                ..
+            }) if exported == "demo:a/api@0.2.3"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_type_mismatch_is_one_line_and_keeps_the_validators_error_as_its_source() {
+    use std::error::Error as _;
+    let e = run(
+        &[
+            (
+                "mid",
+                component("demo:mid/api@1.0.0", 10, &["demo:leaf/api@0.2.0"]),
+            ),
+            ("leaf", u64_component("demo:leaf/api@0.2.3")),
+        ],
+        &ComposeOptions::default(),
+    )
+    .unwrap_err();
+    let Error::Compose(ComposeError::TypeMismatch {
+        importer,
+        import,
+        from,
+        ..
+    }) = &e
+    else {
+        panic!("not a type mismatch: {e}")
+    };
+    assert_eq!(
+        (importer.as_str(), import.as_deref()),
+        ("mid", Some("demo:leaf/api@0.2.0"))
+    );
+    assert_eq!(
+        from,
+        &ArgumentSource::Wire {
+            provider: "leaf".into(),
+            export: "demo:leaf/api@0.2.3".into(),
+            rule: Rule::Semver
+        }
+    );
+    let text = e.to_string();
+    assert!(!text.contains('\n'), "{text}");
+    let source = e
+        .source()
+        .and_then(|s| s.downcast_ref::<wasmparser::BinaryReaderError>())
+        .expect("the validator's error is the source");
+    assert!(text.ends_with(&weld_format::one_line(source.message())), "{text}");
+}
+
+#[test]
+fn the_map_is_the_json_the_cli_always_wrote() {
+    let out = ok(&[
+        ("app", component("demo:app/api@1.0.0", 1, &["demo:a/api@1.0.0"])),
+        ("a", component("demo:a/api@1.0.0", 2, &["host:env/x@1.0.0"])),
+    ]);
+    // What `weld compose --map` wrote before the map moved into the library:
+    // a JSON object (keys sorted), pretty-printed.
+    let before = serde_json::to_string_pretty(&serde_json::json!({
+        "order": out.order,
+        "embedded": out.embedded,
+        "wires": out.wires,
+        "imports": out.imports,
+        "hoisted": out.hoisted,
+    }))
+    .unwrap();
+    assert_eq!(out.map().to_json(), before);
+    assert!(before.contains("\"rule\": \"exact\""), "{before}");
 }

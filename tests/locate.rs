@@ -290,6 +290,77 @@ fn digest_map_entries_resolve_in_the_store_verified() {
 }
 
 #[test]
+fn digest_map_entries_resolve_in_any_blob_store_verified() {
+    use weld_linker::{BlobStore, LocateFailure, LocateOptions, MemoryStore, Refusal, Rule, StoreError};
+    let (_tmp, root) = tree();
+    let store = MemoryStore::new();
+    let lib = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 5))"#).unwrap();
+    let (digest, _) = store.put(&lib).unwrap();
+    let pinned = format!("sha256:{}", weld_format::names::hex(&digest));
+    write(
+        &root.join("weld.imports.toml"),
+        &format!("[imports]\npinned = \"{pinned}\"\n"),
+    );
+    let app = root.join("pin.wat");
+    write(
+        &app,
+        r#"(module (import "pinned" "f" (func (result i32))) (import "pinned" "f" (func (result i32))))"#,
+    );
+    let opts = LocateOptions {
+        root: Some(root.clone()),
+        ..Default::default()
+    };
+    let inputs = || {
+        weld_format::Inputs::load(&[weld_format::InputSpec::parse(app.to_str().unwrap()).unwrap()]).unwrap()
+    };
+
+    // The blob comes from the store, once, named by its digest.
+    let located = weld_linker::locate(&opts, inputs(), Some(&store)).unwrap();
+    assert_eq!(located.inputs.len(), 2);
+    let blob = located.inputs.get(weld_format::InputId(1));
+    assert_eq!(
+        (blob.name.as_str(), blob.bytes()),
+        (pinned.as_str(), lib.as_slice())
+    );
+    assert_eq!(located.links.len(), 1);
+    assert!(
+        matches!(&located.links[0].rule, Rule::Map { file, .. } if *file == format!("{pinned} (store)")),
+        "{:?}",
+        located.links[0].rule
+    );
+
+    // Without a store the entry cannot be followed.
+    let err = weld_linker::locate(&opts, inputs(), None).unwrap_err();
+    assert!(
+        matches!(&err, LocateFailure::Refused(e) if matches!(&e[0].reason, Refusal::Digest(d) if *d == pinned)),
+        "{err}"
+    );
+
+    // Bytes that do not hash to the digest are refused, the store's error kept.
+    let corrupt = MemoryStore::new();
+    corrupt.insert_unverified(digest, b"(module)".to_vec());
+    let err = weld_linker::locate(&opts, inputs(), Some(&corrupt)).unwrap_err();
+    let LocateFailure::Refused(refused) = &err else {
+        panic!("{err}")
+    };
+    assert!(
+        matches!(
+            &refused[0].reason,
+            Refusal::Store {
+                source: StoreError::Corrupt { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&format!("map entry `{pinned}`: blob {pinned} is corrupt")),
+        "{err}"
+    );
+}
+
+#[test]
 fn missing_files_are_errors() {
     assert!(refused("./nope.wasm", |_| {}).contains("cannot find file `nope.wasm`"));
 }
@@ -535,7 +606,7 @@ proptest! {
         let canonical_root = std::fs::canonicalize(&root).unwrap();
         let inputs = weld_format::Inputs::load(&[weld_format::InputSpec::parse(app.to_str().unwrap()).unwrap()]).unwrap();
         let opts = weld_linker::LocateOptions { root: Some(root.clone()), ..Default::default() };
-        if let Ok(located) = weld_linker::locate(&opts, inputs) {
+        if let Ok(located) = weld_linker::locate(&opts, inputs, None) {
             for link in &located.links {
                 prop_assert!(!link.module.starts_with('@'), "{} reached a file", link.module);
                 let p = located.inputs.get(link.provider).path.clone().unwrap();

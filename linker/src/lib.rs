@@ -53,10 +53,13 @@ pub use link::{
 };
 
 // compose: components → one component, shared-nothing.
-pub use compose::{compose, ComposeOptions, Composed, ExportSpec, HoistReport, WireReport};
+pub use compose::{
+    compose, ComposeMap, ComposeOptions, Composed, ExportReport, ExportSpec, HoistReport, WireReport,
+};
 
 // The one resolver every command uses: its options, the setup a command
 // line names (files, `--root`, maps), and `--root` resolution itself.
+pub use resolve::exports::ExportLookupError;
 pub use resolve::host_map::HostMapError;
 pub use resolve::locate::{
     locate, LocateError, LocateFailure, LocateOptions, Located, Refusal, IMPORT_MAP, WASI_IMPORT_MAP,
@@ -102,8 +105,8 @@ pub use targets::{targets, Direction, Status, TargetItem, TargetWorld, TargetsRe
 // The errors: one enum per operation, gathered under `Error`; a problem
 // inside an input is the one record `Problem`.
 pub use error::{
-    BundleError, ComposeError, Error, FuseError, GraphError, Item, LinkError, Problem, SplitError,
-    TargetsError, WiringFileError,
+    ArgumentSource, BadExportReason, BundleError, ComposeError, ComposeLimit, Error, FuseError, GraphError,
+    Item, LinkError, Problem, SplitError, TargetsError, WiringFileError,
 };
 pub use weld_format::write::WriteError;
 

@@ -113,14 +113,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(map) = &args.map {
-        let report = serde_json::json!({
-            "order": composed.order,
-            "embedded": composed.embedded,
-            "wires": composed.wires,
-            "imports": composed.imports,
-            "hoisted": composed.hoisted,
-        });
-        weld_format::write::write_atomic(map, serde_json::to_string_pretty(&report)?.as_bytes())?;
+        weld_format::write::write_atomic(map, composed.map().to_json().as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

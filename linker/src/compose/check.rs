@@ -22,13 +22,13 @@ use weld_format::InputId;
 use super::wire::{Children, Source, Wiring};
 
 /// The first wired import of child `c` whose argument does not fit, with the
-/// validator's reason; `None` when every wire checks.
+/// validator's error; `None` when every wire checks.
 pub fn culprit(
     c: InputId,
     children: &Children<'_>,
     contents: &[&[u8]],
     wiring: &Wiring,
-) -> Option<(usize, String)> {
+) -> Option<(usize, wasmparser::BinaryReaderError)> {
     // The child first, then each distinct provider content.
     let mut involved = vec![children[c].content];
     for s in wiring.sources(c) {
@@ -91,7 +91,7 @@ pub fn culprit(
         cx.b.remap_component_entity(&mut expected, &mut mapping);
         mapping.reset_type_cache();
         if let Err(e) = cx.component_entity_type(actual, &expected, 0) {
-            return Some((k, weld_format::one_line(e.message())));
+            return Some((k, e));
         }
     }
     None

@@ -21,7 +21,7 @@ use weld_format::names::{match_key, version_of};
 use weld_format::{ContentId, InputId};
 
 use super::wire::{Children, Source, Wiring};
-use crate::error::ComposeError;
+use crate::error::{BadExportReason, ComposeError};
 use weld_format::type_encode::TypeEncoder;
 
 /// An import of the composed component, shared by the children that need it.
@@ -182,22 +182,30 @@ pub struct ExtraExport {
     pub as_name: String,
 }
 
-/// What emitting one import of the result needs.
-struct ImportCx<'x, 'a, 't, F: Fn(InputId, usize) -> ComponentEntityType> {
-    b: &'x mut ComponentBuilder,
-    enc: &'x mut TypeEncoder<'t>,
-    groups: &'x mut Vec<Group<'a>>,
-    imports: &'x mut Vec<String>,
-    introduced_by: &'x HashMap<ResourceId, usize>,
+/// The writer's state: the component being built, the type encoder, and
+/// the imports of the result.
+struct Writer<'x, 'a, 't, F: Fn(InputId, usize) -> ComponentEntityType> {
+    b: ComponentBuilder,
+    enc: TypeEncoder<'t>,
+    /// The result's imports, emitted or not yet.
+    groups: Vec<Group<'a>>,
+    /// Which group each unwired `(child, import)` belongs to.
+    group_of: HashMap<(InputId, usize), usize>,
+    /// Which group introduces each resource (canonical).
+    introduced_by: HashMap<ResourceId, usize>,
+    /// The names of the result's imports, in the order emitted.
+    imports: Vec<String>,
     children: &'x Children<'a>,
+    /// The validator's type of each child, when it was probed.
+    tys: &'x [Option<&'t ComponentType>],
     import_ty: &'x F,
 }
 
-impl<F: Fn(InputId, usize) -> ComponentEntityType> ImportCx<'_, '_, '_, F> {
+impl<F: Fn(InputId, usize) -> ComponentEntityType> Writer<'_, '_, '_, F> {
     /// The index of import group `g`, emitting it first if needed, after
     /// the groups that introduce the resources it uses (`path`: the groups
     /// being emitted, against a loop).
-    fn emit(&mut self, g: usize, path: &mut Vec<usize>) -> Result<u32, ComposeError> {
+    fn import_group(&mut self, g: usize, path: &mut Vec<usize>) -> Result<u32, ComposeError> {
         if let Some(at) = self.groups[g].index {
             return Ok(at);
         }
@@ -234,7 +242,7 @@ impl<F: Fn(InputId, usize) -> ComponentEntityType> ImportCx<'_, '_, '_, F> {
             }
             if let Some(&dep) = self.introduced_by.get(&self.enc.canonical_resource(r)) {
                 if dep != g && !path.contains(&dep) {
-                    self.emit(dep, path)?;
+                    self.import_group(dep, path)?;
                 }
             }
         }
@@ -249,12 +257,12 @@ impl<F: Fn(InputId, usize) -> ComponentEntityType> ImportCx<'_, '_, '_, F> {
         let group = &mut self.groups[g];
         let at = if let ComponentEntityType::Instance(_) = item {
             let union: Vec<(&str, ComponentEntityType)> = group.union.iter().map(|(n, t)| (*n, *t)).collect();
-            let t = self.enc.instance_of(self.b, &union).map_err(encode_err)?;
+            let t = self.enc.instance_of(&mut self.b, &union).map_err(encode_err)?;
             let at = self.b.import(group.name.as_str(), ComponentTypeRef::Instance(t));
-            self.enc.bind_exported_types_of(self.b, at, &union);
+            self.enc.bind_exported_types_of(&mut self.b, at, &union);
             at
         } else {
-            let r = self.enc.entity(self.b, item).map_err(encode_err)?;
+            let r = self.enc.entity(&mut self.b, item).map_err(encode_err)?;
             let at = self.b.import(group.name.as_str(), r);
             self.enc.bind_top_item(item, at);
             at
@@ -263,32 +271,87 @@ impl<F: Fn(InputId, usize) -> ComponentEntityType> ImportCx<'_, '_, '_, F> {
         group.index = Some(at);
         Ok(at)
     }
+
+    /// Instantiates child `c`: first the provider exports it takes (aliased
+    /// once per provider export, in `aliased`) and their resources, then the
+    /// imports of the result it is the first to need, each after the imports
+    /// whose resources its types use. Records the name each outer argument
+    /// has in the result in `outer_names`.
+    fn instantiate(
+        &mut self,
+        c: InputId,
+        component: u32,
+        wiring: &Wiring,
+        state: &mut Instances,
+    ) -> Result<u32, ComposeError> {
+        let children = self.children;
+        let child = &children[c];
+        let types = self.enc.types();
+        let mut args: Vec<(String, ComponentExportKind, u32)> = Vec::with_capacity(child.imports.len());
+        // The provider exports, and their resources (which only a probed
+        // child's imports of the result can mention).
+        for (k, (&name, &kind)) in child.imports.iter().enumerate() {
+            let Source::Wire { provider, export, .. } = &wiring.sources(c)[k] else {
+                continue;
+            };
+            let kind = kind.export_kind();
+            let b = &mut self.b;
+            let at = *state
+                .aliased
+                .entry((*provider, export.clone()))
+                .or_insert_with(|| alias(b, state.instance_of[provider], export, kind));
+            if self.tys[c.as_usize()].is_some() {
+                for (rname, ty) in instance_exports(types, &(self.import_ty)(c, k)) {
+                    if let Some(r) = resource_of(types, &ty) {
+                        if self.enc.resource_index(r).is_none() {
+                            let t = alias(&mut self.b, at, rname, ComponentExportKind::Type);
+                            self.enc.bind_resource(r, t);
+                        }
+                    }
+                }
+            }
+            args.push((name.to_string(), kind, at));
+        }
+        // The imports of the result.
+        for (k, (&name, &kind)) in child.imports.iter().enumerate() {
+            let Some(&g) = self.group_of.get(&(c, k)) else {
+                continue;
+            };
+            let at = self.import_group(g, &mut Vec::new())?;
+            state.outer_names.insert((c, k), self.groups[g].name.clone());
+            args.push((name.to_string(), kind.export_kind(), at));
+        }
+        // Arguments in the child's import order.
+        args.sort_by_key(|(n, _, _)| child.imports.get_index_of(n.as_str()));
+        let at = self.b.instantiate(Some(child.name), component, args);
+        state.instance_of.insert(c, at);
+        Ok(at)
+    }
 }
 
-/// Builds the composed component. `contents[k]` is the bytes of distinct
-/// content `k` (rewritten to alias the `hoisted` modules, defined first), `tys[c]` the validator's type of child `c` when it was
-/// probed; `exports` lists extra `(child, export)` pairs to re-export.
-pub fn emit(
-    types: &wasmparser::types::Types,
-    children: &Children<'_>,
-    tys: &[Option<&ComponentType>],
-    contents: &[&[u8]],
-    hoisted: &[super::hoist::HoistedModule<'_>],
-    wiring: &Wiring,
-    exports: &[ExtraExport],
-) -> Result<Emitted, ComposeError> {
-    let ty_of = |c: InputId| tys[c.as_usize()];
-    // The validator's view of a child's import `k` (children with imports of
-    // the result were probed).
-    let import_ty = |c: InputId, k: usize| -> ComponentEntityType {
-        ty_of(c)
-            .and_then(|t| t.imports.get_index(k))
-            .map(|(_, i)| i.ty)
-            .expect("probed")
-    };
-    let mut enc = TypeEncoder::new(types);
+/// The instances made so far.
+#[derive(Default)]
+struct Instances {
+    /// Each instantiated child's instance.
+    instance_of: HashMap<InputId, u32>,
+    /// Provider exports already aliased: `(provider, export)` → index.
+    aliased: HashMap<(InputId, String), u32>,
+    /// For each child and import of the result, its name in the result.
+    outer_names: HashMap<(InputId, usize), String>,
+}
 
-    // The result's imports: group every unwired import of an instantiated child.
+/// The imports of the result: every unwired import of an instantiated
+/// child, grouped by name and semver track (the highest version names the
+/// group; an instance group's exports are the union of its members').
+/// Returns the groups and each `(child, import)`'s group.
+#[allow(clippy::type_complexity)]
+fn group_imports<'a>(
+    types: &'a wasmparser::types::Types,
+    children: &Children<'a>,
+    wiring: &Wiring,
+    import_ty: &impl Fn(InputId, usize) -> ComponentEntityType,
+    enc: &mut TypeEncoder<'_>,
+) -> Result<(Vec<Group<'a>>, HashMap<(InputId, usize), usize>), ComposeError> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     let mut group_of: HashMap<(InputId, usize), usize> = HashMap::new();
     let mut by_key: HashMap<(String, Option<weld_format::names::Track>), usize> = HashMap::new();
@@ -312,13 +375,10 @@ pub fn emit(
                 if first != kind {
                     return Err(ComposeError::ImportConflict {
                         name: name.to_string(),
-                        reason: format!(
-                            "`{}` imports it as {}, `{}` as {}",
-                            children[c0].name,
-                            first.name(),
-                            children[c].name,
-                            kind.name()
-                        ),
+                        first: children[c0].name.to_string(),
+                        first_kind: first,
+                        second: children[c].name.to_string(),
+                        second_kind: kind,
                     });
                 }
             }
@@ -346,34 +406,51 @@ pub fn emit(
             group_of.insert((c, k), g);
         }
     }
+    Ok((groups, group_of))
+}
 
-    // Resources reaching a child through a wire are the provider's: one
-    // resource per (provider, export, name), whoever imports it.
+/// Resources reaching a child through a wire are the provider's: one
+/// resource per (provider, export, name), whoever imports it.
+fn unify_wired_resources(
+    types: &wasmparser::types::Types,
+    children: &Children<'_>,
+    tys: &[Option<&ComponentType>],
+    wiring: &Wiring,
+    enc: &mut TypeEncoder<'_>,
+) {
     let mut wired_resource: HashMap<(InputId, &str, &str), ResourceId> = HashMap::new();
     for &c in &wiring.order {
-        let Some(ty) = ty_of(c) else { continue };
+        let Some(ty) = tys[c.as_usize()] else { continue };
         for (k, (_, item)) in ty.imports.iter().enumerate() {
-            if let Source::Wire { provider, export, .. } = &wiring.sources(c)[k] {
-                for (name, ty) in instance_exports(types, &item.ty) {
-                    if let Some(r) = resource_of(types, &ty) {
-                        let export = children[*provider]
-                            .exports
-                            .get_key_value(export.as_str())
-                            .map_or("", |(k, _)| *k);
-                        match wired_resource.get(&(*provider, export, name)) {
-                            Some(&rep) => enc.same_resource(r, rep),
-                            None => {
-                                wired_resource.insert((*provider, export, name), r);
-                            }
-                        }
+            let Source::Wire { provider, export, .. } = &wiring.sources(c)[k] else {
+                continue;
+            };
+            for (name, ty) in instance_exports(types, &item.ty) {
+                let Some(r) = resource_of(types, &ty) else {
+                    continue;
+                };
+                let export = children[*provider]
+                    .exports
+                    .get_key_value(export.as_str())
+                    .map_or("", |(k, _)| *k);
+                match wired_resource.get(&(*provider, export, name)) {
+                    Some(&rep) => enc.same_resource(r, rep),
+                    None => {
+                        wired_resource.insert((*provider, export, name), r);
                     }
                 }
             }
         }
     }
+}
 
-    // Which result import introduces each resource (a type export of its
-    // union), so an import whose types use it comes after it.
+/// Which result import introduces each resource (a type export of its
+/// union), so an import whose types use it comes after it.
+fn introducers(
+    types: &wasmparser::types::Types,
+    groups: &[Group<'_>],
+    enc: &TypeEncoder<'_>,
+) -> HashMap<ResourceId, usize> {
     let mut introduced_by: HashMap<ResourceId, usize> = HashMap::new();
     for (g, group) in groups.iter().enumerate() {
         for ty in group.union.values() {
@@ -382,15 +459,25 @@ pub fn emit(
             }
         }
     }
+    introduced_by
+}
 
-    let mut b = ComponentBuilder::default();
+/// Defines the shared core modules, then each distinct child once, in
+/// order of first instantiation. Returns each content's component index
+/// and the child (first of its content) of each embedded component.
+fn embed(
+    b: &mut ComponentBuilder,
+    hoisted: &[super::hoist::HoistedModule<'_>],
+    children: &Children<'_>,
+    wiring: &Wiring,
+    contents: &[&[u8]],
+) -> (HashMap<ContentId, u32>, Vec<InputId>) {
     // The core modules children share, first: module `h` is core module `h`,
     // which the children alias (`alias outer 1 h`).
     for (h, m) in hoisted.iter().enumerate() {
         let at = b.core_module_raw(None, m.bytes);
         debug_assert_eq!(at as usize, h);
     }
-    // Each distinct child once, in order of first instantiation.
     let mut component_of: HashMap<ContentId, u32> = HashMap::new();
     let mut embedded = Vec::new();
     for &c in &wiring.order {
@@ -400,64 +487,17 @@ pub fn emit(
             e.insert(b.component_raw(Some(children[c].name), contents[content.as_usize()]));
         }
     }
+    (component_of, embedded)
+}
 
-    let mut instance_of: HashMap<InputId, u32> = HashMap::new();
-    let mut aliased: HashMap<(InputId, String), u32> = HashMap::new();
-    let mut instantiated = Vec::with_capacity(wiring.order.len());
-    let mut outer_names = HashMap::new();
-    let mut imports = Vec::new();
-    for &c in &wiring.order {
-        let child = &children[c];
-        let mut args: Vec<(String, ComponentExportKind, u32)> = Vec::with_capacity(child.imports.len());
-        // First the provider exports this child takes, and their resources
-        // (which only a probed child's imports of the result can mention).
-        for (k, (&name, &kind)) in child.imports.iter().enumerate() {
-            let Source::Wire { provider, export, .. } = &wiring.sources(c)[k] else {
-                continue;
-            };
-            let kind = kind.export_kind();
-            let at = *aliased
-                .entry((*provider, export.clone()))
-                .or_insert_with(|| alias(&mut b, instance_of[provider], export, kind));
-            if ty_of(c).is_some() {
-                for (rname, ty) in instance_exports(types, &import_ty(c, k)) {
-                    if let Some(r) = resource_of(types, &ty) {
-                        if enc.resource_index(r).is_none() {
-                            let t = alias(&mut b, at, rname, ComponentExportKind::Type);
-                            enc.bind_resource(r, t);
-                        }
-                    }
-                }
-            }
-            args.push((name.to_string(), kind, at));
-        }
-        // Then the imports of the result it is the first to need, each
-        // after the imports whose resources its types use.
-        for (k, (&name, &kind)) in child.imports.iter().enumerate() {
-            let Some(&g) = group_of.get(&(c, k)) else {
-                continue;
-            };
-            let mut cx = ImportCx {
-                b: &mut b,
-                enc: &mut enc,
-                groups: &mut groups,
-                imports: &mut imports,
-                introduced_by: &introduced_by,
-                children,
-                import_ty: &import_ty,
-            };
-            let at = cx.emit(g, &mut Vec::new())?;
-            outer_names.insert((c, k), groups[g].name.clone());
-            args.push((name.to_string(), kind.export_kind(), at));
-        }
-        // Arguments in the child's import order.
-        args.sort_by_key(|(n, _, _)| child.imports.get_index_of(n.as_str()));
-        let at = b.instantiate(Some(child.name), component_of[&child.content], args);
-        instance_of.insert(c, at);
-        instantiated.push(c);
-    }
-
-    // The root's exports, then the extra ones.
+/// Exports the root's exports, then the extra ones; a name exported twice
+/// is an error.
+fn export_all(
+    b: &mut ComponentBuilder,
+    children: &Children<'_>,
+    instance_of: &HashMap<InputId, u32>,
+    exports: &[ExtraExport],
+) -> Result<(), ComposeError> {
     let root = InputId(0);
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut wanted: Vec<ExtraExport> = children[root]
@@ -476,22 +516,77 @@ pub fn emit(
         as_name,
     } in wanted
     {
-        if let Some(prev) = seen.insert(as_name.clone(), children[c].name.to_string()) {
-            return Err(ComposeError::BadExport(
-                format!("{}/{export}", children[c].name),
-                format!("`{prev}` already exports `{as_name}` from the result"),
-            ));
+        if let Some(previous) = seen.insert(as_name.clone(), children[c].name.to_string()) {
+            return Err(ComposeError::BadExport {
+                spec: format!("{}/{export}", children[c].name),
+                reason: BadExportReason::Taken {
+                    previous,
+                    name: as_name,
+                },
+            });
         }
         let kind = children[c].exports[export.as_str()].export_kind();
-        let at = alias(&mut b, instance_of[&c], &export, kind);
+        let at = alias(b, instance_of[&c], &export, kind);
         b.export(as_name.as_str(), kind, at, None);
     }
+    Ok(())
+}
+
+/// Builds the composed component. `contents[k]` is the bytes of distinct
+/// content `k` (rewritten to alias the `hoisted` modules, defined first),
+/// `tys[c]` the validator's type of child `c` when it was probed; `exports`
+/// lists extra `(child, export)` pairs to re-export.
+pub fn emit(
+    types: &wasmparser::types::Types,
+    children: &Children<'_>,
+    tys: &[Option<&ComponentType>],
+    contents: &[&[u8]],
+    hoisted: &[super::hoist::HoistedModule<'_>],
+    wiring: &Wiring,
+    exports: &[ExtraExport],
+) -> Result<Emitted, ComposeError> {
+    // The validator's view of a child's import `k` (children with imports of
+    // the result were probed).
+    let import_ty = |c: InputId, k: usize| -> ComponentEntityType {
+        tys[c.as_usize()]
+            .and_then(|t| t.imports.get_index(k))
+            .map(|(_, i)| i.ty)
+            .expect("probed")
+    };
+    let mut enc = TypeEncoder::new(types);
+    // The result's imports: group every unwired import of an instantiated child.
+    let (groups, group_of) = group_imports(types, children, wiring, &import_ty, &mut enc)?;
+    unify_wired_resources(types, children, tys, wiring, &mut enc);
+    let introduced_by = introducers(types, &groups, &enc);
+
+    let mut b = ComponentBuilder::default();
+    let (component_of, embedded) = embed(&mut b, hoisted, children, wiring, contents);
+    let mut w = Writer {
+        b,
+        enc,
+        groups,
+        group_of,
+        introduced_by,
+        imports: Vec::new(),
+        children,
+        tys,
+        import_ty: &import_ty,
+    };
+    // Each child in instantiation order, its arguments made just before it.
+    let mut state = Instances::default();
+    let mut instantiated = Vec::with_capacity(wiring.order.len());
+    for &c in &wiring.order {
+        w.instantiate(c, component_of[&children[c].content], wiring, &mut state)?;
+        instantiated.push(c);
+    }
+    let Writer { mut b, imports, .. } = w;
+    export_all(&mut b, children, &state.instance_of, exports)?;
     b.append_names();
     Ok(Emitted {
         bytes: b.finish(),
         instantiated,
         embedded,
-        outer_names,
+        outer_names: state.outer_names,
         imports,
     })
 }

@@ -14,7 +14,7 @@ mod compose;
 pub(crate) mod fuse;
 mod link;
 
-pub use compose::ComposeError;
+pub use compose::{ArgumentSource, BadExportReason, ComposeError, ComposeLimit};
 pub use fuse::FuseError;
 pub use link::{
     Duplicate, LibraryFault, LibrarySetError, LinkError, NeededRefusal, Overflow, Segment, SymbolFault,

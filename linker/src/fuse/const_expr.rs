@@ -15,9 +15,9 @@ use wasmparser::{ElementItems, ElementKind, Operator, TableInit};
 use weld_format::survey::ModuleSurvey;
 use weld_format::Space;
 
+use crate::error::fuse::reencode_reason;
 use crate::error::FuseError;
 use crate::fuse::context::FuseCx;
-use crate::error::fuse::reencode_reason;
 use crate::fuse::plan::Plan;
 
 /// The function of a constant expression that is one `ref.func` (the form

@@ -24,9 +24,9 @@ use wasmparser::{CompositeInnerType, ExternalKind, Import, TypeRef};
 use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Item};
 
-use crate::error::LibraryFault;
 use super::layout::Layout;
 use super::{GotFunc, GotMem, LinkError};
+use crate::error::LibraryFault;
 use crate::resolve::symbols::{
     Binding, Def, LinkerItem, Namespace, Provider, SymbolKind, SymbolResolution, PER_LIBRARY,
 };

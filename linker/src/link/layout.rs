@@ -14,8 +14,8 @@ use weld_format::dylink::Dylink;
 use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Item};
 
-use crate::error::{LibraryFault, Overflow, Segment};
 use super::LinkError;
+use crate::error::{LibraryFault, Overflow, Segment};
 use crate::resolve::symbols::LayoutSymbol;
 
 /// Where one library lives.

@@ -20,11 +20,11 @@ use std::path::PathBuf;
 use weld_format::survey::ModuleSurvey;
 use weld_format::{InputId, Inputs};
 
-use crate::error::{Error, FuseError};
 pub use crate::error::{
     Duplicate, LibraryFault, LibrarySetError, LinkError, NeededRefusal, Overflow, Segment, SymbolFault,
     SymbolKind, Undefined,
 };
+use crate::error::{Error, FuseError};
 use crate::fuse::icf::Icf;
 use crate::fuse::plan::{OnConflict, PlanOptions};
 use crate::fuse::{run_stages, FuseCx, Fused, LinkMap, Stages};

@@ -14,11 +14,15 @@
 //!   resolved) leaves the root;
 //! - a map entry is a path relative to the map's own directory and can never
 //!   reach outside it; the nearest map that has the name wins;
+//! - a map entry that is a digest (`sha256:<hex>`) names a blob of the
+//!   [`BlobStore`] the caller gives (any store: a directory, memory), whose
+//!   bytes are verified against the digest;
 //! - a name that is neither a path nor in a map stays an unresolved import.
 //!
-//! Files found are added to the inputs (named by their path under the root)
-//! and searched in turn, so the closure is loaded. Cost: one survey per file
-//! found, one `canonicalize` per distinct import name per directory.
+//! Files found are added to the inputs (named by their path under the root;
+//! blobs by their digest) and searched in turn, so the closure is loaded.
+//! Cost: one survey per file or blob found, one `canonicalize` per importer
+//! and per distinct import name per directory.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -26,7 +30,10 @@ use std::path::{Path, PathBuf};
 use weld_format::names::{cmp_ignoring_build, is_host_namespace, match_key, ExternName, Track};
 use weld_format::{InputId, InputSpec, Inputs, Survey};
 
+use weld_format::Problem;
+
 use crate::resolve::{FileLink, Rule};
+use crate::store::{BlobStore, StoreError};
 
 /// The name of weld's import map file.
 pub const IMPORT_MAP: &str = "weld.imports.toml";
@@ -41,16 +48,13 @@ pub struct LocateOptions {
     pub root: Option<PathBuf>,
     /// More host namespaces.
     pub hosts: Vec<String>,
-    /// The content-addressed store (an [`OciDir`](crate::OciDir)) that import-map
-    /// entries naming a digest (`sha256:<hex>`) resolve in.
-    pub store: Option<PathBuf>,
     /// The host import map: with one, every `@name` import must have an
     /// entry (it is never looked up on disk either way).
     pub host_map: Option<crate::resolve::HostMap>,
 }
 
 /// Why a name may not be followed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum Refusal {
     /// `/x`.
     #[error("absolute paths are refused")]
@@ -108,8 +112,14 @@ pub enum Refusal {
     #[error("map entry `{0}` names a digest; resolving it needs a store (--store DIR)")]
     Digest(String),
     /// A map entry names a digest the store cannot give (missing or corrupt).
-    #[error("map entry `{0}`: {1}")]
-    Store(String, String),
+    #[error("map entry `{entry}`: {source}")]
+    Store {
+        /// The entry's target (`sha256:<hex>`).
+        entry: String,
+        /// What the store said.
+        #[source]
+        source: StoreError,
+    },
     /// The import map does not parse.
     #[error("import map {map}: {reason}")]
     BadMap {
@@ -118,13 +128,16 @@ pub enum Refusal {
         /// What is wrong.
         reason: String,
     },
-    /// The file could not be read or is not WebAssembly.
-    #[error("{0}")]
-    Load(String),
+    /// The file or blob could not be read or is not WebAssembly.
+    #[error(transparent)]
+    Load(weld_format::LoadError),
+    /// The input does not survey (it is malformed).
+    #[error(transparent)]
+    Survey(Problem),
 }
 
 /// One import that was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[error("{importer}: import \"{name}\": {reason}")]
 pub struct LocateError {
     /// The importing input.
@@ -260,33 +273,31 @@ fn rel(root: &Path, p: &Path) -> String {
 }
 
 /// Expands `inputs` with every file their imports reach under `opts.root`
-/// (each loaded once), and lists those imports. Without a root, returns the
-/// inputs unchanged.
-pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFailure> {
+/// (each loaded once), and lists those imports. Import-map entries naming a
+/// digest resolve in `store`, verified. Without a root, returns the inputs
+/// unchanged.
+///
+/// ```
+/// use weld_format::Inputs;
+/// use weld_linker::{locate, LocateOptions, MemoryStore};
+///
+/// let inputs = Inputs::from_memory([("app", b"(module)".to_vec())])?;
+/// let store = MemoryStore::new();
+/// // No root: nothing is looked up, in the store or on disk.
+/// let located = locate(&LocateOptions::default(), inputs, Some(&store))?;
+/// assert_eq!(located.inputs.len(), 1);
+/// assert!(located.links.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn locate(
+    opts: &LocateOptions,
+    inputs: Inputs,
+    store: Option<&dyn BlobStore>,
+) -> Result<Located, LocateFailure> {
     let Some(root) = &opts.root else {
         // Without a root nothing is looked up on disk, but a host map still
         // has to name every `@` import.
-        if let Some(h) = &opts.host_map {
-            let mut errors = Vec::new();
-            let mut exported = HashSet::new();
-            for input in inputs.iter() {
-                for name in names_of(input, &mut exported).unwrap_or_default() {
-                    if crate::resolve::host_map::is_host_import(&name) && h.rename(&name).is_none() {
-                        errors.push(LocateError {
-                            importer: input.display.clone(),
-                            reason: Refusal::HostNotMapped {
-                                module: name.split('/').next().unwrap_or(&name).to_string(),
-                                map: h.file.clone(),
-                            },
-                            name,
-                        });
-                    }
-                }
-            }
-            if !errors.is_empty() {
-                return Err(LocateFailure::Refused(errors));
-            }
-        }
+        check_host_imports(opts, &inputs)?;
         return Ok(Located {
             inputs,
             links: Vec::new(),
@@ -297,188 +308,295 @@ pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFai
         path: root.clone(),
         source,
     })?;
-    let mut inputs = inputs;
-    let names: HashSet<String> = inputs.iter().map(|s| s.name.clone()).collect();
-    let mut by_file: HashMap<PathBuf, usize> = HashMap::new();
-    for (i, input) in inputs.iter().enumerate() {
-        if let Some(c) = input.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok()) {
-            by_file.entry(c).or_insert(i);
-        }
-    }
-    let mut maps: HashMap<PathBuf, DirMaps> = HashMap::new();
-    let mut links = Vec::new();
-    let mut errors = Vec::new();
-    // Component exports seen so far, by match key. The inputs given are
-    // surveyed first, so their exports are all known before any map is
-    // consulted for them.
-    let mut exported: HashSet<(String, Option<Track>)> = HashSet::new();
-    let mut pending: VecDeque<(usize, Result<Vec<String>, String>)> = VecDeque::new();
-    for (i, input) in inputs.iter().enumerate() {
-        pending.push_back((i, names_of(input, &mut exported)));
+    let mut walk = Walk::new(opts, store, root, inputs);
+    // The inputs given are surveyed first, so their exports are all known
+    // before any map is consulted for them; each file found is surveyed
+    // when it is added, and searched in turn.
+    let mut pending: VecDeque<(usize, Result<Vec<String>, Problem>)> = VecDeque::new();
+    for (i, input) in walk.inputs.iter().enumerate() {
+        pending.push_back((i, names_of(input, &mut walk.exported)));
     }
     while let Some((i, surveyed)) = pending.pop_front() {
-        let input = inputs.get(InputId(i as u32));
-        let display = input.display.clone();
-        let imports = match surveyed {
-            Ok(imports) => imports,
-            Err(e) => {
-                errors.push(LocateError {
-                    importer: display,
-                    name: String::new(),
-                    reason: Refusal::Load(e),
-                });
-                continue;
-            }
-        };
-        let dir = input
-            .path
-            .as_ref()
-            .and_then(|p| std::fs::canonicalize(p).ok())
-            .and_then(|p| p.parent().map(Path::to_path_buf));
-        for name in imports {
-            let refuse = |reason| LocateError {
-                importer: display.clone(),
-                name: name.clone(),
-                reason,
-            };
-            // `@name`: the host's, never a file; with a host map it must be
-            // in it.
-            if crate::resolve::host_map::is_host_import(&name) {
-                if let Some(h) = opts.host_map.as_ref().filter(|h| h.rename(&name).is_none()) {
-                    let module = name.split('/').next().unwrap_or(&name).to_string();
-                    errors.push(refuse(Refusal::HostNotMapped {
-                        module,
-                        map: h.file.clone(),
-                    }));
-                }
-                continue;
-            }
-            // Names an input provides (a core module's name, a component
-            // export) are resolved among the inputs, before any map.
-            if is_host_namespace(&name, &opts.hosts)
-                || names.contains(&name)
-                || exported.contains(&match_key(&name))
-            {
-                continue;
-            }
-            let dir = match &dir {
-                Some(d) if d.starts_with(&root) => d.clone(),
-                _ => {
-                    if is_path_like(&name) || name.starts_with('$') {
-                        errors.push(refuse(Refusal::ImporterOutsideRoot));
-                    }
-                    continue;
-                }
-            };
-            // `$key[/rest]`: the nearest map with the key, the rest of the
-            // path inside the entry's target.
-            let keyed = name.starts_with('$');
-            let (key, rest) = match name.split_once('/') {
-                Some((k, r)) if keyed => (k, Some(r)),
-                _ => (name.as_str(), None),
-            };
-            let found = match find_in_maps(&root, &dir, key, keyed, &mut maps) {
-                Err(r) => Err(r),
-                Ok(Found::Entry {
-                    map_dir,
-                    map_file,
-                    key: found_key,
-                    target,
-                }) => {
-                    let semver = found_key != key;
-                    let map = rel(&root, &map_file);
-                    match weld_format::names::parse_hash_name(&target) {
-                        // A digest: the blob in the store, verified.
-                        Some(digest) if rest.is_none() => from_store(opts.store.as_deref(), &target, &digest)
-                            .map(|file| {
-                                let rule = Rule::Map {
-                                    map,
-                                    key: found_key.clone(),
-                                    file: format!("{target} (store)"),
-                                    semver,
-                                };
-                                Some((file, rule, target.clone()))
-                            }),
-                        _ => {
-                            let target = match rest {
-                                Some(r) => format!("{}/{r}", target.trim_end_matches('/')),
-                                None => target,
-                            };
-                            resolve_path(&map_dir, &map_dir, &target).map(|file| {
-                                let rule = Rule::Map {
-                                    map,
-                                    key: found_key.clone(),
-                                    file: rel(&root, &file),
-                                    semver,
-                                };
-                                let input_name = rel(&root, &file);
-                                Some((file, rule, input_name))
-                            })
-                        }
+        match surveyed {
+            Ok(imports) => {
+                // The importer's own directory (canonical), once.
+                let dir = (walk.inputs.get(InputId(i as u32)).path.as_ref())
+                    .and_then(|p| std::fs::canonicalize(p).ok())
+                    .and_then(|p| p.parent().map(Path::to_path_buf));
+                for name in imports {
+                    if let Some(added) = walk.follow(i, dir.as_deref(), &name)? {
+                        let input = walk.inputs.get(InputId(added as u32));
+                        pending.push_back((added, names_of(input, &mut walk.exported)));
                     }
                 }
-                Ok(Found::Nothing { consulted }) if keyed => Err(Refusal::KeyNotFound {
-                    key: key.to_string(),
-                    maps: consulted.iter().map(|m| rel(&root, m)).collect(),
-                }),
-                Ok(Found::Nothing { .. }) if is_path_like(&name) => {
-                    resolve_path(&root, &dir, &name).map(|file| {
-                        let rule = Rule::Path {
-                            file: rel(&root, &file),
-                        };
-                        let input_name = rel(&root, &file);
-                        Some((file, rule, input_name))
-                    })
-                }
-                Ok(Found::Nothing { .. }) => Ok(None),
-            };
-            // A file not found is named relative to the root.
-            let found = found.map_err(|r| match r {
-                Refusal::NotFound(p) => Refusal::NotFound(rel(&root, Path::new(&p))),
-                r => r,
-            });
-            let (file, rule, input_name) = match found {
-                Err(r) => {
-                    errors.push(refuse(r));
-                    continue;
-                }
-                Ok(None) => continue,
-                Ok(Some(f)) => f,
-            };
-            let provider = match by_file.get(&file) {
-                Some(&p) => p,
-                None => {
-                    // A new file: loaded once, surveyed once, searched in turn.
-                    let spec = InputSpec {
-                        name: input_name,
-                        path: file.clone(),
-                    };
-                    let loaded = match Inputs::load(std::slice::from_ref(&spec)) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            errors.push(refuse(Refusal::Load(e.to_string())));
-                            continue;
-                        }
-                    };
-                    let at = inputs.len();
-                    inputs.append(loaded)?;
-                    by_file.insert(file, at);
-                    pending.push_back((at, names_of(inputs.get(InputId(at as u32)), &mut exported)));
-                    at
-                }
-            };
-            links.push(FileLink {
-                importer: InputId(i as u32),
-                module: name.clone(),
-                provider: InputId(provider as u32),
-                rule,
-            });
+            }
+            Err(e) => walk.errors.push(LocateError {
+                importer: walk.inputs.get(InputId(i as u32)).display.clone(),
+                name: String::new(),
+                reason: Refusal::Survey(e),
+            }),
         }
     }
-    if !errors.is_empty() {
-        return Err(LocateFailure::Refused(errors));
+    if !walk.errors.is_empty() {
+        return Err(LocateFailure::Refused(walk.errors));
     }
-    Ok(Located { inputs, links })
+    Ok(Located {
+        inputs: walk.inputs,
+        links: walk.links,
+    })
+}
+
+/// Without a root: every `@` import must be in the host map, if there is one.
+fn check_host_imports(opts: &LocateOptions, inputs: &Inputs) -> Result<(), LocateFailure> {
+    let Some(h) = &opts.host_map else {
+        return Ok(());
+    };
+    let mut errors = Vec::new();
+    let mut exported = HashSet::new();
+    for input in inputs.iter() {
+        for name in names_of(input, &mut exported).unwrap_or_default() {
+            if crate::resolve::host_map::is_host_import(&name) && h.rename(&name).is_none() {
+                errors.push(LocateError {
+                    importer: input.display.clone(),
+                    reason: Refusal::HostNotMapped {
+                        module: name.split('/').next().unwrap_or(&name).to_string(),
+                        map: h.file.clone(),
+                    },
+                    name,
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(LocateFailure::Refused(errors))
+    }
+}
+
+/// Where a name led: a file under the root, or a blob of the store.
+enum Origin {
+    /// A file (canonical).
+    File(PathBuf),
+    /// A blob, by digest.
+    Blob([u8; 32]),
+}
+
+/// One `--root` walk: the inputs so far, what each file or blob became,
+/// and what was found and refused.
+struct Walk<'o> {
+    opts: &'o LocateOptions,
+    store: Option<&'o dyn BlobStore>,
+    root: PathBuf,
+    inputs: Inputs,
+    /// The names of the inputs given.
+    names: HashSet<String>,
+    /// Inputs by canonical file.
+    by_file: HashMap<PathBuf, usize>,
+    /// Inputs loaded from the store, by digest.
+    by_digest: HashMap<[u8; 32], usize>,
+    /// The import maps of each directory read so far.
+    maps: HashMap<PathBuf, DirMaps>,
+    /// Component exports seen so far, by match key.
+    exported: HashSet<(String, Option<Track>)>,
+    links: Vec<FileLink>,
+    errors: Vec<LocateError>,
+}
+
+impl<'o> Walk<'o> {
+    fn new(opts: &'o LocateOptions, store: Option<&'o dyn BlobStore>, root: PathBuf, inputs: Inputs) -> Self {
+        let names = inputs.iter().map(|s| s.name.clone()).collect();
+        let mut by_file = HashMap::new();
+        for (i, input) in inputs.iter().enumerate() {
+            if let Some(c) = input.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok()) {
+                by_file.entry(c).or_insert(i);
+            }
+        }
+        Walk {
+            opts,
+            store,
+            root,
+            inputs,
+            names,
+            by_file,
+            by_digest: HashMap::new(),
+            maps: HashMap::new(),
+            exported: HashSet::new(),
+            links: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Follows import `name` of input `i`, whose file is in `dir`: records
+    /// the link, or the refusal. Returns the input added, when the name led
+    /// to a new one.
+    fn follow(&mut self, i: usize, dir: Option<&Path>, name: &str) -> Result<Option<usize>, LocateFailure> {
+        let display = self.inputs.get(InputId(i as u32)).display.clone();
+        let refuse = |reason| LocateError {
+            importer: display.clone(),
+            name: name.to_string(),
+            reason,
+        };
+        // `@name`: the host's, never a file; with a host map it must be in it.
+        if crate::resolve::host_map::is_host_import(name) {
+            if let Some(h) = self.opts.host_map.as_ref().filter(|h| h.rename(name).is_none()) {
+                let module = name.split('/').next().unwrap_or(name).to_string();
+                self.errors.push(refuse(Refusal::HostNotMapped {
+                    module,
+                    map: h.file.clone(),
+                }));
+            }
+            return Ok(None);
+        }
+        // Names an input provides (a core module's name, a component
+        // export) are resolved among the inputs, before any map.
+        if is_host_namespace(name, &self.opts.hosts)
+            || self.names.contains(name)
+            || self.exported.contains(&match_key(name))
+        {
+            return Ok(None);
+        }
+        let dir = match dir {
+            Some(d) if d.starts_with(&self.root) => d,
+            _ => {
+                if is_path_like(name) || name.starts_with('$') {
+                    self.errors.push(refuse(Refusal::ImporterOutsideRoot));
+                }
+                return Ok(None);
+            }
+        };
+        let (origin, rule, input_name) = match self.find(dir, name) {
+            Err(r) => {
+                self.errors.push(refuse(r));
+                return Ok(None);
+            }
+            Ok(None) => return Ok(None),
+            Ok(Some(found)) => found,
+        };
+        let known = match &origin {
+            Origin::File(file) => self.by_file.get(file),
+            Origin::Blob(digest) => self.by_digest.get(digest),
+        };
+        let (provider, added) = match known {
+            Some(&p) => (p, false),
+            None => {
+                // New: loaded once, surveyed once (by the caller), searched
+                // in turn.
+                let loaded = match self.load(&origin, input_name) {
+                    Ok(l) => l,
+                    Err(r) => {
+                        self.errors.push(refuse(r));
+                        return Ok(None);
+                    }
+                };
+                let at = self.inputs.len();
+                self.inputs.append(loaded)?;
+                match origin {
+                    Origin::File(file) => self.by_file.insert(file, at),
+                    Origin::Blob(digest) => self.by_digest.insert(digest, at),
+                };
+                (at, true)
+            }
+        };
+        self.links.push(FileLink {
+            importer: InputId(i as u32),
+            module: name.to_string(),
+            provider: InputId(provider as u32),
+            rule,
+        });
+        Ok(added.then_some(provider))
+    }
+
+    /// Where `name`, imported from a module in `dir`, leads: the nearest
+    /// map entry (`$key[/rest]`: the rest of the path inside the entry's
+    /// target), else, for a path, the file. `None`: it stays an import.
+    fn find(&mut self, dir: &Path, name: &str) -> Result<Option<(Origin, Rule, String)>, Refusal> {
+        let root = &self.root;
+        let keyed = name.starts_with('$');
+        let (key, rest) = match name.split_once('/') {
+            Some((k, r)) if keyed => (k, Some(r)),
+            _ => (name, None),
+        };
+        let found = match find_in_maps(root, dir, key, keyed, &mut self.maps) {
+            Err(r) => Err(r),
+            Ok(Found::Entry {
+                map_dir,
+                map_file,
+                key: found_key,
+                target,
+            }) => {
+                let semver = found_key != key;
+                let map = rel(root, &map_file);
+                match weld_format::names::parse_hash_name(&target) {
+                    // A digest: the blob in the store (verified when loaded).
+                    Some(digest) if rest.is_none() => {
+                        let rule = Rule::Map {
+                            map,
+                            key: found_key,
+                            file: format!("{target} (store)"),
+                            semver,
+                        };
+                        Ok(Some((Origin::Blob(digest), rule, target)))
+                    }
+                    _ => {
+                        let target = match rest {
+                            Some(r) => format!("{}/{r}", target.trim_end_matches('/')),
+                            None => target,
+                        };
+                        resolve_path(&map_dir, &map_dir, &target).map(|file| {
+                            let rule = Rule::Map {
+                                map,
+                                key: found_key,
+                                file: rel(root, &file),
+                                semver,
+                            };
+                            let input_name = rel(root, &file);
+                            Some((Origin::File(file), rule, input_name))
+                        })
+                    }
+                }
+            }
+            Ok(Found::Nothing { consulted }) if keyed => Err(Refusal::KeyNotFound {
+                key: key.to_string(),
+                maps: consulted.iter().map(|m| rel(root, m)).collect(),
+            }),
+            Ok(Found::Nothing { .. }) if is_path_like(name) => resolve_path(root, dir, name).map(|file| {
+                let rule = Rule::Path {
+                    file: rel(root, &file),
+                };
+                let input_name = rel(root, &file);
+                Some((Origin::File(file), rule, input_name))
+            }),
+            Ok(Found::Nothing { .. }) => Ok(None),
+        };
+        // A file not found is named relative to the root.
+        found.map_err(|r| match r {
+            Refusal::NotFound(p) => Refusal::NotFound(rel(root, Path::new(&p))),
+            r => r,
+        })
+    }
+
+    /// Loads what `origin` names, as the input `input_name`: a file, or a
+    /// blob of the store (verified).
+    fn load(&self, origin: &Origin, input_name: String) -> Result<Inputs, Refusal> {
+        match origin {
+            Origin::File(file) => Inputs::load(std::slice::from_ref(&InputSpec {
+                name: input_name,
+                path: file.clone(),
+            })),
+            Origin::Blob(digest) => {
+                let Some(store) = self.store else {
+                    return Err(Refusal::Digest(input_name));
+                };
+                let bytes = store.get(digest).map_err(|source| Refusal::Store {
+                    entry: input_name.clone(),
+                    source,
+                })?;
+                Inputs::from_memory([(input_name, bytes)])
+            }
+        }
+        .map_err(Refusal::Load)
+    }
 }
 
 /// The distinct import names of an input (core: module names; components:
@@ -488,8 +606,8 @@ pub fn locate(opts: &LocateOptions, inputs: Inputs) -> Result<Located, LocateFai
 fn names_of(
     input: &weld_format::Input,
     exported: &mut HashSet<(String, Option<Track>)>,
-) -> Result<Vec<String>, String> {
-    let survey = weld_format::survey(&input.display, input.bytes()).map_err(|e| e.to_string())?;
+) -> Result<Vec<String>, Problem> {
+    let survey = weld_format::survey(&input.display, input.bytes())?;
     let mut out: Vec<String> = match &survey {
         Survey::Module(m) => m.imports.iter().map(|i| i.module.to_string()).collect(),
         Survey::Component(c) => {
@@ -500,19 +618,6 @@ fn names_of(
     out.sort();
     out.dedup();
     Ok(out)
-}
-
-/// The store blob a digest map entry names, after checking its bytes.
-fn from_store(store: Option<&Path>, target: &str, digest: &[u8; 32]) -> Result<PathBuf, Refusal> {
-    let Some(dir) = store else {
-        return Err(Refusal::Digest(target.to_string()));
-    };
-    let store =
-        crate::store::OciDir::open(dir).map_err(|e| Refusal::Store(target.to_string(), e.to_string()))?;
-    store
-        .get(digest)
-        .map_err(|e| Refusal::Store(target.to_string(), e.to_string()))?;
-    Ok(store.blob_file(digest))
 }
 
 /// The import maps of one directory: weld's `weld.imports.toml` and the
@@ -673,19 +778,19 @@ mod tests {
 
     #[test]
     fn grammar_refusals() {
-        assert_eq!(check_relative("/etc/x.wasm"), Err(Refusal::Absolute));
-        assert_eq!(check_relative("lib/../x"), Err(Refusal::DotDot));
-        assert_eq!(check_relative("lib//x"), Err(Refusal::EmptySegment));
-        assert_eq!(check_relative("lib/"), Err(Refusal::EmptySegment));
-        assert_eq!(check_relative("lib\\x"), Err(Refusal::Backslash));
-        assert_eq!(check_relative("lib/x\0"), Err(Refusal::Nul));
-        assert_eq!(
+        assert!(matches!(check_relative("/etc/x.wasm"), Err(Refusal::Absolute)));
+        assert!(matches!(check_relative("lib/../x"), Err(Refusal::DotDot)));
+        assert!(matches!(check_relative("lib//x"), Err(Refusal::EmptySegment)));
+        assert!(matches!(check_relative("lib/"), Err(Refusal::EmptySegment)));
+        assert!(matches!(check_relative("lib\\x"), Err(Refusal::Backslash)));
+        assert!(matches!(check_relative("lib/x\0"), Err(Refusal::Nul)));
+        assert!(matches!(
             check_relative("https://example.invalid/x.wasm"),
             Err(Refusal::Scheme)
-        );
-        assert_eq!(check_relative("file:x.wasm"), Err(Refusal::Scheme));
-        assert_eq!(check_relative("C:/x.wasm"), Err(Refusal::Scheme));
-        assert_eq!(check_relative("./lib/x.wasm"), Ok(vec!["lib", "x.wasm"]));
+        ));
+        assert!(matches!(check_relative("file:x.wasm"), Err(Refusal::Scheme)));
+        assert!(matches!(check_relative("C:/x.wasm"), Err(Refusal::Scheme)));
+        assert_eq!(check_relative("./lib/x.wasm").ok(), Some(vec!["lib", "x.wasm"]));
     }
 
     #[test]

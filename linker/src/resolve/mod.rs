@@ -33,12 +33,13 @@
 //! [`symbols`] binds every import by symbol, the first definition in load
 //! order. `link` builds its output from that answer and `graph` prints it.
 
+pub(crate) mod exports;
 pub(crate) mod graph;
 pub(crate) mod host_map;
 pub(crate) mod locate;
 pub(crate) mod needed;
-pub(crate) mod symbols;
 pub(crate) mod setup;
+pub(crate) mod symbols;
 pub(crate) mod wiring;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};

@@ -91,7 +91,7 @@ fn searched_text(searched: &[String]) -> String {
 }
 
 /// Why a `needed` name is not looked up in a library directory.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum NeededRefusal {
     /// The name breaks locate's path grammar (`..`, absolute, a scheme, …).
     #[error(transparent)]
@@ -425,13 +425,13 @@ mod tests {
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
-        assert_eq!(check_name("lib/x.so"), Err(NeededRefusal::NotBare));
-        assert_eq!(
+        assert!(matches!(check_name("lib/x.so"), Err(NeededRefusal::NotBare)));
+        assert!(matches!(
             check_name("../libc.so"),
             Err(NeededRefusal::Path(Refusal::DotDot))
-        );
+        ));
         for good in ["libc.so", "libpython3.14.so", "a..b.so"] {
-            assert_eq!(check_name(good), Ok(()), "{good}");
+            assert!(check_name(good).is_ok(), "{good}");
         }
     }
 

@@ -15,6 +15,7 @@ use super::locate::{locate, LocateOptions};
 use super::wiring::parse_wiring;
 use super::wiring::WiringFileError;
 use super::ResolveOptions;
+use crate::store::{BlobStore, OciDir, StoreError};
 
 /// How import names are resolved, as files name it.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,9 @@ pub enum SetupError {
     /// The wiring file is malformed.
     #[error(transparent)]
     Wiring(#[from] WiringFileError),
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// `--root` resolution refused imports.
     #[error(transparent)]
     Locate(#[from] LocateFailure),
@@ -73,10 +77,14 @@ pub fn prepare(setup: &ResolveSetup, inputs: Inputs) -> Result<(Inputs, ResolveO
     let opts = LocateOptions {
         root: setup.root.clone(),
         hosts: setup.hosts.clone(),
-        store: setup.store.clone(),
         host_map: host_map.clone(),
     };
-    let located = locate(&opts, inputs)?;
+    // The store is read only for import-map entries under a root.
+    let store = match (&setup.root, &setup.store) {
+        (Some(_), Some(dir)) => Some(OciDir::open(dir)?),
+        _ => None,
+    };
+    let located = locate(&opts, inputs, store.as_ref().map(|s| s as &dyn BlobStore))?;
     Ok((
         located.inputs,
         ResolveOptions {

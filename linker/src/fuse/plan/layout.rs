@@ -30,9 +30,9 @@ use weld_format::rewrite::OutOfRange;
 use weld_format::{DataIdx, ElemIdx, InputId, PerSpace, Space, TypeIdx};
 
 use super::{OutImport, Segment, SpaceMaps};
+use crate::error::fuse::reencode_reason;
 use crate::error::FuseError;
 use crate::fuse::context::FuseCx;
-use crate::error::fuse::reencode_reason;
 use crate::fuse::types::TypePlan;
 use crate::resolve::Target;
 
