@@ -863,8 +863,8 @@ fn a_type_mismatch_is_one_line_and_keeps_the_validators_error_as_its_source() {
         ("mid", Some("demo:leaf/api@0.2.0"))
     );
     assert_eq!(
-        from,
-        &ArgumentSource::Wire {
+        **from,
+        ArgumentSource::Wire {
             provider: "leaf".into(),
             export: "demo:leaf/api@0.2.3".into(),
             rule: Rule::Semver

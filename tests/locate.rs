@@ -346,10 +346,7 @@ fn digest_map_entries_resolve_in_any_blob_store_verified() {
     assert!(
         matches!(
             &refused[0].reason,
-            Refusal::Store {
-                source: StoreError::Corrupt { .. },
-                ..
-            }
+            Refusal::Store { source, .. } if matches!(**source, StoreError::Corrupt { .. })
         ),
         "{err}"
     );

@@ -57,7 +57,7 @@ pub fn explain(
         return ComposeError::TypeMismatch {
             importer: child.name.to_string(),
             import: None,
-            from: ArgumentSource::Unknown,
+            from: Box::new(ArgumentSource::Unknown),
             source: e,
         };
     };
@@ -83,7 +83,7 @@ pub fn explain(
     ComposeError::TypeMismatch {
         importer: child.name.to_string(),
         import: Some(import.to_string()),
-        from,
+        from: Box::new(from),
         source,
     }
 }

@@ -54,8 +54,8 @@ pub enum ComposeError {
         importer: String,
         /// The import; `None` when no single import could be blamed.
         import: Option<String>,
-        /// Where the argument came from.
-        from: ArgumentSource,
+        /// Where the argument came from (boxed: it is the largest part).
+        from: Box<ArgumentSource>,
         /// The validator's reason, in component-model terms.
         #[source]
         source: wasmparser::BinaryReaderError,
@@ -254,11 +254,11 @@ mod tests {
         let e = ComposeError::TypeMismatch {
             importer: "app".into(),
             import: Some("demo:a/api@1.0.0".into()),
-            from: ArgumentSource::Wire {
+            from: Box::new(ArgumentSource::Wire {
                 provider: "lib".into(),
                 export: "demo:a/api@1.0.3".into(),
                 rule: Rule::Semver,
-            },
+            }),
             source: validator_error(),
         };
         let reason = one_line(validator_error().message());
@@ -295,7 +295,7 @@ mod tests {
         let e = ComposeError::TypeMismatch {
             importer: "app".into(),
             import: None,
-            from: ArgumentSource::Unknown,
+            from: Box::new(ArgumentSource::Unknown),
             source: validator_error(),
         };
         assert!(

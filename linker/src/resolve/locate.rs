@@ -118,7 +118,7 @@ pub enum Refusal {
         entry: String,
         /// What the store said.
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// The import map does not parse.
     #[error("import map {map}: {reason}")]
@@ -130,10 +130,10 @@ pub enum Refusal {
     },
     /// The file or blob could not be read or is not WebAssembly.
     #[error(transparent)]
-    Load(weld_format::LoadError),
+    Load(Box<weld_format::LoadError>),
     /// The input does not survey (it is malformed).
     #[error(transparent)]
-    Survey(Problem),
+    Survey(Box<Problem>),
 }
 
 /// One import that was refused.
@@ -312,7 +312,7 @@ pub fn locate(
     // The inputs given are surveyed first, so their exports are all known
     // before any map is consulted for them; each file found is surveyed
     // when it is added, and searched in turn.
-    let mut pending: VecDeque<(usize, Result<Vec<String>, Problem>)> = VecDeque::new();
+    let mut pending: VecDeque<(usize, Surveyed)> = VecDeque::new();
     for (i, input) in walk.inputs.iter().enumerate() {
         pending.push_back((i, names_of(input, &mut walk.exported)));
     }
@@ -590,24 +590,24 @@ impl<'o> Walk<'o> {
                 };
                 let bytes = store.get(digest).map_err(|source| Refusal::Store {
                     entry: input_name.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
                 Inputs::from_memory([(input_name, bytes)])
             }
         }
-        .map_err(Refusal::Load)
+        .map_err(|e| Refusal::Load(Box::new(e)))
     }
 }
+
+/// What [`names_of`] found: an input's import names, or why it does not survey.
+type Surveyed = Result<Vec<String>, Box<Problem>>;
 
 /// The distinct import names of an input (core: module names; components:
 /// import names, which only import maps can resolve, since a component
 /// import name is never a path); its component export names go into
 /// `exported`.
-fn names_of(
-    input: &weld_format::Input,
-    exported: &mut HashSet<(String, Option<Track>)>,
-) -> Result<Vec<String>, Problem> {
-    let survey = weld_format::survey(&input.display, input.bytes())?;
+fn names_of(input: &weld_format::Input, exported: &mut HashSet<(String, Option<Track>)>) -> Surveyed {
+    let survey = weld_format::survey(&input.display, input.bytes()).map_err(Box::new)?;
     let mut out: Vec<String> = match &survey {
         Survey::Module(m) => m.imports.iter().map(|i| i.module.to_string()).collect(),
         Survey::Component(c) => {
