@@ -1,7 +1,7 @@
 //! weld-format: bytes in, facts out.
 //!
 //! The stages of weld that only read bytes: [`load`] maps inputs and
-//! classifies them, [`survey`] records what each input holds in one zero-copy
+//! classifies them, [`survey()`] records what each input holds in one zero-copy
 //! pass, [`names`] parses and matches names (semver tracks, canonical hash
 //! names), [`digest`] hashes. No graphs and no policy live here; that is
 //! `weld-linker`.

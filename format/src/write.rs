@@ -152,7 +152,7 @@ impl From<Vec<u8>> for Output {
 }
 
 /// An output built in place: its temporary file, blocks reserved
-/// ([`reserve`]), mapped shared, so the output is written straight into the
+/// (`reserve`), mapped shared, so the output is written straight into the
 /// page cache. Against building it in memory and then writing it, this
 /// saves the output's worth of fresh anonymous pages and one copy of every
 /// byte.

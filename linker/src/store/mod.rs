@@ -117,7 +117,7 @@ pub struct RootRecord {
     pub world: Option<World>,
     /// The children it imports: digest and size, sorted, each once.
     pub layers: Vec<(Digest, u64)>,
-    /// When it was made (RFC 3339; see [`rfc3339`]).
+    /// When it was made (RFC 3339, in UTC to the second).
     pub created: String,
 }
 
