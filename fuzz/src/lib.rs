@@ -29,7 +29,7 @@ pub fn tally(outcome: Outcome) -> Corpus {
     let hit = u64::from(outcome == Outcome::Reached);
     let reached = REACHED.fetch_add(hit, Ordering::Relaxed) + hit;
     let runs = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
-    if runs.is_power_of_two() || runs % 10_000 == 0 {
+    if runs.is_power_of_two() || runs.is_multiple_of(10_000) {
         eprintln!("weld-fuzz: reached weld on {reached} of {runs} runs");
     }
     match outcome {

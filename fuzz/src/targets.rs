@@ -166,7 +166,11 @@ fn imports_of(from: &str, provider: &[u8]) -> Option<Vec<u8>> {
 /// wasmi runs every module the fused one must behave like the inputs
 /// instantiated one by one (results, traps, host calls, memories).
 pub fn fuse(u: &mut Unstructured) -> Outcome {
-    let (modules, runnable, icf) = match fuse_set(u) {
+    let FuseSet {
+        modules,
+        runnable,
+        icf,
+    } = match fuse_set(u) {
         Ok(set) => set,
         Err(e) => return stopped(e),
     };
@@ -213,9 +217,17 @@ pub fn fuse(u: &mut Unstructured) -> Outcome {
     Outcome::Reached
 }
 
-/// The fuse target's inputs, whether they were generated for wasmi, and the
-/// folding mode.
-fn fuse_set(u: &mut Unstructured) -> Result<(Vec<(String, Vec<u8>)>, bool, Icf)> {
+/// What the fuse target runs on.
+struct FuseSet {
+    /// The generated modules, as (name, binary).
+    modules: Vec<(String, Vec<u8>)>,
+    /// Whether they were generated for wasmi, for the differential run.
+    runnable: bool,
+    /// The folding mode.
+    icf: Icf,
+}
+
+fn fuse_set(u: &mut Unstructured) -> Result<FuseSet> {
     let n = u.int_in_range(1..=4)?;
     let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
     // Half the sets stay within what wasmi runs, for the differential check.
@@ -243,7 +255,11 @@ fn fuse_set(u: &mut Unstructured) -> Result<(Vec<(String, Vec<u8>)>, bool, Icf)>
         modules.push((format!("in{i}"), m.to_bytes()));
     }
     let icf = *u.choose(&[Icf::Safe, Icf::All, Icf::None])?;
-    Ok((modules, runnable, icf))
+    Ok(FuseSet {
+        modules,
+        runnable,
+        icf,
+    })
 }
 
 /// Arbitrary strings through the name parser and the semver matcher.
