@@ -476,17 +476,24 @@ fn bad_libraries_are_one_line_errors() {
     assert_eq!(e.trim_end().lines().count(), 1, "{e}");
 }
 
-#[test]
-fn lib_dir_is_capability_safe() {
-    let tmp = tempfile::tempdir().unwrap();
-    let libs = tmp.path().join("libs");
+/// An empty library directory `libs` in `dir`, and a library beside it,
+/// outside it.
+fn lib_dir_and_outside(dir: &Path) -> (PathBuf, PathBuf) {
+    let libs = dir.join("libs");
     std::fs::create_dir(&libs).unwrap();
-    let outside = tmp.path().join("outside.so");
+    let outside = dir.join("outside.so");
     std::fs::write(
         &outside,
         wat::parse_str(r#"(module (@dylink.0 (mem-info (memory 0 0))))"#).unwrap(),
     )
     .unwrap();
+    (libs, outside)
+}
+
+#[test]
+fn lib_dir_is_capability_safe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (libs, outside) = lib_dir_and_outside(tmp.path());
     #[cfg(unix)]
     std::os::unix::fs::symlink(&outside, libs.join("libnope.so")).unwrap();
     #[cfg(unix)]
@@ -814,14 +821,7 @@ fn graph_of_a_built_set_finds_what_link_finds_and_agrees_on_symbols() {
 #[test]
 fn lib_dir_escapes_are_refused_by_link_and_graph_alike() {
     let tmp = tempfile::tempdir().unwrap();
-    let libs = tmp.path().join("libs");
-    std::fs::create_dir(&libs).unwrap();
-    let outside = tmp.path().join("outside.so");
-    std::fs::write(
-        &outside,
-        wat::parse_str(r#"(module (@dylink.0 (mem-info (memory 0 0))))"#).unwrap(),
-    )
-    .unwrap();
+    let (libs, outside) = lib_dir_and_outside(tmp.path());
     let mut cases = vec![
         ("../outside.so".to_string(), "`..` segments are refused"),
         (outside.display().to_string(), "absolute paths are refused"),

@@ -20,7 +20,7 @@ pub enum LinkError {
     /// A library is not what its `dylink.0` says, or cannot be linked: the
     /// problem's source is a [`LibraryFault`].
     #[error(transparent)]
-    Library(Problem),
+    Library(Box<Problem>),
     /// Symbols nothing defines, every one of them.
     #[error("{}", listed(.0))]
     Undefined(Vec<Undefined>),
@@ -188,12 +188,12 @@ impl LibraryFault {
     /// The fault as the one record: in `input`, at `item` and `offset`
     /// when known.
     pub(crate) fn at(self, input: &str, item: Option<Item>, offset: Option<u64>) -> LinkError {
-        LinkError::Library(Problem {
+        LinkError::Library(Box::new(Problem {
             input: input.to_string(),
             item,
             offset,
             reason: self.to_string(),
             source: Some(Box::new(self)),
-        })
+        }))
     }
 }

@@ -195,7 +195,7 @@ fn check(file: &str, m: &ModuleSurvey<'_>, d: &Dylink<'_>) -> Result<(), LinkErr
                 offset_expr,
                 seg.data.len() as u64,
             )
-            .map_err(|fault| fault.at(file, None, Some(seg.range.start as u64)))?;
+            .map_err(|fault| fault.at(file, None, Some(seg.range.start)))?;
         }
     }
     let table_base = env_global(m, "__table_base");
@@ -207,7 +207,7 @@ fn check(file: &str, m: &ModuleSurvey<'_>, d: &Dylink<'_>) -> Result<(), LinkErr
             };
             let segment = Segment::Elem(i as u32);
             check_segment(segment, table_base, d.table_size, offset_expr, count as u64)
-                .map_err(|fault| fault.at(file, None, Some(seg.range.start as u64)))?;
+                .map_err(|fault| fault.at(file, None, Some(seg.range.start)))?;
         }
     }
     Ok(())

@@ -400,7 +400,6 @@ impl GraphReport {
 
     /// Graphviz DOT; edges on cycles are drawn red.
     pub fn to_dot(&self) -> String {
-        let q = |x: &str| format!("\"{}\"", x.replace('\\', "\\\\").replace('"', "\\\""));
         let on_cycle: std::collections::HashSet<(&str, &str)> = self
             .cycles
             .iter()
@@ -409,11 +408,11 @@ impl GraphReport {
         let mut s = String::from("digraph weld {\n  rankdir=LR;\n  node [shape=box];\n");
         for n in &self.nodes {
             let shape = if n.kind == "component" { "component" } else { "box" };
-            s.push_str(&format!("  {} [shape={shape}];\n", q(&n.name)));
+            s.push_str(&format!("  {} [shape={shape}];\n", quote(&n.name)));
         }
         // What the linker defines is drawn as one more node.
         if self.symbols.iter().any(|e| e.to == "weld:link") {
-            s.push_str(&format!("  {} [shape=ellipse];\n", q("weld:link")));
+            s.push_str(&format!("  {} [shape=ellipse];\n", quote("weld:link")));
         }
         for e in &self.edges {
             let color = if on_cycle.contains(&(e.from.as_str(), e.to.as_str())) {
@@ -421,32 +420,40 @@ impl GraphReport {
             } else {
                 ""
             };
-            let label = if e.rule == "exact" {
-                e.import.clone()
-            } else {
-                format!("{} ({})", e.import, e.rule)
-            };
-            s.push_str(&format!(
-                "  {} -> {} [label={}{color}];\n",
-                q(&e.from),
-                q(&e.to),
-                q(&label)
-            ));
+            s.push_str(&dot_edge(&e.from, &e.to, &e.import, &e.rule, "exact", color));
         }
         for e in &self.symbols {
-            let label = if e.rule == "symbol" {
-                e.import.clone()
-            } else {
-                format!("{} ({})", e.import, e.rule)
-            };
-            s.push_str(&format!(
-                "  {} -> {} [label={}, style=dashed];\n",
-                q(&e.from),
-                q(&e.to),
-                q(&label)
+            s.push_str(&dot_edge(
+                &e.from,
+                &e.to,
+                &e.import,
+                &e.rule,
+                "symbol",
+                ", style=dashed",
             ));
         }
         s.push_str("}\n");
         s
     }
+}
+
+/// A DOT identifier: `x` quoted.
+fn quote(x: &str) -> String {
+    format!("\"{}\"", x.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// One DOT edge line, labelled with the import, and with the rule unless it
+/// is the `usual` one; `attrs` are more attributes (`, color=red`).
+fn dot_edge(from: &str, to: &str, import: &str, rule: &str, usual: &str, attrs: &str) -> String {
+    let label = if rule == usual {
+        import.to_string()
+    } else {
+        format!("{import} ({rule})")
+    };
+    format!(
+        "  {} -> {} [label={}{attrs}];\n",
+        quote(from),
+        quote(to),
+        quote(&label)
+    )
 }

@@ -47,7 +47,7 @@ pub enum LibrarySetError {
     /// A library's `dylink.0` section, or the module before it, is
     /// malformed.
     #[error(transparent)]
-    Malformed(Problem),
+    Malformed(Box<Problem>),
     /// A `needed` name that may not be looked up.
     #[error("{file}: needed library `{name}` cannot be looked up: {reason}")]
     BadNeeded {
@@ -100,21 +100,19 @@ pub enum NeededRefusal {
     #[error("it contains a path separator; only bare file names are looked up")]
     NotBare,
     /// The file, symlinks resolved, is outside the library directory.
-    #[error("{} resolves to {resolved}, outside the library directory {}", path.display(), dir.display())]
+    #[error("{} resolves to {resolved}, outside the library directory {}", path.display(), path.parent().unwrap_or(path).display())]
     Escapes {
-        /// The name in the directory, as given.
+        /// The name in the directory (as given), a bare file name.
         path: PathBuf,
         /// Where it led.
         resolved: String,
-        /// The directory, as given.
-        dir: PathBuf,
     },
 }
 
 /// The `dylink.0` section of `file` is malformed: the one record, with the
 /// section's offset, and the section reader's error kept.
-pub(crate) fn dylink_problem(file: &str, e: DylinkError) -> Problem {
-    Problem {
+pub(crate) fn dylink_problem(file: &str, e: DylinkError) -> Box<Problem> {
+    Box::new(Problem {
         input: file.to_string(),
         item: Some(Item::Part(format!(
             "custom section `{}`",
@@ -123,7 +121,7 @@ pub(crate) fn dylink_problem(file: &str, e: DylinkError) -> Problem {
         offset: Some(e.offset),
         reason: e.reason.clone(),
         source: Some(Box::new(e)),
-    }
+    })
 }
 
 /// The `needed` list of an input, read from the `dylink.0` section that
@@ -131,7 +129,9 @@ pub(crate) fn dylink_problem(file: &str, e: DylinkError) -> Problem {
 pub(crate) fn needed_of(file: &str, bytes: &[u8]) -> Result<Option<Vec<String>>, LibrarySetError> {
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(|e| {
-            LibrarySetError::Malformed(Problem::parse(file, None, e).because("malformed module"))
+            LibrarySetError::Malformed(Box::new(
+                Problem::parse(file, None, e).because("malformed module"),
+            ))
         })?;
         match payload {
             wasmparser::Payload::Version { .. } => {}
@@ -209,7 +209,6 @@ fn in_lib_dirs(dirs: &[LibDir], name: &str) -> Result<Option<PathBuf>, NeededRef
                 return Err(NeededRefusal::Escapes {
                     path: dir.given.join(name),
                     resolved,
-                    dir: dir.given.clone(),
                 })
             }
             Err(other) => return Err(NeededRefusal::Path(other)),

@@ -537,7 +537,9 @@ impl SymbolResolution<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weld_format::{survey, Inputs, Survey};
+    use crate::resolve::needed::libraries;
+    use weld_format::survey::survey_all;
+    use weld_format::Inputs;
 
     /// Surveys WAT libraries and resolves them in the order given.
     fn with_libs<R>(
@@ -546,16 +548,9 @@ mod tests {
     ) -> R {
         let inputs =
             Inputs::from_memory(wats.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
-        let surveys: Vec<Survey> = inputs
-            .iter()
-            .map(|i| survey(&i.display, i.bytes()).unwrap())
-            .collect();
-        let libs: Vec<&ModuleSurvey> = surveys.iter().map(|s| s.as_module().unwrap()).collect();
-        let dylink: Vec<Dylink> = libs
-            .iter()
-            .map(|m| weld_format::dylink::dylink(m).unwrap().unwrap())
-            .collect();
+        let surveys = survey_all(&inputs).unwrap();
         let names: Vec<&str> = wats.iter().map(|(n, _)| *n).collect();
+        let (libs, dylink) = libraries(&names, &surveys.iter().collect::<Vec<_>>()).unwrap();
         let order: Vec<InputId> = (0..wats.len() as u32).map(InputId).collect();
         let r = resolve_symbols(&order, &libs, &dylink, &names);
         f(&r, &libs)
