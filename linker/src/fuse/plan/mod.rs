@@ -6,9 +6,10 @@
 //! leaf): the stages that read the plan and the files that build it both
 //! point here, and nothing here points back. The building, one file per
 //! step, in the order [`Plan::build`] (in [`build`]) runs them:
-//! [`layout`] (types, the imports that stay imports, definitions,
-//! segments), [`imports`] (every other import linked to its provider's
-//! item, type-checked), [`coalesce`] (adjacent element segments merged);
+//! [`layout`] (types, the imports that stay imports, definitions),
+//! [`imports`] (every other import linked to its provider's item,
+//! type-checked), [`layout`] again (segments), [`coalesce`] (adjacent
+//! element segments merged);
 //! then, once identical code folding has fixed the function indices,
 //! [`Plan::finish`] runs [`start`] (the start function) and [`exports`].
 //!
