@@ -16,6 +16,46 @@ use wasmparser::{
     Payload,
 };
 
+/// The names of a core module's sections, by id (custom is 0), as weld's
+/// reports and errors write them: the one table of them.
+pub const MODULE_SECTIONS: [&str; 14] = [
+    "custom",
+    "type",
+    "import",
+    "function",
+    "table",
+    "memory",
+    "global",
+    "export",
+    "start",
+    "element",
+    "code",
+    "data",
+    "data count",
+    "tag",
+];
+
+/// The names of a component's sections, by id (custom is 0).
+pub const COMPONENT_SECTIONS: [&str; 12] = [
+    "custom",
+    "core module",
+    "core instance",
+    "core type",
+    "component",
+    "instance",
+    "alias",
+    "type",
+    "canonical",
+    "start",
+    "import",
+    "export",
+];
+
+/// A core module section's name by id, `unknown` past the table.
+pub fn module_section_name(id: u8) -> &'static str {
+    MODULE_SECTIONS.get(id as usize).copied().unwrap_or("unknown")
+}
+
 /// One top-level section.
 #[derive(Debug)]
 pub struct Section<'a> {

@@ -25,6 +25,7 @@ use wasmparser::{
 };
 
 use crate::error::Problem;
+use crate::sections::{COMPONENT_SECTIONS, MODULE_SECTIONS};
 use crate::index::{FuncIdx, TypeIdx};
 use crate::limits::MAX_NESTING;
 
@@ -337,19 +338,31 @@ pub fn survey<'a>(input: &str, bytes: &'a [u8]) -> Result<Survey<'a>, Problem> {
 /// Drives a parser over `bytes` (which start at absolute offset `base`),
 /// handing each payload with the absolute start of its section to `visit`.
 /// Nested modules and components are skipped over after `visit` sees them.
+/// A parse error names the section it is in (`code section`, from
+/// `sections`, the names by id), or `header` before the first one.
 fn drive<'a>(
     input: &str,
     bytes: &'a [u8],
     base: u64,
     mut parser: Parser,
+    sections: &[&str],
     mut visit: impl FnMut(u64, Payload<'a>) -> Result<(), Problem>,
 ) -> Result<(), Problem> {
     let mut data = bytes;
     let mut pos = base;
+    // The code section's range, once its start is read: its entries come
+    // one payload each, after the section's header.
+    let mut code: Option<std::ops::Range<u64>> = None;
     loop {
-        let chunk = parser
-            .parse(data, true)
-            .map_err(|e| Problem::read(input, "section", e))?;
+        let chunk = parser.parse(data, true).map_err(|e| {
+            let item = match (&code, data.first()) {
+                (Some(r), _) if r.contains(&e.offset()) => "code section".to_string(),
+                _ if pos == base => "header".to_string(),
+                (_, Some(&id)) => format!("{} section", sections.get(id as usize).copied().unwrap_or("unknown")),
+                (_, None) => "section".to_string(),
+            };
+            Problem::read(input, item, e)
+        })?;
         let (consumed, payload) = match chunk {
             wasmparser::Chunk::Parsed { consumed, payload } => (consumed, payload),
             wasmparser::Chunk::NeedMoreData(_) => {
@@ -364,6 +377,9 @@ fn drive<'a>(
         let start = pos;
         data = &data[consumed..];
         pos += consumed as u64;
+        if let Payload::CodeSectionStart { unchecked_range, .. } = &payload {
+            code = Some(unchecked_range.start as u64..unchecked_range.end as u64);
+        }
         // Nested modules and components: the parent parser has already moved
         // past them; skip their bytes here.
         let skip = match &payload {
@@ -432,7 +448,7 @@ fn survey_module<'a>(
         customs: Vec::new(),
         imported: SpaceCounts::default(),
     };
-    drive(input, bytes, base, parser, |start, payload| {
+    drive(input, bytes, base, parser, &MODULE_SECTIONS, |start, payload| {
         let mut span = |id: u8, name: Option<&'a str>, end: u64| {
             m.sections.push(SectionSpan {
                 id,
@@ -611,7 +627,7 @@ fn survey_component<'a>(
             )),
         }
     };
-    drive(input, bytes, base, parser, |start, payload| {
+    drive(input, bytes, base, parser, &COMPONENT_SECTIONS, |start, payload| {
         let mut span = |id: u8, name: Option<&'a str>, end: u64| {
             c.sections.push(SectionSpan {
                 id,

@@ -93,12 +93,24 @@ pub fn check_inputs(cx: &FuseCx<'_, '_>) -> Result<Vec<FuncCheck>, FuseError> {
 }
 
 fn check_one(file: &str, bytes: &[u8], imported: u32) -> Result<FuncCheck, FuseError> {
-    let invalid =
-        |e| FuseError::InvalidInput(Box::new(Problem::parse(file, None::<Item>, e).because("invalid")));
+    // The item is the section the validator was in (`import section`).
+    let invalid = |item: Option<Item>, e| {
+        FuseError::InvalidInput(Box::new(Problem::parse(file, item, e).because("invalid")))
+    };
     let mut validator = Validator::new_with_features(CORE_FEATURES);
     let mut resources = None;
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(invalid)?;
+        let payload = payload.map_err(|e| invalid(None, e))?;
+        let section = || {
+            let name = match &payload {
+                wasmparser::Payload::CodeSectionEntry(_) => "code",
+                p => match p.as_section() {
+                    Some((id, _)) => weld_format::sections::module_section_name(id),
+                    None => return None,
+                },
+            };
+            Some(Item::Part(format!("{name} section")))
+        };
         // The bodies are validated as they are rewritten; past the code
         // section's first entry (which gives the resources), the validator
         // has nothing to do with them but count.
@@ -107,7 +119,7 @@ fn check_one(file: &str, bytes: &[u8], imported: u32) -> Result<FuncCheck, FuseE
                 continue;
             }
         }
-        match validator.payload(&payload).map_err(invalid)? {
+        match validator.payload(&payload).map_err(|e| invalid(section(), e))? {
             ValidPayload::Func(f, _) if resources.is_none() => resources = Some(f.resources),
             ValidPayload::End(_) => break,
             _ => {}
@@ -118,7 +130,62 @@ fn check_one(file: &str, bytes: &[u8], imported: u32) -> Result<FuncCheck, FuseE
 
 #[cfg(test)]
 mod tests {
-    use wasm_encoder::{CodeSection, Function, FunctionSection, Module, TypeSection};
+    use wasm_encoder::{
+        CodeSection, EntityType, Function, FunctionSection, ImportSection, Module, RawSection, TypeSection,
+    };
+
+    /// Fuses `bytes` as input `bad.wasm` and returns the error as the
+    /// library displays it.
+    fn fuse_error(bytes: Vec<u8>) -> String {
+        let inputs = weld_format::Inputs::from_memory([("bad.wasm", bytes)]).unwrap();
+        crate::fuse(&crate::FuseOptions::default(), &inputs)
+            .unwrap_err()
+            .to_string()
+    }
+
+    /// One line that names the input, the item, and a hex offset.
+    fn assert_names_input_item_offset(text: &str, item: &str) {
+        assert!(!text.contains('\n'), "one line: {text}");
+        assert!(text.starts_with("bad.wasm: "), "names the input: {text}");
+        assert!(text.contains(item), "names the item `{item}`: {text}");
+        let at = text.rfind("(at offset 0x").unwrap_or_else(|| panic!("a hex offset: {text}"));
+        assert!(text[at..].ends_with(')'), "{text}");
+    }
+
+    #[test]
+    fn a_truncated_function_body_names_input_item_and_offset() {
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        let mut funcs = FunctionSection::new();
+        funcs.function(0);
+        // One entry that claims 9 bytes of body and holds 2.
+        let code = RawSection { id: 10, data: &[0x01, 0x09, 0x00, 0x0b] };
+        let mut m = Module::new();
+        m.section(&types).section(&funcs).section(&code);
+        let e = fuse_error(m.finish());
+        assert_names_input_item_offset(&e, "code section");
+    }
+
+    #[test]
+    fn a_bad_import_names_input_item_and_offset() {
+        // An import of a function of type 5, in a module with no types.
+        let mut imports = ImportSection::new();
+        imports.import("env", "f", EntityType::Function(5));
+        let mut m = Module::new();
+        m.section(&imports);
+        let e = fuse_error(m.finish());
+        assert_names_input_item_offset(&e, "import");
+    }
+
+    #[test]
+    fn a_bad_section_names_input_item_and_offset() {
+        // A global section whose one global has no initialiser.
+        let globals = RawSection { id: 6, data: &[0x01, 0x7f, 0x00] };
+        let mut m = Module::new();
+        m.section(&globals);
+        let e = fuse_error(m.finish());
+        assert_names_input_item_offset(&e, "global section");
+    }
 
     #[test]
     fn an_input_body_over_the_size_limit_is_refused_by_the_input_check() {

@@ -239,7 +239,7 @@ fn byte_report(out: &[u8], plan: &Plan<'_>, names: &[&str]) -> ByteReport {
         if let Some((id, range)) = payload.as_section() {
             let name = match &payload {
                 P::CustomSection(c) => format!("custom:{}", c.name()),
-                _ => section_name(id).to_string(),
+                _ => weld_format::sections::module_section_name(id).to_string(),
             };
             let end = range.end as usize;
             r.sections.push((name, end - last));
@@ -249,22 +249,3 @@ fn byte_report(out: &[u8], plan: &Plan<'_>, names: &[&str]) -> ByteReport {
     r
 }
 
-/// A standard section's name, by id.
-fn section_name(id: u8) -> &'static str {
-    match id {
-        1 => "type",
-        2 => "import",
-        3 => "function",
-        4 => "table",
-        5 => "memory",
-        6 => "global",
-        7 => "export",
-        8 => "start",
-        9 => "element",
-        10 => "code",
-        11 => "data",
-        12 => "data count",
-        13 => "tag",
-        _ => "unknown",
-    }
-}

@@ -273,8 +273,10 @@ pub(crate) fn run_stages(
         },
         || stages.validate.then(|| check_inputs(cx)).transpose(),
     );
-    let mut plan = plan?;
+    // An invalid input is told as the validator found it, before anything
+    // the plan derived from it.
     let checks = checks?;
+    let mut plan = plan?;
     let outside = outside?.unwrap_or_default();
     let checks = checks.as_deref();
     clock.lap("plan+check");

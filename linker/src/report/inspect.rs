@@ -4,6 +4,7 @@ use serde::Serialize;
 use weld_format::digest::{blake3, sha256};
 use weld_format::names::{canonical_hash_name, hex, oci_digest};
 use weld_format::survey::{ComponentSurvey, ModuleSurvey, SectionSpan, SpaceCounts};
+use weld_format::sections::{COMPONENT_SECTIONS, MODULE_SECTIONS};
 use weld_format::{Input, Survey};
 
 use crate::Error;
@@ -222,37 +223,6 @@ pub fn inspect(input: &Input) -> Result<InspectReport, Error> {
         component,
     })
 }
-
-const MODULE_SECTIONS: [&str; 14] = [
-    "custom",
-    "type",
-    "import",
-    "function",
-    "table",
-    "memory",
-    "global",
-    "export",
-    "start",
-    "element",
-    "code",
-    "data",
-    "datacount",
-    "tag",
-];
-const COMPONENT_SECTIONS: [&str; 12] = [
-    "custom",
-    "core module",
-    "core instance",
-    "core type",
-    "component",
-    "instance",
-    "alias",
-    "type",
-    "canonical",
-    "start",
-    "import",
-    "export",
-];
 
 fn sections(spans: &[SectionSpan<'_>], names: &[&str]) -> Vec<SectionReport> {
     spans
