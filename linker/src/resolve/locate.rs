@@ -33,7 +33,7 @@ use weld_format::{InputId, InputSpec, Inputs, Survey};
 use weld_format::Problem;
 
 use crate::resolve::{FileLink, Rule};
-use crate::store::{BlobStore, StoreError};
+use crate::store::{BlobStore, Digest, StoreError};
 
 /// The name of weld's import map file.
 pub const IMPORT_MAP: &str = "weld.imports.toml";
@@ -379,7 +379,7 @@ enum Origin {
     /// A file (canonical).
     File(PathBuf),
     /// A blob, by digest.
-    Blob([u8; 32]),
+    Blob(Digest),
 }
 
 /// One `--root` walk: the inputs so far, what each file or blob became,
@@ -394,7 +394,7 @@ struct Walk<'o> {
     /// Inputs by canonical file.
     by_file: HashMap<PathBuf, usize>,
     /// Inputs loaded from the store, by digest.
-    by_digest: HashMap<[u8; 32], usize>,
+    by_digest: HashMap<Digest, usize>,
     /// The import maps of each directory read so far.
     maps: HashMap<PathBuf, DirMaps>,
     /// Component exports seen so far, by match key.
