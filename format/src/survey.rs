@@ -25,9 +25,9 @@ use wasmparser::{
 };
 
 use crate::error::Problem;
-use crate::sections::{COMPONENT_SECTIONS, MODULE_SECTIONS};
 use crate::index::{FuncIdx, TypeIdx};
 use crate::limits::MAX_NESTING;
+use crate::sections::{COMPONENT_SECTIONS, MODULE_SECTIONS};
 
 /// One section, as found in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,7 +358,10 @@ fn drive<'a>(
             let item = match (&code, data.first()) {
                 (Some(r), _) if r.contains(&e.offset()) => "code section".to_string(),
                 _ if pos == base => "header".to_string(),
-                (_, Some(&id)) => format!("{} section", sections.get(id as usize).copied().unwrap_or("unknown")),
+                (_, Some(&id)) => format!(
+                    "{} section",
+                    sections.get(id as usize).copied().unwrap_or("unknown")
+                ),
                 (_, None) => "section".to_string(),
             };
             Problem::read(input, item, e)
@@ -378,7 +381,7 @@ fn drive<'a>(
         data = &data[consumed..];
         pos += consumed as u64;
         if let Payload::CodeSectionStart { unchecked_range, .. } = &payload {
-            code = Some(unchecked_range.start as u64..unchecked_range.end as u64);
+            code = Some(unchecked_range.clone());
         }
         // Nested modules and components: the parent parser has already moved
         // past them; skip their bytes here.
@@ -627,151 +630,158 @@ fn survey_component<'a>(
             )),
         }
     };
-    drive(input, bytes, base, parser, &COMPONENT_SECTIONS, |start, payload| {
-        let mut span = |id: u8, name: Option<&'a str>, end: u64| {
-            c.sections.push(SectionSpan {
-                id,
-                name,
-                range: start..end,
-            });
-        };
-        match payload {
-            Payload::Version { encoding, .. } => {
-                if encoding != Encoding::Component {
-                    return Err(Problem::at(input, "header", Some(start), "expected a component"));
+    drive(
+        input,
+        bytes,
+        base,
+        parser,
+        &COMPONENT_SECTIONS,
+        |start, payload| {
+            let mut span = |id: u8, name: Option<&'a str>, end: u64| {
+                c.sections.push(SectionSpan {
+                    id,
+                    name,
+                    range: start..end,
+                });
+            };
+            match payload {
+                Payload::Version { encoding, .. } => {
+                    if encoding != Encoding::Component {
+                        return Err(Problem::at(input, "header", Some(start), "expected a component"));
+                    }
+                }
+                Payload::ModuleSection {
+                    parser,
+                    unchecked_range,
+                } => {
+                    span(1, None, unchecked_range.end);
+                    let index = c.counts.core_modules;
+                    let item = format!("nested module {index}");
+                    let survey = survey_module(input, sub(&unchecked_range)?, unchecked_range.start, parser)
+                        .map_err(|e| e.within(&item))?;
+                    c.modules.push(NestedModule {
+                        index,
+                        range: unchecked_range,
+                        survey,
+                    });
+                    c.counts.core_modules += 1;
+                }
+                Payload::ComponentSection {
+                    parser,
+                    unchecked_range,
+                } => {
+                    span(4, None, unchecked_range.end);
+                    let index = c.counts.components;
+                    let item = format!("nested component {index}");
+                    let survey = survey_component(
+                        input,
+                        sub(&unchecked_range)?,
+                        unchecked_range.start,
+                        parser,
+                        depth + 1,
+                    )
+                    .map_err(|e| e.within(&item))?;
+                    c.components.push(NestedComponent {
+                        index,
+                        range: unchecked_range,
+                        survey: Box::new(survey),
+                    });
+                    c.counts.components += 1;
+                }
+                Payload::InstanceSection(r) => {
+                    span(2, None, r.range().end);
+                    read_all(input, "core instance section", r, |i| {
+                        c.core_instances.push(i);
+                        c.counts.core_instances += 1;
+                    })?;
+                }
+                Payload::CoreTypeSection(r) => {
+                    span(3, None, r.range().end);
+                    c.counts.core_types += r.count();
+                    read_all(input, "core type section", r, |_| ())?;
+                }
+                Payload::ComponentInstanceSection(r) => {
+                    span(5, None, r.range().end);
+                    read_all(input, "instance section", r, |i| {
+                        c.instances.push(i);
+                        c.counts.instances += 1;
+                    })?;
+                }
+                Payload::ComponentAliasSection(r) => {
+                    span(6, None, r.range().end);
+                    read_all(input, "alias section", r, |a| {
+                        match a {
+                            ComponentAlias::InstanceExport { kind, .. } => c.counts.add_kind(kind),
+                            ComponentAlias::CoreInstanceExport { kind, .. } => c.counts.add_core(kind),
+                            ComponentAlias::Outer { kind, .. } => match kind {
+                                ComponentOuterAliasKind::CoreModule => c.counts.core_modules += 1,
+                                ComponentOuterAliasKind::CoreType => c.counts.core_types += 1,
+                                ComponentOuterAliasKind::Type => c.counts.types += 1,
+                                ComponentOuterAliasKind::Component => c.counts.components += 1,
+                            },
+                        }
+                        c.aliases.push(a);
+                    })?;
+                }
+                Payload::ComponentTypeSection(r) => {
+                    span(7, None, r.range().end);
+                    c.counts.types += r.count();
+                    read_all(input, "type section", r, |_| ())?;
+                }
+                Payload::ComponentCanonicalSection(r) => {
+                    span(8, None, r.range().end);
+                    read_all(input, "canonical section", r, |f| match f {
+                        CanonicalFunction::Lift { .. } => c.counts.funcs += 1,
+                        _ => c.counts.core_funcs += 1,
+                    })?;
+                }
+                Payload::ComponentStartSection { range, .. } => {
+                    span(9, None, range.end);
+                    // A start function's results become values.
+                }
+                Payload::ComponentImportSection(r) => {
+                    span(10, None, r.range().end);
+                    read_all(input, "import section", r, |i| {
+                        c.counts.add_ref(&i.ty);
+                        c.imports.push(i);
+                    })?;
+                }
+                Payload::ComponentExportSection(r) => {
+                    span(11, None, r.range().end);
+                    read_all(input, "export section", r, |e| {
+                        c.counts.add_kind(e.kind);
+                        c.exports.push(e);
+                    })?;
+                }
+                Payload::CustomSection(cs) => {
+                    span(0, Some(cs.name()), cs.range().end);
+                    c.customs.push(Custom {
+                        name: cs.name(),
+                        data: cs.data(),
+                        data_offset: cs.data_offset(),
+                    });
+                }
+                Payload::End(_) => {}
+                Payload::UnknownSection { id, range, .. } => {
+                    return Err(Problem::at(
+                        input,
+                        format!("section {id}"),
+                        Some(range.start),
+                        "unknown section id",
+                    ));
+                }
+                other => {
+                    return Err(Problem::at(
+                        input,
+                        "section",
+                        Some(start),
+                        format!("{} directly in a component", section_id(&other, "a core section")),
+                    ));
                 }
             }
-            Payload::ModuleSection {
-                parser,
-                unchecked_range,
-            } => {
-                span(1, None, unchecked_range.end);
-                let index = c.counts.core_modules;
-                let item = format!("nested module {index}");
-                let survey = survey_module(input, sub(&unchecked_range)?, unchecked_range.start, parser)
-                    .map_err(|e| e.within(&item))?;
-                c.modules.push(NestedModule {
-                    index,
-                    range: unchecked_range,
-                    survey,
-                });
-                c.counts.core_modules += 1;
-            }
-            Payload::ComponentSection {
-                parser,
-                unchecked_range,
-            } => {
-                span(4, None, unchecked_range.end);
-                let index = c.counts.components;
-                let item = format!("nested component {index}");
-                let survey = survey_component(
-                    input,
-                    sub(&unchecked_range)?,
-                    unchecked_range.start,
-                    parser,
-                    depth + 1,
-                )
-                .map_err(|e| e.within(&item))?;
-                c.components.push(NestedComponent {
-                    index,
-                    range: unchecked_range,
-                    survey: Box::new(survey),
-                });
-                c.counts.components += 1;
-            }
-            Payload::InstanceSection(r) => {
-                span(2, None, r.range().end);
-                read_all(input, "core instance section", r, |i| {
-                    c.core_instances.push(i);
-                    c.counts.core_instances += 1;
-                })?;
-            }
-            Payload::CoreTypeSection(r) => {
-                span(3, None, r.range().end);
-                c.counts.core_types += r.count();
-                read_all(input, "core type section", r, |_| ())?;
-            }
-            Payload::ComponentInstanceSection(r) => {
-                span(5, None, r.range().end);
-                read_all(input, "instance section", r, |i| {
-                    c.instances.push(i);
-                    c.counts.instances += 1;
-                })?;
-            }
-            Payload::ComponentAliasSection(r) => {
-                span(6, None, r.range().end);
-                read_all(input, "alias section", r, |a| {
-                    match a {
-                        ComponentAlias::InstanceExport { kind, .. } => c.counts.add_kind(kind),
-                        ComponentAlias::CoreInstanceExport { kind, .. } => c.counts.add_core(kind),
-                        ComponentAlias::Outer { kind, .. } => match kind {
-                            ComponentOuterAliasKind::CoreModule => c.counts.core_modules += 1,
-                            ComponentOuterAliasKind::CoreType => c.counts.core_types += 1,
-                            ComponentOuterAliasKind::Type => c.counts.types += 1,
-                            ComponentOuterAliasKind::Component => c.counts.components += 1,
-                        },
-                    }
-                    c.aliases.push(a);
-                })?;
-            }
-            Payload::ComponentTypeSection(r) => {
-                span(7, None, r.range().end);
-                c.counts.types += r.count();
-                read_all(input, "type section", r, |_| ())?;
-            }
-            Payload::ComponentCanonicalSection(r) => {
-                span(8, None, r.range().end);
-                read_all(input, "canonical section", r, |f| match f {
-                    CanonicalFunction::Lift { .. } => c.counts.funcs += 1,
-                    _ => c.counts.core_funcs += 1,
-                })?;
-            }
-            Payload::ComponentStartSection { range, .. } => {
-                span(9, None, range.end);
-                // A start function's results become values.
-            }
-            Payload::ComponentImportSection(r) => {
-                span(10, None, r.range().end);
-                read_all(input, "import section", r, |i| {
-                    c.counts.add_ref(&i.ty);
-                    c.imports.push(i);
-                })?;
-            }
-            Payload::ComponentExportSection(r) => {
-                span(11, None, r.range().end);
-                read_all(input, "export section", r, |e| {
-                    c.counts.add_kind(e.kind);
-                    c.exports.push(e);
-                })?;
-            }
-            Payload::CustomSection(cs) => {
-                span(0, Some(cs.name()), cs.range().end);
-                c.customs.push(Custom {
-                    name: cs.name(),
-                    data: cs.data(),
-                    data_offset: cs.data_offset(),
-                });
-            }
-            Payload::End(_) => {}
-            Payload::UnknownSection { id, range, .. } => {
-                return Err(Problem::at(
-                    input,
-                    format!("section {id}"),
-                    Some(range.start),
-                    "unknown section id",
-                ));
-            }
-            other => {
-                return Err(Problem::at(
-                    input,
-                    "section",
-                    Some(start),
-                    format!("{} directly in a component", section_id(&other, "a core section")),
-                ));
-            }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok(c)
 }
 

@@ -148,7 +148,9 @@ mod tests {
         assert!(!text.contains('\n'), "one line: {text}");
         assert!(text.starts_with("bad.wasm: "), "names the input: {text}");
         assert!(text.contains(item), "names the item `{item}`: {text}");
-        let at = text.rfind("(at offset 0x").unwrap_or_else(|| panic!("a hex offset: {text}"));
+        let at = text
+            .rfind("(at offset 0x")
+            .unwrap_or_else(|| panic!("a hex offset: {text}"));
         assert!(text[at..].ends_with(')'), "{text}");
     }
 
@@ -159,7 +161,10 @@ mod tests {
         let mut funcs = FunctionSection::new();
         funcs.function(0);
         // One entry that claims 9 bytes of body and holds 2.
-        let code = RawSection { id: 10, data: &[0x01, 0x09, 0x00, 0x0b] };
+        let code = RawSection {
+            id: 10,
+            data: &[0x01, 0x09, 0x00, 0x0b],
+        };
         let mut m = Module::new();
         m.section(&types).section(&funcs).section(&code);
         let e = fuse_error(m.finish());
@@ -180,7 +185,10 @@ mod tests {
     #[test]
     fn a_bad_section_names_input_item_and_offset() {
         // A global section whose one global has no initialiser.
-        let globals = RawSection { id: 6, data: &[0x01, 0x7f, 0x00] };
+        let globals = RawSection {
+            id: 6,
+            data: &[0x01, 0x7f, 0x00],
+        };
         let mut m = Module::new();
         m.section(&globals);
         let e = fuse_error(m.finish());

@@ -248,4 +248,3 @@ fn byte_report(out: &[u8], plan: &Plan<'_>, names: &[&str]) -> ByteReport {
     }
     r
 }
-

@@ -3,8 +3,8 @@
 use serde::Serialize;
 use weld_format::digest::{blake3, sha256};
 use weld_format::names::{canonical_hash_name, hex, oci_digest};
-use weld_format::survey::{ComponentSurvey, ModuleSurvey, SectionSpan, SpaceCounts};
 use weld_format::sections::{COMPONENT_SECTIONS, MODULE_SECTIONS};
+use weld_format::survey::{ComponentSurvey, ModuleSurvey, SectionSpan, SpaceCounts};
 use weld_format::{Input, Survey};
 
 use crate::Error;
