@@ -143,7 +143,6 @@ fn export_names<'s, 'a>(s: &'s Survey<'a>) -> Box<dyn Iterator<Item = &'a str> +
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weld_format::{survey, Inputs};
 
     /// A component exporting each of `names` as an (empty) instance.
     fn exporting(names: &[&str]) -> String {
@@ -155,15 +154,8 @@ mod tests {
     }
 
     fn with_index<R>(items: &[(&str, String)], f: impl FnOnce(&ExportIndex<'_, '_>) -> R) -> R {
-        let inputs =
-            Inputs::from_memory(items.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
-        let surveys: Vec<Survey> = inputs
-            .iter()
-            .map(|i| survey(&i.display, i.bytes()).unwrap())
-            .collect();
-        let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
-        let surveys: Vec<&Survey> = surveys.iter().collect();
-        f(&ExportIndex::new(&names, &surveys))
+        let items: Vec<(&str, &str)> = items.iter().map(|(n, w)| (*n, w.as_str())).collect();
+        crate::resolve::tests::with_surveys(&items, |names, surveys| f(&ExportIndex::new(names, surveys)))
     }
 
     #[test]

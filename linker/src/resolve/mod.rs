@@ -526,11 +526,13 @@ fn export_name<'a>(s: &Survey<'a>, e: u32) -> &'a str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use weld_format::{survey, Inputs};
 
-    fn run(items: &[(&str, &str)]) -> Resolution {
+    /// Surveys WAT `items` (name, text) and hands their link names and
+    /// surveys to `f`: the setup of the resolver's unit tests.
+    pub(crate) fn with_surveys<R>(items: &[(&str, &str)], f: impl FnOnce(&[&str], &[&Survey<'_>]) -> R) -> R {
         let inputs =
             Inputs::from_memory(items.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
         let surveys: Vec<Survey> = inputs
@@ -539,7 +541,13 @@ mod tests {
             .collect();
         let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
         let surveys: Vec<&Survey> = surveys.iter().collect();
-        resolve(&ResolveOptions::default(), &names, &surveys)
+        f(&names, &surveys)
+    }
+
+    fn run(items: &[(&str, &str)]) -> Resolution {
+        with_surveys(items, |names, surveys| {
+            resolve(&ResolveOptions::default(), names, surveys)
+        })
     }
 
     #[test]
