@@ -209,9 +209,7 @@ pub fn fuse(u: &mut Unstructured) -> Outcome {
                 }
             }
         }
-        Err(weld_linker::Error::Fuse(FuseError::Invalid { message, offset })) => {
-            panic!("invalid output: {message} at {offset:#x}")
-        }
+        Err(weld_linker::Error::Fuse(e @ FuseError::Invalid { .. })) => panic!("invalid output: {e}"),
         Err(e) => panic!("fuse refused generated modules: {e}"),
     }
     Outcome::Reached

@@ -37,12 +37,11 @@ pub enum FuseError {
     #[error(transparent)]
     InvalidInput(Box<Problem>),
     /// The fused module does not validate (a weld bug, or invalid inputs).
-    #[error("the fused module does not validate: {message} (at offset {offset:#x})")]
+    #[error("the fused module does not validate: {} (at offset {:#x})", weld_format::one_line(source.message()), source.offset())]
     Invalid {
-        /// The validator's message.
-        message: String,
-        /// Where in the output.
-        offset: usize,
+        /// The validator's error, its offset in the output.
+        #[source]
+        source: wasmparser::BinaryReaderError,
     },
     /// The output could not be written.
     #[error("cannot write {path}: {source}")]

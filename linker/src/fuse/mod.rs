@@ -365,8 +365,5 @@ pub fn validate(bytes: &[u8]) -> Result<(), FuseError> {
 
 /// The validator's error about the fused module.
 fn invalid_output(e: wasmparser::BinaryReaderError) -> FuseError {
-    FuseError::Invalid {
-        message: e.message().to_string(),
-        offset: e.offset() as usize,
-    }
+    FuseError::Invalid { source: e }
 }
