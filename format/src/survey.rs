@@ -148,6 +148,17 @@ impl std::fmt::Debug for ModuleSurvey<'_> {
 }
 
 impl<'a> ModuleSurvey<'a> {
+    /// Where the first standard section `id` starts (its id byte), or the
+    /// end of the input when there is none: the offset an error about an
+    /// item of that section names when the item's own is not kept.
+    pub fn section_start(&self, id: u8) -> u64 {
+        self.sections
+            .iter()
+            .find(|s| s.id == id && s.name.is_none())
+            .or(self.sections.last())
+            .map_or(0, |s| if s.id == id { s.range.start } else { s.range.end })
+    }
+
     /// Totals per space (imports plus definitions).
     pub fn counts(&self) -> SpaceCounts {
         SpaceCounts {

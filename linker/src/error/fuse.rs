@@ -43,6 +43,19 @@ pub enum FuseError {
         #[source]
         source: wasmparser::BinaryReaderError,
     },
+    /// The fused module would pass a limit of the binary format.
+    #[error("the fused module's {part} would be larger than 4 GiB")]
+    OutputTooLarge {
+        /// Which part (`code section`).
+        part: &'static str,
+    },
+    /// The stages disagree about the output (a weld bug, never an input's
+    /// fault).
+    #[error("weld bug: {what}")]
+    Inconsistent {
+        /// What disagrees.
+        what: &'static str,
+    },
     /// The output could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -55,10 +68,17 @@ pub enum FuseError {
 }
 
 impl FuseError {
-    /// An input is malformed: `input: item: reason`.
+    /// An input is malformed: `input: item: reason (at offset ...)`; the
+    /// offset is the item's, or its section's where the survey keeps no
+    /// item offset.
     #[cold]
-    pub fn malformed(input: &str, item: impl Into<Item>, reason: impl Into<String>) -> FuseError {
-        FuseError::Malformed(Box::new(Problem::new(input, item, reason)))
+    pub fn malformed(
+        input: &str,
+        item: impl Into<Item>,
+        offset: u64,
+        reason: impl Into<String>,
+    ) -> FuseError {
+        FuseError::Malformed(Box::new(Problem::at(input, item, Some(offset), reason)))
     }
 
     /// An input is malformed, as wasmparser found: the reason, offset and

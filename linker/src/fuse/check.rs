@@ -183,6 +183,29 @@ mod tests {
     }
 
     #[test]
+    fn unvalidated_a_bad_import_is_still_named_with_its_offset() {
+        // Without the input check, the plan meets the bad type index itself.
+        let mut imports = ImportSection::new();
+        imports.import("env", "f", EntityType::Function(5));
+        let mut m = Module::new();
+        m.section(&imports);
+        let inputs = weld_format::Inputs::from_memory([("bad.wasm", m.finish())]).unwrap();
+        let opts = crate::FuseOptions {
+            validate: false,
+            ..Default::default()
+        };
+        let e = crate::fuse(&opts, &inputs).unwrap_err();
+        assert!(
+            matches!(&e, crate::Error::Fuse(crate::FuseError::Malformed(_))),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            r#"bad.wasm: import "env" "f": type 5: index out of range (at offset 0x8)"#
+        );
+    }
+
+    #[test]
     fn a_bad_section_names_input_item_and_offset() {
         // A global section whose one global has no initialiser.
         let globals = RawSection {

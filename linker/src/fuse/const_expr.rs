@@ -93,7 +93,8 @@ pub fn const_expr(
     expr: &wasmparser::ConstExpr<'_>,
 ) -> Result<ConstExpr, FuseError> {
     // The common one-operator forms, without the general path's buffers.
-    let bad = |e| FuseError::malformed(cx.files[k], "constant expression", reencode_reason(e));
+    let at = || expr.get_binary_reader().original_position();
+    let bad = |e| FuseError::malformed(cx.files[k], "constant expression", at(), reencode_reason(e));
     let mut ops = expr.get_operators_reader();
     match (ops.read(), ops.read()) {
         (Ok(Operator::I32Const { value }), Ok(Operator::End)) if ops.eof() => {
@@ -183,7 +184,8 @@ fn splice(
     out: &mut Vec<u8>,
     depth: usize,
 ) -> Result<(), FuseError> {
-    let bad = |reason: String| FuseError::malformed(cx.files[k], "constant expression", reason);
+    let at = || expr.get_binary_reader().original_position();
+    let bad = |reason: String| FuseError::malformed(cx.files[k], "constant expression", at(), reason);
     if depth > plan.globals.len() {
         return Err(bad("global initialisers refer to each other in a loop".into()));
     }

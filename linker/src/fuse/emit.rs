@@ -153,8 +153,7 @@ pub fn emit(
                 out.extend_from_slice(b);
             }
             let len = out.len() - size_at - 5;
-            let len = u32::try_from(len)
-                .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
+            let len = u32::try_from(len).map_err(|_| FuseError::OutputTooLarge { part: "code section" })?;
             out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
         }
         data_section(&mut |b| out.extend_from_slice(b));
@@ -179,8 +178,7 @@ pub fn emit(
     }
     let start_len = start_piece.len();
     let code_len = leb_len(n_bodies as u64) + sizes.iter().sum::<usize>() + start_len;
-    u32::try_from(code_len)
-        .map_err(|_| FuseError::malformed("output", "code section", "larger than 4 GiB"))?;
+    u32::try_from(code_len).map_err(|_| FuseError::OutputTooLarge { part: "code section" })?;
     let code_total = if n_bodies > 0 {
         1 + leb_len(code_len as u64) + code_len
     } else {
@@ -337,7 +335,14 @@ fn head_to_start(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Module, FuseErr
             .types
             .get(t.func_type_idx as usize)
             .ok_or_else(|| {
-                FuseError::malformed(files[k.as_usize()], format!("tag {d}"), "type out of range")
+                let m = modules[k.as_usize()];
+                let tag = m.imported.tags + d;
+                FuseError::malformed(
+                    files[k.as_usize()],
+                    format!("tag {tag}"),
+                    m.section_start(13),
+                    "type out of range",
+                )
             })?;
         tags.tag(TagType {
             kind: TagKind::Exception,
@@ -398,7 +403,8 @@ fn data_headers(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Vec<Vec<u8>>, u
                 offset_expr,
             } if !seg.deferred => {
                 let mem = plan.maps[k].memories.get(*memory_index as usize).ok_or_else(|| {
-                    FuseError::malformed(files[k], format!("data {}", seg.index), "memory out of range")
+                    let at = offset_expr.get_binary_reader().original_position();
+                    FuseError::malformed(files[k], format!("data {}", seg.index), at, "memory out of range")
                 })?;
                 let off = const_expr(cx, plan, k, offset_expr)?;
                 if mem.0 == 0 {

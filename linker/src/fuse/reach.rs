@@ -180,11 +180,9 @@ pub fn reach(
         }
     }
     if body_of.len() != m {
-        return Err(FuseError::malformed(
-            "output",
-            "code section",
-            "bodies and functions disagree",
-        ));
+        return Err(FuseError::Inconsistent {
+            what: "the kept bodies and functions disagree in number",
+        });
     }
     let body = |i: u32| bodies.body(i as usize);
 

@@ -39,7 +39,12 @@ pub(crate) fn plan_exports<'a>(
         let k = InputId(i as u32);
         for ex in &m.exports {
             let index = maps[i].get(Space::of_kind(ex.kind), ex.index).ok_or_else(|| {
-                FuseError::malformed(files[i], Item::Export(ex.name.to_string()), "index out of range")
+                FuseError::malformed(
+                    files[i],
+                    Item::Export(ex.name.to_string()),
+                    m.section_start(7),
+                    "index out of range",
+                )
             })?;
             let mut name: Cow<'a, str> = Cow::Borrowed(ex.name);
             if let Some(&first) = taken.get(&name) {

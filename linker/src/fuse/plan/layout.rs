@@ -27,7 +27,7 @@ use wasm_encoder::reencode::Reencode;
 use wasm_encoder::{Encode, EntityType};
 use wasmparser::{DataKind, ElementKind};
 use weld_format::rewrite::OutOfRange;
-use weld_format::{DataIdx, ElemIdx, InputId, PerSpace, Space, TypeIdx};
+use weld_format::{DataIdx, ElemIdx, InputId, Item, PerSpace, Space, TypeIdx};
 
 use super::{OutImport, Segment, SpaceMaps};
 use crate::error::fuse::reencode_reason;
@@ -91,15 +91,25 @@ pub(crate) struct Segments {
     pub data: Vec<Segment>,
 }
 
-fn out_of_range(input: &str, e: OutOfRange) -> FuseError {
-    FuseError::malformed(input, format!("{} {}", e.space, e.index), "index out of range")
+/// The `d`th defined item of a space in words, by its index in the space
+/// (`table 2`).
+fn defined(space: &str, imported: u32, d: usize) -> Item {
+    Item::Part(format!("{space} {}", imported as usize + d))
 }
 
-fn reencode_err(input: &str, e: wasm_encoder::reencode::Error<OutOfRange>) -> FuseError {
-    match e {
-        wasm_encoder::reencode::Error::UserError(e) => out_of_range(input, e),
-        other => FuseError::malformed(input, "type", reencode_reason(other)),
-    }
+/// An item of an input (in the section at `offset`) that re-encoding
+/// refused: an index out of its space, or a type it cannot restate.
+fn reencode_err(
+    input: &str,
+    item: Item,
+    offset: u64,
+    e: wasm_encoder::reencode::Error<OutOfRange>,
+) -> FuseError {
+    let reason = match e {
+        wasm_encoder::reencode::Error::UserError(e) => format!("{} {}: index out of range", e.space, e.index),
+        other => reencode_reason(other),
+    };
+    FuseError::malformed(input, item, offset, reason)
 }
 
 /// The output type section, and each input's type map in `maps`, input by
@@ -116,6 +126,7 @@ pub(crate) fn types(
             FuseError::malformed(
                 cx.files[k.as_usize()],
                 format!("type {}", b.index),
+                m.section_start(1),
                 "type reference out of range or forward",
             )
         })?;
@@ -148,7 +159,9 @@ pub(crate) fn kept_imports<'a>(
                     continue;
                 }
             }
-            let ty = remap.entity_type(imp.ty).map_err(|e| reencode_err(file, e))?;
+            let ty = remap
+                .entity_type(imp.ty)
+                .map_err(|e| reencode_err(file, Item::import(imp), m.section_start(2), e))?;
             let mut key_bytes = Vec::new();
             ty.encode(&mut key_bytes);
             let space = Space::of_type_ref(&imp.ty);
@@ -209,32 +222,53 @@ pub(crate) fn definitions(
         let mut remap = maps[k.as_usize()].remap();
         let first_def = m.imported.funcs as usize;
         for (d, ty) in m.func_types[first_def..].iter().enumerate() {
-            let t = remap.type_index(ty.0).map_err(|e| reencode_err(file, e))?;
+            let t = remap.type_index(ty.0).map_err(|e| {
+                let item = Item::Func {
+                    index: first_def as u32 + d as u32,
+                    name: None,
+                };
+                reencode_err(file, item, m.section_start(3), e)
+            })?;
             items.funcs.push(TypeIdx(t));
             out.funcs.push((k, d as u32));
         }
         for (d, t) in m.tables.iter().enumerate() {
-            items
-                .tables
-                .push(remap.table_type(t.ty).map_err(|e| reencode_err(file, e))?);
+            items.tables.push(remap.table_type(t.ty).map_err(|e| {
+                reencode_err(
+                    file,
+                    defined("table", m.imported.tables, d),
+                    m.section_start(4),
+                    e,
+                )
+            })?);
             out.tables.push((k, d as u32));
         }
         for (d, t) in m.memories.iter().enumerate() {
-            items
-                .memories
-                .push(remap.memory_type(*t).map_err(|e| reencode_err(file, e))?);
+            items.memories.push(remap.memory_type(*t).map_err(|e| {
+                reencode_err(
+                    file,
+                    defined("memory", m.imported.memories, d),
+                    m.section_start(5),
+                    e,
+                )
+            })?);
             out.memories.push((k, d as u32));
         }
         for (d, g) in m.globals.iter().enumerate() {
-            items
-                .globals
-                .push(remap.global_type(g.ty).map_err(|e| reencode_err(file, e))?);
+            items.globals.push(remap.global_type(g.ty).map_err(|e| {
+                reencode_err(
+                    file,
+                    defined("global", m.imported.globals, d),
+                    m.section_start(6),
+                    e,
+                )
+            })?);
             out.globals.push((k, d as u32));
         }
         for (d, t) in m.tags.iter().enumerate() {
-            let ty = remap
-                .type_index(t.func_type_idx)
-                .map_err(|e| reencode_err(file, e))?;
+            let ty = remap.type_index(t.func_type_idx).map_err(|e| {
+                reencode_err(file, defined("tag", m.imported.tags, d), m.section_start(13), e)
+            })?;
             items.tags.push(TypeIdx(ty));
             out.tags.push((k, d as u32));
         }

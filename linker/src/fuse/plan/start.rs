@@ -39,7 +39,12 @@ pub(crate) fn start(cx: &FuseCx<'_, '_>, plan: &mut Plan<'_>) -> Result<Option<S
         );
         if let Some(s) = modules[ki].start {
             let f = maps.funcs.get(s.as_usize()).copied().ok_or_else(|| {
-                FuseError::malformed(files[ki], "start section", format!("{s} out of range"))
+                FuseError::malformed(
+                    files[ki],
+                    "start section",
+                    modules[ki].section_start(8),
+                    format!("{s} out of range"),
+                )
             })?;
             steps.push(StartStep::Call(f));
         }
