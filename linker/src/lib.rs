@@ -106,7 +106,7 @@ pub use targets::{targets, Direction, Status, TargetItem, TargetWorld, TargetsRe
 // inside an input is the one record `Problem`.
 pub use error::{
     ArgumentSource, BadExportReason, BundleError, ComposeError, ComposeLimit, Error, FuseError, GraphError,
-    Item, LinkError, Problem, SplitError, TargetsError, WiringFileError,
+    Item, LinkError, Problem, SplitError, TargetsError, TargetsProblem, WiringFileError,
 };
 pub use weld_format::write::WriteError;
 

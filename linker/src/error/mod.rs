@@ -72,7 +72,7 @@ pub enum Error {
 pub use crate::store::{BundleError, SplitError};
 
 /// `weld targets` could not run: the world or the component is unreadable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum TargetsError {
     /// The world (a WIT package, file or encoded package) is unusable.
     #[error("{world}: {reason}")]
@@ -80,7 +80,8 @@ pub enum TargetsError {
         /// Where the world came from.
         world: String,
         /// Why.
-        reason: String,
+        #[source]
+        reason: TargetsProblem,
     },
     /// The component is unusable.
     #[error("{component}: {reason}")]
@@ -88,8 +89,35 @@ pub enum TargetsError {
         /// The component.
         component: String,
         /// Why.
-        reason: String,
+        #[source]
+        reason: TargetsProblem,
     },
+}
+
+/// Why a world or a component cannot be used by `weld targets`.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetsProblem {
+    /// The file cannot be read.
+    #[error("{0}")]
+    Read(std::io::Error),
+    /// wit-parser or wit-component refused it: their error chain on one
+    /// line, the error kept.
+    #[error("{text}")]
+    Wit {
+        /// The chain, one line.
+        text: String,
+        /// Their error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// `--world` given for a component, which has one world.
+    #[error("a component has one world; --world {0} is for WIT packages")]
+    OneWorld(String),
+    /// Not a component at all.
+    #[error("not a component")]
+    NotAComponent,
+    /// An encoded WIT package where a component was expected.
+    #[error("is a WIT package, not a component")]
+    WitPackage,
 }
 
 impl From<LinkError> for Error {

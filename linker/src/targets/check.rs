@@ -20,27 +20,25 @@ use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::{InterfaceId, ManglingAndAbi, Resolve, WorldId, WorldItem, WorldKey};
 
 use super::wit_text::{differences, members};
-use super::world::{one_line, TargetWorld};
+use super::world::{one_line, wit, TargetWorld};
 use super::{Direction, Status, TargetItem, TargetsReport};
-use crate::error::TargetsError;
+use crate::error::{TargetsError, TargetsProblem};
 
 pub(crate) fn check(
     target: &TargetWorld,
     name: &str,
     component: &[u8],
 ) -> Result<TargetsReport, TargetsError> {
-    let bad = |reason: String| TargetsError::Component {
+    let bad = |reason: TargetsProblem| TargetsError::Component {
         component: name.to_string(),
         reason,
     };
     if !wasmparser::Parser::is_component(component) {
-        return Err(bad("not a component".into()));
+        return Err(bad(TargetsProblem::NotAComponent));
     }
-    let (mut rc, wc) = match wit_component::decode(component).map_err(|e| bad(one_line(&e)))? {
+    let (mut rc, wc) = match wit_component::decode(component).map_err(|e| bad(wit(e)))? {
         wit_component::DecodedWasm::Component(r, w) => (r, w),
-        wit_component::DecodedWasm::WitPackage(..) => {
-            return Err(bad("is a WIT package, not a component".into()))
-        }
+        wit_component::DecodedWasm::WitPackage(..) => return Err(bad(TargetsProblem::WitPackage)),
     };
     let mut rw = target.resolve.clone();
     let ww = target.world;
@@ -86,7 +84,7 @@ pub(crate) fn check(
                 };
             } else {
                 let dummy = dummy(&mut rc, wc, |key| deps.contains(key), |_| false, &mut fresh)
-                    .map_err(|e| bad(one_line(&e)))?;
+                    .map_err(|e| bad(wit(e)))?;
                 item.status = match wit_component::targets(&rw, w_all_imports, &dummy, true) {
                     Ok(()) => verdict(cname, &w_imports[j].0, rule),
                     Err(e) => {
@@ -132,7 +130,7 @@ pub(crate) fn check(
                     |key| key == ckey || deps.contains(key),
                     &mut fresh,
                 )
-                .map_err(|e| bad(one_line(&e)))?;
+                .map_err(|e| bad(wit(e)))?;
                 let w_deps = closure(&rw, ww, wkey);
                 let w_one = sub_world(
                     &mut rw,

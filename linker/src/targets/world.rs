@@ -6,7 +6,7 @@ use std::path::Path;
 
 use wit_parser::{Resolve, WorldId};
 
-use crate::error::TargetsError;
+use crate::error::{TargetsError, TargetsProblem};
 
 /// A world components are checked against (see [`crate::targets`]).
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ impl TargetWorld {
     /// it the package must have exactly one.
     pub fn load(path: &Path, world: Option<&str>) -> Result<TargetWorld, TargetsError> {
         let source = path.display().to_string();
-        let bad = |reason: String| TargetsError::World {
+        let bad = |reason: TargetsProblem| TargetsError::World {
             world: source.clone(),
             reason,
         };
@@ -33,31 +33,25 @@ impl TargetWorld {
         let is_wasm = !path.is_dir()
             && std::fs::read(path)
                 .map(|b| b.starts_with(b"\0asm"))
-                .map_err(|e| bad(e.to_string()))?;
+                .map_err(|e| bad(TargetsProblem::Read(e)))?;
         let world = if is_wasm {
-            let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-            match wit_component::decode(&bytes).map_err(|e| bad(one_line(&e)))? {
+            let bytes = std::fs::read(path).map_err(|e| bad(TargetsProblem::Read(e)))?;
+            match wit_component::decode(&bytes).map_err(|e| bad(wit(e)))? {
                 wit_component::DecodedWasm::WitPackage(r, pkg) => {
                     resolve = r;
-                    resolve
-                        .select_world(&[pkg], world)
-                        .map_err(|e| bad(one_line(&e)))?
+                    resolve.select_world(&[pkg], world).map_err(|e| bad(wit(e)))?
                 }
                 wit_component::DecodedWasm::Component(r, w) => {
                     if let Some(name) = world {
-                        return Err(bad(format!(
-                            "a component has one world; --world {name} is for WIT packages"
-                        )));
+                        return Err(bad(TargetsProblem::OneWorld(name.to_string())));
                     }
                     resolve = r;
                     w
                 }
             }
         } else {
-            let (pkg, _) = resolve.push_path(path).map_err(|e| bad(one_line(&e)))?;
-            resolve
-                .select_world(&[pkg], world)
-                .map_err(|e| bad(one_line(&e)))?
+            let (pkg, _) = resolve.push_path(path).map_err(|e| bad(wit(e)))?;
+            resolve.select_world(&[pkg], world).map_err(|e| bad(wit(e)))?
         };
         Ok(TargetWorld {
             resolve,
@@ -70,7 +64,7 @@ impl TargetWorld {
     pub fn from_wit(name: &str, text: &str, world: Option<&str>) -> Result<TargetWorld, TargetsError> {
         let bad = |e: anyhow::Error| TargetsError::World {
             world: name.to_string(),
-            reason: one_line(&e),
+            reason: wit(e),
         };
         let mut resolve = Resolve::default();
         let pkg = resolve.push_str(name, text).map_err(bad)?;
@@ -101,6 +95,14 @@ impl TargetWorld {
             }
             None => w.name.clone(),
         }
+    }
+}
+
+/// wit-parser's or wit-component's error, kept, with its chain on one line.
+pub(crate) fn wit(e: anyhow::Error) -> TargetsProblem {
+    TargetsProblem::Wit {
+        text: one_line(&e),
+        source: e.into(),
     }
 }
 
