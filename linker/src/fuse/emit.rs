@@ -57,7 +57,6 @@ pub fn emit(
     checks: Option<&[FuncCheck]>,
     target: Option<&Path>,
 ) -> Result<Emitted, FuseError> {
-    let FuseCx { modules, .. } = *cx;
     let start_body = match &plan.start {
         Some(Start::Synthesized { steps, .. }) => Some(start_body(cx, plan, steps)?),
         _ => None,
@@ -65,114 +64,181 @@ pub fn emit(
 
     // The custom sections are merged, and the head and the data headers
     // built, while the bodies are sized.
-    let order_and_sizes = |bodies: &Bodies<'_>| {
-        let order: Vec<u32> = match &plan.body_order {
-            Some(order) => order.clone(),
-            None => (0..bodies.bodies.len() as u32)
-                .filter(|&i| plan.kept.as_ref().is_none_or(|k| k[i as usize]))
-                .collect(),
-        };
-        let sizes = bodies.sizes(&order);
-        (order, sizes)
-    };
     let renumber = plan.renumber.as_deref();
     let bodies = chunks.as_ref().map(|bodies| Bodies { bodies, renumber });
     let (merged, (built, sized)) = rayon::join(
         || merge_customs(cx, plan, strip_debug),
         || match &bodies {
             Some(b) => {
-                let (built, sized) = rayon::join(|| head_and_data(cx, plan), || order_and_sizes(b));
+                let (built, sized) = rayon::join(|| head_and_data(cx, plan), || order_and_sizes(plan, b));
                 (built, Some(sized))
             }
             None => (head_and_data(cx, plan), None),
         },
     );
     let (customs, warnings) = merged?;
-    let customs = customs.as_slice();
     let (head, data_headers, data_len) = built?;
-    let head = head.as_slice();
     let data_total = if plan.data.is_empty() {
         0
     } else {
         1 + leb_len(data_len as u64) + data_len
     };
-    // The data section, piece by piece (small headers, borrowed contents),
-    // into whatever `put` writes to.
-    let data_section = |put: &mut dyn FnMut(&[u8])| {
-        if !plan.data.is_empty() {
-            let mut prefix = vec![11];
-            (data_len as u32).encode(&mut prefix);
-            (plan.data.len() as u32).encode(&mut prefix);
-            put(&prefix);
-            for (seg, h) in plan.data.iter().zip(&data_headers) {
-                put(h);
-                put(modules[seg.input.as_usize()].data[seg.index as usize].data);
-            }
-        }
-    };
     let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
+    let parts = Parts {
+        head: head.as_slice(),
+        customs: customs.as_slice(),
+        data_headers: &data_headers,
+        data_len,
+        data_total,
+        start_body: start_body.as_deref(),
+        n_bodies,
+    };
 
     let Some((bodies, (order, sizes))) = bodies.zip(sized) else {
-        // Bodies are rewritten here, a window of pieces at a time, so only
-        // that window of rewritten bodies is alive at once. One allocation,
-        // sized from the inputs with room for rewriting's growth (see
-        // `rewritten_capacity`), filled in order; the code section's size
-        // goes into a 5-byte (padded) LEB, patched last.
-        let input_code: usize = plan
-            .funcs
-            .iter()
-            .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5)
-            .sum();
-        let mut out =
-            Vec::with_capacity(head.len() + 16 + rewritten_capacity(input_code) + data_total + customs.len());
-        out.extend_from_slice(head);
-        if n_bodies > 0 {
-            out.push(10);
-            let size_at = out.len();
-            out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
-            n_bodies.encode(&mut out);
-            let identities: Vec<_> = plan.maps.iter().map(|m| m.remap().identity()).collect();
-            // A window of pieces (see `pieces`) at a time.
-            let pieces = pieces(modules, &plan.funcs);
-            let window = 2 * rayon::current_num_threads().max(1);
-            for group in pieces.chunks(window) {
-                let chunks = group
-                    .par_iter()
-                    .map(|r| rewrite_chunk(cx, plan, &identities, checks, &plan.funcs[r.clone()], false))
-                    .collect::<Result<Vec<_>, _>>()?;
-                for chunk in chunks {
-                    for j in 0..chunk.len() {
-                        let b = chunk.body(j);
-                        (b.bytes.len() as u32).encode(&mut out);
-                        out.extend_from_slice(b.bytes);
-                    }
-                }
-            }
-            if let Some(b) = &start_body {
-                (b.len() as u32).encode(&mut out);
-                out.extend_from_slice(b);
-            }
-            let len = out.len() - size_at - 5;
-            let len = u32::try_from(len).map_err(|_| FuseError::OutputTooLarge { part: "code section" })?;
-            out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
-        }
-        data_section(&mut |b| out.extend_from_slice(b));
-        out.extend_from_slice(customs);
         return Ok(Emitted {
-            bytes: out.into(),
+            bytes: streamed(cx, plan, &parts, checks)?.into(),
             warnings,
             staged: None,
         });
     };
+    let (bytes, staged) = presized(cx, plan, &parts, &bodies, &order, &sizes, target)?;
+    Ok(Emitted {
+        bytes,
+        warnings,
+        staged,
+    })
+}
 
-    // The bodies are rewritten already: every size is known, so the output
-    // is one allocation of its exact size (zeroed lazily by the system, so
-    // the threads that fill it are the ones that touch its pages), and the
-    // bodies are written into it in parallel, each piece into its own slice.
-    //
+/// Which bodies go out, in output order (`plan.body_order`, else the kept
+/// ones in index order), and each one's size with its size prefix.
+fn order_and_sizes(plan: &Plan<'_>, bodies: &Bodies<'_>) -> (Vec<u32>, Vec<usize>) {
+    let order: Vec<u32> = match &plan.body_order {
+        Some(order) => order.clone(),
+        None => (0..bodies.bodies.len() as u32)
+            .filter(|&i| plan.kept.as_ref().is_none_or(|k| k[i as usize]))
+            .collect(),
+    };
+    let sizes = bodies.sizes(&order);
+    (order, sizes)
+}
+
+/// Everything of the module but the function bodies, built before either
+/// way of writing it.
+struct Parts<'p> {
+    /// The sections before the code section.
+    head: &'p [u8],
+    /// The merged custom sections, which go last.
+    customs: &'p [u8],
+    /// The data section's segment headers, one per segment.
+    data_headers: &'p [Vec<u8>],
+    /// The data section's contents' length.
+    data_len: usize,
+    /// The whole data section's length (0 when there is none).
+    data_total: usize,
+    /// The synthesized start's body, without its size.
+    start_body: Option<&'p [u8]>,
+    /// How many bodies the code section holds, the start's included.
+    n_bodies: u32,
+}
+
+impl Parts<'_> {
+    /// Writes the data section, piece by piece (small headers, borrowed
+    /// contents), into whatever `put` writes to.
+    fn data_section(&self, cx: &FuseCx<'_, '_>, plan: &Plan<'_>, put: &mut dyn FnMut(&[u8])) {
+        if !plan.data.is_empty() {
+            let mut prefix = vec![11];
+            (self.data_len as u32).encode(&mut prefix);
+            (plan.data.len() as u32).encode(&mut prefix);
+            put(&prefix);
+            for (seg, h) in plan.data.iter().zip(self.data_headers) {
+                put(h);
+                put(cx.modules[seg.input.as_usize()].data[seg.index as usize].data);
+            }
+        }
+    }
+}
+
+/// Writes the module with bodies rewritten here, a window of pieces at a
+/// time, so only that window of rewritten bodies is alive at once. One
+/// allocation, sized from the inputs with room for rewriting's growth (see
+/// `rewritten_capacity`), filled in order; the code section's size goes
+/// into a 5-byte (padded) LEB, patched last.
+fn streamed(
+    cx: &FuseCx<'_, '_>,
+    plan: &Plan<'_>,
+    parts: &Parts<'_>,
+    checks: Option<&[FuncCheck]>,
+) -> Result<Vec<u8>, FuseError> {
+    let modules = cx.modules;
+    let input_code: usize = plan
+        .funcs
+        .iter()
+        .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5)
+        .sum();
+    let mut out = Vec::with_capacity(
+        parts.head.len() + 16 + rewritten_capacity(input_code) + parts.data_total + parts.customs.len(),
+    );
+    out.extend_from_slice(parts.head);
+    if parts.n_bodies > 0 {
+        out.push(10);
+        let size_at = out.len();
+        out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
+        parts.n_bodies.encode(&mut out);
+        let identities: Vec<_> = plan.maps.iter().map(|m| m.remap().identity()).collect();
+        // A window of pieces (see `pieces`) at a time.
+        let pieces = pieces(modules, &plan.funcs);
+        let window = 2 * rayon::current_num_threads().max(1);
+        for group in pieces.chunks(window) {
+            let chunks = group
+                .par_iter()
+                .map(|r| rewrite_chunk(cx, plan, &identities, checks, &plan.funcs[r.clone()], false))
+                .collect::<Result<Vec<_>, _>>()?;
+            for chunk in chunks {
+                for j in 0..chunk.len() {
+                    let b = chunk.body(j);
+                    (b.bytes.len() as u32).encode(&mut out);
+                    out.extend_from_slice(b.bytes);
+                }
+            }
+        }
+        if let Some(b) = parts.start_body {
+            (b.len() as u32).encode(&mut out);
+            out.extend_from_slice(b);
+        }
+        let len = out.len() - size_at - 5;
+        let len = u32::try_from(len).map_err(|_| FuseError::OutputTooLarge { part: "code section" })?;
+        out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
+    }
+    parts.data_section(cx, plan, &mut |b| out.extend_from_slice(b));
+    out.extend_from_slice(parts.customs);
+    Ok(out)
+}
+
+/// Writes the module with its bodies rewritten already: every size is
+/// known, so the output is one allocation of its exact size (zeroed lazily
+/// by the system, so the threads that fill it are the ones that touch its
+/// pages), and the bodies are written into it in parallel, each piece into
+/// its own slice. Returns the bytes, and where they were staged (see
+/// [`Emitted::staged`]).
+fn presized(
+    cx: &FuseCx<'_, '_>,
+    plan: &Plan<'_>,
+    parts: &Parts<'_>,
+    bodies: &Bodies<'_>,
+    order: &[u32],
+    sizes: &[usize],
+    target: Option<&Path>,
+) -> Result<(Output, Option<Result<Staged, WriteError>>), FuseError> {
+    let Parts {
+        head,
+        customs,
+        data_total,
+        n_bodies,
+        ..
+    } = *parts;
     // The synthesized start's body, with its size, goes last.
     let mut start_piece = Vec::new();
-    if let Some(b) = &start_body {
+    if let Some(b) = parts.start_body {
         (b.len() as u32).encode(&mut start_piece);
         start_piece.extend_from_slice(b);
     }
@@ -214,30 +280,25 @@ pub fn emit(
     });
     let (bodies_out, start_out) = code_out.split_at_mut(code_out.len() - start_len);
     rayon::join(
-        || bodies.write(&order, &sizes, bodies_out),
+        || bodies.write(order, sizes, bodies_out),
         || {
             head_out.copy_from_slice(head);
             prefix_out.copy_from_slice(&small);
             start_out.copy_from_slice(&start_piece);
             let mut at = 0;
-            data_section(&mut |bytes| {
+            parts.data_section(cx, plan, &mut |bytes| {
                 data_out[at..at + bytes.len()].copy_from_slice(bytes);
                 at += bytes.len();
             });
             customs_out.copy_from_slice(customs);
         },
     );
-    let (bytes, staged) = match mapped {
+    Ok(match mapped {
         Some(m) => {
             let (bytes, file) = m.finish();
             (bytes, Some(Ok(file)))
         }
         None => (owned.into(), unmade.map(Err)),
-    };
-    Ok(Emitted {
-        bytes,
-        warnings,
-        staged,
     })
 }
 

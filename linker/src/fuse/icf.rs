@@ -115,14 +115,51 @@ pub fn fold(
         .iter()
         .map(|&(k, d)| plan.defined_func_type(modules[k.as_usize()], k, d))
         .collect();
+    let (mut class, n_classes) = first_classes(bodies, &types);
+
+    // Only members of classes with two or more functions can fold, and
+    // refining only splits classes: a singleton's class never changes. So
+    // the rounds look at those candidates alone (usually a small share).
+    let mut size = vec![0u32; n_classes as usize];
+    for &c in &class {
+        size[c as usize] += 1;
+    }
+    let candidates: Vec<usize> = (0..n).filter(|&i| size[class[i] as usize] > 1).collect();
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let candidate_classes = size.iter().filter(|&&s| s > 1).count();
+    drop(size);
+    let callees: Vec<Vec<u32>> = candidates
+        .par_iter()
+        .map(|&i| body(i).refs.iter().map(|r| r.func).collect())
+        .collect();
+    let fresh = refine(
+        &mut class,
+        &candidates,
+        callees,
+        candidate_classes,
+        n_classes,
+        n_imports,
+    );
+
+    let may_fold = may_fold(cx, icf, plan, outside, n);
+    let keeper = keepers(&class, &may_fold, fresh);
+    fold_into_keepers(cx, plan, &class, &keeper, &may_fold);
+    Ok(())
+}
+
+/// Round 0: functions with the same type and normalised bytes share a
+/// class: equal digests (sorted together), confirmed byte for byte.
+/// Returns each function's class, and the number of classes.
+fn first_classes(bodies: &Rewritten, types: &[u32]) -> (Vec<u32>, u32) {
+    let body = |i: usize| bodies.body(i);
+    let n = types.len();
     let digests: Vec<u64> = (0..n)
         .into_par_iter()
         .with_min_len(256)
         .map(|i| digest(types[i], body(i)))
         .collect();
-
-    // Round 0: same type and normalised bytes: equal digests (sorted
-    // together), confirmed byte for byte.
     let mut by_digest: Vec<(u64, u32)> = digests.iter().enumerate().map(|(i, &d)| (d, i as u32)).collect();
     drop(digests);
     by_digest.par_sort_unstable();
@@ -144,28 +181,20 @@ pub fn fold(
             n_classes += 1;
         }
     }
-    drop(by_digest);
+    (class, n_classes)
+}
 
-    // Only members of classes with two or more functions can fold, and
-    // refining only splits classes: a singleton's class never changes. So
-    // the rounds look at those candidates alone (usually a small share).
-    let mut size = vec![0u32; n_classes as usize];
-    for &c in &class {
-        size[c as usize] += 1;
-    }
-    let candidates: Vec<usize> = (0..n).filter(|&i| size[class[i] as usize] > 1).collect();
-    if candidates.is_empty() {
-        return Ok(());
-    }
-    let mut candidate_classes = size.iter().filter(|&&s| s > 1).count();
-    drop(size);
-    let callees: Vec<Vec<u32>> = candidates
-        .par_iter()
-        .map(|&i| body(i).refs.iter().map(|r| r.func).collect())
-        .collect();
-
-    // Refine by the classes of the callees until stable. New class ids are
-    // fresh numbers, above every id in use.
+/// Refines the candidates' classes by the classes of their callees
+/// (`callees[c]`, of `candidates[c]`) until stable. New class ids are fresh
+/// numbers, above every id in use; returns the next unused one.
+fn refine(
+    class: &mut [u32],
+    candidates: &[usize],
+    callees: Vec<Vec<u32>>,
+    mut candidate_classes: usize,
+    n_classes: u32,
+    n_imports: u32,
+) -> u32 {
     let callee_class = |class: &[u32], c: u32| -> u32 {
         if c < n_imports {
             c | 0x8000_0000 // an import is its own class
@@ -181,7 +210,7 @@ pub fn fold(
             .iter()
             .zip(&callees)
             .map(|(&i, calls)| {
-                let key = (class[i], calls.iter().map(|&c| callee_class(&class, c)).collect());
+                let key = (class[i], calls.iter().map(|&c| callee_class(class, c)).collect());
                 let id = fresh + key_of.len() as u32;
                 *key_of.entry(key).or_insert(id)
             })
@@ -196,12 +225,15 @@ pub fn fold(
         }
         candidate_classes = count;
     }
-    drop(callees);
+    fresh
+}
 
-    // Which functions may be folded away.
+/// Which of the `n` defined functions may be folded away.
+fn may_fold(cx: &FuseCx<'_, '_>, icf: Icf, plan: &Plan<'_>, outside: &OutsideRefs, n: usize) -> Vec<bool> {
+    let n_imports = plan.n_imports[Space::Func];
     let mut may_fold = vec![true; n];
     if icf == Icf::Safe {
-        for (ki, (m, refs)) in modules.iter().zip(outside).enumerate() {
+        for (ki, (m, refs)) in cx.modules.iter().zip(outside).enumerate() {
             for f in observable(m, refs) {
                 if let Some(&out) = plan.maps[ki].funcs.get(f as usize) {
                     if out.0 >= n_imports {
@@ -211,12 +243,14 @@ pub fn fold(
             }
         }
     }
+    may_fold
+}
 
-    // The kept member of each class: the first one that may not be folded,
-    // else the first one.
-    // (Class ids are below `fresh`: one slot each.)
+/// The kept member of each class: the first one that may not be folded,
+/// else the first one. (Class ids are below `fresh`: one slot each.)
+fn keepers(class: &[u32], may_fold: &[bool], fresh: u32) -> Vec<usize> {
     let mut keeper = vec![usize::MAX; fresh as usize];
-    for i in 0..n {
+    for i in 0..class.len() {
         let c = class[i] as usize;
         match keeper[c] {
             usize::MAX => keeper[c] = i,
@@ -224,6 +258,22 @@ pub fn fold(
             _ => {}
         }
     }
+    keeper
+}
+
+/// Replaces every function that is neither its class's keeper nor kept by
+/// `may_fold` with its keeper: renumbers the plan's maps, drops it from
+/// `plan.funcs`, and records the folds, the kept bodies and their
+/// renumbering. Leaves the plan as it is when nothing folds.
+fn fold_into_keepers(
+    cx: &FuseCx<'_, '_>,
+    plan: &mut Plan<'_>,
+    class: &[u32],
+    keeper: &[usize],
+    may_fold: &[bool],
+) {
+    let n_imports = plan.n_imports[Space::Func];
+    let n = class.len();
     // New indices: kept functions in order; folded ones take their keeper's.
     let mut new_index = vec![u32::MAX; n];
     let mut next = n_imports;
@@ -240,16 +290,16 @@ pub fn fold(
         if !kept[i] {
             let k = keeper[class[i] as usize];
             new_index[i] = new_index[k];
-            let (input, d) = funcs[i];
+            let (input, d) = plan.funcs[i];
             folds.push(Fold {
                 input,
-                func: FuncIdx(modules[input.as_usize()].imported.funcs + d),
+                func: FuncIdx(cx.modules[input.as_usize()].imported.funcs + d),
                 into: FuncIdx(new_index[k]),
             });
         }
     }
     if folds.is_empty() {
-        return Ok(());
+        return;
     }
     for m in plan.maps.iter_mut() {
         for f in m.funcs.iter_mut() {
@@ -266,7 +316,6 @@ pub fn fold(
     plan.kept = Some(kept);
     plan.renumber = Some((0..n_imports).chain(new_index).map(FuncIdx).collect());
     plan.folds = folds;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -168,11 +168,38 @@ pub fn reach(
     if opts.keep_unused && opts.keep_order {
         return Ok(());
     }
-    let n_imp = plan.n_imports[Space::Func];
     let n_bodies = bodies.len();
     let m = plan.funcs.len();
-    // Pre-fold index -> current index; current defined index -> body.
-    let cur = |x: u32| -> u32 { plan.renumber.as_ref().map_or(x, |r| r[x as usize].0) };
+    let body_of = body_of(plan, n_bodies)?;
+    let mut w = Walk::new(plan, opts.keep_unused);
+    w.roots(cx, plan, outside);
+    if opts.keep_unused {
+        w.stack = (0..m as u32).collect();
+    }
+    w.walk(plan, bodies, &body_of);
+    let Walk {
+        uses,
+        reached,
+        referenced,
+        ..
+    } = w;
+
+    // The new order. A function only its table references, that no
+    // indirect call can reach, keeps its index and slot with an
+    // `unreachable` body.
+    let keep = |d: u32| reached[d as usize] || referenced[d as usize];
+    let mut order: Vec<u32> = (0..m as u32).filter(|&d| keep(d)).collect();
+    if !opts.keep_order {
+        order.par_sort_unstable_by_key(|&d| (std::cmp::Reverse(uses[d as usize]), d));
+    }
+    reorder(plan, n_bodies, &order, &reached, &body_of);
+    Ok(())
+}
+
+/// Current defined index -> body: the bodies `plan.kept` keeps, one per
+/// function of `plan.funcs`.
+fn body_of(plan: &Plan<'_>, n_bodies: usize) -> Result<Vec<u32>, FuseError> {
+    let m = plan.funcs.len();
     let mut body_of = Vec::with_capacity(m);
     for i in 0..n_bodies {
         if plan.kept.as_ref().is_none_or(|k| k[i]) {
@@ -184,114 +211,124 @@ pub fn reach(
             what: "the kept bodies and functions disagree in number",
         });
     }
-    let body = |i: u32| bodies.body(i as usize);
+    Ok(body_of)
+}
 
-    let FuseCx { modules, .. } = *cx;
-    let type_of = |d: u32| -> u32 {
-        let (k, dd) = plan.funcs[d as usize];
-        plan.defined_func_type(modules[k.as_usize()], k, dd)
-    };
-    let n_tables = plan.n_imports[Space::Table] as usize + plan.tables.len();
-    let mut w = Walk {
-        n_imp,
-        uses: vec![0; m],
-        reached: vec![opts.keep_unused; m],
-        referenced: vec![false; m],
-        stack: Vec::new(),
-        open: vec![false; n_tables],
-        members: vec![Vec::new(); n_tables],
-        calls: vec![Vec::new(); n_tables],
-    };
-
-    // The roots: kept exports, the start, functions whose reference a
-    // constant expression or a passive segment hands out; functions in an
-    // active segment are only referenced, by their table.
-    for e in &plan.exports {
-        if Space::of_kind(e.kind) == Space::Func {
-            w.name(e.index);
+impl Walk {
+    /// A walk over `plan`'s functions and tables that has reached nothing
+    /// yet (or everything, with `keep_unused`).
+    fn new(plan: &Plan<'_>, keep_unused: bool) -> Walk {
+        let m = plan.funcs.len();
+        let n_tables = plan.n_imports[Space::Table] as usize + plan.tables.len();
+        Walk {
+            n_imp: plan.n_imports[Space::Func],
+            uses: vec![0; m],
+            reached: vec![keep_unused; m],
+            referenced: vec![false; m],
+            stack: Vec::new(),
+            open: vec![false; n_tables],
+            members: vec![Vec::new(); n_tables],
+            calls: vec![Vec::new(); n_tables],
         }
     }
-    match &plan.start {
-        Some(Start::Existing(f)) => w.name(f.0),
-        Some(Start::Synthesized { steps, .. }) => {
-            for s in steps {
-                if let StartStep::Call(f) = s {
-                    w.name(f.0);
+
+    /// The roots: kept exports, the start, functions whose reference a
+    /// constant expression or a passive segment hands out; functions in an
+    /// active segment are only referenced, by their table. Imported and
+    /// exported tables are opened.
+    fn roots(&mut self, cx: &FuseCx<'_, '_>, plan: &Plan<'_>, outside: &OutsideRefs) {
+        let n_imp = self.n_imp;
+        let FuseCx { modules, .. } = *cx;
+        let type_of = |d: u32| -> u32 {
+            let (k, dd) = plan.funcs[d as usize];
+            plan.defined_func_type(modules[k.as_usize()], k, dd)
+        };
+        for e in &plan.exports {
+            if Space::of_kind(e.kind) == Space::Func {
+                self.name(e.index);
+            }
+        }
+        match &plan.start {
+            Some(Start::Existing(f)) => self.name(f.0),
+            Some(Start::Synthesized { steps, .. }) => {
+                for s in steps {
+                    if let StartStep::Call(f) = s {
+                        self.name(f.0);
+                    }
+                }
+            }
+            None => {}
+        }
+        for (ki, refs) in outside.iter().enumerate() {
+            let maps = &plan.maps[ki];
+            for &(holder, f) in refs {
+                // Declarative segments only declare.
+                let table = match holder {
+                    Holder::Active(t) => Some(t),
+                    Holder::Passive | Holder::Init => None,
+                    Holder::Declared => continue,
+                };
+                let Some(out) = maps.funcs.get(f as usize).map(|x| x.0) else {
+                    continue;
+                };
+                match table.and_then(|t| maps.tables.get(t as usize)) {
+                    Some(t) if out >= n_imp && out != REMOVED => {
+                        let d = out - n_imp;
+                        self.uses[d as usize] += 1;
+                        self.referenced[d as usize] = true;
+                        self.member(t.0, type_of(d), d);
+                    }
+                    Some(_) => {}
+                    None => self.name(out),
                 }
             }
         }
-        None => {}
+        // Imported and exported tables hand their functions to anyone.
+        for t in 0..plan.n_imports[Space::Table] {
+            self.open_table(t);
+        }
+        for e in &plan.exports {
+            if Space::of_kind(e.kind) == Space::Table {
+                self.open_table(e.index);
+            }
+        }
     }
-    for (ki, refs) in outside.iter().enumerate() {
-        let maps = &plan.maps[ki];
-        for &(holder, f) in refs {
-            // Declarative segments only declare.
-            let table = match holder {
-                Holder::Active(t) => Some(t),
-                Holder::Passive | Holder::Init => None,
-                Holder::Declared => continue,
-            };
-            let Some(out) = maps.funcs.get(f as usize).map(|x| x.0) else {
+
+    /// Every reachable body's references (each body once): calls, ref.func,
+    /// and table uses (an indirect call reaches the table's functions of a
+    /// subtype of its type; a read reaches them all).
+    fn walk(&mut self, plan: &Plan<'_>, bodies: &Rewritten, body_of: &[u32]) {
+        // Pre-fold index -> current index.
+        let cur = |x: u32| -> u32 { plan.renumber.as_ref().map_or(x, |r| r[x as usize].0) };
+        let mut walked = vec![false; plan.funcs.len()];
+        while let Some(d) = self.stack.pop() {
+            if std::mem::replace(&mut walked[d as usize], true) {
                 continue;
-            };
-            match table.and_then(|t| maps.tables.get(t as usize)) {
-                Some(t) if out >= n_imp && out != REMOVED => {
-                    let d = out - n_imp;
-                    w.uses[d as usize] += 1;
-                    w.referenced[d as usize] = true;
-                    w.member(t.0, type_of(d), d);
+            }
+            let b = bodies.body(body_of[d as usize] as usize);
+            for r in b.refs {
+                self.name(cur(r.func));
+            }
+            for u in b.tables {
+                match *u {
+                    TableUse::Call { table, ty } => self.call(table, ty, &plan.types),
+                    TableUse::Read { table } => self.open_table(table),
                 }
-                Some(_) => {}
-                None => w.name(out),
             }
         }
     }
-    // Imported and exported tables hand their functions to anyone.
-    for t in 0..plan.n_imports[Space::Table] {
-        w.open_table(t);
-    }
-    for e in &plan.exports {
-        if Space::of_kind(e.kind) == Space::Table {
-            w.open_table(e.index);
-        }
-    }
-    if opts.keep_unused {
-        w.stack = (0..m as u32).collect();
-    }
-    // Every reachable body's references (each body once): calls, ref.func,
-    // and table uses (an indirect call reaches the table's functions of a
-    // subtype of its type; a read reaches them all).
-    let mut walked = vec![false; m];
-    while let Some(d) = w.stack.pop() {
-        if std::mem::replace(&mut walked[d as usize], true) {
-            continue;
-        }
-        let b = body(body_of[d as usize]);
-        for r in b.refs {
-            w.name(cur(r.func));
-        }
-        for u in b.tables {
-            match *u {
-                TableUse::Call { table, ty } => w.call(table, ty, &plan.types),
-                TableUse::Read { table } => w.open_table(table),
-            }
-        }
-    }
-    let Walk {
-        uses,
-        reached,
-        referenced,
-        ..
-    } = w;
+}
 
-    // The new order, and current -> final indices. A function only its
-    // table references, that no indirect call can reach, keeps its index
-    // and slot with an `unreachable` body.
-    let keep = |d: u32| reached[d as usize] || referenced[d as usize];
-    let mut order: Vec<u32> = (0..m as u32).filter(|&d| keep(d)).collect();
-    if !opts.keep_order {
-        order.par_sort_unstable_by_key(|&d| (std::cmp::Reverse(uses[d as usize]), d));
-    }
+/// Gives the functions of `order` (current defined indices) their final
+/// indices, in that order, and applies them to every place that names a
+/// function; the others are removed. Records the bodies to emit (an
+/// `unreachable` one for those not `reached`) and the renumbering of the
+/// `n_bodies` bodies' function references.
+fn reorder(plan: &mut Plan<'_>, n_bodies: usize, order: &[u32], reached: &[bool], body_of: &[u32]) {
+    let n_imp = plan.n_imports[Space::Func];
+    let m = plan.funcs.len();
+    // Pre-fold index -> current index; current -> final index.
+    let cur = |x: u32| -> u32 { plan.renumber.as_ref().map_or(x, |r| r[x as usize].0) };
     let mut fin = vec![REMOVED; m];
     for (p, &d) in order.iter().enumerate() {
         fin[d as usize] = n_imp + p as u32;
@@ -304,7 +341,6 @@ pub fn reach(
         }
     };
 
-    // Apply it to every place that names a function.
     let removed = m - order.len();
     plan.funcs = order.iter().map(|&d| plan.funcs[d as usize]).collect();
     for maps in &mut plan.maps {
@@ -355,5 +391,4 @@ pub fn reach(
             .collect(),
     );
     plan.removed = removed;
-    Ok(())
 }
