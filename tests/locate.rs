@@ -231,11 +231,9 @@ fn digest_map_entries_need_a_store() {
     assert!(err.contains("needs a store (--store DIR)"), "{err}");
 }
 
-#[test]
-fn digest_map_entries_resolve_in_the_store_verified() {
-    let (tmp, root) = tree();
-    let store_dir = tmp.path().join("store");
-    let store = weld_linker::OciDir::open_or_create(&store_dir).unwrap();
+/// Puts a library exporting `f` into `store` and maps the import name
+/// `pinned` to its digest in `root`'s import map: the digest and the entry.
+fn pin_lib(store: &dyn weld_linker::BlobStore, root: &std::path::Path) -> (weld_linker::Digest, String) {
     let lib = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 5))"#).unwrap();
     let (digest, _) = store.put(&lib).unwrap();
     let pinned = format!("sha256:{}", weld_format::names::hex(&digest));
@@ -243,6 +241,15 @@ fn digest_map_entries_resolve_in_the_store_verified() {
         &root.join("weld.imports.toml"),
         &format!("[imports]\npinned = \"{pinned}\"\n"),
     );
+    (digest, pinned)
+}
+
+#[test]
+fn digest_map_entries_resolve_in_the_store_verified() {
+    let (tmp, root) = tree();
+    let store_dir = tmp.path().join("store");
+    let store = weld_linker::OciDir::open_or_create(&store_dir).unwrap();
+    let (digest, pinned) = pin_lib(&store, &root);
     let app = root.join("pin.wat");
     write(
         &app,
@@ -294,13 +301,7 @@ fn digest_map_entries_resolve_in_any_blob_store_verified() {
     use weld_linker::{BlobStore, LocateFailure, LocateOptions, MemoryStore, Refusal, Rule, StoreError};
     let (_tmp, root) = tree();
     let store = MemoryStore::new();
-    let lib = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 5))"#).unwrap();
-    let (digest, _) = store.put(&lib).unwrap();
-    let pinned = format!("sha256:{}", weld_format::names::hex(&digest));
-    write(
-        &root.join("weld.imports.toml"),
-        &format!("[imports]\npinned = \"{pinned}\"\n"),
-    );
+    let (digest, pinned) = pin_lib(&store, &root);
     let app = root.join("pin.wat");
     write(
         &app,
@@ -320,7 +321,7 @@ fn digest_map_entries_resolve_in_any_blob_store_verified() {
     let blob = located.inputs.get(weld_format::InputId(1));
     assert_eq!(
         (blob.name.as_str(), blob.bytes()),
-        (pinned.as_str(), lib.as_slice())
+        (pinned.as_str(), store.get(&digest).unwrap().as_slice())
     );
     assert_eq!(located.links.len(), 1);
     assert!(

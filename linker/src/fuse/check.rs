@@ -143,6 +143,15 @@ mod tests {
             .to_string()
     }
 
+    /// A module importing a function of type 5, with no types.
+    fn bad_import() -> Vec<u8> {
+        let mut imports = ImportSection::new();
+        imports.import("env", "f", EntityType::Function(5));
+        let mut m = Module::new();
+        m.section(&imports);
+        m.finish()
+    }
+
     /// One line that names the input, the item, and a hex offset.
     fn assert_names_input_item_offset(text: &str, item: &str) {
         assert!(!text.contains('\n'), "one line: {text}");
@@ -173,23 +182,14 @@ mod tests {
 
     #[test]
     fn a_bad_import_names_input_item_and_offset() {
-        // An import of a function of type 5, in a module with no types.
-        let mut imports = ImportSection::new();
-        imports.import("env", "f", EntityType::Function(5));
-        let mut m = Module::new();
-        m.section(&imports);
-        let e = fuse_error(m.finish());
+        let e = fuse_error(bad_import());
         assert_names_input_item_offset(&e, "import");
     }
 
     #[test]
     fn unvalidated_a_bad_import_is_still_named_with_its_offset() {
         // Without the input check, the plan meets the bad type index itself.
-        let mut imports = ImportSection::new();
-        imports.import("env", "f", EntityType::Function(5));
-        let mut m = Module::new();
-        m.section(&imports);
-        let inputs = weld_format::Inputs::from_memory([("bad.wasm", m.finish())]).unwrap();
+        let inputs = weld_format::Inputs::from_memory([("bad.wasm", bad_import())]).unwrap();
         let opts = crate::FuseOptions {
             validate: false,
             ..Default::default()
