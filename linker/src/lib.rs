@@ -6,19 +6,23 @@
 //!
 //! | folder | stage |
 //! |---|---|
-//! | `resolve/` | the one resolver every command uses; `locate` (`--root`, import maps); the dependency graph (cycles, order) |
-//! | `fuse/` | core modules → one: plan, icf, streaming code rewrite, emit, custom sections |
-//! | `link/` | shared libraries → one module: needed closure, layout, symbols, binding (then the fuse stages) |
-//! | `compose/` | components → one, shared-nothing: probe, wire, emit |
+//! | `resolve/` | the one resolver every command uses: import names, `locate` (`--root`, import maps), exports by name (`--export`), a `dylink.0` set's `needed` closure and symbols; the dependency graph (cycles, order) |
+//! | `fuse/` | core modules → one: the plan (data, and its building beside it), icf, reach, streaming code rewrite, emit, custom sections, the link map |
+//! | `link/` | shared libraries → one module: layout and binding of the resolver's symbols (then the fuse stages) |
+//! | `compose/` | components → one, shared-nothing: contents, probe, wire, exports, emit, the map |
 //! | `store/` | the content-addressed store, split and bundle |
 //! | `report/` | what `graph`, `inspect` and `hash` print |
 //! | `targets/` | `weld targets`: a component against a WIT world, semver-aware |
+//! | `error/` | one error enum per operation, gathered under [`Error`] |
 //!
-//! The public API is the commands ([`fuse`], [`link`], [`compose`], [`graph`],
-//! [`split`], [`bundle`], [`inspect`], [`hash`], [`locate`]), their options
-//! and outputs, the errors and the link map. Each entry point takes its
-//! options first and inputs as [`weld_format::Inputs`], which may hold files
-//! or bytes in memory.
+//! The public API, re-exported below by command, is the commands ([`fuse`],
+//! [`link`], [`compose`], [`graph`], [`split`], [`bundle`], [`push`],
+//! [`pull`], [`inspect`], [`hash`], [`locate`], [`targets`]), their options
+//! and outputs, the errors and the link map, and the store trait
+//! [`BlobStore`] with its two stores. Each entry point takes its options
+//! first and inputs as [`weld_format::Inputs`], which may hold files or bytes
+//! in memory. Byte-level pieces (WAT-syntax printing, atomic writes, section
+//! walking) are weld-format's.
 
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
