@@ -152,11 +152,10 @@ impl<'a> ModuleSurvey<'a> {
     /// end of the input when there is none: the offset an error about an
     /// item of that section names when the item's own is not kept.
     pub fn section_start(&self, id: u8) -> u64 {
-        self.sections
-            .iter()
-            .find(|s| s.id == id && s.name.is_none())
-            .or(self.sections.last())
-            .map_or(0, |s| if s.id == id { s.range.start } else { s.range.end })
+        match self.sections.iter().find(|s| s.id == id && s.name.is_none()) {
+            Some(s) => s.range.start,
+            None => self.sections.last().map_or(0, |s| s.range.end),
+        }
     }
 
     /// Totals per space (imports plus definitions).

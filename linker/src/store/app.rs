@@ -41,8 +41,9 @@ pub fn store_app(
     store: &dyn BlobStore,
 ) -> Result<StoredApp, SplitError> {
     let created = rfc3339(opts.split.created);
-    let (record, warnings) = if !wasmparser::Parser::is_component(bytes) || opts.bundled {
-        let world = if wasmparser::Parser::is_component(bytes) {
+    let component = wasmparser::Parser::is_component(bytes);
+    let (record, warnings) = if !component || opts.bundled {
+        let world = if component {
             Some(World::of_component(bytes).map_err(|e| {
                 SplitError::Invalid(Box::new(Problem::parse(input, None, e).because("invalid")))
             })?)
