@@ -4,8 +4,8 @@
  *
  * Exercises: calls through two libraries, a static global written by a
  * constructor, a loop with locals, a local array passed to printf-using
- * code, and an exit code of 0. Prints:
- *   ctor base / main ctor saw 41 / stats 1 .. / count ... */
+ * code, and an exit code of 0. Prints, one per line:
+ *   ctor base / main ctor saw 41 / stats 7 27 60 106 / count 8 */
 #include <stdio.h>
 
 extern int base_value;
