@@ -633,6 +633,70 @@ pub fn rewrite_body<R: Reencode<Error = OutOfRange>>(
     rewrite_body_with_refs(remap, identity, body, out, None)
 }
 
+/// One point of a body's offset map (offsets from the start of the body,
+/// after its size: the first byte of its local declarations). From input
+/// offset `from` on, input offset `x` is output offset `to + (x - from)`,
+/// up to the next point's `to`: code left out (dead code, or an immediate
+/// that got shorter) collapses onto the output offset where it would have
+/// been. A body with no point is copied unchanged. See [`map_offset`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shift {
+    /// Input offset.
+    pub from: u32,
+    /// Output offset.
+    pub to: u32,
+}
+
+/// Input body offset `x` moved through the offset map `shifts` (sorted by
+/// `from`, as the rewriter records them).
+pub fn map_offset(shifts: &[Shift], x: u32) -> u32 {
+    let i = shifts.partition_point(|s| s.from <= x);
+    let (from, to) = match i {
+        0 => (0, 0),
+        i => (shifts[i - 1].from, shifts[i - 1].to),
+    };
+    let y = to as u64 + (x - from) as u64;
+    match shifts.get(i) {
+        Some(next) => y.min(next.to as u64) as u32,
+        None => y.min(u32::MAX as u64) as u32,
+    }
+}
+
+/// What [`rewrite_checked`] lists or checks on the way, besides writing
+/// the body: each is optional.
+pub struct Wanted<'w, T: WasmModuleResources> {
+    /// Every function index the body names.
+    pub refs: Option<&'w mut Vec<FuncRef>>,
+    /// A validator for the body, in its own module.
+    pub validator: Option<&'w mut FuncValidator<T>>,
+    /// Every table use of the live code (with `refs`).
+    pub tables: Option<&'w mut Vec<TableUse>>,
+    /// The body's offset map (see [`Shift`]), appended.
+    pub shifts: Option<&'w mut Vec<Shift>>,
+}
+
+impl<T: WasmModuleResources> std::fmt::Debug for Wanted<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wanted")
+            .field("refs", &self.refs.is_some())
+            .field("validator", &self.validator.is_some())
+            .field("tables", &self.tables.is_some())
+            .field("shifts", &self.shifts.is_some())
+            .finish()
+    }
+}
+
+impl<T: WasmModuleResources> Default for Wanted<'_, T> {
+    fn default() -> Self {
+        Wanted {
+            refs: None,
+            validator: None,
+            tables: None,
+            shifts: None,
+        }
+    }
+}
+
 /// A function index written into a rewritten body: where its LEB128 starts
 /// (relative to the start of the body) and the (new) index written there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -654,7 +718,11 @@ pub fn rewrite_body_with_refs<R: Reencode<Error = OutOfRange>>(
     out: &mut Vec<u8>,
     refs: Option<&mut Vec<FuncRef>>,
 ) -> Result<(), RewriteError> {
-    rewrite_checked::<R, wasmparser::ValidatorResources>(remap, identity, body, out, refs, None, None)
+    let wanted = Wanted::<wasmparser::ValidatorResources> {
+        refs,
+        ..Wanted::default()
+    };
+    rewrite_checked(remap, identity, body, out, wanted)
 }
 
 /// [`rewrite_body_with_refs`], validating the body in its own module on the
@@ -666,10 +734,14 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
     identity: &Identity,
     body: &FunctionBody<'_>,
     out: &mut Vec<u8>,
-    mut refs: Option<&mut Vec<FuncRef>>,
-    mut validator: Option<&mut FuncValidator<T>>,
-    mut tables: Option<&mut Vec<TableUse>>,
+    wanted: Wanted<'_, T>,
 ) -> Result<(), RewriteError> {
+    let Wanted {
+        mut refs,
+        mut validator,
+        mut tables,
+        mut shifts,
+    } = wanted;
     let bytes = body.as_bytes();
     if identity.all() && refs.is_none() && validator.is_none() {
         out.extend_from_slice(bytes);
@@ -677,6 +749,22 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
     }
     let body_start = out.len();
     let base = body.range().start as usize;
+    // The offset map: a point wherever output and input offsets stop
+    // differing by the same amount.
+    let mut delta = 0i64;
+    let mut mark = |input: usize, out: &Vec<u8>| {
+        let output = out.len() - body_start;
+        let d = output as i64 - input as i64;
+        if d != delta {
+            delta = d;
+            if let Some(s) = shifts.as_deref_mut() {
+                s.push(Shift {
+                    from: input as u32,
+                    to: output as u32,
+                });
+            }
+        }
+    };
     // Locals: copied unless a local's type names a type that moves.
     let mut locals = body.get_locals_reader()?;
     let n = locals.get_count();
@@ -699,6 +787,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
     } else {
         out.extend_from_slice(&bytes[..ops_start]);
     }
+    mark(ops_start, out);
     // Operators: copy unchanged runs, re-encode the rest.
     let mut ops = body.get_operators_reader()?;
     let mut reader = body.get_binary_reader_for_operators()?;
@@ -765,6 +854,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
             (Some(0), Ctl::Close | Ctl::Arm) => {
                 pick.dead = None;
                 copied = start;
+                mark(start, out);
             }
             (Some(d), Ctl::Open) => {
                 pick.dead = Some(d + 1);
@@ -822,6 +912,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
             }
             Picked::Op(op) => remap.instruction(op)?.encode(out),
         }
+        mark(end, out);
     }
     out.extend_from_slice(&bytes[copied..]);
     Ok(())

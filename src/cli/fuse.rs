@@ -61,6 +61,15 @@ pub struct Args {
     /// Drop debug information: the `name` section, and DWARF without a warning.
     #[arg(long)]
     strip_debug: bool,
+    /// An input's source map, as `NAME=FILE` (instead of the file its `sourceMappingURL` section names); repeatable.
+    #[arg(long = "source-map", value_name = "NAME=FILE")]
+    source_maps: Vec<String>,
+    /// Write the fused module's source map (every input's mappings, moved) to FILE.
+    #[arg(long, value_name = "FILE")]
+    output_source_map: Option<PathBuf>,
+    /// The URL the fused module's `sourceMappingURL` section names (default with --output-source-map: the map's file name).
+    #[arg(long, value_name = "URL")]
+    source_map_url: Option<String>,
     /// Write the link map (input -> output indices) as JSON.
     #[arg(long, value_name = "FILE")]
     map: Option<PathBuf>,
@@ -83,6 +92,20 @@ pub struct Args {
 /// Runs `weld fuse`.
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let (inputs, resolve) = args.resolve.load(&args.inputs)?;
+    let mut source_maps = weld_linker::SourceMapOptions {
+        output: args.output_source_map.is_some(),
+        url: args.source_map_url.clone().or_else(|| {
+            let file = args.output_source_map.as_ref()?.file_name()?;
+            Some(file.to_string_lossy().into_owned())
+        }),
+        ..Default::default()
+    };
+    for s in &args.source_maps {
+        let Some((name, file)) = s.split_once('=') else {
+            anyhow::bail!("--source-map {s}: expected NAME=FILE");
+        };
+        source_maps.inputs.push((name.to_string(), PathBuf::from(file)));
+    }
     let opts = FuseOptions {
         validate: !args.no_validate,
         validate_output: args.validate_output,
@@ -97,6 +120,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         icf: args.icf.into(),
         keep_unused: args.keep_unused,
         keep_order: args.keep_order,
+        source_maps,
     };
     // Written while it is validated; renamed into place once it is valid.
     let fused = weld_linker::fuse_to(&opts, &inputs, &args.output)?;
@@ -107,6 +131,9 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         for (stage, t) in &fused.timings {
             eprintln!("weld: {stage:>18} {:8.1} ms", t.as_secs_f64() * 1e3);
         }
+    }
+    if let (Some(path), Some(map)) = (&args.output_source_map, &fused.source_map) {
+        weld_format::write::write_atomic(path, map)?;
     }
     if let Some(map) = &args.map {
         weld_format::write::write_atomic(map, serde_json::to_string_pretty(&fused.map)?.as_bytes())?;

@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 use wasmparser::FuncValidatorAllocations;
-use weld_format::rewrite::{rewrite_checked, FuncRef, Identity, TableUse};
+use weld_format::rewrite::{rewrite_checked, FuncRef, Identity, Shift, TableUse, Wanted};
 use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, InputId};
 
@@ -60,21 +60,28 @@ pub struct Rewritten {
     chunks: Vec<Chunk>,
     /// Body `i`'s chunk and place in it.
     at: Vec<(u32, u32)>,
+    /// Body `i`'s function: (input, defined index).
+    funcs: Vec<(InputId, u32)>,
 }
 
 impl Rewritten {
-    fn new(chunks: Vec<Chunk>) -> Rewritten {
+    fn new(chunks: Vec<Chunk>, funcs: Vec<(InputId, u32)>) -> Rewritten {
         let at = chunks
             .iter()
             .enumerate()
             .flat_map(|(c, chunk)| (0..chunk.len() as u32).map(move |j| (c as u32, j)))
             .collect();
-        Rewritten { chunks, at }
+        Rewritten { chunks, at, funcs }
     }
 
     /// The number of bodies.
     pub fn len(&self) -> usize {
         self.at.len()
+    }
+
+    /// Each body's function, (input, defined index), in order.
+    pub fn funcs(&self) -> &[(InputId, u32)] {
+        &self.funcs
     }
 
     /// Body `i` (plan order).
@@ -90,6 +97,7 @@ struct Span {
     bytes: Range<u32>,
     refs: Range<u32>,
     tables: Range<u32>,
+    shifts: Range<u32>,
 }
 
 /// The rewritten bodies of up to [`CHUNK`] consecutive functions.
@@ -98,6 +106,7 @@ pub struct Chunk {
     bytes: Vec<u8>,
     refs: Vec<FuncRef>,
     tables: Vec<TableUse>,
+    shifts: Vec<Shift>,
     spans: Vec<Span>,
 }
 
@@ -111,6 +120,9 @@ pub struct Body<'c> {
     pub refs: &'c [FuncRef],
     /// Every table use of the body's live code, when asked for.
     pub tables: &'c [TableUse],
+    /// The body's offset map from its input (see [`Shift`]), when asked
+    /// for.
+    pub shifts: &'c [Shift],
 }
 
 impl Chunk {
@@ -126,6 +138,7 @@ impl Chunk {
             bytes: &self.bytes[s.bytes.start as usize..s.bytes.end as usize],
             refs: &self.refs[s.refs.start as usize..s.refs.end as usize],
             tables: &self.tables[s.tables.start as usize..s.tables.end as usize],
+            shifts: &self.shifts[s.shifts.start as usize..s.shifts.end as usize],
         }
     }
 }
@@ -153,8 +166,12 @@ pub fn rewrite_chunk(
     identities: &[Identity],
     checks: Option<&[FuncCheck]>,
     funcs: &[(InputId, u32)],
-    with_refs: bool,
+    lists: Lists,
 ) -> Result<Chunk, FuseError> {
+    let Lists {
+        refs: with_refs,
+        shifts: with_shifts,
+    } = lists;
     let FuseCx { files, modules, .. } = *cx;
     let size: usize = funcs
         .iter()
@@ -164,6 +181,7 @@ pub fn rewrite_chunk(
         bytes: Vec::with_capacity(rewritten_capacity(size)),
         refs: Vec::new(),
         tables: Vec::new(),
+        shifts: Vec::new(),
         spans: Vec::with_capacity(funcs.len()),
     };
     let mut allocs = FuncValidatorAllocations::default();
@@ -171,23 +189,22 @@ pub fn rewrite_chunk(
         let ki = k.as_usize();
         let m = modules[ki];
         let body = &m.bodies[d as usize];
-        let (b, r, t) = (
+        let (b, r, t, s) = (
             chunk.bytes.len() as u32,
             chunk.refs.len() as u32,
             chunk.tables.len() as u32,
+            chunk.shifts.len() as u32,
         );
         let mut remap = plan.maps[ki].remap();
         let ty = m.func_types[(m.imported.funcs + d) as usize].0;
         let mut validator = checks.and_then(|c| c[ki].validator(d, ty, std::mem::take(&mut allocs)));
-        rewrite_checked(
-            &mut remap,
-            &identities[ki],
-            body,
-            &mut chunk.bytes,
-            with_refs.then_some(&mut chunk.refs),
-            validator.as_mut(),
-            with_refs.then_some(&mut chunk.tables),
-        )
+        let wanted = Wanted {
+            refs: with_refs.then_some(&mut chunk.refs),
+            validator: validator.as_mut(),
+            tables: with_refs.then_some(&mut chunk.tables),
+            shifts: with_shifts.then_some(&mut chunk.shifts),
+        };
+        rewrite_checked(&mut remap, &identities[ki], body, &mut chunk.bytes, wanted)
         .map_err(|e| {
             let index = m.imported.funcs + d;
             FuseError::rewrite(files[ki], Item::Func { index, name: None }, e)
@@ -199,24 +216,37 @@ pub fn rewrite_chunk(
             bytes: b..chunk.bytes.len() as u32,
             refs: r..chunk.refs.len() as u32,
             tables: t..chunk.tables.len() as u32,
+            shifts: s..chunk.shifts.len() as u32,
         });
     }
     Ok(chunk)
 }
 
+/// What [`rewrite_chunk`] lists besides the bodies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lists {
+    /// Function references and table uses.
+    pub refs: bool,
+    /// Offset maps, for debug information.
+    pub shifts: bool,
+}
+
 /// Rewrites every defined function of the plan, listing function
-/// references (and validating each body, with `checks`).
+/// references (and validating each body, with `checks`; with `shifts`,
+/// recording its offset map).
 pub fn rewrite_bodies(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     checks: Option<&[FuncCheck]>,
+    shifts: bool,
 ) -> Result<Rewritten, FuseError> {
     let identities: Vec<Identity> = plan.maps.iter().map(|m| m.remap().identity()).collect();
+    let lists = Lists { refs: true, shifts };
     pieces(cx.modules, &plan.funcs)
         .into_par_iter()
-        .map(|r| rewrite_chunk(cx, plan, &identities, checks, &plan.funcs[r], true))
+        .map(|r| rewrite_chunk(cx, plan, &identities, checks, &plan.funcs[r], lists))
         .collect::<Result<Vec<_>, _>>()
-        .map(Rewritten::new)
+        .map(|chunks| Rewritten::new(chunks, plan.funcs.clone()))
 }
 
 /// [`rewrite_bodies`] for the per-stage benches (`weld_linker::stages`),
@@ -239,7 +269,7 @@ pub fn rewrite_all(
         },
         dylink: false,
     };
-    rewrite_bodies(&cx, plan, None)
+    rewrite_bodies(&cx, plan, None, false)
 }
 
 /// The length of `x` as an unsigned LEB128.
@@ -280,6 +310,32 @@ impl Body<'_> {
         self.refs.iter().fold(self.bytes.len(), |len, r| {
             len - leb_len(r.func as u64) + leb_len(renumber[r.func as usize].raw() as u64)
         })
+    }
+
+    /// The body's offset map once patched by `renumber`: the points where
+    /// a function index's LEB128 changes length (offsets from the body
+    /// rewritten before the patch to the body written).
+    pub fn patch_shifts(&self, renumber: Option<&[FuncIdx]>) -> Vec<Shift> {
+        let Some(renumber) = renumber else {
+            return Vec::new();
+        };
+        let mut delta = 0i64;
+        let mut out = Vec::new();
+        for r in self.refs {
+            let (old, new) = (
+                leb_len(r.func as u64),
+                leb_len(renumber[r.func as usize].raw() as u64),
+            );
+            if old != new {
+                delta += new as i64 - old as i64;
+                let from = r.at + old as u32;
+                out.push(Shift {
+                    from,
+                    to: (from as i64 + delta) as u32,
+                });
+            }
+        }
+        out
     }
 
     /// Writes the body into `out`, exactly [`Body::patched_len`] bytes long,

@@ -256,14 +256,8 @@ pub fn merge_customs(
                 "dylink.0" if cx.dylink => {}
                 "dylink.0" | "linking" => refused.push((files[ki].to_string(), c.name.to_string())),
                 n if n.starts_with("reloc.") => refused.push((files[ki].to_string(), n.to_string())),
-                n if n.starts_with(".debug_") || n == "external_debug_info" || n == "sourceMappingURL" => {
-                    if !strip_debug {
-                        warnings.push(format!(
-                            "{}: dropped debug section `{n}` (its offsets would be stale after fusing)",
-                            files[ki]
-                        ));
-                    }
-                }
+                // Kept (moved) by the debug stage, or stripped.
+                n if crate::fuse::debug::is_debug_section(n) => {}
                 n => warnings.push(format!(
                     "{}: dropped custom section `{n}` (weld cannot tell whether it holds indices or offsets that fusing changes)",
                     files[ki]

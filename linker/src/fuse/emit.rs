@@ -28,8 +28,10 @@ use rayon::prelude::*;
 
 use crate::error::FuseError;
 use crate::fuse::check::FuncCheck;
+use crate::fuse::debug::addrs::CodeMap;
+use crate::fuse::debug::{DebugOut, SourceMapOptions};
 use crate::fuse::code::{
-    leb_len, pieces, put_leb, rewrite_chunk, rewritten_capacity, Body, Rewritten, CHUNK,
+    leb_len, pieces, put_leb, rewrite_chunk, Lists, rewritten_capacity, Body, Rewritten, CHUNK,
 };
 use crate::fuse::const_expr::{const_expr, lone_ref_func};
 use crate::fuse::context::FuseCx;
@@ -56,6 +58,7 @@ pub fn emit(
     chunks: Option<Rewritten>,
     checks: Option<&[FuncCheck]>,
     target: Option<&Path>,
+    debug: Option<&SourceMapOptions>,
 ) -> Result<Emitted, FuseError> {
     let start_body = match &plan.start {
         Some(Start::Synthesized { steps, .. }) => Some(start_body(cx, plan, steps)?),
@@ -76,7 +79,7 @@ pub fn emit(
             None => (head_and_data(cx, plan), None),
         },
     );
-    let (customs, warnings) = merged?;
+    let (mut customs, mut warnings) = merged?;
     let (head, data_headers, data_len) = built?;
     let data_total = if plan.data.is_empty() {
         0
@@ -84,28 +87,64 @@ pub fn emit(
         1 + leb_len(data_len as u64) + data_len
     };
     let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
-    let parts = Parts {
-        head: head.as_slice(),
-        customs: customs.as_slice(),
-        data_headers: &data_headers,
-        data_len,
-        data_total,
-        start_body: start_body.as_deref(),
-        n_bodies,
-    };
+    fn parts<'p>(
+        head: &'p [u8],
+        customs: &'p [u8],
+        data_headers: &'p [Vec<u8>],
+        (data_len, data_total): (usize, usize),
+        start_body: Option<&'p [u8]>,
+        n_bodies: u32,
+    ) -> Parts<'p> {
+        Parts {
+            head,
+            customs,
+            data_headers,
+            data_len,
+            data_total,
+            start_body,
+            n_bodies,
+        }
+    }
+    let data = (data_len, data_total);
 
     let Some((bodies, (order, sizes))) = bodies.zip(sized) else {
+        let parts = parts(head.as_slice(), &customs, &data_headers, data, start_body.as_deref(), n_bodies);
         return Ok(Emitted {
             bytes: streamed(cx, plan, &parts, checks)?.into(),
             warnings,
             staged: None,
+            debug: None,
         });
     };
+    // Debug information, once every body's place is known: it goes last.
+    let debug = match debug {
+        Some(maps) => {
+            let code_len = leb_len(n_bodies as u64)
+                + sizes.iter().sum::<usize>()
+                + start_body.as_ref().map_or(0, |b| leb_len(b.len() as u64) + b.len());
+            let out_code = (head.len() + 1 + leb_len(code_len as u64)) as u64;
+            let map = CodeMap::new(
+                cx.modules,
+                plan,
+                bodies.bodies,
+                &order,
+                out_code,
+                leb_len(n_bodies as u64),
+            );
+            let mut d = crate::fuse::debug::keep(cx, plan, &map, maps)?;
+            customs.append(&mut d.sections);
+            warnings.append(&mut d.warnings);
+            Some(d)
+        }
+        None => None,
+    };
+    let parts = parts(head.as_slice(), &customs, &data_headers, data, start_body.as_deref(), n_bodies);
     let (bytes, staged) = presized(cx, plan, &parts, &bodies, &order, &sizes, target)?;
     Ok(Emitted {
         bytes,
         warnings,
         staged,
+        debug,
     })
 }
 
@@ -191,7 +230,7 @@ fn streamed(
         for group in pieces.chunks(window) {
             let chunks = group
                 .par_iter()
-                .map(|r| rewrite_chunk(cx, plan, &identities, checks, &plan.funcs[r.clone()], false))
+                .map(|r| rewrite_chunk(cx, plan, &identities, checks, &plan.funcs[r.clone()], Lists::default()))
                 .collect::<Result<Vec<_>, _>>()?;
             for chunk in chunks {
                 for j in 0..chunk.len() {
@@ -311,6 +350,8 @@ pub(crate) struct Emitted {
     /// Where the bytes were built in the output's temporary file: that
     /// file, or the error met making it (`None`: the caller writes them).
     pub staged: Option<Result<Staged, WriteError>>,
+    /// The debug information kept, when it was asked for.
+    pub debug: Option<DebugOut>,
 }
 
 /// Everything before the code section, and the data section's segment
@@ -500,6 +541,7 @@ impl Bodies<'_> {
             bytes: &[0x00, 0x00, 0x0b],
             refs: &[],
             tables: &[],
+            shifts: &[],
         };
         match i {
             EMPTY => STUB,

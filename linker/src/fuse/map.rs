@@ -97,6 +97,11 @@ pub struct InputMap {
     pub elems: Vec<u32>,
     /// Data segments.
     pub data: Vec<u32>,
+    /// Its debug information: whether DWARF and a source map were kept,
+    /// their sizes in and out, the ranges tombstoned (absent when weld
+    /// kept no debug information: `--strip-debug`, or no input had any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug: Option<crate::fuse::debug::DebugReport>,
 }
 
 impl InputMap {
@@ -128,6 +133,7 @@ impl InputMap {
             tags: tags.iter().map(|x| x.raw()).collect(),
             elems: elems.iter().map(|x| x.raw()).collect(),
             data: data.iter().map(|x| x.raw()).collect(),
+            debug: None,
         }
     }
 }

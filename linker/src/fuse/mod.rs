@@ -22,6 +22,7 @@ pub(crate) mod code;
 pub(crate) mod const_expr;
 pub(crate) mod context;
 pub(crate) mod custom;
+pub(crate) mod debug;
 pub(crate) mod emit;
 pub(crate) mod icf;
 pub(crate) mod map;
@@ -35,6 +36,7 @@ use weld_format::{InputId, Inputs};
 use crate::error::{Error, FuseError};
 use crate::fuse::check::check_inputs;
 use crate::fuse::code::rewrite_bodies;
+pub use crate::fuse::debug::{DebugReport, SourceMapOptions};
 pub use crate::fuse::context::FuseCx;
 use crate::fuse::emit::emit;
 use crate::fuse::icf::Icf;
@@ -73,6 +75,8 @@ pub struct FuseOptions {
     pub keep_unused: bool,
     /// Keep functions in input order (default: no, the most used first).
     pub keep_order: bool,
+    /// Source maps: the inputs', and the output's.
+    pub source_maps: SourceMapOptions,
 }
 
 impl Default for FuseOptions {
@@ -87,6 +91,7 @@ impl Default for FuseOptions {
             icf: Icf::Safe,
             keep_unused: false,
             keep_order: false,
+            source_maps: SourceMapOptions::default(),
         }
     }
 }
@@ -105,6 +110,9 @@ pub struct Fused {
     pub map: LinkMap,
     /// Wall time per stage, in pipeline order (`weld fuse --timings`).
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// The fused module's source map (JSON), when
+    /// [`SourceMapOptions::output`] asked for it.
+    pub source_map: Option<Vec<u8>>,
 }
 
 /// Fuses core modules into one, in instantiation order.
@@ -192,6 +200,7 @@ fn fuse_staged(
         icf: opts.icf,
         plan: plan_opts,
         strip_debug: opts.strip_debug,
+        source_maps: opts.source_maps.clone(),
         validate: opts.validate,
         validate_output: opts.validate_output,
         reach: ReachOptions {
@@ -239,6 +248,8 @@ pub(crate) struct Stages {
     pub plan: PlanOptions,
     /// Drop debug information.
     pub strip_debug: bool,
+    /// Source maps in and out (unless `strip_debug`).
+    pub source_maps: SourceMapOptions,
     /// Validate the inputs and the output's sections.
     pub validate: bool,
     /// Validate the output's bodies too.
@@ -263,7 +274,10 @@ pub(crate) fn run_stages(
     // run side by side. Folding and reach need those references, and the
     // bodies rewritten up front.
     let relayout = !(stages.reach.keep_unused && stages.reach.keep_order);
-    let staged_bodies = relayout || stages.icf != Icf::None;
+    // Debug information needs every body's offset map, which the bodies
+    // rewritten up front record.
+    let debug = (!stages.strip_debug && debug::wanted(cx, &stages.source_maps)).then_some(&stages.source_maps);
+    let staged_bodies = relayout || stages.icf != Icf::None || debug.is_some();
     let ((plan, outside), checks) = rayon::join(
         || {
             rayon::join(
@@ -285,7 +299,7 @@ pub(crate) fn run_stages(
     // compared with their function references left out. Removing and
     // ordering functions reads the same references.
     let chunks = if staged_bodies {
-        let bodies = rewrite_bodies(cx, &plan, checks)?;
+        let bodies = rewrite_bodies(cx, &plan, checks, debug.is_some())?;
         clock.lap("rewrite");
         icf::fold(cx, stages.icf, &mut plan, &bodies, &outside)?;
         clock.lap("fold");
@@ -301,8 +315,9 @@ pub(crate) fn run_stages(
     }
 
     // Emit: custom sections merged, bodies written (or rewritten) in order.
-    let emitted = emit(cx, &plan, stages.strip_debug, chunks, checks, out)?;
+    let emitted = emit(cx, &plan, stages.strip_debug, chunks, checks, out, debug)?;
     let (bytes, warnings) = (emitted.bytes, emitted.warnings);
+    let debug_out = emitted.debug;
     clock.lap("names+emit");
 
     // With an output path, the output is in its temporary file already
@@ -339,6 +354,14 @@ pub(crate) fn run_stages(
         },
     );
     checked?;
+    let mut map = map;
+    let mut source_map = None;
+    if let Some(d) = debug_out {
+        for (m, r) in map.inputs.iter_mut().zip(d.reports) {
+            m.debug = Some(r);
+        }
+        source_map = d.source_map;
+    }
     clock.lap(match out {
         Some(_) => "validate+map+write",
         None => "validate+map",
@@ -349,6 +372,7 @@ pub(crate) fn run_stages(
             warnings,
             map,
             timings: clock.laps,
+            source_map,
         },
         staged,
     ))

@@ -304,6 +304,7 @@ fn fuse_stages(
             exports: Some(bound.public.clone()),
         },
         strip_debug: opts.strip_debug,
+        source_maps: Default::default(),
         // Linked output is validated whole: weld:link's module is
         // generated, and GOT and import rebinding is link's own.
         validate: false,

@@ -1,0 +1,594 @@
+//! DWARF through fuse: every input's `.debug_*` sections become one set,
+//! with every code address moved to the output's ([`Tx`]), every Wasm
+//! global renumbered, and every offset between sections rewritten.
+//!
+//! In order: each input's sections are read with gimli and its units
+//! listed; the strings of all inputs go into one table per string section
+//! ([`strings`]); then per unit, in parallel, what it refers to is
+//! collected ([`units::collect`]), its line program moved and re-encoded
+//! ([`line`]) and its range and location lists written anew ([`lists`]);
+//! the line programs are written one after another; then per unit, in
+//! parallel, the output's copy of the unit is patched ([`units::patch`]);
+//! last the small sections that hold addresses or offsets of their own
+//! (`.debug_addr`, `.debug_str_offsets`, `.debug_aranges`, the name
+//! tables) are patched. Abbreviations and units are concatenated, input
+//! by input.
+
+pub(crate) mod expr;
+pub(crate) mod line;
+pub(crate) mod lists;
+pub(crate) mod strings;
+pub(crate) mod units;
+
+use gimli::read::Reader as _;
+use gimli::write::EndianVec;
+use gimli::{EndianSlice, LittleEndian};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use weld_format::survey::Custom;
+use weld_format::{GlobalIdx, Item};
+
+use crate::error::FuseError;
+use crate::fuse::context::FuseCx;
+use crate::fuse::debug::addrs::CodeMap;
+use crate::fuse::debug::{push_custom, DebugReport};
+use crate::fuse::plan::Plan;
+
+use lists::ListsOut;
+use strings::Strings;
+
+/// gimli's reader over an input's mapped bytes.
+pub type Reader<'a> = EndianSlice<'a, LittleEndian>;
+
+/// A problem with an input's DWARF: the section, the offset in it, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// The section (`.debug_info`).
+    pub section: &'static str,
+    /// The offset in it.
+    pub offset: u64,
+    /// Why.
+    pub reason: String,
+}
+
+impl Fault {
+    /// A problem at `offset` of `section`.
+    pub fn new(section: &'static str, offset: u64, reason: impl Into<String>) -> Fault {
+        Fault {
+            section,
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    /// gimli's error reading `section` at (or after) `offset`.
+    pub fn gimli(section: &'static str, offset: u64, e: gimli::Error) -> Fault {
+        Fault::new(section, offset, e.to_string())
+    }
+}
+
+/// How one input's addresses and indices move: what every stage here
+/// translates through.
+#[derive(Debug, Clone, Copy)]
+pub struct Tx<'c> {
+    /// The code addresses.
+    pub code: &'c CodeMap<'c>,
+    /// The input.
+    pub k: usize,
+    /// Its global index → the output's.
+    pub globals: &'c [GlobalIdx],
+}
+
+/// The DWARF sections weld rewrites; others are left out with a warning.
+const KEPT: &[&str] = &[
+    ".debug_abbrev",
+    ".debug_info",
+    ".debug_str",
+    ".debug_line_str",
+    ".debug_line",
+    ".debug_ranges",
+    ".debug_loc",
+    ".debug_rnglists",
+    ".debug_loclists",
+    ".debug_addr",
+    ".debug_str_offsets",
+    ".debug_aranges",
+    ".debug_pubnames",
+    ".debug_pubtypes",
+    ".debug_gnu_pubnames",
+    ".debug_gnu_pubtypes",
+    ".debug_macinfo",
+];
+
+/// One input's DWARF, read.
+struct Loaded<'a> {
+    k: usize,
+    sections: FxHashMap<&'a str, Custom<'a>>,
+    dwarf: gimli::Dwarf<Reader<'a>>,
+    units: Vec<gimli::UnitHeader<Reader<'a>>>,
+    size: u64,
+}
+
+impl<'a> Loaded<'a> {
+    fn bytes(&self, name: &str) -> &'a [u8] {
+        self.sections.get(name).map_or(&[], |c| c.data)
+    }
+}
+
+/// The fused module's DWARF.
+#[derive(Debug, Default)]
+pub struct DwarfOut {
+    /// The sections, encoded.
+    pub sections: Vec<u8>,
+    /// Per input (by `InputId`).
+    pub reports: Vec<DebugReport>,
+    /// Things the user should know.
+    pub warnings: Vec<String>,
+}
+
+/// A fault of input `k`, as the error fuse returns.
+fn error(cx: &FuseCx<'_, '_>, k: usize, f: Fault) -> FuseError {
+    let m = cx.modules[k];
+    let base = m
+        .customs
+        .iter()
+        .find(|c| c.name == f.section)
+        .map_or(0, |c| c.data_offset);
+    FuseError::malformed(
+        cx.files[k],
+        Item::Part(format!("custom section `{}`", f.section)),
+        base + f.offset,
+        f.reason,
+    )
+}
+
+/// Reads input `k`'s DWARF, if it has any; warns about what is left out.
+fn load<'a>(cx: &FuseCx<'_, 'a>, k: usize, warnings: &mut Vec<String>) -> Result<Option<Loaded<'a>>, Fault> {
+    let m = cx.modules[k];
+    let mut sections = FxHashMap::default();
+    let mut size = 0;
+    for c in &m.customs {
+        if !c.name.starts_with(".debug_") {
+            if c.name == "external_debug_info" {
+                warnings.push(format!(
+                    "{}: kept its split-DWARF reference `external_debug_info` as is (the file it names describes the input's code addresses, not the output's)",
+                    cx.files[k]
+                ));
+            }
+            continue;
+        }
+        size += c.data.len() as u64;
+        if c.name == ".debug_types" {
+            return Err(Fault::new(".debug_types", 0, "type units in `.debug_types` are not supported"));
+        }
+        if !KEPT.contains(&c.name) {
+            warnings.push(format!(
+                "{}: dropped debug section `{}` (weld does not rewrite it)",
+                cx.files[k], c.name
+            ));
+            continue;
+        }
+        if sections.insert(c.name, *c).is_some() {
+            return Err(Fault::new(KEPT[KEPT.iter().position(|n| *n == c.name).unwrap_or(0)], 0, "a second section of this name"));
+        }
+    }
+    if !sections.contains_key(".debug_info") {
+        if !sections.is_empty() {
+            warnings.push(format!("{}: dropped DWARF sections without `.debug_info`", cx.files[k]));
+        }
+        return Ok(None);
+    }
+    let dwarf = gimli::Dwarf::load(|id| -> Result<Reader<'a>, ()> {
+        Ok(EndianSlice::new(sections.get(id.name()).map_or(&[][..], |c: &Custom<'a>| c.data), LittleEndian))
+    })
+    .unwrap_or_default();
+    let mut units = Vec::new();
+    let mut iter = dwarf.units();
+    let mut at = 0u64;
+    while let Some(h) = iter.next().map_err(|e| Fault::gimli(".debug_info", at, e))? {
+        let o = info_offset(&h, at);
+        if h.format() != gimli::Format::Dwarf32 {
+            return Err(Fault::new(".debug_info", o, "64-bit DWARF is not supported"));
+        }
+        if !matches!(h.address_size(), 4 | 8) {
+            return Err(Fault::new(".debug_info", o, format!("address size {} is not 4 or 8", h.address_size())));
+        }
+        at = o + h.length_including_self() as u64;
+        units.push(h);
+    }
+    Ok(Some(Loaded {
+        k,
+        sections,
+        dwarf,
+        units,
+        size,
+    }))
+}
+
+/// Where a unit of `.debug_info` starts (`or`: for one elsewhere).
+fn info_offset(h: &gimli::UnitHeader<Reader<'_>>, or: u64) -> u64 {
+    h.offset().to_debug_info_offset(h).map_or(or, |o| o.0 as u64)
+}
+
+/// One unit's work between the two passes.
+struct Work<'a> {
+    /// Index into the loaded inputs.
+    li: usize,
+    at: u64,
+    unit: gimli::Unit<Reader<'a>>,
+    needs: units::Needs,
+    line: Option<line::LineOut>,
+    ranges: ListsOut,
+    locs: ListsOut,
+}
+
+/// The fused module's DWARF sections, from every input's.
+pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<DwarfOut, FuseError> {
+    let mut out = DwarfOut {
+        reports: vec![DebugReport::default(); cx.modules.len()],
+        ..DwarfOut::default()
+    };
+    let mut loaded = Vec::new();
+    for &k in &plan.order {
+        let k = k.as_usize();
+        if let Some(l) = load(cx, k, &mut out.warnings).map_err(|f| error(cx, k, f))? {
+            loaded.push(l);
+        }
+    }
+    if loaded.is_empty() {
+        return Ok(out);
+    }
+    let txs: Vec<Tx<'_>> = loaded
+        .iter()
+        .map(|l| Tx {
+            code,
+            k: l.k,
+            globals: &plan.maps[l.k].globals,
+        })
+        .collect();
+    let strings = Strings::build(
+        cx.modules.len(),
+        &loaded
+            .iter()
+            .map(|l| (l.k, l.bytes(".debug_str"), l.bytes(".debug_line_str")))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|(k, f)| error(cx, k, f))?;
+
+    // Per unit: what it needs, its line program, its lists.
+    let jobs: Vec<(usize, usize)> = loaded
+        .iter()
+        .enumerate()
+        .flat_map(|(li, l)| (0..l.units.len()).map(move |u| (li, u)))
+        .collect();
+    let work: Vec<Work<'_>> = jobs
+        .par_iter()
+        .map(|&(li, u)| {
+            let l = &loaded[li];
+            let tx = &txs[li];
+            let h = l.units[u];
+            let at = info_offset(&h, 0);
+            let with_k = |f: Fault| (l.k, f);
+            let unit = l
+                .dwarf
+                .unit(h)
+                .map_err(|e| with_k(Fault::gimli(".debug_info", at, e)))?;
+            if !matches!(unit.header.version(), 2..=5) {
+                return Err(with_k(Fault::new(
+                    ".debug_info",
+                    at,
+                    format!("unknown DWARF version {}", unit.header.version()),
+                )));
+            }
+            let needs = units::collect(&l.dwarf, &unit, at).map_err(with_k)?;
+            let line = match unit.line_program.clone() {
+                Some(p) => {
+                    let o = p.header().offset().0 as u64;
+                    Some(line::rewrite(tx, &strings, p, o).map_err(with_k)?)
+                }
+                None => None,
+            };
+            let ranges =
+                lists::ranges(tx, &l.dwarf, &unit, &needs.ranges, &needs.ranges_indexed).map_err(with_k)?;
+            let locs = lists::locations(tx, &l.dwarf, &unit, &needs.locs, &needs.locs_indexed).map_err(with_k)?;
+            Ok(Work {
+                li,
+                at,
+                unit,
+                needs,
+                line,
+                ranges,
+                locs,
+            })
+        })
+        .collect::<Result<_, (usize, Fault)>>()
+        .map_err(|(k, f)| error(cx, k, f))?;
+    let mut strings = strings;
+
+    // The line programs, one after another.
+    let mut debug_line = gimli::write::DebugLine(EndianVec::new(LittleEndian));
+    let mut line_at: Vec<Option<u64>> = Vec::with_capacity(work.len());
+    for w in &work {
+        line_at.push(match &w.line {
+            Some(l) => {
+                let enc = l.program.encoding();
+                let o = l
+                    .program
+                    .write(&mut debug_line, enc, &mut strings.line_str, &mut strings.str)
+                    .map_err(|e| error(cx, loaded[w.li].k, Fault::new(".debug_line", 0, e.to_string())))?;
+                Some(o.0 as u64)
+            }
+            None => None,
+        });
+    }
+    let debug_line = debug_line.0.into_vec();
+
+    // The lists, concatenated: where each unit's piece starts.
+    let mut ranges4 = Vec::new();
+    let mut ranges5 = Vec::new();
+    let mut locs4 = Vec::new();
+    let mut locs5 = Vec::new();
+    let mut piece_at = Vec::with_capacity(work.len());
+    for w in &work {
+        let v5 = w.unit.header.version() >= 5;
+        let (r, l) = if v5 { (&mut ranges5, &mut locs5) } else { (&mut ranges4, &mut locs4) };
+        piece_at.push((r.len() as u64, l.len() as u64));
+        r.extend_from_slice(&w.ranges.bytes);
+        l.extend_from_slice(&w.locs.bytes);
+    }
+
+    // Each input's place in the concatenated sections.
+    let concat = |name: &str| -> (Vec<u8>, Vec<u64>) {
+        let mut bytes = Vec::new();
+        let bases = loaded
+            .iter()
+            .map(|l| {
+                let b = bytes.len() as u64;
+                bytes.extend_from_slice(l.bytes(name));
+                b
+            })
+            .collect();
+        (bytes, bases)
+    };
+    let (abbrev, abbrev_at) = concat(".debug_abbrev");
+    let (mut info, info_at) = concat(".debug_info");
+    let (mut addr, addr_at) = concat(".debug_addr");
+    let (mut str_offsets, str_offsets_at) = concat(".debug_str_offsets");
+    let (macinfo, macinfo_at) = concat(".debug_macinfo");
+
+    // Each unit's slice of the output's `.debug_info`, patched in parallel.
+    let mut slices: Vec<&mut [u8]> = Vec::with_capacity(work.len());
+    {
+        let mut rest: &mut [u8] = &mut info;
+        let mut consumed = 0u64;
+        for w in &work {
+            let start = info_at[w.li] + w.at;
+            let len = w.unit.header.length_including_self() as u64;
+            let (_, tail) = rest.split_at_mut((start - consumed) as usize);
+            let (mine, tail) = tail.split_at_mut(len as usize);
+            slices.push(mine);
+            rest = tail;
+            consumed = start + len;
+        }
+    }
+    let tombstoned: Vec<u64> = work
+        .par_iter()
+        .zip(slices.into_par_iter())
+        .enumerate()
+        .map(|(i, (w, bytes))| {
+            let l = &loaded[w.li];
+            let (r_at, l_at) = piece_at[i];
+            let moves = units::Moves {
+                abbrev: abbrev_at[w.li],
+                info: info_at[w.li],
+                str_offsets: str_offsets_at[w.li],
+                addr: addr_at[w.li],
+                macinfo: macinfo_at[w.li],
+                strings: &strings,
+                line: line_at[i].zip(w.line.as_ref().map(|l| l.files.as_slice())),
+                ranges: (&w.ranges, r_at),
+                locs: (&w.locs, l_at),
+            };
+            units::patch(&txs[w.li], &l.dwarf, &w.unit, w.at, &moves, bytes).map_err(|f| error(cx, l.k, f))
+        })
+        .collect::<Result<_, _>>()?;
+
+    // `.debug_addr`: the code addresses the units named by index.
+    for w in &work {
+        let l = &loaded[w.li];
+        let tx = &txs[w.li];
+        let asz = w.unit.encoding().address_size as usize;
+        let base = addr_at[w.li] + w.unit.addr_base.0 as u64;
+        for &(index, root) in &w.needs.addrx {
+            let at = (base + index * asz as u64) as usize;
+            let Some(field) = addr.get_mut(at..at + asz) else {
+                return Err(error(cx, l.k, Fault::new(".debug_addr", at as u64 - addr_at[w.li], format!("address index {index} is out of range"))));
+            };
+            let mut v = [0u8; 8];
+            v[..asz].copy_from_slice(field);
+            let a = u64::from_le_bytes(v);
+            let tomb = !0u64 >> (64 - 8 * asz as u32);
+            if (root && a == 0) || a == 0 || a >= tomb - 1 {
+                continue;
+            }
+            let new = u32::try_from(a)
+                .ok()
+                .and_then(|a| tx.code.translate(tx.k, a, false).kept())
+                .map_or(tomb, u64::from);
+            field.copy_from_slice(&new.to_le_bytes()[..asz]);
+        }
+    }
+    // `.debug_str_offsets`: every entry is a `.debug_str` offset.
+    for (li, l) in loaded.iter().enumerate() {
+        patch_str_offsets(&strings, l.k, l.bytes(".debug_str_offsets"), &mut str_offsets[str_offsets_at[li] as usize..])
+            .map_err(|f| error(cx, l.k, f))?;
+    }
+    // `.debug_aranges` and the name tables: their units' offsets, and the
+    // aranges' code ranges.
+    let mut aranges = Vec::new();
+    let mut names: [Vec<u8>; 4] = Default::default();
+    const NAMES: [&str; 4] = [".debug_pubnames", ".debug_pubtypes", ".debug_gnu_pubnames", ".debug_gnu_pubtypes"];
+    for (li, l) in loaded.iter().enumerate() {
+        let start = aranges.len();
+        aranges.extend_from_slice(l.bytes(".debug_aranges"));
+        patch_aranges(&txs[li], info_at[li], l.bytes(".debug_aranges"), &mut aranges[start..]).map_err(|f| error(cx, l.k, f))?;
+        for (n, name) in NAMES.iter().enumerate() {
+            let start = names[n].len();
+            names[n].extend_from_slice(l.bytes(name));
+            patch_name_table(name, info_at[li], &mut names[n][start..]).map_err(|f| error(cx, l.k, f))?;
+        }
+    }
+    let (debug_str, debug_line_str) = strings.write();
+
+    // Reports.
+    for (li, l) in loaded.iter().enumerate() {
+        let r = &mut out.reports[l.k];
+        r.dwarf_kept = true;
+        r.dwarf_in = l.size;
+        r.dwarf_out = [".debug_abbrev", ".debug_info", ".debug_addr", ".debug_str_offsets", ".debug_aranges", ".debug_macinfo"]
+            .iter()
+            .map(|n| l.bytes(n).len() as u64)
+            .sum::<u64>()
+            + NAMES.iter().map(|n| l.bytes(n).len() as u64).sum::<u64>();
+        for (i, w) in work.iter().enumerate().filter(|(_, w)| w.li == li) {
+            r.dwarf_out += w.ranges.bytes.len() as u64 + w.locs.bytes.len() as u64;
+            r.tombstoned += tombstoned[i] + w.ranges.dropped + w.locs.dropped + w.line.as_ref().map_or(0, |l| l.dropped);
+            if w.needs.dwo {
+                out.warnings.push(format!(
+                    "{}: kept a split-DWARF reference (`DW_AT_dwo_name`) as is; the `.dwo` file still describes the input's code addresses",
+                    cx.files[l.k]
+                ));
+            }
+        }
+        if li + 1 < loaded.len() {
+            let next = line_at.iter().zip(&work).find(|(_, w)| w.li > li).and_then(|(o, _)| *o);
+            let first = line_at.iter().zip(&work).find(|(_, w)| w.li == li).and_then(|(o, _)| *o);
+            if let (Some(a), Some(b)) = (first, next) {
+                r.dwarf_out += b - a;
+            }
+        } else if let Some(a) = line_at.iter().zip(&work).find(|(_, w)| w.li == li).and_then(|(o, _)| *o) {
+            r.dwarf_out += debug_line.len() as u64 - a;
+        }
+    }
+    out.warnings.dedup();
+
+    // The sections, in the order wasm-ld writes them.
+    let sections: [(&str, &[u8]); 17] = [
+        (".debug_abbrev", &abbrev),
+        (".debug_info", &info),
+        (".debug_rnglists", &ranges5),
+        (".debug_ranges", &ranges4),
+        (".debug_loclists", &locs5),
+        (".debug_loc", &locs4),
+        (".debug_str_offsets", &str_offsets),
+        (".debug_str", &debug_str),
+        (".debug_addr", &addr),
+        (".debug_line", &debug_line),
+        (".debug_line_str", &debug_line_str),
+        (".debug_aranges", &aranges),
+        (".debug_macinfo", &macinfo),
+        (NAMES[0], &names[0]),
+        (NAMES[1], &names[1]),
+        (NAMES[2], &names[2]),
+        (NAMES[3], &names[3]),
+    ];
+    for (name, bytes) in sections {
+        if bytes.is_empty() {
+            continue;
+        }
+        if u32::try_from(bytes.len()).is_err() {
+            return Err(FuseError::OutputTooLarge { part: "debug section" });
+        }
+        push_custom(&mut out.sections, name, bytes);
+    }
+    Ok(out)
+}
+
+/// Patches input `k`'s `.debug_str_offsets` (`input`; `out` starts at its
+/// copy): every contribution's entries, as `.debug_str` offsets.
+fn patch_str_offsets(strings: &Strings, k: usize, input: &[u8], out: &mut [u8]) -> Result<(), Fault> {
+    const S: &str = ".debug_str_offsets";
+    let whole = EndianSlice::new(input, LittleEndian);
+    let mut r = whole;
+    while !r.is_empty() {
+        let at = r.offset_from(whole) as u64;
+        let fault = |e| Fault::gimli(S, at, e);
+        let (len, format) = r.read_initial_length().map_err(fault)?;
+        let mut body = r.split(len).map_err(fault)?;
+        let version = body.read_u16().map_err(fault)?;
+        if version != 5 {
+            return Err(Fault::new(S, at, format!("unknown version {version}")));
+        }
+        body.read_u16().map_err(fault)?;
+        while !body.is_empty() {
+            let pos = body.offset_from(whole);
+            let old = body.read_offset(format).map_err(fault)? as u64;
+            let new = strings
+                .str_offset(k, old)
+                .ok_or_else(|| Fault::new(S, pos as u64, format!("string offset {old:#x} is outside `.debug_str`")))?;
+            let w = format.word_size() as usize;
+            out[pos..pos + w].copy_from_slice(&new.to_le_bytes()[..w]);
+        }
+    }
+    Ok(())
+}
+
+/// Patches a copy of an input's `.debug_aranges`: each set's unit offset,
+/// and each range moved (a range of code not kept becomes the tombstone
+/// address with length 0).
+fn patch_aranges(tx: &Tx<'_>, info_at: u64, input: &[u8], out: &mut [u8]) -> Result<(), Fault> {
+    const S: &str = ".debug_aranges";
+    let aranges = gimli::DebugAranges::new(input, LittleEndian);
+    let mut headers = aranges.headers();
+    let mut at = 0u64;
+    while let Some(h) = headers.next().map_err(|e| Fault::gimli(S, at, e))? {
+        let o = h.offset().0 as u64;
+        at = o;
+        let size = h.encoding().address_size as usize;
+        // unit_length, version, then the unit's offset.
+        let info = h.debug_info_offset().0 as u64 + info_at;
+        out[o as usize + 6..o as usize + 10].copy_from_slice(&(info as u32).to_le_bytes());
+        // The tuples start at the first multiple of their size after the
+        // 12-byte header.
+        let tuple = 2 * size;
+        let first = o as usize + 12usize.div_ceil(tuple) * tuple;
+        let mut entries = h.entries();
+        let mut i = 0;
+        while let Some(e) = entries.next().map_err(|e| Fault::gimli(S, o, e))? {
+            let pos = first + i * tuple;
+            i += 1;
+            let (a, len) = (e.address(), e.length());
+            if a == 0 || len == 0 {
+                continue;
+            }
+            let (na, nl) = lists::move_range(tx, a, a + len)
+                .map_or((!0u64 >> (64 - 8 * size as u32), 0), |(b, l)| (b as u64, l as u64));
+            if pos + tuple > out.len() {
+                return Err(Fault::new(S, o, "set runs past the section"));
+            }
+            out[pos..pos + size].copy_from_slice(&na.to_le_bytes()[..size]);
+            out[pos + size..pos + tuple].copy_from_slice(&nl.to_le_bytes()[..size]);
+        }
+    }
+    Ok(())
+}
+
+/// Patches a copy of a name table (`.debug_pubnames` and the like): each
+/// set's unit offset.
+fn patch_name_table(name: &'static str, info_at: u64, out: &mut [u8]) -> Result<(), Fault> {
+    let copy = out.to_vec();
+    let whole = EndianSlice::new(&copy, LittleEndian);
+    let mut r = whole;
+    while !r.is_empty() {
+        let at = r.offset_from(whole);
+        let fault = |e| Fault::gimli(name, at as u64, e);
+        let (len, format) = r.read_initial_length().map_err(fault)?;
+        let mut body = r.split(len).map_err(fault)?;
+        body.read_u16().map_err(fault)?;
+        let pos = body.offset_from(whole);
+        let old = body.read_offset(format).map_err(fault)? as u64;
+        let w = format.word_size() as usize;
+        out[pos..pos + w].copy_from_slice(&(old + info_at).to_le_bytes()[..w]);
+    }
+    Ok(())
+}

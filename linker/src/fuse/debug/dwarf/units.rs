@@ -1,0 +1,323 @@
+//! `.debug_info`, one unit at a time: what each unit refers to outside it
+//! ([`collect`]: its lists, its code addresses in `.debug_addr`), then
+//! every field that moves, patched in place in the output's copy of the
+//! unit ([`patch`]). Every field patched has a fixed size (addresses,
+//! section offsets, data forms) or is a LEB128 rewritten at its old length.
+
+use gimli::read::{Attribute, AttributeValue};
+use gimli::{constants as dw, DwForm};
+
+use super::expr::{patch_expression, put_padded_leb};
+use super::lists::{move_range, ListsOut};
+use super::strings::Strings;
+use super::{Fault, Reader, Tx};
+
+/// What a unit refers to outside `.debug_info`.
+#[derive(Debug, Default)]
+pub struct Needs {
+    /// Range lists, by offset (sorted, deduplicated).
+    pub ranges: Vec<u64>,
+    /// Range lists named by index: (index, offset).
+    pub ranges_indexed: Vec<(u64, u64)>,
+    /// Location lists, by offset.
+    pub locs: Vec<u64>,
+    /// Location lists named by index.
+    pub locs_indexed: Vec<(u64, u64)>,
+    /// Code addresses in `.debug_addr`: (index, whether it is the unit's
+    /// own base address).
+    pub addrx: Vec<(u64, bool)>,
+    /// Whether the unit refers to a split-DWARF object (`.dwo`).
+    pub dwo: bool,
+}
+
+/// Whether attribute `name` holds a code address.
+fn code_address(name: dw::DwAt) -> bool {
+    matches!(
+        name,
+        dw::DW_AT_low_pc | dw::DW_AT_high_pc | dw::DW_AT_entry_pc | dw::DW_AT_call_return_pc | dw::DW_AT_call_pc
+    )
+}
+
+/// Whether attribute `name` holds a DWARF expression (in a block form).
+fn expression(name: dw::DwAt) -> bool {
+    matches!(
+        name,
+        dw::DW_AT_location
+            | dw::DW_AT_frame_base
+            | dw::DW_AT_data_member_location
+            | dw::DW_AT_vtable_elem_location
+            | dw::DW_AT_use_location
+            | dw::DW_AT_return_addr
+            | dw::DW_AT_static_link
+            | dw::DW_AT_string_length
+            | dw::DW_AT_call_value
+            | dw::DW_AT_call_target
+            | dw::DW_AT_call_data_location
+            | dw::DW_AT_call_data_value
+            | dw::DW_AT_byte_size
+            | dw::DW_AT_upper_bound
+            | dw::DW_AT_lower_bound
+            | dw::DW_AT_count
+            | dw::DW_AT_data_location
+            | dw::DW_AT_allocated
+            | dw::DW_AT_associated
+    )
+}
+
+/// Walks a unit's entries: `each` gets every entry's depth (0 for the
+/// unit's own) and its attributes, with each one's byte range in the unit.
+fn walk(
+    unit: &gimli::Unit<Reader<'_>>,
+    at: u64,
+    mut each: impl FnMut(isize, &[(Attribute<Reader<'_>>, usize, usize)]) -> Result<(), Fault>,
+) -> Result<(), Fault> {
+    let fault = |e| Fault::gimli(".debug_info", at, e);
+    let mut entries = unit.entries_raw(None).map_err(fault)?;
+    let mut attrs = Vec::new();
+    while !entries.is_empty() {
+        let depth = entries.next_depth();
+        let die = entries.next_offset().0 as u64;
+        let fault = |e| Fault::gimli(".debug_info", at + die, e);
+        let Some(abbrev) = entries.read_abbreviation().map_err(fault)? else {
+            continue;
+        };
+        attrs.clear();
+        for spec in abbrev.attributes() {
+            let start = entries.next_offset().0;
+            let attr = entries.read_attribute(*spec).map_err(fault)?;
+            attrs.push((attr, start, entries.next_offset().0));
+        }
+        each(depth, &attrs).map_err(|mut f| {
+            if f.offset == 0 {
+                f.offset = at + die;
+            }
+            f
+        })?;
+    }
+    Ok(())
+}
+
+/// What the unit at `at` in `.debug_info` refers to outside it.
+pub fn collect(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, at: u64) -> Result<Needs, Fault> {
+    let mut n = Needs::default();
+    walk(unit, at, |depth, attrs| {
+        for (attr, ..) in attrs {
+            let fault = |e| Fault::gimli(".debug_info", 0, e);
+            match attr.value() {
+                AttributeValue::RangeListsRef(o) => n.ranges.push(dwarf.ranges_offset_from_raw(unit, o).0 as u64),
+                AttributeValue::DebugRngListsIndex(i) => {
+                    let o = dwarf.ranges_offset(unit, i).map_err(fault)?.0 as u64;
+                    n.ranges.push(o);
+                    n.ranges_indexed.push((i.0 as u64, o));
+                }
+                AttributeValue::LocationListsRef(o) => n.locs.push(o.0 as u64),
+                AttributeValue::DebugLocListsIndex(i) => {
+                    let o = dwarf.locations_offset(unit, i).map_err(fault)?.0 as u64;
+                    n.locs.push(o);
+                    n.locs_indexed.push((i.0 as u64, o));
+                }
+                AttributeValue::DebugAddrIndex(i) if code_address(attr.name()) => {
+                    n.addrx.push((i.0 as u64, depth == 0 && attr.name() == dw::DW_AT_low_pc));
+                }
+                _ if matches!(attr.name(), dw::DW_AT_dwo_name | dw::DW_AT_GNU_dwo_name) => n.dwo = true,
+                _ => {}
+            }
+        }
+        Ok(())
+    })?;
+    for v in [&mut n.ranges, &mut n.locs] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    Ok(n)
+}
+
+/// Where the unit's references go in the output.
+#[derive(Debug)]
+pub struct Moves<'m> {
+    /// Added to offsets into `.debug_abbrev`.
+    pub abbrev: u64,
+    /// Added to `DW_FORM_ref_addr` offsets (into `.debug_info`).
+    pub info: u64,
+    /// Added to `DW_AT_str_offsets_base`.
+    pub str_offsets: u64,
+    /// Added to `DW_AT_addr_base`.
+    pub addr: u64,
+    /// Added to `DW_AT_macro_info`.
+    pub macinfo: u64,
+    /// The strings.
+    pub strings: &'m Strings,
+    /// The unit's line program: its new offset and file numbering.
+    pub line: Option<(u64, &'m [u64])>,
+    /// The unit's range lists and where their piece starts.
+    pub ranges: (&'m ListsOut, u64),
+    /// The unit's location lists and where their piece starts.
+    pub locs: (&'m ListsOut, u64),
+}
+
+/// Writes `x` into `out` in the fixed size of `form` (or as a LEB128 of
+/// the old length).
+fn put(out: &mut [u8], form: DwForm, size: u8, x: u64) -> Result<(), String> {
+    let n = match form {
+        dw::DW_FORM_data1 | dw::DW_FORM_ref1 | dw::DW_FORM_flag | dw::DW_FORM_strx1 | dw::DW_FORM_addrx1 => 1,
+        dw::DW_FORM_data2 | dw::DW_FORM_ref2 | dw::DW_FORM_strx2 | dw::DW_FORM_addrx2 => 2,
+        dw::DW_FORM_data4 | dw::DW_FORM_ref4 | dw::DW_FORM_strx4 | dw::DW_FORM_addrx4 => 4,
+        dw::DW_FORM_data8 | dw::DW_FORM_ref8 | dw::DW_FORM_ref_sig8 => 8,
+        dw::DW_FORM_udata => {
+            return put_padded_leb(out, x).ok_or_else(|| format!("{x:#x} does not fit its LEB128's old length"));
+        }
+        _ => size as usize,
+    };
+    if n > out.len() || (n < 8 && x >> (8 * n) != 0) {
+        return Err(format!("{x:#x} does not fit its {n}-byte field"));
+    }
+    let at = out.len() - n;
+    out[at..].copy_from_slice(&x.to_le_bytes()[..n]);
+    Ok(())
+}
+
+/// The tombstone for a code address of a function not in the output:
+/// all ones, as wasm-ld writes outside `.debug_ranges` and `.debug_loc`.
+fn tombstone(size: u8) -> u64 {
+    !0u64 >> (64 - 8 * size as u32)
+}
+
+/// Patches the unit in `bytes` (the output's copy of it; the unit read
+/// from `at` in the input's `.debug_info`). Returns how many code
+/// addresses got the tombstone.
+pub fn patch(
+    tx: &Tx<'_>,
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    at: u64,
+    m: &Moves<'_>,
+    bytes: &mut [u8],
+) -> Result<u64, Fault> {
+    let enc = unit.encoding();
+    let word = enc.format.word_size();
+    let asz = enc.address_size;
+    // The header's abbreviation offset.
+    let abbrev_at = if enc.version >= 5 { 8 } else { 6 };
+    let old = unit.header.debug_abbrev_offset().0 as u64;
+    bytes[abbrev_at..abbrev_at + 4].copy_from_slice(&((old + m.abbrev) as u32).to_le_bytes());
+    let mut tombstoned = 0u64;
+    walk(unit, at, |depth, attrs| {
+        // The entry's code range, when it has one: low_pc and high_pc.
+        let mut low = None;
+        let mut high = None;
+        for (attr, ..) in attrs {
+            match (attr.name(), attr.value()) {
+                (dw::DW_AT_low_pc, AttributeValue::Addr(a)) => low = Some(a),
+                (dw::DW_AT_low_pc, AttributeValue::DebugAddrIndex(i)) => low = dwarf.address(unit, i).ok(),
+                (dw::DW_AT_high_pc, AttributeValue::Addr(a)) => high = Some(a),
+                (dw::DW_AT_high_pc, AttributeValue::Udata(n)) => high = low.map(|l| l + n),
+                (dw::DW_AT_high_pc, v) => high = v.udata_value().and_then(|n| low.map(|l| l + n)),
+                _ => {}
+            }
+        }
+        let range = match (low, high) {
+            (Some(l), Some(h)) => Some(move_range(tx, l, h)),
+            _ => None,
+        };
+        for (attr, start, end) in attrs {
+            let field = &mut bytes[*start..*end];
+            let form = attr.form();
+            let fail = |reason: String| Fault::new(".debug_info", 0, format!("{}: {reason}", attr.name()));
+            match (attr.name(), attr.value()) {
+                (name, AttributeValue::Addr(a)) if code_address(name) => {
+                    let new = match (name, range) {
+                        (_, _) if depth == 0 && name == dw::DW_AT_low_pc && a == 0 => Some(0),
+                        (dw::DW_AT_high_pc, Some(r)) => r.map(|(b, l)| b as u64 + l as u64),
+                        (dw::DW_AT_low_pc, Some(r)) => r.map(|(b, _)| b as u64),
+                        _ => u32::try_from(a)
+                            .ok()
+                            .and_then(|a| tx.code.translate(tx.k, a, false).kept())
+                            .map(u64::from),
+                    };
+                    if new.is_none() {
+                        tombstoned += 1;
+                    }
+                    put(field, form, asz, new.unwrap_or(tombstone(asz))).map_err(fail)?;
+                }
+                (dw::DW_AT_high_pc, v) if v.udata_value().is_some() => {
+                    let len = match range {
+                        Some(Some((_, l))) => l as u64,
+                        _ => 0,
+                    };
+                    put(field, form, asz, len).map_err(fail)?;
+                }
+                (_, AttributeValue::DebugStrRef(o)) => {
+                    let new = m
+                        .strings
+                        .str_offset(tx.k, o.0 as u64)
+                        .ok_or_else(|| fail(format!("string offset {:#x} is outside `.debug_str`", o.0)))?;
+                    put(field, form, word, new).map_err(fail)?;
+                }
+                (_, AttributeValue::DebugLineStrRef(o)) => {
+                    let new = m
+                        .strings
+                        .line_str_offset(tx.k, o.0 as u64)
+                        .ok_or_else(|| fail(format!("string offset {:#x} is outside `.debug_line_str`", o.0)))?;
+                    put(field, form, word, new).map_err(fail)?;
+                }
+                (_, AttributeValue::DebugLineRef(o)) => {
+                    let (new, _) = m
+                        .line
+                        .ok_or_else(|| fail(format!("line program {:#x} was not read", o.0)))?;
+                    put(field, form, word, new).map_err(fail)?;
+                }
+                (_, AttributeValue::FileIndex(f)) => {
+                    if let Some((_, files)) = m.line {
+                        if let Some(&new) = files.get(f as usize) {
+                            put(field, form, word, new).map_err(fail)?;
+                        }
+                    }
+                }
+                (_, AttributeValue::RangeListsRef(o)) => {
+                    let old = dwarf.ranges_offset_from_raw(unit, o).0 as u64;
+                    let (lists, base) = m.ranges;
+                    let new = lists
+                        .get(old)
+                        .ok_or_else(|| fail(format!("range list {old:#x} was not read")))?;
+                    put(field, form, word, base + new).map_err(fail)?;
+                }
+                (_, AttributeValue::LocationListsRef(o)) => {
+                    let (lists, base) = m.locs;
+                    let new = lists
+                        .get(o.0 as u64)
+                        .ok_or_else(|| fail(format!("location list {:#x} was not read", o.0)))?;
+                    put(field, form, word, base + new).map_err(fail)?;
+                }
+                (_, AttributeValue::DebugRngListsBase(_)) => {
+                    let (lists, base) = m.ranges;
+                    put(field, form, word, base + lists.base.unwrap_or(0)).map_err(fail)?;
+                }
+                (_, AttributeValue::DebugLocListsBase(_)) => {
+                    let (lists, base) = m.locs;
+                    put(field, form, word, base + lists.base.unwrap_or(0)).map_err(fail)?;
+                }
+                (_, AttributeValue::DebugStrOffsetsBase(o)) => {
+                    put(field, form, word, o.0 as u64 + m.str_offsets).map_err(fail)?
+                }
+                (_, AttributeValue::DebugAddrBase(o)) => put(field, form, word, o.0 as u64 + m.addr).map_err(fail)?,
+                (_, AttributeValue::DebugMacinfoRef(o)) => {
+                    put(field, form, word, o.0 as u64 + m.macinfo).map_err(fail)?
+                }
+                (_, AttributeValue::DebugInfoRef(o)) => put(field, form, word, o.0 as u64 + m.info).map_err(fail)?,
+                (_, AttributeValue::Exprloc(e)) => {
+                    let n = e.0.len();
+                    let len = field.len();
+                    patch_expression(tx, enc, &mut field[len - n..]).map_err(fail)?;
+                }
+                (name, AttributeValue::Block(b)) if expression(name) => {
+                    let n = b.len();
+                    let len = field.len();
+                    patch_expression(tx, enc, &mut field[len - n..]).map_err(fail)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    })?;
+    Ok(tombstoned)
+}
