@@ -45,8 +45,8 @@ mod targets;
 pub use fuse::icf::Icf;
 pub use fuse::plan::{Fold, OnConflict};
 pub use fuse::{
-    fuse, fuse_to, ByteReport, DebugReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap, RemovedReport,
-    SourceMapOptions,
+    fuse, fuse_to, ByteReport, DebugReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap,
+    RemovedReport, SourceMapOptions,
 };
 pub use weld_format::write::Output;
 

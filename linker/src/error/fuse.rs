@@ -56,6 +56,16 @@ pub enum FuseError {
         /// What disagrees.
         what: &'static str,
     },
+    /// An input's source map cannot be read.
+    #[error("{map}: source map of {input}: {reason}")]
+    SourceMap {
+        /// The map's path.
+        map: String,
+        /// The input it belongs to.
+        input: String,
+        /// Why (one line).
+        reason: String,
+    },
     /// The output could not be written.
     #[error("cannot write {path}: {source}")]
     Write {

@@ -204,8 +204,7 @@ pub fn rewrite_chunk(
             tables: with_refs.then_some(&mut chunk.tables),
             shifts: with_shifts.then_some(&mut chunk.shifts),
         };
-        rewrite_checked(&mut remap, &identities[ki], body, &mut chunk.bytes, wanted)
-        .map_err(|e| {
+        rewrite_checked(&mut remap, &identities[ki], body, &mut chunk.bytes, wanted).map_err(|e| {
             let index = m.imported.funcs + d;
             FuseError::rewrite(files[ki], Item::Func { index, name: None }, e)
         })?;

@@ -28,14 +28,14 @@ use rayon::prelude::*;
 
 use crate::error::FuseError;
 use crate::fuse::check::FuncCheck;
-use crate::fuse::debug::addrs::CodeMap;
-use crate::fuse::debug::{DebugOut, SourceMapOptions};
 use crate::fuse::code::{
-    leb_len, pieces, put_leb, rewrite_chunk, Lists, rewritten_capacity, Body, Rewritten, CHUNK,
+    leb_len, pieces, put_leb, rewrite_chunk, rewritten_capacity, Body, Lists, Rewritten, CHUNK,
 };
 use crate::fuse::const_expr::{const_expr, lone_ref_func};
 use crate::fuse::context::FuseCx;
 use crate::fuse::custom::merge_customs;
+use crate::fuse::debug::addrs::CodeMap;
+use crate::fuse::debug::{DebugOut, SourceMapOptions};
 use crate::fuse::plan::{Plan, Segment, Start, StartStep, EMPTY, REMOVED};
 use weld_format::write::{MappedOutput, Output, Staged, WriteError};
 
@@ -67,29 +67,42 @@ pub fn emit(
 
     // The custom sections are merged, and the head and the data headers
     // built, while the bodies are sized.
+    // DWARF is rewritten as soon as every body's place is known.
     let renumber = plan.renumber.as_deref();
     let bodies = chunks.as_ref().map(|bodies| Bodies { bodies, renumber });
+    let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
     let (merged, (built, sized)) = rayon::join(
         || merge_customs(cx, plan, strip_debug),
         || match &bodies {
             Some(b) => {
-                let (built, sized) = rayon::join(|| head_and_data(cx, plan), || order_and_sizes(plan, b));
+                let (built, sized) = rayon::join(
+                    || head_and_data(cx, plan),
+                    || {
+                        let (order, sizes) = order_and_sizes(plan, b);
+                        let dwarf = debug.map(|_| {
+                            let map =
+                                CodeMap::new(cx.modules, plan, b.bodies, &order, leb_len(n_bodies as u64));
+                            let dwarf = crate::fuse::debug::dwarf::keep(cx, plan, &map);
+                            (map, dwarf)
+                        });
+                        (order, sizes, dwarf)
+                    },
+                );
                 (built, Some(sized))
             }
             None => (head_and_data(cx, plan), None),
         },
     );
-    let (mut customs, mut warnings) = merged?;
+    let (customs, mut warnings) = merged?;
     let (head, data_headers, data_len) = built?;
     let data_total = if plan.data.is_empty() {
         0
     } else {
         1 + leb_len(data_len as u64) + data_len
     };
-    let n_bodies = plan.funcs.len() as u32 + start_body.is_some() as u32;
     fn parts<'p>(
         head: &'p [u8],
-        customs: &'p [u8],
+        customs: &'p [&'p [u8]],
         data_headers: &'p [Vec<u8>],
         (data_len, data_total): (usize, usize),
         start_body: Option<&'p [u8]>,
@@ -107,8 +120,16 @@ pub fn emit(
     }
     let data = (data_len, data_total);
 
-    let Some((bodies, (order, sizes))) = bodies.zip(sized) else {
-        let parts = parts(head.as_slice(), &customs, &data_headers, data, start_body.as_deref(), n_bodies);
+    let Some((bodies, (order, sizes, dwarf))) = bodies.zip(sized) else {
+        let pieces = [customs.as_slice()];
+        let parts = parts(
+            head.as_slice(),
+            &pieces,
+            &data_headers,
+            data,
+            start_body.as_deref(),
+            n_bodies,
+        );
         return Ok(Emitted {
             bytes: streamed(cx, plan, &parts, checks)?.into(),
             warnings,
@@ -117,28 +138,34 @@ pub fn emit(
         });
     };
     // Debug information, once every body's place is known: it goes last.
-    let debug = match debug {
-        Some(maps) => {
+    let debug = match (debug, dwarf) {
+        (Some(maps), Some((mut map, dwarf))) => {
             let code_len = leb_len(n_bodies as u64)
                 + sizes.iter().sum::<usize>()
-                + start_body.as_ref().map_or(0, |b| leb_len(b.len() as u64) + b.len());
-            let out_code = (head.len() + 1 + leb_len(code_len as u64)) as u64;
-            let map = CodeMap::new(
-                cx.modules,
-                plan,
-                bodies.bodies,
-                &order,
-                out_code,
-                leb_len(n_bodies as u64),
-            );
-            let mut d = crate::fuse::debug::keep(cx, plan, &map, maps)?;
-            customs.append(&mut d.sections);
+                + start_body
+                    .as_ref()
+                    .map_or(0, |b| leb_len(b.len() as u64) + b.len());
+            map.set_out_code((head.len() + 1 + leb_len(code_len as u64)) as u64);
+            let mut d = crate::fuse::debug::finish(cx, plan, &map, maps, dwarf?)?;
+
             warnings.append(&mut d.warnings);
             Some(d)
         }
-        None => None,
+        _ => None,
     };
-    let parts = parts(head.as_slice(), &customs, &data_headers, data, start_body.as_deref(), n_bodies);
+    // The merged custom sections, then the debug sections, piece by piece.
+    let mut pieces: Vec<&[u8]> = vec![customs.as_slice()];
+    if let Some(d) = &debug {
+        pieces.extend(d.sections.iter().map(Vec::as_slice));
+    }
+    let parts = parts(
+        head.as_slice(),
+        &pieces,
+        &data_headers,
+        data,
+        start_body.as_deref(),
+        n_bodies,
+    );
     let (bytes, staged) = presized(cx, plan, &parts, &bodies, &order, &sizes, target)?;
     Ok(Emitted {
         bytes,
@@ -166,8 +193,8 @@ fn order_and_sizes(plan: &Plan<'_>, bodies: &Bodies<'_>) -> (Vec<u32>, Vec<usize
 struct Parts<'p> {
     /// The sections before the code section.
     head: &'p [u8],
-    /// The merged custom sections, which go last.
-    customs: &'p [u8],
+    /// The merged custom sections, which go last, in pieces.
+    customs: &'p [&'p [u8]],
     /// The data section's segment headers, one per segment.
     data_headers: &'p [Vec<u8>],
     /// The data section's contents' length.
@@ -181,6 +208,11 @@ struct Parts<'p> {
 }
 
 impl Parts<'_> {
+    /// The custom sections' length.
+    fn customs_len(&self) -> usize {
+        self.customs.iter().map(|c| c.len()).sum()
+    }
+
     /// Writes the data section, piece by piece (small headers, borrowed
     /// contents), into whatever `put` writes to.
     fn data_section(&self, cx: &FuseCx<'_, '_>, plan: &Plan<'_>, put: &mut dyn FnMut(&[u8])) {
@@ -215,7 +247,7 @@ fn streamed(
         .map(|&(k, d)| modules[k.as_usize()].bodies[d as usize].as_bytes().len() + 5)
         .sum();
     let mut out = Vec::with_capacity(
-        parts.head.len() + 16 + rewritten_capacity(input_code) + parts.data_total + parts.customs.len(),
+        parts.head.len() + 16 + rewritten_capacity(input_code) + parts.data_total + parts.customs_len(),
     );
     out.extend_from_slice(parts.head);
     if parts.n_bodies > 0 {
@@ -230,7 +262,16 @@ fn streamed(
         for group in pieces.chunks(window) {
             let chunks = group
                 .par_iter()
-                .map(|r| rewrite_chunk(cx, plan, &identities, checks, &plan.funcs[r.clone()], Lists::default()))
+                .map(|r| {
+                    rewrite_chunk(
+                        cx,
+                        plan,
+                        &identities,
+                        checks,
+                        &plan.funcs[r.clone()],
+                        Lists::default(),
+                    )
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             for chunk in chunks {
                 for j in 0..chunk.len() {
@@ -249,7 +290,9 @@ fn streamed(
         out[size_at..size_at + 5].copy_from_slice(&padded_leb(len));
     }
     parts.data_section(cx, plan, &mut |b| out.extend_from_slice(b));
-    out.extend_from_slice(parts.customs);
+    for c in parts.customs {
+        out.extend_from_slice(c);
+    }
     Ok(out)
 }
 
@@ -289,7 +332,7 @@ fn presized(
     } else {
         0
     };
-    let total = head.len() + code_total + data_total + customs.len();
+    let total = head.len() + code_total + data_total + parts.customs_len();
     // Built in the output file where it can be mapped, else in memory.
     let (mut mapped, unmade) = match target.map(|p| MappedOutput::new(p, total)) {
         Some(Ok(m)) => (m, None),
@@ -329,7 +372,11 @@ fn presized(
                 data_out[at..at + bytes.len()].copy_from_slice(bytes);
                 at += bytes.len();
             });
-            customs_out.copy_from_slice(customs);
+            let mut at = 0;
+            for c in customs {
+                customs_out[at..at + c.len()].copy_from_slice(c);
+                at += c.len();
+            }
         },
     );
     Ok(match mapped {

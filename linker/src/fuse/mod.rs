@@ -36,8 +36,8 @@ use weld_format::{InputId, Inputs};
 use crate::error::{Error, FuseError};
 use crate::fuse::check::check_inputs;
 use crate::fuse::code::rewrite_bodies;
-pub use crate::fuse::debug::{DebugReport, SourceMapOptions};
 pub use crate::fuse::context::FuseCx;
+pub use crate::fuse::debug::{DebugReport, SourceMapOptions};
 use crate::fuse::emit::emit;
 use crate::fuse::icf::Icf;
 use crate::fuse::map::link_map;
@@ -276,7 +276,8 @@ pub(crate) fn run_stages(
     let relayout = !(stages.reach.keep_unused && stages.reach.keep_order);
     // Debug information needs every body's offset map, which the bodies
     // rewritten up front record.
-    let debug = (!stages.strip_debug && debug::wanted(cx, &stages.source_maps)).then_some(&stages.source_maps);
+    let debug =
+        (!stages.strip_debug && debug::wanted(cx, &stages.source_maps)).then_some(&stages.source_maps);
     let staged_bodies = relayout || stages.icf != Icf::None || debug.is_some();
     let ((plan, outside), checks) = rayon::join(
         || {

@@ -132,15 +132,14 @@ fn leb_bytes(bytes: &[u8]) -> Option<usize> {
 impl<'r> CodeMap<'r> {
     /// The map of a fused module whose bodies are `bodies` (rewritten in
     /// the order of their `funcs`), written in `order` (indices among them,
-    /// or [`EMPTY`]), patched by `plan.renumber`, with the code section's
-    /// payload at `out_code` in the output, its count taking `count_len`
-    /// bytes.
+    /// or [`EMPTY`]), patched by `plan.renumber`, the code section's count
+    /// taking `count_len` bytes. Where the output's code section starts is
+    /// set once the sections before it are built ([`CodeMap::set_out_code`]).
     pub fn new(
         modules: &[&ModuleSurvey<'_>],
         plan: &Plan<'_>,
         bodies: &'r Rewritten,
         order: &[u32],
-        out_code: u64,
         count_len: usize,
     ) -> CodeMap<'r> {
         let renumber = plan.renumber.as_deref();
@@ -211,7 +210,7 @@ impl<'r> CodeMap<'r> {
             inputs,
             input_code,
             out,
-            out_code,
+            out_code: 0,
             bodies,
             patched,
         }
@@ -227,6 +226,11 @@ impl<'r> CodeMap<'r> {
         self.out_code
     }
 
+    /// Sets where the output's code section payload starts in its file.
+    pub fn set_out_code(&mut self, at: u64) {
+        self.out_code = at;
+    }
+
     /// Input `k`'s defined functions' spans.
     pub fn spans(&self, k: usize) -> &[FuncSpan] {
         &self.inputs[k].spans
@@ -236,6 +240,22 @@ impl<'r> CodeMap<'r> {
     /// exclusive end address, which may be one past its last byte).
     pub fn func_at(&self, k: usize, addr: u32, end: bool) -> Option<usize> {
         let spans = &self.inputs[k].spans;
+        // Addresses come in runs inside one function: the last one found
+        // (on this thread) is tried first.
+        thread_local!(static LAST: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((usize::MAX, 0)) });
+        let (lk, ld) = LAST.get();
+        if lk == k {
+            if let Some(s) = spans.get(ld) {
+                let inside = if end {
+                    s.start < addr && addr <= s.end
+                } else {
+                    s.start <= addr && addr < s.end
+                };
+                if inside {
+                    return Some(ld);
+                }
+            }
+        }
         let i = if end {
             spans.partition_point(|s| s.end < addr)
         } else {
@@ -247,6 +267,9 @@ impl<'r> CodeMap<'r> {
         } else {
             s.start <= addr && addr < s.end
         };
+        if inside {
+            LAST.set((k, i));
+        }
         inside.then_some(i)
     }
 
@@ -281,10 +304,5 @@ impl<'r> CodeMap<'r> {
         } else {
             Moved::To(a)
         }
-    }
-
-    /// The output's function spans, in order.
-    pub fn out_spans(&self) -> &[FuncSpan] {
-        &self.out
     }
 }

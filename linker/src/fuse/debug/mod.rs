@@ -56,8 +56,9 @@ pub struct DebugReport {
 /// The debug information of the fused module.
 #[derive(Debug, Default)]
 pub struct DebugOut {
-    /// Custom sections, encoded (id, size, name, payload), to append.
-    pub sections: Vec<u8>,
+    /// Custom sections, encoded (id, size, name, payload), to append, in
+    /// pieces (a header, then its payload, moved rather than copied).
+    pub sections: Vec<Vec<u8>>,
     /// The output's source map (JSON).
     pub source_map: Option<Vec<u8>>,
     /// Per input (by `InputId`).
@@ -83,18 +84,16 @@ pub fn wanted(cx: &FuseCx<'_, '_>, maps: &SourceMapOptions) -> bool {
 }
 
 /// The fused module's debug sections, its source map, and what happened
-/// per input.
-pub fn keep(
+/// per input, from its DWARF (rewritten by [`dwarf::keep`] as soon as the
+/// bodies were placed) and the inputs' source maps.
+pub fn finish(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     code: &CodeMap<'_>,
     maps: &SourceMapOptions,
+    dwarf: dwarf::DwarfOut,
 ) -> Result<DebugOut, FuseError> {
-    let (dwarf, map) = rayon::join(
-        || dwarf::keep(cx, plan, code),
-        || source_map::keep(cx, plan, code, maps),
-    );
-    let (dwarf, map) = (dwarf?, map?);
+    let map = source_map::keep(cx, plan, code, maps)?;
     let mut out = DebugOut {
         sections: dwarf.sections,
         source_map: map.map,
@@ -108,7 +107,7 @@ pub fn keep(
         r.source_map_out = m.mappings_out;
     }
     if let Some(url) = &maps.url {
-        push_custom(&mut out.sections, "sourceMappingURL", &url_payload(url));
+        push_custom(&mut out.sections, "sourceMappingURL", url_payload(url));
     }
     Ok(out)
 }
@@ -120,14 +119,14 @@ fn url_payload(url: &str) -> Vec<u8> {
     p
 }
 
-/// Appends a custom section `name` with `payload` to `out`.
-pub fn push_custom(out: &mut Vec<u8>, name: &str, payload: &[u8]) {
-    out.push(0);
-    wasm_encoder::Encode::encode(
-        &wasm_encoder::CustomSection {
-            name: name.into(),
-            data: payload.into(),
-        },
-        out,
-    );
+/// Appends a custom section `name` with `payload` to `out`: its header,
+/// then the payload itself.
+pub fn push_custom(out: &mut Vec<Vec<u8>>, name: &str, payload: Vec<u8>) {
+    let mut head = vec![0];
+    let mut n = Vec::with_capacity(name.len() + 5);
+    wasm_encoder::Encode::encode(name, &mut n);
+    wasm_encoder::Encode::encode(&((n.len() + payload.len()) as u32), &mut head);
+    head.extend_from_slice(&n);
+    out.push(head);
+    out.push(payload);
 }

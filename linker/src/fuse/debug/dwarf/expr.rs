@@ -45,8 +45,9 @@ pub fn patch_expression(tx: &Tx<'_>, enc: Encoding, bytes: &mut [u8]) -> Result<
         let at = start + 2;
         match bytes[start + 1] {
             0x03 => bytes[at..at + 4].copy_from_slice(&new.to_le_bytes()),
-            _ => put_padded_leb(&mut bytes[at..end], new as u64)
-                .ok_or_else(|| format!("global {old} becomes {new}, whose LEB128 is longer than the old one"))?,
+            _ => put_padded_leb(&mut bytes[at..end], new as u64).ok_or_else(|| {
+                format!("global {old} becomes {new}, whose LEB128 is longer than the old one")
+            })?,
         }
     }
     Ok(())
@@ -72,7 +73,14 @@ mod tests {
 
     #[test]
     fn padded_leb_reads_back() {
-        for (len, x) in [(1usize, 0u64), (1, 127), (2, 5), (2, 16383), (3, 200), (5, u32::MAX as u64)] {
+        for (len, x) in [
+            (1usize, 0u64),
+            (1, 127),
+            (2, 5),
+            (2, 16383),
+            (3, 200),
+            (5, u32::MAX as u64),
+        ] {
             let mut b = vec![0; len];
             put_padded_leb(&mut b, x).unwrap();
             let mut r = gimli::EndianSlice::new(&b, gimli::LittleEndian);

@@ -20,8 +20,12 @@ use crate::fuse::debug::dwarf::strings::Strings;
 /// One rewritten line program.
 #[derive(Debug)]
 pub struct LineOut {
-    /// The program, ready to write.
-    pub program: LineProgram,
+    /// The program, when it names strings of the string sections (it is
+    /// written with the output's string tables, after every unit's).
+    pub program: Option<LineProgram>,
+    /// The program written, when it names no string of those sections
+    /// (it is written where it is rewritten, in parallel).
+    pub bytes: Option<Vec<u8>>,
     /// Input file index (as rows and `DW_AT_decl_file` give it) → output
     /// file index.
     pub files: Vec<u64>,
@@ -30,14 +34,23 @@ pub struct LineOut {
 }
 
 /// A line program header's string, as a string of the output.
-fn line_string(k: usize, strings: &Strings, v: AttributeValue<Reader<'_>>, at: u64) -> Result<LineString, Fault> {
+fn line_string(
+    k: usize,
+    strings: &Strings,
+    v: AttributeValue<Reader<'_>>,
+    at: u64,
+) -> Result<LineString, Fault> {
     let bytes = |b: &[u8]| LineString::String(b.to_vec());
     match v {
         AttributeValue::String(s) => Ok(bytes(s.slice())),
         AttributeValue::DebugLineStrRef(o) => match strings.old_line_str[k].find(o.0 as u64) {
             Some((id, 0)) => Ok(LineString::LineStringRef(id)),
             Some((id, into)) => Ok(bytes(&strings.line_str.get(id)[into as usize..])),
-            None => Err(Fault::new(".debug_line", at, "file name outside `.debug_line_str`")),
+            None => Err(Fault::new(
+                ".debug_line",
+                at,
+                "file name outside `.debug_line_str`",
+            )),
         },
         AttributeValue::DebugStrRef(o) => match strings.old_str[k].find(o.0 as u64) {
             Some((id, 0)) => Ok(LineString::StringRef(id)),
@@ -72,13 +85,27 @@ pub fn rewrite(
     let version = encoding.version;
     let le = header.line_encoding();
     if !(2..=5).contains(&version) {
-        return Err(Fault::new(".debug_line", at, format!("unknown line program version {version}")));
+        return Err(Fault::new(
+            ".debug_line",
+            at,
+            format!("unknown line program version {version}"),
+        ));
     }
-    if le.line_base > 0 || le.line_base as i16 + le.line_range as i16 <= 0 || le.minimum_instruction_length == 0 {
+    if le.line_base > 0
+        || le.line_base as i16 + le.line_range as i16 <= 0
+        || le.minimum_instruction_length == 0
+    {
         return Err(Fault::new(".debug_line", at, "unsupported line encoding"));
     }
     let k = tx.k;
-    let ls = |v: AttributeValue<Reader<'_>>| line_string(k, strings, v, at).and_then(|s| checked(s, version, at));
+    let refs = std::cell::Cell::new(false);
+    let ls = |v: AttributeValue<Reader<'_>>| {
+        let s = line_string(k, strings, v, at).and_then(|s| checked(s, version, at))?;
+        if !matches!(s, LineString::String(_)) {
+            refs.set(true);
+        }
+        Ok(s)
+    };
     let dir = |i: u64| {
         header
             .directory(i)
@@ -140,11 +167,22 @@ pub fn rewrite(
             ids.push(program.files().next().map(|(id, ..)| id));
             continue;
         }
-        let d = dirs
-            .get(f.directory_index() as usize)
-            .copied()
-            .ok_or_else(|| Fault::new(".debug_line", at, format!("file {} names directory {} out of range", i + base, f.directory_index())))?;
-        let info = if header.file_has_timestamp() || header.file_has_size() || header.file_has_md5() || header.file_has_source() {
+        let d = dirs.get(f.directory_index() as usize).copied().ok_or_else(|| {
+            Fault::new(
+                ".debug_line",
+                at,
+                format!(
+                    "file {} names directory {} out of range",
+                    i + base,
+                    f.directory_index()
+                ),
+            )
+        })?;
+        let info = if header.file_has_timestamp()
+            || header.file_has_size()
+            || header.file_has_md5()
+            || header.file_has_source()
+        {
             Some(info(f)?)
         } else {
             None
@@ -164,8 +202,23 @@ pub fn rewrite(
         .collect();
 
     let rows = rows(tx, input, &mut program, &ids, at)?;
+    let (program, bytes) = if refs.get() {
+        (Some(program), None)
+    } else {
+        let mut w = gimli::write::DebugLine(gimli::write::EndianVec::new(gimli::LittleEndian));
+        program
+            .write(
+                &mut w,
+                encoding,
+                &mut gimli::write::LineStringTable::default(),
+                &mut gimli::write::StringTable::default(),
+            )
+            .map_err(|e| Fault::new(".debug_line", at, e.to_string()))?;
+        (None, Some(w.0.into_vec()))
+    };
     Ok(LineOut {
         program,
+        bytes,
         files: file_map,
         dropped: rows,
     })
@@ -192,7 +245,11 @@ fn rows(
                 if addr > span.end as u64 || addr < span.start as u64 {
                     return Err(past(tx, d, addr, at));
                 }
-                let end = tx.code.translate_in(tx.k, d, addr as u32).placed().unwrap_or(start);
+                let end = tx
+                    .code
+                    .translate_in(tx.k, d, addr as u32)
+                    .placed()
+                    .unwrap_or(start);
                 program.end_sequence((end - start) as u64);
             }
             seq = None;
@@ -220,12 +277,22 @@ fn rows(
         if addr >= span.end as u64 || addr < span.start as u64 {
             return Err(past(tx, d, addr, at));
         }
-        let a = tx.code.translate_in(tx.k, d, addr as u32).placed().unwrap_or(start);
+        let a = tx
+            .code
+            .translate_in(tx.k, d, addr as u32)
+            .placed()
+            .unwrap_or(start);
         let file = ids
             .get(row.file_index() as usize)
             .copied()
             .flatten()
-            .ok_or_else(|| Fault::new(".debug_line", at, format!("row names file {} out of range", row.file_index())))?;
+            .ok_or_else(|| {
+                Fault::new(
+                    ".debug_line",
+                    at,
+                    format!("row names file {} out of range", row.file_index()),
+                )
+            })?;
         let out = program.row();
         out.address_offset = (a - start) as u64;
         out.op_index = row.op_index();
@@ -244,7 +311,11 @@ fn rows(
         program.generate_row();
     }
     if let Some((_, Some(_))) = seq {
-        return Err(Fault::new(".debug_line", at, "line program ends inside a sequence"));
+        return Err(Fault::new(
+            ".debug_line",
+            at,
+            "line program ends inside a sequence",
+        ));
     }
     Ok(dropped)
 }

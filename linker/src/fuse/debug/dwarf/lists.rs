@@ -29,13 +29,29 @@ pub struct ListsOut {
     /// For DWARF 5: where the offsets array starts in `bytes` (what the
     /// unit's `DW_AT_*lists_base` becomes, relative to the piece).
     pub base: Option<u64>,
-    /// Ranges left out.
+    /// Ranges left out (or given the tombstone).
     pub dropped: u64,
+    /// Patched in place ([`patch_v4`]): 4-byte fields (offset in the
+    /// input's section, new value) and changed expressions (offset, bytes).
+    pub in_place: Option<InPlace>,
+}
+
+/// A unit's lists patched in place.
+#[derive(Debug, Default)]
+pub struct InPlace {
+    /// Addresses: (offset in the input's section, new value).
+    pub fields: Vec<(u32, u32)>,
+    /// Expressions that changed: (offset in the input's section, bytes).
+    pub exprs: Vec<(u32, Vec<u8>)>,
 }
 
 impl ListsOut {
-    /// Where input list offset `old` went, in the piece.
+    /// Where input list offset `old` went, in the piece (patched in
+    /// place: the input's own section is the piece).
     pub fn get(&self, old: u64) -> Option<u64> {
+        if self.in_place.is_some() {
+            return Some(old);
+        }
         self.moved
             .binary_search_by_key(&old, |&(o, _)| o)
             .ok()
@@ -45,8 +61,14 @@ impl ListsOut {
 
 /// One list entry, moved: a start and a length, or the default location.
 enum Entry<'e> {
-    Range { begin: u32, len: u32, expr: Option<&'e [u8]> },
-    Default { expr: &'e [u8] },
+    Range {
+        begin: u32,
+        len: u32,
+        expr: Option<&'e [u8]>,
+    },
+    Default {
+        expr: &'e [u8],
+    },
 }
 
 /// A range `begin..end` of input `tx.k`, moved, or `None` when it is not
@@ -74,7 +96,11 @@ pub fn ranges(
     indexed: &[(u64, u64)],
 ) -> Result<ListsOut, Fault> {
     let enc = unit.encoding();
-    let section = if enc.version <= 4 { ".debug_ranges" } else { ".debug_rnglists" };
+    let section = if enc.version <= 4 {
+        ".debug_ranges"
+    } else {
+        ".debug_rnglists"
+    };
     let mut lists = Vec::with_capacity(offsets.len());
     let mut dropped = 0;
     for &o in offsets {
@@ -84,7 +110,11 @@ pub fn ranges(
         let mut entries = Vec::new();
         while let Some(r) = it.next().map_err(|e| Fault::gimli(section, o, e))? {
             match move_range(tx, r.begin, r.end) {
-                Some((begin, len)) => entries.push(Entry::Range { begin, len, expr: None }),
+                Some((begin, len)) => entries.push(Entry::Range {
+                    begin,
+                    len,
+                    expr: None,
+                }),
                 None => dropped += 1,
             }
         }
@@ -105,7 +135,11 @@ pub fn locations(
     indexed: &[(u64, u64)],
 ) -> Result<ListsOut, Fault> {
     let enc = unit.encoding();
-    let section = if enc.version <= 4 { ".debug_loc" } else { ".debug_loclists" };
+    let section = if enc.version <= 4 {
+        ".debug_loc"
+    } else {
+        ".debug_loclists"
+    };
     let mut exprs: Vec<Vec<u8>> = Vec::new();
     let mut raw = Vec::with_capacity(offsets.len());
     let mut dropped = 0;
@@ -235,5 +269,123 @@ fn write(enc: Encoding, lists: &[(u64, Vec<Entry<'_>>)], indexed: &[(u64, u64)],
         moved,
         base,
         dropped: 0,
+        in_place: None,
     }
+}
+
+/// The tombstone wasm-ld writes in `.debug_ranges` and `.debug_loc` (-1
+/// selects a base address there).
+const TOMBSTONE_V4: u32 = 0xffff_fffe;
+
+/// Patches a DWARF 4 unit's lists at `offsets` in place (`locs`: location
+/// lists), when every address is 4 bytes and the unit's base address is 0
+/// or moves; `None` when they must be written anew instead.
+pub fn patch_v4(
+    tx: &Tx<'_>,
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    offsets: &[u64],
+    locs: bool,
+    globals_same: bool,
+) -> Result<Option<ListsOut>, Fault> {
+    let enc = unit.encoding();
+    if enc.version > 4 || enc.address_size != 4 {
+        return Ok(None);
+    }
+    let section = if locs { ".debug_loc" } else { ".debug_ranges" };
+    let moved_base = |b: u64| -> Option<u64> {
+        match b {
+            0 => Some(0),
+            b => tx
+                .code
+                .translate(tx.k, u32::try_from(b).ok()?, false)
+                .kept()
+                .map(u64::from),
+        }
+    };
+    let mut out = InPlace::default();
+    let mut dropped = 0;
+    let Some(unit_base) = moved_base(unit.low_pc).map(|n| (unit.low_pc, n)) else {
+        return Ok(None);
+    };
+    for &o in offsets {
+        let fault = |e| Fault::gimli(section, o, e);
+        let (mut base, mut new_base) = unit_base;
+        let mut pos = o as u32;
+        // One entry: its fields, then (locations) its expression.
+        let mut pair = |pos: u32, b: u64, e: u64, base: u64, new_base: u64, out: &mut InPlace| {
+            let (ab, ae) = (base.wrapping_add(b), base.wrapping_add(e));
+            if b == e || ab >= TOMBSTONE_V4 as u64 {
+                return;
+            }
+            match move_range(tx, ab, ae) {
+                Some((nb, nl)) if nb as u64 >= new_base => {
+                    let nb = nb as u64 - new_base;
+                    out.fields.push((pos, nb as u32));
+                    out.fields.push((pos + 4, (nb + nl as u64) as u32));
+                }
+                _ => {
+                    dropped += 1;
+                    out.fields.push((pos, TOMBSTONE_V4));
+                    out.fields.push((pos + 4, TOMBSTONE_V4));
+                }
+            }
+        };
+        if locs {
+            let mut it = dwarf
+                .raw_locations(unit, gimli::LocationListsOffset(o as usize))
+                .map_err(fault)?;
+            while let Some(e) = it.next().map_err(fault)? {
+                match e {
+                    gimli::RawLocListEntry::BaseAddress { addr } => {
+                        let Some(n) = moved_base(addr) else {
+                            return Ok(None);
+                        };
+                        (base, new_base) = (addr, n);
+                        out.fields.push((pos + 4, n as u32));
+                        pos += 8;
+                    }
+                    gimli::RawLocListEntry::AddressOrOffsetPair { begin, end, data } => {
+                        pair(pos, begin, end, base, new_base, &mut out);
+                        let x = data.0.slice();
+                        if !globals_same {
+                            let mut bytes = x.to_vec();
+                            patch_expression(tx, enc, &mut bytes)
+                                .map_err(|r| Fault::new(section, pos as u64, r))?;
+                            if bytes != x {
+                                out.exprs.push((pos + 10, bytes));
+                            }
+                        }
+                        pos += 10 + x.len() as u32;
+                    }
+                    _ => return Ok(None),
+                }
+            }
+        } else {
+            let mut it = dwarf
+                .raw_ranges(unit, RangeListsOffset(o as usize))
+                .map_err(fault)?;
+            while let Some(e) = it.next().map_err(fault)? {
+                match e {
+                    gimli::RawRngListEntry::BaseAddress { addr } => {
+                        let Some(n) = moved_base(addr) else {
+                            return Ok(None);
+                        };
+                        (base, new_base) = (addr, n);
+                        out.fields.push((pos + 4, n as u32));
+                    }
+                    gimli::RawRngListEntry::AddressOrOffsetPair { begin, end } => {
+                        pair(pos, begin, end, base, new_base, &mut out);
+                    }
+                    _ => return Ok(None),
+                }
+                pos += 8;
+            }
+        }
+    }
+    Ok(Some(ListsOut {
+        dropped,
+        in_place: Some(out),
+        ..ListsOut::default()
+    }))
 }

@@ -118,8 +118,8 @@ impl<'a> Loaded<'a> {
 /// The fused module's DWARF.
 #[derive(Debug, Default)]
 pub struct DwarfOut {
-    /// The sections, encoded.
-    pub sections: Vec<u8>,
+    /// The sections, encoded, in pieces (see [`push_custom`]).
+    pub sections: Vec<Vec<u8>>,
     /// Per input (by `InputId`).
     pub reports: Vec<DebugReport>,
     /// Things the user should know.
@@ -159,7 +159,11 @@ fn load<'a>(cx: &FuseCx<'_, 'a>, k: usize, warnings: &mut Vec<String>) -> Result
         }
         size += c.data.len() as u64;
         if c.name == ".debug_types" {
-            return Err(Fault::new(".debug_types", 0, "type units in `.debug_types` are not supported"));
+            return Err(Fault::new(
+                ".debug_types",
+                0,
+                "type units in `.debug_types` are not supported",
+            ));
         }
         if !KEPT.contains(&c.name) {
             warnings.push(format!(
@@ -169,17 +173,27 @@ fn load<'a>(cx: &FuseCx<'_, 'a>, k: usize, warnings: &mut Vec<String>) -> Result
             continue;
         }
         if sections.insert(c.name, *c).is_some() {
-            return Err(Fault::new(KEPT[KEPT.iter().position(|n| *n == c.name).unwrap_or(0)], 0, "a second section of this name"));
+            return Err(Fault::new(
+                KEPT[KEPT.iter().position(|n| *n == c.name).unwrap_or(0)],
+                0,
+                "a second section of this name",
+            ));
         }
     }
     if !sections.contains_key(".debug_info") {
         if !sections.is_empty() {
-            warnings.push(format!("{}: dropped DWARF sections without `.debug_info`", cx.files[k]));
+            warnings.push(format!(
+                "{}: dropped DWARF sections without `.debug_info`",
+                cx.files[k]
+            ));
         }
         return Ok(None);
     }
     let dwarf = gimli::Dwarf::load(|id| -> Result<Reader<'a>, ()> {
-        Ok(EndianSlice::new(sections.get(id.name()).map_or(&[][..], |c: &Custom<'a>| c.data), LittleEndian))
+        Ok(EndianSlice::new(
+            sections.get(id.name()).map_or(&[][..], |c: &Custom<'a>| c.data),
+            LittleEndian,
+        ))
     })
     .unwrap_or_default();
     let mut units = Vec::new();
@@ -191,7 +205,11 @@ fn load<'a>(cx: &FuseCx<'_, 'a>, k: usize, warnings: &mut Vec<String>) -> Result
             return Err(Fault::new(".debug_info", o, "64-bit DWARF is not supported"));
         }
         if !matches!(h.address_size(), 4 | 8) {
-            return Err(Fault::new(".debug_info", o, format!("address size {} is not 4 or 8", h.address_size())));
+            return Err(Fault::new(
+                ".debug_info",
+                o,
+                format!("address size {} is not 4 or 8", h.address_size()),
+            ));
         }
         at = o + h.length_including_self() as u64;
         units.push(h);
@@ -261,48 +279,64 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
         .enumerate()
         .flat_map(|(li, l)| (0..l.units.len()).map(move |u| (li, u)))
         .collect();
-    let work: Vec<Work<'_>> = jobs
-        .par_iter()
-        .map(|&(li, u)| {
-            let l = &loaded[li];
-            let tx = &txs[li];
-            let h = l.units[u];
-            let at = info_offset(&h, 0);
-            let with_k = |f: Fault| (l.k, f);
-            let unit = l
-                .dwarf
-                .unit(h)
-                .map_err(|e| with_k(Fault::gimli(".debug_info", at, e)))?;
-            if !matches!(unit.header.version(), 2..=5) {
-                return Err(with_k(Fault::new(
-                    ".debug_info",
-                    at,
-                    format!("unknown DWARF version {}", unit.header.version()),
-                )));
-            }
-            let needs = units::collect(&l.dwarf, &unit, at).map_err(with_k)?;
-            let line = match unit.line_program.clone() {
-                Some(p) => {
-                    let o = p.header().offset().0 as u64;
-                    Some(line::rewrite(tx, &strings, p, o).map_err(with_k)?)
+    let work: Vec<Work<'_>> =
+        jobs.par_iter()
+            .map(|&(li, u)| {
+                let l = &loaded[li];
+                let tx = &txs[li];
+                let h = l.units[u];
+                let at = info_offset(&h, 0);
+                let with_k = |f: Fault| (l.k, f);
+                let unit = l
+                    .dwarf
+                    .unit(h)
+                    .map_err(|e| with_k(Fault::gimli(".debug_info", at, e)))?;
+                if !matches!(unit.header.version(), 2..=5) {
+                    return Err(with_k(Fault::new(
+                        ".debug_info",
+                        at,
+                        format!("unknown DWARF version {}", unit.header.version()),
+                    )));
                 }
-                None => None,
-            };
-            let ranges =
-                lists::ranges(tx, &l.dwarf, &unit, &needs.ranges, &needs.ranges_indexed).map_err(with_k)?;
-            let locs = lists::locations(tx, &l.dwarf, &unit, &needs.locs, &needs.locs_indexed).map_err(with_k)?;
-            Ok(Work {
-                li,
-                at,
-                unit,
-                needs,
-                line,
-                ranges,
-                locs,
+                let needs = units::collect(&l.dwarf, &unit, at).map_err(with_k)?;
+                let line = match unit.line_program.clone() {
+                    Some(p) => {
+                        let o = p.header().offset().0 as u64;
+                        Some(line::rewrite(tx, &strings, p, o).map_err(with_k)?)
+                    }
+                    None => None,
+                };
+                let globals_same = plan.maps[l.k]
+                    .globals
+                    .iter()
+                    .enumerate()
+                    .all(|(i, g)| g.0 as usize == i);
+                let ranges = match lists::patch_v4(tx, &l.dwarf, &unit, &needs.ranges, false, globals_same)
+                    .map_err(with_k)?
+                {
+                    Some(r) => r,
+                    None => lists::ranges(tx, &l.dwarf, &unit, &needs.ranges, &needs.ranges_indexed)
+                        .map_err(with_k)?,
+                };
+                let locs = match lists::patch_v4(tx, &l.dwarf, &unit, &needs.locs, true, globals_same)
+                    .map_err(with_k)?
+                {
+                    Some(r) => r,
+                    None => lists::locations(tx, &l.dwarf, &unit, &needs.locs, &needs.locs_indexed)
+                        .map_err(with_k)?,
+                };
+                Ok(Work {
+                    li,
+                    at,
+                    unit,
+                    needs,
+                    line,
+                    ranges,
+                    locs,
+                })
             })
-        })
-        .collect::<Result<_, (usize, Fault)>>()
-        .map_err(|(k, f)| error(cx, k, f))?;
+            .collect::<Result<_, (usize, Fault)>>()
+            .map_err(|(k, f)| error(cx, k, f))?;
     let mut strings = strings;
 
     // The line programs, one after another.
@@ -310,34 +344,29 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
     let mut line_at: Vec<Option<u64>> = Vec::with_capacity(work.len());
     for w in &work {
         line_at.push(match &w.line {
-            Some(l) => {
-                let enc = l.program.encoding();
-                let o = l
-                    .program
-                    .write(&mut debug_line, enc, &mut strings.line_str, &mut strings.str)
+            Some(line::LineOut { bytes: Some(b), .. }) => {
+                let o = gimli::write::Writer::len(&debug_line.0) as u64;
+                let _ = gimli::write::Writer::write(&mut debug_line.0, b);
+                Some(o)
+            }
+            Some(line::LineOut { program: Some(p), .. }) => {
+                let o = p
+                    .write(
+                        &mut debug_line,
+                        p.encoding(),
+                        &mut strings.line_str,
+                        &mut strings.str,
+                    )
                     .map_err(|e| error(cx, loaded[w.li].k, Fault::new(".debug_line", 0, e.to_string())))?;
                 Some(o.0 as u64)
             }
-            None => None,
+            _ => None,
         });
     }
     let debug_line = debug_line.0.into_vec();
 
-    // The lists, concatenated: where each unit's piece starts.
-    let mut ranges4 = Vec::new();
-    let mut ranges5 = Vec::new();
-    let mut locs4 = Vec::new();
-    let mut locs5 = Vec::new();
-    let mut piece_at = Vec::with_capacity(work.len());
-    for w in &work {
-        let v5 = w.unit.header.version() >= 5;
-        let (r, l) = if v5 { (&mut ranges5, &mut locs5) } else { (&mut ranges4, &mut locs4) };
-        piece_at.push((r.len() as u64, l.len() as u64));
-        r.extend_from_slice(&w.ranges.bytes);
-        l.extend_from_slice(&w.locs.bytes);
-    }
-
-    // Each input's place in the concatenated sections.
+    // The lists: DWARF 4 sections copied and patched in place, then the
+    // pieces written anew, concatenated: where each unit's piece starts.
     let concat = |name: &str| -> (Vec<u8>, Vec<u64>) {
         let mut bytes = Vec::new();
         let bases = loaded
@@ -350,6 +379,42 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
             .collect();
         (bytes, bases)
     };
+    let (mut ranges4, ranges4_at) = concat(".debug_ranges");
+    let (mut locs4, locs4_at) = concat(".debug_loc");
+    let mut ranges5 = Vec::new();
+    let mut locs5 = Vec::new();
+    let mut piece_at = Vec::with_capacity(work.len());
+    for w in &work {
+        let v5 = w.unit.header.version() >= 5;
+        let (r, l) = if v5 {
+            (&mut ranges5, &mut locs5)
+        } else {
+            (&mut ranges4, &mut locs4)
+        };
+        let at = |out: &mut Vec<u8>, lists: &ListsOut, input_at: u64| match &lists.in_place {
+            Some(p) => {
+                for &(pos, v) in &p.fields {
+                    let i = (input_at + pos as u64) as usize;
+                    out[i..i + 4].copy_from_slice(&v.to_le_bytes());
+                }
+                for (pos, bytes) in &p.exprs {
+                    let i = (input_at + *pos as u64) as usize;
+                    out[i..i + bytes.len()].copy_from_slice(bytes);
+                }
+                input_at
+            }
+            None => {
+                let b = out.len() as u64;
+                out.extend_from_slice(&lists.bytes);
+                b
+            }
+        };
+        let ra = at(r, &w.ranges, ranges4_at[w.li]);
+        let la = at(l, &w.locs, locs4_at[w.li]);
+        piece_at.push((ra, la));
+    }
+
+    // Each input's place in the concatenated sections.
     let (abbrev, abbrev_at) = concat(".debug_abbrev");
     let (mut info, info_at) = concat(".debug_info");
     let (mut addr, addr_at) = concat(".debug_addr");
@@ -371,6 +436,18 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
             consumed = start + len;
         }
     }
+    // What moves nothing, per input.
+    let same: Vec<(bool, bool, bool)> = loaded
+        .iter()
+        .map(|l| {
+            let globals = plan.maps[l.k]
+                .globals
+                .iter()
+                .enumerate()
+                .all(|(i, g)| g.0 as usize == i);
+            (strings.same_str(l.k), strings.same_line_str(l.k), globals)
+        })
+        .collect();
     let tombstoned: Vec<u64> = work
         .par_iter()
         .zip(slices.into_par_iter())
@@ -388,6 +465,16 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
                 line: line_at[i].zip(w.line.as_ref().map(|l| l.files.as_slice())),
                 ranges: (&w.ranges, r_at),
                 locs: (&w.locs, l_at),
+                same: units::Same {
+                    str: same[w.li].0,
+                    line_str: same[w.li].1,
+                    globals: same[w.li].2,
+                    files: w
+                        .line
+                        .as_ref()
+                        .is_none_or(|l| l.files.iter().enumerate().all(|(i, &f)| f == i as u64)),
+                    info: info_at[w.li] == 0,
+                },
             };
             units::patch(&txs[w.li], &l.dwarf, &w.unit, w.at, &moves, bytes).map_err(|f| error(cx, l.k, f))
         })
@@ -402,7 +489,15 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
         for &(index, root) in &w.needs.addrx {
             let at = (base + index * asz as u64) as usize;
             let Some(field) = addr.get_mut(at..at + asz) else {
-                return Err(error(cx, l.k, Fault::new(".debug_addr", at as u64 - addr_at[w.li], format!("address index {index} is out of range"))));
+                return Err(error(
+                    cx,
+                    l.k,
+                    Fault::new(
+                        ".debug_addr",
+                        at as u64 - addr_at[w.li],
+                        format!("address index {index} is out of range"),
+                    ),
+                ));
             };
             let mut v = [0u8; 8];
             v[..asz].copy_from_slice(field);
@@ -420,18 +515,34 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
     }
     // `.debug_str_offsets`: every entry is a `.debug_str` offset.
     for (li, l) in loaded.iter().enumerate() {
-        patch_str_offsets(&strings, l.k, l.bytes(".debug_str_offsets"), &mut str_offsets[str_offsets_at[li] as usize..])
-            .map_err(|f| error(cx, l.k, f))?;
+        patch_str_offsets(
+            &strings,
+            l.k,
+            l.bytes(".debug_str_offsets"),
+            &mut str_offsets[str_offsets_at[li] as usize..],
+        )
+        .map_err(|f| error(cx, l.k, f))?;
     }
     // `.debug_aranges` and the name tables: their units' offsets, and the
     // aranges' code ranges.
     let mut aranges = Vec::new();
     let mut names: [Vec<u8>; 4] = Default::default();
-    const NAMES: [&str; 4] = [".debug_pubnames", ".debug_pubtypes", ".debug_gnu_pubnames", ".debug_gnu_pubtypes"];
+    const NAMES: [&str; 4] = [
+        ".debug_pubnames",
+        ".debug_pubtypes",
+        ".debug_gnu_pubnames",
+        ".debug_gnu_pubtypes",
+    ];
     for (li, l) in loaded.iter().enumerate() {
         let start = aranges.len();
         aranges.extend_from_slice(l.bytes(".debug_aranges"));
-        patch_aranges(&txs[li], info_at[li], l.bytes(".debug_aranges"), &mut aranges[start..]).map_err(|f| error(cx, l.k, f))?;
+        patch_aranges(
+            &txs[li],
+            info_at[li],
+            l.bytes(".debug_aranges"),
+            &mut aranges[start..],
+        )
+        .map_err(|f| error(cx, l.k, f))?;
         for (n, name) in NAMES.iter().enumerate() {
             let start = names[n].len();
             names[n].extend_from_slice(l.bytes(name));
@@ -445,14 +556,22 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
         let r = &mut out.reports[l.k];
         r.dwarf_kept = true;
         r.dwarf_in = l.size;
-        r.dwarf_out = [".debug_abbrev", ".debug_info", ".debug_addr", ".debug_str_offsets", ".debug_aranges", ".debug_macinfo"]
-            .iter()
-            .map(|n| l.bytes(n).len() as u64)
-            .sum::<u64>()
+        r.dwarf_out = [
+            ".debug_abbrev",
+            ".debug_info",
+            ".debug_addr",
+            ".debug_str_offsets",
+            ".debug_aranges",
+            ".debug_macinfo",
+        ]
+        .iter()
+        .map(|n| l.bytes(n).len() as u64)
+        .sum::<u64>()
             + NAMES.iter().map(|n| l.bytes(n).len() as u64).sum::<u64>();
         for (i, w) in work.iter().enumerate().filter(|(_, w)| w.li == li) {
             r.dwarf_out += w.ranges.bytes.len() as u64 + w.locs.bytes.len() as u64;
-            r.tombstoned += tombstoned[i] + w.ranges.dropped + w.locs.dropped + w.line.as_ref().map_or(0, |l| l.dropped);
+            r.tombstoned +=
+                tombstoned[i] + w.ranges.dropped + w.locs.dropped + w.line.as_ref().map_or(0, |l| l.dropped);
             if w.needs.dwo {
                 out.warnings.push(format!(
                     "{}: kept a split-DWARF reference (`DW_AT_dwo_name`) as is; the `.dwo` file still describes the input's code addresses",
@@ -461,43 +580,58 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
             }
         }
         if li + 1 < loaded.len() {
-            let next = line_at.iter().zip(&work).find(|(_, w)| w.li > li).and_then(|(o, _)| *o);
-            let first = line_at.iter().zip(&work).find(|(_, w)| w.li == li).and_then(|(o, _)| *o);
+            let next = line_at
+                .iter()
+                .zip(&work)
+                .find(|(_, w)| w.li > li)
+                .and_then(|(o, _)| *o);
+            let first = line_at
+                .iter()
+                .zip(&work)
+                .find(|(_, w)| w.li == li)
+                .and_then(|(o, _)| *o);
             if let (Some(a), Some(b)) = (first, next) {
                 r.dwarf_out += b - a;
             }
-        } else if let Some(a) = line_at.iter().zip(&work).find(|(_, w)| w.li == li).and_then(|(o, _)| *o) {
+        } else if let Some(a) = line_at
+            .iter()
+            .zip(&work)
+            .find(|(_, w)| w.li == li)
+            .and_then(|(o, _)| *o)
+        {
             r.dwarf_out += debug_line.len() as u64 - a;
         }
     }
     out.warnings.dedup();
 
     // The sections, in the order wasm-ld writes them.
-    let sections: [(&str, &[u8]); 17] = [
-        (".debug_abbrev", &abbrev),
-        (".debug_info", &info),
-        (".debug_rnglists", &ranges5),
-        (".debug_ranges", &ranges4),
-        (".debug_loclists", &locs5),
-        (".debug_loc", &locs4),
-        (".debug_str_offsets", &str_offsets),
-        (".debug_str", &debug_str),
-        (".debug_addr", &addr),
-        (".debug_line", &debug_line),
-        (".debug_line_str", &debug_line_str),
-        (".debug_aranges", &aranges),
-        (".debug_macinfo", &macinfo),
-        (NAMES[0], &names[0]),
-        (NAMES[1], &names[1]),
-        (NAMES[2], &names[2]),
-        (NAMES[3], &names[3]),
+    let sections: [(&str, Vec<u8>); 17] = [
+        (".debug_abbrev", abbrev),
+        (".debug_info", info),
+        (".debug_rnglists", ranges5),
+        (".debug_ranges", ranges4),
+        (".debug_loclists", locs5),
+        (".debug_loc", locs4),
+        (".debug_str_offsets", str_offsets),
+        (".debug_str", debug_str),
+        (".debug_addr", addr),
+        (".debug_line", debug_line),
+        (".debug_line_str", debug_line_str),
+        (".debug_aranges", aranges),
+        (".debug_macinfo", macinfo),
+        (NAMES[0], std::mem::take(&mut names[0])),
+        (NAMES[1], std::mem::take(&mut names[1])),
+        (NAMES[2], std::mem::take(&mut names[2])),
+        (NAMES[3], std::mem::take(&mut names[3])),
     ];
     for (name, bytes) in sections {
         if bytes.is_empty() {
             continue;
         }
         if u32::try_from(bytes.len()).is_err() {
-            return Err(FuseError::OutputTooLarge { part: "debug section" });
+            return Err(FuseError::OutputTooLarge {
+                part: "debug section",
+            });
         }
         push_custom(&mut out.sections, name, bytes);
     }
@@ -523,9 +657,13 @@ fn patch_str_offsets(strings: &Strings, k: usize, input: &[u8], out: &mut [u8]) 
         while !body.is_empty() {
             let pos = body.offset_from(whole);
             let old = body.read_offset(format).map_err(fault)? as u64;
-            let new = strings
-                .str_offset(k, old)
-                .ok_or_else(|| Fault::new(S, pos as u64, format!("string offset {old:#x} is outside `.debug_str`")))?;
+            let new = strings.str_offset(k, old).ok_or_else(|| {
+                Fault::new(
+                    S,
+                    pos as u64,
+                    format!("string offset {old:#x} is outside `.debug_str`"),
+                )
+            })?;
             let w = format.word_size() as usize;
             out[pos..pos + w].copy_from_slice(&new.to_le_bytes()[..w]);
         }
@@ -562,7 +700,9 @@ fn patch_aranges(tx: &Tx<'_>, info_at: u64, input: &[u8], out: &mut [u8]) -> Res
                 continue;
             }
             let (na, nl) = lists::move_range(tx, a, a + len)
-                .map_or((!0u64 >> (64 - 8 * size as u32), 0), |(b, l)| (b as u64, l as u64));
+                .map_or((!0u64 >> (64 - 8 * size as u32), 0), |(b, l)| {
+                    (b as u64, l as u64)
+                });
             if pos + tuple > out.len() {
                 return Err(Fault::new(S, o, "set runs past the section"));
             }

@@ -31,7 +31,11 @@ impl<Id: Copy> OldStrings<Id> {
 
 /// Splits `section` into its NUL-terminated strings, adding each to the
 /// output's table with `add`.
-fn split<Id>(section: &[u8], name: &'static str, mut add: impl FnMut(&[u8]) -> Id) -> Result<OldStrings<Id>, Fault> {
+fn split<Id>(
+    section: &[u8],
+    name: &'static str,
+    mut add: impl FnMut(&[u8]) -> Id,
+) -> Result<OldStrings<Id>, Fault> {
     let mut starts = Vec::new();
     let mut at = 0usize;
     while at < section.len() {
@@ -67,9 +71,26 @@ impl Strings {
         s.old_line_str.resize_with(n, Default::default);
         for &(k, str_sec, line_sec) in inputs {
             s.old_str[k] = split(str_sec, ".debug_str", |b| s.str.add(b)).map_err(|f| (k, f))?;
-            s.old_line_str[k] = split(line_sec, ".debug_line_str", |b| s.line_str.add(b)).map_err(|f| (k, f))?;
+            s.old_line_str[k] =
+                split(line_sec, ".debug_line_str", |b| s.line_str.add(b)).map_err(|f| (k, f))?;
         }
         Ok(s)
+    }
+
+    /// Whether input `k`'s `.debug_str` offsets stay as they are.
+    pub fn same_str(&self, k: usize) -> bool {
+        self.old_str[k]
+            .starts
+            .iter()
+            .all(|&(at, id)| self.str.offset(id).0 == at as usize)
+    }
+
+    /// Whether input `k`'s `.debug_line_str` offsets stay as they are.
+    pub fn same_line_str(&self, k: usize) -> bool {
+        self.old_line_str[k]
+            .starts
+            .iter()
+            .all(|&(at, id)| self.line_str.offset(id).0 == at as usize)
     }
 
     /// Input `k`'s `.debug_str` offset `at`, in the output.

@@ -34,7 +34,11 @@ pub struct Needs {
 fn code_address(name: dw::DwAt) -> bool {
     matches!(
         name,
-        dw::DW_AT_low_pc | dw::DW_AT_high_pc | dw::DW_AT_entry_pc | dw::DW_AT_call_return_pc | dw::DW_AT_call_pc
+        dw::DW_AT_low_pc
+            | dw::DW_AT_high_pc
+            | dw::DW_AT_entry_pc
+            | dw::DW_AT_call_return_pc
+            | dw::DW_AT_call_pc
     )
 }
 
@@ -66,14 +70,19 @@ fn expression(name: dw::DwAt) -> bool {
 
 /// Walks a unit's entries: `each` gets every entry's depth (0 for the
 /// unit's own) and its attributes, with each one's byte range in the unit.
+/// Entries whose abbreviation `wanted` refuses are skipped without
+/// reading their attributes (the answer is kept per abbreviation).
 fn walk(
     unit: &gimli::Unit<Reader<'_>>,
     at: u64,
+    wanted: impl Fn(&gimli::read::AttributeSpecification) -> bool,
     mut each: impl FnMut(isize, &[(Attribute<Reader<'_>>, usize, usize)]) -> Result<(), Fault>,
 ) -> Result<(), Fault> {
     let fault = |e| Fault::gimli(".debug_info", at, e);
     let mut entries = unit.entries_raw(None).map_err(fault)?;
     let mut attrs = Vec::new();
+    // Per abbreviation code: 0 unknown, 1 skip, 2 read.
+    let mut verdict: Vec<u8> = Vec::new();
     while !entries.is_empty() {
         let depth = entries.next_depth();
         let die = entries.next_offset().0 as u64;
@@ -81,6 +90,28 @@ fn walk(
         let Some(abbrev) = entries.read_abbreviation().map_err(fault)? else {
             continue;
         };
+        let code = abbrev.code() as usize;
+        let v = match verdict.get(code) {
+            Some(&v) if v != 0 => v,
+            _ => {
+                let v = if abbrev.attributes().iter().any(&wanted) {
+                    2
+                } else {
+                    1
+                };
+                if code < 1 << 16 {
+                    if verdict.len() <= code {
+                        verdict.resize(code + 1, 0);
+                    }
+                    verdict[code] = v;
+                }
+                v
+            }
+        };
+        if v == 1 {
+            entries.skip_attributes(abbrev.attributes()).map_err(fault)?;
+            continue;
+        }
         attrs.clear();
         for spec in abbrev.attributes() {
             let start = entries.next_offset().0;
@@ -97,14 +128,40 @@ fn walk(
     Ok(())
 }
 
+/// Whether an attribute of this form may refer outside `.debug_info`
+/// (what [`collect`] looks for): section offsets (also `data4`/`data8`
+/// before DWARF 4), list and address indices, split-DWARF names.
+fn refers_out(spec: &gimli::read::AttributeSpecification) -> bool {
+    matches!(
+        spec.form(),
+        dw::DW_FORM_sec_offset
+            | dw::DW_FORM_rnglistx
+            | dw::DW_FORM_loclistx
+            | dw::DW_FORM_addrx
+            | dw::DW_FORM_addrx1
+            | dw::DW_FORM_addrx2
+            | dw::DW_FORM_addrx3
+            | dw::DW_FORM_addrx4
+            | dw::DW_FORM_GNU_addr_index
+            | dw::DW_FORM_data4
+            | dw::DW_FORM_data8
+    ) || matches!(spec.name(), dw::DW_AT_dwo_name | dw::DW_AT_GNU_dwo_name)
+}
+
 /// What the unit at `at` in `.debug_info` refers to outside it.
-pub fn collect(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>, at: u64) -> Result<Needs, Fault> {
+pub fn collect(
+    dwarf: &gimli::Dwarf<Reader<'_>>,
+    unit: &gimli::Unit<Reader<'_>>,
+    at: u64,
+) -> Result<Needs, Fault> {
     let mut n = Needs::default();
-    walk(unit, at, |depth, attrs| {
+    walk(unit, at, refers_out, |depth, attrs| {
         for (attr, ..) in attrs {
             let fault = |e| Fault::gimli(".debug_info", 0, e);
             match attr.value() {
-                AttributeValue::RangeListsRef(o) => n.ranges.push(dwarf.ranges_offset_from_raw(unit, o).0 as u64),
+                AttributeValue::RangeListsRef(o) => {
+                    n.ranges.push(dwarf.ranges_offset_from_raw(unit, o).0 as u64)
+                }
                 AttributeValue::DebugRngListsIndex(i) => {
                     let o = dwarf.ranges_offset(unit, i).map_err(fault)?.0 as u64;
                     n.ranges.push(o);
@@ -117,7 +174,8 @@ pub fn collect(dwarf: &gimli::Dwarf<Reader<'_>>, unit: &gimli::Unit<Reader<'_>>,
                     n.locs_indexed.push((i.0 as u64, o));
                 }
                 AttributeValue::DebugAddrIndex(i) if code_address(attr.name()) => {
-                    n.addrx.push((i.0 as u64, depth == 0 && attr.name() == dw::DW_AT_low_pc));
+                    n.addrx
+                        .push((i.0 as u64, depth == 0 && attr.name() == dw::DW_AT_low_pc));
                 }
                 _ if matches!(attr.name(), dw::DW_AT_dwo_name | dw::DW_AT_GNU_dwo_name) => n.dwo = true,
                 _ => {}
@@ -153,6 +211,52 @@ pub struct Moves<'m> {
     pub ranges: (&'m ListsOut, u64),
     /// The unit's location lists and where their piece starts.
     pub locs: (&'m ListsOut, u64),
+    /// What stays as it was, so its fields need no visit.
+    pub same: Same,
+}
+
+/// What moves nothing for a unit: fields of these kinds are left as they
+/// are, and entries with nothing else to patch are skipped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Same {
+    /// `.debug_str` offsets.
+    pub str: bool,
+    /// `.debug_line_str` offsets.
+    pub line_str: bool,
+    /// Global indices.
+    pub globals: bool,
+    /// File numbers.
+    pub files: bool,
+    /// `.debug_info` offsets (the input's units come first).
+    pub info: bool,
+}
+
+/// Whether [`patch`] must read attributes of this specification, given
+/// what stays the same.
+fn patched(same: Same, spec: &gimli::read::AttributeSpecification) -> bool {
+    match spec.form() {
+        dw::DW_FORM_addr | dw::DW_FORM_sec_offset => true,
+        dw::DW_FORM_strp => !same.str,
+        dw::DW_FORM_line_strp => !same.line_str,
+        dw::DW_FORM_ref_addr => !same.info,
+        dw::DW_FORM_exprloc => !same.globals,
+        dw::DW_FORM_block | dw::DW_FORM_block1 | dw::DW_FORM_block2 | dw::DW_FORM_block4 => {
+            !same.globals && expression(spec.name())
+        }
+        // Lengths of code ranges, file numbers, and offsets in the data
+        // forms of DWARF 2 and 3.
+        dw::DW_FORM_data1
+        | dw::DW_FORM_data2
+        | dw::DW_FORM_data4
+        | dw::DW_FORM_data8
+        | dw::DW_FORM_udata
+        | dw::DW_FORM_implicit_const => match spec.name() {
+            dw::DW_AT_high_pc => true,
+            dw::DW_AT_decl_file | dw::DW_AT_call_file => !same.files,
+            _ => matches!(spec.form(), dw::DW_FORM_data4 | dw::DW_FORM_data8),
+        },
+        _ => false,
+    }
 }
 
 /// Writes `x` into `out` in the fixed size of `form` (or as a LEB128 of
@@ -164,7 +268,8 @@ fn put(out: &mut [u8], form: DwForm, size: u8, x: u64) -> Result<(), String> {
         dw::DW_FORM_data4 | dw::DW_FORM_ref4 | dw::DW_FORM_strx4 | dw::DW_FORM_addrx4 => 4,
         dw::DW_FORM_data8 | dw::DW_FORM_ref8 | dw::DW_FORM_ref_sig8 => 8,
         dw::DW_FORM_udata => {
-            return put_padded_leb(out, x).ok_or_else(|| format!("{x:#x} does not fit its LEB128's old length"));
+            return put_padded_leb(out, x)
+                .ok_or_else(|| format!("{x:#x} does not fit its LEB128's old length"));
         }
         _ => size as usize,
     };
@@ -201,123 +306,134 @@ pub fn patch(
     let old = unit.header.debug_abbrev_offset().0 as u64;
     bytes[abbrev_at..abbrev_at + 4].copy_from_slice(&((old + m.abbrev) as u32).to_le_bytes());
     let mut tombstoned = 0u64;
-    walk(unit, at, |depth, attrs| {
-        // The entry's code range, when it has one: low_pc and high_pc.
-        let mut low = None;
-        let mut high = None;
-        for (attr, ..) in attrs {
-            match (attr.name(), attr.value()) {
-                (dw::DW_AT_low_pc, AttributeValue::Addr(a)) => low = Some(a),
-                (dw::DW_AT_low_pc, AttributeValue::DebugAddrIndex(i)) => low = dwarf.address(unit, i).ok(),
-                (dw::DW_AT_high_pc, AttributeValue::Addr(a)) => high = Some(a),
-                (dw::DW_AT_high_pc, AttributeValue::Udata(n)) => high = low.map(|l| l + n),
-                (dw::DW_AT_high_pc, v) => high = v.udata_value().and_then(|n| low.map(|l| l + n)),
-                _ => {}
-            }
-        }
-        let range = match (low, high) {
-            (Some(l), Some(h)) => Some(move_range(tx, l, h)),
-            _ => None,
-        };
-        for (attr, start, end) in attrs {
-            let field = &mut bytes[*start..*end];
-            let form = attr.form();
-            let fail = |reason: String| Fault::new(".debug_info", 0, format!("{}: {reason}", attr.name()));
-            match (attr.name(), attr.value()) {
-                (name, AttributeValue::Addr(a)) if code_address(name) => {
-                    let new = match (name, range) {
-                        (_, _) if depth == 0 && name == dw::DW_AT_low_pc && a == 0 => Some(0),
-                        (dw::DW_AT_high_pc, Some(r)) => r.map(|(b, l)| b as u64 + l as u64),
-                        (dw::DW_AT_low_pc, Some(r)) => r.map(|(b, _)| b as u64),
-                        _ => u32::try_from(a)
-                            .ok()
-                            .and_then(|a| tx.code.translate(tx.k, a, false).kept())
-                            .map(u64::from),
-                    };
-                    if new.is_none() {
-                        tombstoned += 1;
+    let same = m.same;
+    walk(
+        unit,
+        at,
+        |spec| patched(same, spec),
+        |depth, attrs| {
+            // The entry's code range, when it has one: low_pc and high_pc.
+            let mut low = None;
+            let mut high = None;
+            for (attr, ..) in attrs {
+                match (attr.name(), attr.value()) {
+                    (dw::DW_AT_low_pc, AttributeValue::Addr(a)) => low = Some(a),
+                    (dw::DW_AT_low_pc, AttributeValue::DebugAddrIndex(i)) => {
+                        low = dwarf.address(unit, i).ok()
                     }
-                    put(field, form, asz, new.unwrap_or(tombstone(asz))).map_err(fail)?;
+                    (dw::DW_AT_high_pc, AttributeValue::Addr(a)) => high = Some(a),
+                    (dw::DW_AT_high_pc, AttributeValue::Udata(n)) => high = low.map(|l| l + n),
+                    (dw::DW_AT_high_pc, v) => high = v.udata_value().and_then(|n| low.map(|l| l + n)),
+                    _ => {}
                 }
-                (dw::DW_AT_high_pc, v) if v.udata_value().is_some() => {
-                    let len = match range {
-                        Some(Some((_, l))) => l as u64,
-                        _ => 0,
-                    };
-                    put(field, form, asz, len).map_err(fail)?;
-                }
-                (_, AttributeValue::DebugStrRef(o)) => {
-                    let new = m
-                        .strings
-                        .str_offset(tx.k, o.0 as u64)
-                        .ok_or_else(|| fail(format!("string offset {:#x} is outside `.debug_str`", o.0)))?;
-                    put(field, form, word, new).map_err(fail)?;
-                }
-                (_, AttributeValue::DebugLineStrRef(o)) => {
-                    let new = m
-                        .strings
-                        .line_str_offset(tx.k, o.0 as u64)
-                        .ok_or_else(|| fail(format!("string offset {:#x} is outside `.debug_line_str`", o.0)))?;
-                    put(field, form, word, new).map_err(fail)?;
-                }
-                (_, AttributeValue::DebugLineRef(o)) => {
-                    let (new, _) = m
-                        .line
-                        .ok_or_else(|| fail(format!("line program {:#x} was not read", o.0)))?;
-                    put(field, form, word, new).map_err(fail)?;
-                }
-                (_, AttributeValue::FileIndex(f)) => {
-                    if let Some((_, files)) = m.line {
-                        if let Some(&new) = files.get(f as usize) {
-                            put(field, form, word, new).map_err(fail)?;
+            }
+            let range = match (low, high) {
+                (Some(l), Some(h)) => Some(move_range(tx, l, h)),
+                _ => None,
+            };
+            for (attr, start, end) in attrs {
+                let field = &mut bytes[*start..*end];
+                let form = attr.form();
+                let fail =
+                    |reason: String| Fault::new(".debug_info", 0, format!("{}: {reason}", attr.name()));
+                match (attr.name(), attr.value()) {
+                    (name, AttributeValue::Addr(a)) if code_address(name) => {
+                        let new = match (name, range) {
+                            (_, _) if depth == 0 && name == dw::DW_AT_low_pc && a == 0 => Some(0),
+                            (dw::DW_AT_high_pc, Some(r)) => r.map(|(b, l)| b as u64 + l as u64),
+                            (dw::DW_AT_low_pc, Some(r)) => r.map(|(b, _)| b as u64),
+                            _ => u32::try_from(a)
+                                .ok()
+                                .and_then(|a| tx.code.translate(tx.k, a, false).kept())
+                                .map(u64::from),
+                        };
+                        if new.is_none() {
+                            tombstoned += 1;
+                        }
+                        put(field, form, asz, new.unwrap_or(tombstone(asz))).map_err(fail)?;
+                    }
+                    (dw::DW_AT_high_pc, v) if v.udata_value().is_some() => {
+                        let len = match range {
+                            Some(Some((_, l))) => l as u64,
+                            _ => 0,
+                        };
+                        put(field, form, asz, len).map_err(fail)?;
+                    }
+                    (_, AttributeValue::DebugStrRef(o)) if !same.str => {
+                        let new = m.strings.str_offset(tx.k, o.0 as u64).ok_or_else(|| {
+                            fail(format!("string offset {:#x} is outside `.debug_str`", o.0))
+                        })?;
+                        put(field, form, word, new).map_err(fail)?;
+                    }
+                    (_, AttributeValue::DebugLineStrRef(o)) if !same.line_str => {
+                        let new = m.strings.line_str_offset(tx.k, o.0 as u64).ok_or_else(|| {
+                            fail(format!("string offset {:#x} is outside `.debug_line_str`", o.0))
+                        })?;
+                        put(field, form, word, new).map_err(fail)?;
+                    }
+                    (_, AttributeValue::DebugLineRef(o)) => {
+                        let (new, _) = m
+                            .line
+                            .ok_or_else(|| fail(format!("line program {:#x} was not read", o.0)))?;
+                        put(field, form, word, new).map_err(fail)?;
+                    }
+                    (_, AttributeValue::FileIndex(f)) if !same.files => {
+                        if let Some((_, files)) = m.line {
+                            if let Some(&new) = files.get(f as usize) {
+                                put(field, form, word, new).map_err(fail)?;
+                            }
                         }
                     }
+                    (_, AttributeValue::RangeListsRef(o)) => {
+                        let old = dwarf.ranges_offset_from_raw(unit, o).0 as u64;
+                        let (lists, base) = m.ranges;
+                        let new = lists
+                            .get(old)
+                            .ok_or_else(|| fail(format!("range list {old:#x} was not read")))?;
+                        put(field, form, word, base + new).map_err(fail)?;
+                    }
+                    (_, AttributeValue::LocationListsRef(o)) => {
+                        let (lists, base) = m.locs;
+                        let new = lists
+                            .get(o.0 as u64)
+                            .ok_or_else(|| fail(format!("location list {:#x} was not read", o.0)))?;
+                        put(field, form, word, base + new).map_err(fail)?;
+                    }
+                    (_, AttributeValue::DebugRngListsBase(_)) => {
+                        let (lists, base) = m.ranges;
+                        put(field, form, word, base + lists.base.unwrap_or(0)).map_err(fail)?;
+                    }
+                    (_, AttributeValue::DebugLocListsBase(_)) => {
+                        let (lists, base) = m.locs;
+                        put(field, form, word, base + lists.base.unwrap_or(0)).map_err(fail)?;
+                    }
+                    (_, AttributeValue::DebugStrOffsetsBase(o)) => {
+                        put(field, form, word, o.0 as u64 + m.str_offsets).map_err(fail)?
+                    }
+                    (_, AttributeValue::DebugAddrBase(o)) => {
+                        put(field, form, word, o.0 as u64 + m.addr).map_err(fail)?
+                    }
+                    (_, AttributeValue::DebugMacinfoRef(o)) => {
+                        put(field, form, word, o.0 as u64 + m.macinfo).map_err(fail)?
+                    }
+                    (_, AttributeValue::DebugInfoRef(o)) => {
+                        put(field, form, word, o.0 as u64 + m.info).map_err(fail)?
+                    }
+                    (_, AttributeValue::Exprloc(e)) if !same.globals => {
+                        let n = e.0.len();
+                        let len = field.len();
+                        patch_expression(tx, enc, &mut field[len - n..]).map_err(fail)?;
+                    }
+                    (name, AttributeValue::Block(b)) if expression(name) && !same.globals => {
+                        let n = b.len();
+                        let len = field.len();
+                        patch_expression(tx, enc, &mut field[len - n..]).map_err(fail)?;
+                    }
+                    _ => {}
                 }
-                (_, AttributeValue::RangeListsRef(o)) => {
-                    let old = dwarf.ranges_offset_from_raw(unit, o).0 as u64;
-                    let (lists, base) = m.ranges;
-                    let new = lists
-                        .get(old)
-                        .ok_or_else(|| fail(format!("range list {old:#x} was not read")))?;
-                    put(field, form, word, base + new).map_err(fail)?;
-                }
-                (_, AttributeValue::LocationListsRef(o)) => {
-                    let (lists, base) = m.locs;
-                    let new = lists
-                        .get(o.0 as u64)
-                        .ok_or_else(|| fail(format!("location list {:#x} was not read", o.0)))?;
-                    put(field, form, word, base + new).map_err(fail)?;
-                }
-                (_, AttributeValue::DebugRngListsBase(_)) => {
-                    let (lists, base) = m.ranges;
-                    put(field, form, word, base + lists.base.unwrap_or(0)).map_err(fail)?;
-                }
-                (_, AttributeValue::DebugLocListsBase(_)) => {
-                    let (lists, base) = m.locs;
-                    put(field, form, word, base + lists.base.unwrap_or(0)).map_err(fail)?;
-                }
-                (_, AttributeValue::DebugStrOffsetsBase(o)) => {
-                    put(field, form, word, o.0 as u64 + m.str_offsets).map_err(fail)?
-                }
-                (_, AttributeValue::DebugAddrBase(o)) => put(field, form, word, o.0 as u64 + m.addr).map_err(fail)?,
-                (_, AttributeValue::DebugMacinfoRef(o)) => {
-                    put(field, form, word, o.0 as u64 + m.macinfo).map_err(fail)?
-                }
-                (_, AttributeValue::DebugInfoRef(o)) => put(field, form, word, o.0 as u64 + m.info).map_err(fail)?,
-                (_, AttributeValue::Exprloc(e)) => {
-                    let n = e.0.len();
-                    let len = field.len();
-                    patch_expression(tx, enc, &mut field[len - n..]).map_err(fail)?;
-                }
-                (name, AttributeValue::Block(b)) if expression(name) => {
-                    let n = b.len();
-                    let len = field.len();
-                    patch_expression(tx, enc, &mut field[len - n..]).map_err(fail)?;
-                }
-                _ => {}
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok(tombstoned)
 }
