@@ -114,8 +114,8 @@ pub fn input_spans(m: &ModuleSurvey<'_>) -> Option<(u64, Vec<FuncSpan>)> {
         .iter()
         .map(|b| {
             let r = b.range();
-            let body = (r.start as u64 - payload) as u32;
-            let end = (r.end as u64 - payload) as u32;
+            let body = (r.start - payload) as u32;
+            let end = (r.end - payload) as u32;
             let span = FuncSpan { start, body, end };
             start = end;
             span

@@ -486,7 +486,7 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
         let tx = &txs[w.li];
         let asz = w.unit.encoding().address_size as usize;
         let base = addr_at[w.li] + w.unit.addr_base.0 as u64;
-        for &(index, root) in &w.needs.addrx {
+        for &index in &w.needs.addrx {
             let at = (base + index * asz as u64) as usize;
             let Some(field) = addr.get_mut(at..at + asz) else {
                 return Err(error(
@@ -503,7 +503,9 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
             v[..asz].copy_from_slice(field);
             let a = u64::from_le_bytes(v);
             let tomb = !0u64 >> (64 - 8 * asz as u32);
-            if (root && a == 0) || a == 0 || a >= tomb - 1 {
+            // 0 (a unit's base, or an address a producer gave up on) and
+            // tombstones stay.
+            if a == 0 || a >= tomb - 1 {
                 continue;
             }
             let new = u32::try_from(a)

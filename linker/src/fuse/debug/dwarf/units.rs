@@ -23,9 +23,8 @@ pub struct Needs {
     pub locs: Vec<u64>,
     /// Location lists named by index.
     pub locs_indexed: Vec<(u64, u64)>,
-    /// Code addresses in `.debug_addr`: (index, whether it is the unit's
-    /// own base address).
-    pub addrx: Vec<(u64, bool)>,
+    /// Code addresses in `.debug_addr`, by index.
+    pub addrx: Vec<u64>,
     /// Whether the unit refers to a split-DWARF object (`.dwo`).
     pub dwo: bool,
 }
@@ -155,7 +154,7 @@ pub fn collect(
     at: u64,
 ) -> Result<Needs, Fault> {
     let mut n = Needs::default();
-    walk(unit, at, refers_out, |depth, attrs| {
+    walk(unit, at, refers_out, |_, attrs| {
         for (attr, ..) in attrs {
             let fault = |e| Fault::gimli(".debug_info", 0, e);
             match attr.value() {
@@ -173,10 +172,7 @@ pub fn collect(
                     n.locs.push(o);
                     n.locs_indexed.push((i.0 as u64, o));
                 }
-                AttributeValue::DebugAddrIndex(i) if code_address(attr.name()) => {
-                    n.addrx
-                        .push((i.0 as u64, depth == 0 && attr.name() == dw::DW_AT_low_pc));
-                }
+                AttributeValue::DebugAddrIndex(i) if code_address(attr.name()) => n.addrx.push(i.0 as u64),
                 _ if matches!(attr.name(), dw::DW_AT_dwo_name | dw::DW_AT_GNU_dwo_name) => n.dwo = true,
                 _ => {}
             }
