@@ -237,6 +237,15 @@ fn rows(
     // The current input sequence: its function, and its output start
     // (None while it is being left out).
     let mut seq: Option<(usize, Option<u32>)> = None;
+    // The last row's output address: rows never go backwards.
+    let mut last = 0u32;
+    let backwards = |addr: u64| {
+        Fault::new(
+            ".debug_line",
+            at,
+            format!("the row at code address {addr:#x} goes back before the one before it"),
+        )
+    };
     while let Some((_, row)) = rows.next_row().map_err(|e| Fault::gimli(".debug_line", at, e))? {
         let addr = row.address();
         if row.end_sequence() {
@@ -250,6 +259,9 @@ fn rows(
                     .translate_in(tx.k, d, addr as u32)
                     .placed()
                     .unwrap_or(start);
+                if end < last {
+                    return Err(backwards(addr));
+                }
                 program.end_sequence((end - start) as u64);
             }
             seq = None;
@@ -267,6 +279,7 @@ fn rows(
                 }
                 if let Some(a) = s.1 {
                     program.begin_sequence(Some(Address::Constant(a as u64)));
+                    last = a;
                 }
                 seq = Some(s);
                 s
@@ -282,6 +295,10 @@ fn rows(
             .translate_in(tx.k, d, addr as u32)
             .placed()
             .unwrap_or(start);
+        if a < last {
+            return Err(backwards(addr));
+        }
+        last = a;
         let file = ids
             .get(row.file_index() as usize)
             .copied()

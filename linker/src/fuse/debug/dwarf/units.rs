@@ -67,15 +67,15 @@ fn expression(name: dw::DwAt) -> bool {
     )
 }
 
-/// Walks a unit's entries: `each` gets every entry's depth (0 for the
-/// unit's own) and its attributes, with each one's byte range in the unit.
+/// Walks a unit's entries: `each` gets every entry's attributes, with
+/// each one's byte range in the unit.
 /// Entries whose abbreviation `wanted` refuses are skipped without
 /// reading their attributes (the answer is kept per abbreviation).
 fn walk(
     unit: &gimli::Unit<Reader<'_>>,
     at: u64,
     wanted: impl Fn(&gimli::read::AttributeSpecification) -> bool,
-    mut each: impl FnMut(isize, &[(Attribute<Reader<'_>>, usize, usize)]) -> Result<(), Fault>,
+    mut each: impl FnMut(&[(Attribute<Reader<'_>>, usize, usize)]) -> Result<(), Fault>,
 ) -> Result<(), Fault> {
     let fault = |e| Fault::gimli(".debug_info", at, e);
     let mut entries = unit.entries_raw(None).map_err(fault)?;
@@ -83,7 +83,6 @@ fn walk(
     // Per abbreviation code: 0 unknown, 1 skip, 2 read.
     let mut verdict: Vec<u8> = Vec::new();
     while !entries.is_empty() {
-        let depth = entries.next_depth();
         let die = entries.next_offset().0 as u64;
         let fault = |e| Fault::gimli(".debug_info", at + die, e);
         let Some(abbrev) = entries.read_abbreviation().map_err(fault)? else {
@@ -117,7 +116,7 @@ fn walk(
             let attr = entries.read_attribute(*spec).map_err(fault)?;
             attrs.push((attr, start, entries.next_offset().0));
         }
-        each(depth, &attrs).map_err(|mut f| {
+        each(&attrs).map_err(|mut f| {
             if f.offset == 0 {
                 f.offset = at + die;
             }
@@ -154,7 +153,7 @@ pub fn collect(
     at: u64,
 ) -> Result<Needs, Fault> {
     let mut n = Needs::default();
-    walk(unit, at, refers_out, |_, attrs| {
+    walk(unit, at, refers_out, |attrs| {
         for (attr, ..) in attrs {
             let fault = |e| Fault::gimli(".debug_info", 0, e);
             match attr.value() {
@@ -307,7 +306,7 @@ pub fn patch(
         unit,
         at,
         |spec| patched(same, spec),
-        |depth, attrs| {
+        |attrs| {
             // The entry's code range, when it has one: low_pc and high_pc.
             let mut low = None;
             let mut high = None;
@@ -334,8 +333,12 @@ pub fn patch(
                     |reason: String| Fault::new(".debug_info", 0, format!("{}: {reason}", attr.name()));
                 match (attr.name(), attr.value()) {
                     (name, AttributeValue::Addr(a)) if code_address(name) => {
+                        // 0 (a unit's base, or code its producer left out: no
+                        // function starts there) and tombstones stay.
+                        if a == 0 || a >= tombstone(asz) - 1 {
+                            continue;
+                        }
                         let new = match (name, range) {
-                            (_, _) if depth == 0 && name == dw::DW_AT_low_pc && a == 0 => Some(0),
                             (dw::DW_AT_high_pc, Some(r)) => r.map(|(b, l)| b as u64 + l as u64),
                             (dw::DW_AT_low_pc, Some(r)) => r.map(|(b, _)| b as u64),
                             _ => u32::try_from(a)
@@ -348,7 +351,7 @@ pub fn patch(
                         }
                         put(field, form, asz, new.unwrap_or(tombstone(asz))).map_err(fail)?;
                     }
-                    (dw::DW_AT_high_pc, v) if v.udata_value().is_some() => {
+                    (dw::DW_AT_high_pc, v) if v.udata_value().is_some() && low.is_some_and(|l| l != 0) => {
                         let len = match range {
                             Some(Some((_, l))) => l as u64,
                             _ => 0,
