@@ -24,6 +24,10 @@
 //! - The fused module runs like its inputs; every output validates.
 //! - Bad DWARF is a one-line error naming the input, section and offset.
 //! - `--strip-debug` drops all DWARF, silently.
+//! - Source maps (Binaryen's `wasm-opt -osm`, the srcmap set): every
+//!   mapping of a kept function is in the output's map at its moved offset.
+//! - The link map's `debug` fields say what was kept, its sizes and the
+//!   tombstones.
 
 mod common;
 #[path = "common/registry.rs"]
@@ -1363,8 +1367,12 @@ fn assert_symbolizer(tool: &Path, l: &Linked) {
             n += 1;
             if w != g {
                 bad.push(format!(
-                    "{} defined function {} at {:#x} (output {:#x}): input says {w:?}, output says {g:?}",
-                    input.name, f.1, f.2, f.3
+                    "{} function {} (defined {}) at {:#x} (output {:#x}): input says {w:?}, output says {g:?}",
+                    input.name,
+                    Wasm::new(&input.bytes).name(f.1),
+                    f.1,
+                    f.2,
+                    f.3
                 ));
             }
         }
@@ -1677,5 +1685,162 @@ fn strip_debug_drops_dwarf_silently() {
         !l.stderr.to_lowercase().contains("debug") && !l.stderr.contains("DWARF"),
         "link --strip-debug warns about debug information: {}",
         l.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Source maps.
+
+/// The srcmap set: (lib.wasm, app.wasm) with their maps beside them.
+fn srcmap_set() -> Option<PathBuf> {
+    let dir = common::cache().join("debug/srcmap");
+    let ready = ["lib.wasm", "lib.wasm.map", "app.wasm", "app.wasm.map"]
+        .iter()
+        .all(|f| dir.join(f).is_file());
+    if !ready {
+        missing(&format!(
+            "{} not built (run corpus/build-debug srcmap)",
+            dir.display()
+        ));
+        return None;
+    }
+    Some(dir)
+}
+
+#[test]
+fn source_maps_move_with_the_code() {
+    let Some(dir) = srcmap_set() else { return };
+    let files = [dir.join("lib.wasm"), dir.join("app.wasm")];
+    let tmp = tempfile::tempdir().unwrap();
+    let (out_path, map_path, link_map) = (
+        tmp.path().join("out.wasm"),
+        tmp.path().join("out.wasm.map"),
+        tmp.path().join("map.json"),
+    );
+    let mut args: Vec<String> = vec!["fuse".into()];
+    args.extend(files.iter().map(|p| p.display().to_string()));
+    for (flag, p) in [
+        ("-o", &out_path),
+        ("--output-source-map", &map_path),
+        ("--map", &link_map),
+    ] {
+        args.extend([flag.to_string(), p.display().to_string()]);
+    }
+    let o = common::weld(&args);
+    assert!(o.status.success(), "weld {args:?}: {}", stderr(&o));
+    let out = std::fs::read(&out_path).unwrap();
+    validate("srcmap", &out);
+    let w_out = Wasm::new(&out);
+    // The output names its map, by file name.
+    let url = w_out
+        .customs
+        .get("sourceMappingURL")
+        .expect("the output has a sourceMappingURL");
+    assert_eq!(&url[1..], b"out.wasm.map", "sourceMappingURL");
+    let map: Value = serde_json::from_slice(&std::fs::read(&link_map).unwrap()).unwrap();
+    let out_map = sourcemap::SourceMap::from_slice(&std::fs::read(&map_path).unwrap()).unwrap();
+    let mut at: HashMap<u32, Vec<(u32, u32, Option<String>)>> = HashMap::new();
+    for t in out_map.tokens() {
+        assert_eq!(t.get_dst_line(), 0, "a Wasm source map has one generated line");
+        at.entry(t.get_dst_col()).or_default().push((
+            t.get_src_line(),
+            t.get_src_col(),
+            t.get_source().map(str::to_string),
+        ));
+    }
+    let (mut checked, mut gone, mut failures) = (0usize, 0usize, Vec::new());
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        let w = Wasm::new(&bytes);
+        let name = f.file_stem().unwrap().to_str().unwrap();
+        let kept = kept_funcs(&map, name, &w, w_out.imported_funcs);
+        let input_map =
+            sourcemap::SourceMap::from_slice(&std::fs::read(f.with_extension("wasm.map")).unwrap()).unwrap();
+        let mut n_in = 0;
+        for t in input_map.tokens() {
+            n_in += 1;
+            let a = t.get_dst_col() as u64 - w.code_start;
+            let Some(d) = w.func_at(a, false) else {
+                failures.push(format!(
+                    "{name}: mapping at {:#x} is in no function",
+                    t.get_dst_col()
+                ));
+                continue;
+            };
+            let Some(Ok(od)) = kept.get(&d) else {
+                gone += 1;
+                continue;
+            };
+            let (ops, out_ops) = (w.ops(d), w_out.ops(*od));
+            assert_eq!(ops.len(), out_ops.len(), "{name}: function {d}'s operators");
+            let Some(oa) = translate(a, w.spans[d], &ops, w_out.spans[*od], &out_ops) else {
+                failures.push(format!("{name}: mapping at {a:#x} is at no instruction"));
+                continue;
+            };
+            let col = (w_out.code_start + oa) as u32;
+            let want = (
+                t.get_src_line(),
+                t.get_src_col(),
+                t.get_source().map(str::to_string),
+            );
+            if at.get(&col).is_some_and(|v| v.contains(&want)) {
+                checked += 1;
+            } else {
+                failures.push(format!(
+                    "{name}: mapping {want:?} at {:#x} should be at {col:#x}; there: {:?}",
+                    t.get_dst_col(),
+                    at.get(&col)
+                ));
+            }
+        }
+        let debug = &map_input(&map, name)["debug"];
+        assert_eq!(
+            debug["source_map_kept"], true,
+            "{name}: link map debug.source_map_kept"
+        );
+        assert_eq!(
+            debug["source_map_in"].as_u64(),
+            Some(n_in),
+            "{name}: link map debug.source_map_in"
+        );
+    }
+    println!("srcmap: {checked} mappings found moved, {gone} of removed functions");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 10, "too few mappings checked: {checked}");
+    assert_eq!(
+        out_map.get_token_count() as usize,
+        checked,
+        "the output's map holds exactly the kept mappings"
+    );
+}
+
+#[test]
+fn link_map_reports_debug_information() {
+    let Some(l) = fuse_set("fuse-dwarf5") else { return };
+    let mut tombstoned = 0;
+    for input in &l.inputs {
+        let d = &map_input(&l.map, &input.name)["debug"];
+        assert_eq!(d["dwarf_kept"], true, "{}: dwarf_kept", input.name);
+        let w = Wasm::new(&input.bytes);
+        let dwarf_in: u64 = w
+            .customs
+            .iter()
+            .filter(|(n, _)| n.starts_with(".debug_"))
+            .map(|(_, b)| b.len() as u64)
+            .sum();
+        assert_eq!(d["dwarf_in"].as_u64(), Some(dwarf_in), "{}: dwarf_in", input.name);
+        assert!(d["dwarf_out"].as_u64().unwrap() > 0, "{}: dwarf_out", input.name);
+        assert_eq!(d["source_map_kept"], false, "{}: no source map", input.name);
+        tombstoned += d["tombstoned"].as_u64().unwrap();
+    }
+    // mod_a's and mod_b's unused functions are removed, clamp_i32 folded.
+    assert!(tombstoned >= 2, "tombstoned ranges: {tombstoned}");
+    // Without debug information kept, the map says nothing of it.
+    let dir = debug_set("fuse-dwarf5", &FUSE_FILES).unwrap();
+    let files: Vec<PathBuf> = FUSE_FILES.iter().map(|f| dir.join(f)).collect();
+    let stripped = fuse("fuse-dwarf5 stripped", &files, &["--strip-debug"]);
+    assert!(
+        stripped.map["inputs"][0].get("debug").is_none(),
+        "no debug report with --strip-debug"
     );
 }

@@ -191,9 +191,11 @@ pub(crate) fn link_map(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, keep_order: bool, o
             .zip(names)
             .map(|(m, n)| InputMap::new(n, m))
             .collect(),
+        // A fold into a function removed after is a removal (listed there).
         folded: plan
             .folds
             .iter()
+            .filter(|f| f.into.0 != REMOVED)
             .map(|f| FoldReport {
                 input: names[f.input.as_usize()].to_string(),
                 func: f.func.0,

@@ -287,6 +287,17 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
                 let h = l.units[u];
                 let at = info_offset(&h, 0);
                 let with_k = |f: Fault| (l.k, f);
+            let abbrev = l.bytes(".debug_abbrev").len();
+            if h.debug_abbrev_offset().0 >= abbrev {
+                return Err(with_k(Fault::new(
+                    ".debug_info",
+                    at,
+                    format!(
+                        "the unit's abbreviations, at offset {:#x} of `.debug_abbrev`, are missing (that section has {abbrev} bytes)",
+                        h.debug_abbrev_offset().0
+                    ),
+                )));
+            }
                 let unit = l
                     .dwarf
                     .unit(h)
@@ -480,27 +491,33 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
         })
         .collect::<Result<_, _>>()?;
 
-    // `.debug_addr`: the code addresses the units named by index.
+    // `.debug_addr`: the code addresses the units named by index, each
+    // moved from the input's value (an entry several entries name is
+    // moved once, the same way each time).
     for w in &work {
         let l = &loaded[w.li];
         let tx = &txs[w.li];
         let asz = w.unit.encoding().address_size as usize;
-        let base = addr_at[w.li] + w.unit.addr_base.0 as u64;
+        let input = l.bytes(".debug_addr");
+        let base = w.unit.addr_base.0 as u64;
         for &index in &w.needs.addrx {
             let at = (base + index * asz as u64) as usize;
-            let Some(field) = addr.get_mut(at..at + asz) else {
+            let (Some(old), Some(field)) = (
+                input.get(at..at + asz),
+                addr.get_mut(addr_at[w.li] as usize + at..addr_at[w.li] as usize + at + asz),
+            ) else {
                 return Err(error(
                     cx,
                     l.k,
                     Fault::new(
                         ".debug_addr",
-                        at as u64 - addr_at[w.li],
+                        at as u64,
                         format!("address index {index} is out of range"),
                     ),
                 ));
             };
             let mut v = [0u8; 8];
-            v[..asz].copy_from_slice(field);
+            v[..asz].copy_from_slice(old);
             let a = u64::from_le_bytes(v);
             let tomb = !0u64 >> (64 - 8 * asz as u32);
             // 0 (a unit's base, or an address a producer gave up on) and
