@@ -1844,3 +1844,44 @@ fn link_map_reports_debug_information() {
         "no debug report with --strip-debug"
     );
 }
+
+#[test]
+fn split_dwarf_reference_is_kept_with_a_note() {
+    let Some(dir) = debug_set("fuse-dwarf5", &FUSE_FILES) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for f in FUSE_FILES {
+        let mut bytes = std::fs::read(dir.join(f)).unwrap();
+        if f == "mod_a.wasm" {
+            // An `external_debug_info` section: a name-like string.
+            let mut m = wasm_encoder::Module::new();
+            let mut payload = Vec::new();
+            wasm_encoder::Encode::encode("mod_a.debug.wasm", &mut payload);
+            m.section(&wasm_encoder::CustomSection {
+                name: "external_debug_info".into(),
+                data: payload.into(),
+            });
+            bytes.extend_from_slice(&m.finish()[8..]);
+        }
+        let p = tmp.path().join(f);
+        std::fs::write(&p, bytes).unwrap();
+        files.push(p);
+    }
+    let l = fuse("split reference", &files, &[]);
+    let out = Wasm::new(&l.out);
+    let kept = out
+        .customs
+        .get("external_debug_info")
+        .expect("the reference is kept");
+    assert_eq!(&kept[1..], b"mod_a.debug.wasm");
+    assert!(
+        l.stderr
+            .contains("mod_a.wasm: kept its split-DWARF reference `external_debug_info`"),
+        "a note says so: {}",
+        l.stderr
+    );
+    // The rest of the DWARF is kept as ever.
+    assert!(out.has_dwarf());
+}

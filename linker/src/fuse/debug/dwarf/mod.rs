@@ -149,12 +149,6 @@ fn load<'a>(cx: &FuseCx<'_, 'a>, k: usize, warnings: &mut Vec<String>) -> Result
     let mut size = 0;
     for c in &m.customs {
         if !c.name.starts_with(".debug_") {
-            if c.name == "external_debug_info" {
-                warnings.push(format!(
-                    "{}: kept its split-DWARF reference `external_debug_info` as is (the file it names describes the input's code addresses, not the output's)",
-                    cx.files[k]
-                ));
-            }
             continue;
         }
         size += c.data.len() as u64;
@@ -246,6 +240,30 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
         reports: vec![DebugReport::default(); cx.modules.len()],
         ..DwarfOut::default()
     };
+    // A split-DWARF reference is kept as it is: the first input's (the
+    // output can name one file only).
+    let mut external = false;
+    for &k in &plan.order {
+        let k = k.as_usize();
+        if let Some(c) = cx.modules[k]
+            .customs
+            .iter()
+            .find(|c| c.name == "external_debug_info")
+        {
+            out.warnings.push(if external {
+                format!("{}: dropped its split-DWARF reference `external_debug_info` (the output keeps the first input's only)", cx.files[k])
+            } else {
+                format!(
+                    "{}: kept its split-DWARF reference `external_debug_info` as is (the file it names describes the input's code addresses, not the output's)",
+                    cx.files[k]
+                )
+            });
+            if !external {
+                push_custom(&mut out.sections, "external_debug_info", c.data.to_vec());
+                external = true;
+            }
+        }
+    }
     let mut loaded = Vec::new();
     for &k in &plan.order {
         let k = k.as_usize();
