@@ -263,3 +263,17 @@ fn compose_regressions_and_smoke() {
     // (nine in ten) leaves room for a generator that reads more.
     tally.assert_reached(108);
 }
+
+#[test]
+fn dwarf_regressions_and_smoke() {
+    for (name, data) in inputs("dwarf") {
+        let outcome = targets::dwarf(&mut arbitrary::Unstructured::new(&data));
+        eprintln!("replaying dwarf/{name}: {outcome:?}");
+    }
+    let mut tally = Tally::new("dwarf");
+    for s in seeds(40, 4096) {
+        tally.add(targets::dwarf(&mut arbitrary::Unstructured::new(&s)));
+    }
+    // Today all 40 reach weld (the first module always defines a function).
+    tally.assert_reached(36);
+}

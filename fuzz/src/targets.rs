@@ -226,6 +226,13 @@ struct FuseSet {
 }
 
 fn fuse_set(u: &mut Unstructured) -> Result<FuseSet> {
+    fuse_set_with(u, false)
+}
+
+/// A fuse set; with `defines`, its first module defines a function (the
+/// dwarf target's sets: wasm-smith makes modules without any from short
+/// inputs, and those have no code to describe).
+fn fuse_set_with(u: &mut Unstructured, defines: bool) -> Result<FuseSet> {
     let n = u.int_in_range(1..=4)?;
     let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
     // Half the sets stay within what wasmi runs, for the differential check.
@@ -242,6 +249,13 @@ fn fuse_set(u: &mut Unstructured) -> Result<FuseSet> {
             cfg.memory64_enabled = false;
             cfg.compact_imports_enabled = false;
             cfg.max_memory32_bytes = 1 << 18;
+        }
+        if defines && i == 0 {
+            // The first module imports nothing, so a function fits; without
+            // GC its first type is a function type.
+            cfg.gc_enabled = false;
+            cfg.min_types = 1;
+            cfg.min_funcs = 1;
         }
         if let Some((name, prev)) = modules.last() {
             if let Some(avail) = imports_of(name, prev) {
@@ -507,4 +521,493 @@ fn compose_set(u: &mut Unstructured) -> Result<Vec<(String, Vec<u8>)>> {
         inputs.push((format!("copy{k}"), bytes));
     }
     Ok(inputs)
+}
+
+/// What a generated DWARF case breaks on purpose, or may break: which
+/// errors fuse may then give, and whether its output's DWARF is checked.
+#[derive(Debug, Default, Clone, Copy)]
+struct Breaks {
+    /// A debug section was truncated or had a byte flipped.
+    corrupt: bool,
+    /// A line row lies past the end of its sequence's function.
+    past: bool,
+    /// An expression names a global the module does not have.
+    foreign_global: bool,
+    /// An expression names a global whose output index may need a longer
+    /// LEB128 than its input index (gimli writes the index as a LEB128 of
+    /// minimal length; weld rewrites it at its old length).
+    global_may_grow: bool,
+}
+
+/// What the dwarf target runs on.
+struct DwarfCase {
+    /// The generated modules, some of them with DWARF sections appended.
+    modules: Vec<(String, Vec<u8>)>,
+    /// The folding mode.
+    icf: Icf,
+    /// The exports to keep (`None`: all), so that unused functions, their
+    /// line sequences and code ranges are removed.
+    exports: Option<Vec<String>>,
+    /// What the DWARF breaks.
+    breaks: Breaks,
+}
+
+/// A module's defined functions' bodies in code addresses (offsets from
+/// the code section's payload start), each from its first local
+/// declaration byte (after the body's size) to its end; and its globals
+/// (imported and defined). `None` when wasmparser cannot read it.
+fn code_layout(bytes: &[u8]) -> Option<(Vec<std::ops::Range<u32>>, u32)> {
+    use wasmparser::{Payload, TypeRef};
+    let mut payload = None;
+    let mut bodies = Vec::new();
+    let mut globals = 0u32;
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        match p.ok()? {
+            Payload::ImportSection(r) => {
+                for i in r.into_imports() {
+                    if matches!(i.ok()?.ty, TypeRef::Global(_)) {
+                        globals += 1;
+                    }
+                }
+            }
+            Payload::GlobalSection(r) => globals += r.count(),
+            Payload::CodeSectionStart { unchecked_range, .. } => payload = Some(unchecked_range.start),
+            Payload::CodeSectionEntry(b) => {
+                let r = b.range();
+                let p = payload?;
+                bodies.push((r.start - p) as u32..(r.end - p) as u32);
+            }
+            _ => {}
+        }
+    }
+    Some((bodies, globals))
+}
+
+/// The length of `x` as an unsigned LEB128.
+fn leb_len(x: u32) -> u32 {
+    (32 - x.leading_zeros()).div_ceil(7).max(1)
+}
+
+/// DWARF sections, by name, with their bytes.
+type DebugSections = Vec<(&'static str, Vec<u8>)>;
+
+/// A fuse set, with DWARF written by gimli for some of its functions (see
+/// [`dwarf`]).
+fn dwarf_case(u: &mut Unstructured) -> Result<Option<DwarfCase>> {
+    // The DWARF's choices come from the input's first quarter, the modules
+    // from the rest: wasm-smith would otherwise eat short inputs whole and
+    // leave every choice of the DWARF at its default.
+    let head = u.bytes(u.len() / 4)?;
+    let FuseSet { mut modules, icf, .. } = fuse_set_with(u, true)?;
+    let u = &mut Unstructured::new(head);
+    let layouts: Vec<_> = modules
+        .iter()
+        .map(|(_, b)| code_layout(b).expect("wasmparser reads a generated module"))
+        .collect();
+    // The output's globals number at most all the inputs' together.
+    let total_globals: u32 = layouts.iter().map(|(_, g)| g).sum();
+    let candidates: Vec<usize> = (0..modules.len()).filter(|&k| !layouts[k].0.is_empty()).collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let mut chosen = Vec::new();
+    for &k in &candidates {
+        if u.ratio(1, 2)? {
+            chosen.push(k);
+        }
+    }
+    if chosen.is_empty() {
+        chosen.push(candidates[u.choose_index(candidates.len())?]);
+    }
+    let mut breaks = Breaks::default();
+    let mut debug: Vec<(usize, DebugSections)> = Vec::new();
+    for &k in &chosen {
+        let (bodies, globals) = &layouts[k];
+        let sections = module_dwarf(u, bodies, *globals, total_globals, &mut breaks)?;
+        debug.push((k, sections));
+    }
+    // Now and then one debug section corrupted: truncated, or a byte flipped.
+    if !u.ratio(5, 6)? {
+        let i = u.choose_index(debug.len())?;
+        let sections = &mut debug[i].1;
+        let s = u.choose_index(sections.len())?;
+        let data = &mut sections[s].1;
+        if u.arbitrary()? {
+            let keep = u.int_in_range(0..=data.len() - 1)?;
+            data.truncate(keep);
+        } else {
+            let at = u.choose_index(data.len())?;
+            data[at] ^= u.int_in_range(1..=255u8)?;
+        }
+        breaks.corrupt = true;
+    }
+    // Custom sections may go after every other section: appended.
+    for (k, sections) in debug {
+        let bytes = &mut modules[k].1;
+        for (name, data) in sections {
+            let mut n = Vec::new();
+            wasm_encoder::Encode::encode(name, &mut n);
+            bytes.push(0);
+            wasm_encoder::Encode::encode(&((n.len() + data.len()) as u32), bytes);
+            bytes.extend_from_slice(&n);
+            bytes.extend_from_slice(&data);
+        }
+    }
+    // Now and then only some exports kept (names no other module exports,
+    // which fuse does not rename), so that functions are removed.
+    let exports = if u.ratio(3, 4)? {
+        None
+    } else {
+        let mut names: Vec<String> = Vec::new();
+        for (_, bytes) in &modules {
+            for p in wasmparser::Parser::new(0).parse_all(bytes) {
+                if let Ok(wasmparser::Payload::ExportSection(r)) = p {
+                    names.extend(r.into_iter().filter_map(|e| Some(e.ok()?.name.to_string())));
+                }
+            }
+        }
+        let mut unique = Vec::new();
+        for n in &names {
+            if names.iter().filter(|m| *m == n).count() == 1 && u.ratio(1, 3)? {
+                unique.push(n.clone());
+            }
+        }
+        Some(unique)
+    };
+    Ok(Some(DwarfCase {
+        modules,
+        icf,
+        exports,
+        breaks,
+    }))
+}
+
+/// One unit of DWARF (version 4 or 5) for some of the functions whose
+/// bodies are `bodies`, in a module with `globals` globals: a line
+/// sequence, a subprogram and variables located in Wasm globals and
+/// locals per function; sometimes location lists and a range list. Its
+/// non-empty sections, by name.
+fn module_dwarf(
+    u: &mut Unstructured,
+    bodies: &[std::ops::Range<u32>],
+    globals: u32,
+    total_globals: u32,
+    breaks: &mut Breaks,
+) -> Result<DebugSections> {
+    use gimli::write::{
+        Address, AttributeValue as Av, DwarfUnit, EndianVec, Expression, LineProgram, LineString, Location,
+        LocationList, Range, RangeList, Sections,
+    };
+    use gimli::{constants as dw, Encoding, Format, LineEncoding, LittleEndian};
+
+    let version = if u.arbitrary()? { 5 } else { 4 };
+    let encoding = Encoding {
+        format: Format::Dwarf32,
+        version,
+        address_size: 4,
+    };
+    let mut dwarf = DwarfUnit::new(encoding);
+    dwarf.unit.line_program = LineProgram::new(
+        encoding,
+        LineEncoding::default(),
+        LineString::String(b"/fz".to_vec()),
+        None,
+        LineString::String(b"fz.c".to_vec()),
+        None,
+    );
+    let dir = dwarf.unit.line_program.default_directory();
+    let file = dwarf
+        .unit
+        .line_program
+        .add_file(LineString::String(b"fz.c".to_vec()), dir, None);
+
+    let mut funcs = Vec::new();
+    for d in 0..bodies.len() {
+        if u.ratio(2, 3)? {
+            funcs.push(d);
+        }
+    }
+    if funcs.is_empty() {
+        funcs.push(u.choose_index(bodies.len())?);
+    }
+
+    let root = dwarf.unit.root();
+    let name = dwarf.strings.add("fz.c");
+    let cu = dwarf.unit.get_mut(root);
+    cu.set(dw::DW_AT_name, Av::StringRef(name));
+    cu.set(dw::DW_AT_producer, Av::String(b"weld-fuzz".to_vec()));
+    cu.set(dw::DW_AT_low_pc, Av::Address(Address::Constant(0)));
+    if u.ratio(1, 3)? {
+        let list = RangeList(
+            funcs
+                .iter()
+                .map(|&d| Range::StartLength {
+                    begin: Address::Constant(bodies[d].start as u64),
+                    length: bodies[d].len() as u64,
+                })
+                .collect(),
+        );
+        let id = dwarf.unit.ranges.add(list);
+        dwarf
+            .unit
+            .get_mut(root)
+            .set(dw::DW_AT_ranges, Av::RangeListRef(id));
+    }
+
+    for &d in &funcs {
+        let start = bodies[d].start as u64;
+        let len = bodies[d].len() as u64;
+        // The line sequence: rows at offsets in the body, in order; rarely
+        // one past its end.
+        let program = &mut dwarf.unit.line_program;
+        program.begin_sequence(Some(Address::Constant(start)));
+        let mut offsets = (0..u.int_in_range(1..=4)?)
+            .map(|_| u.int_in_range(0..=len - 1))
+            .collect::<Result<Vec<u64>>>()?;
+        offsets.sort_unstable();
+        // (`ratio` is true once the input runs out: what is rare is its
+        // negation.)
+        if !u.ratio(31, 32)? {
+            offsets.push(len + u.int_in_range(0..=16)?);
+            breaks.past = true;
+        }
+        for &o in &offsets {
+            let row = program.row();
+            row.address_offset = o;
+            row.file = file;
+            row.line = u.int_in_range(1..=5000)?;
+            row.column = u.int_in_range(0..=120)?;
+            row.is_statement = u.arbitrary()?;
+            program.generate_row();
+        }
+        let last = offsets.last().copied().unwrap_or(0);
+        program.end_sequence(len.max(last + 1));
+
+        // Its subprogram, with a variable in a global or a local.
+        let mut expr = Expression::new();
+        match u.int_in_range(0..=2)? {
+            0 => expr.op_wasm_global(pick_global(u, globals, total_globals, breaks)?),
+            1 => expr.op_wasm_local(u.int_in_range(0..=8)?),
+            _ => {
+                expr.op_wasm_local(u.int_in_range(0..=8)?);
+                expr.op_piece(4);
+                expr.op_wasm_global(pick_global(u, globals, total_globals, breaks)?);
+                expr.op_piece(4);
+            }
+        }
+        let sp = dwarf.unit.add(root, dw::DW_TAG_subprogram);
+        let e = dwarf.unit.get_mut(sp);
+        e.set(dw::DW_AT_name, Av::String(format!("f{d}").into_bytes()));
+        e.set(dw::DW_AT_low_pc, Av::Address(Address::Constant(start)));
+        e.set(dw::DW_AT_high_pc, Av::Udata(len));
+        let var = dwarf.unit.add(sp, dw::DW_TAG_variable);
+        let e = dwarf.unit.get_mut(var);
+        e.set(dw::DW_AT_name, Av::String(b"v".to_vec()));
+        e.set(dw::DW_AT_location, Av::Exprloc(expr));
+        // Sometimes a variable with a location list over part of the body.
+        if u.ratio(1, 3)? {
+            let mut list = Vec::new();
+            for _ in 0..u.int_in_range(1..=2)? {
+                let begin = u.int_in_range(0..=len - 1)?;
+                let length = u.int_in_range(1..=len - begin)?;
+                let mut data = Expression::new();
+                if u.arbitrary()? {
+                    data.op_wasm_global(pick_global(u, globals, total_globals, breaks)?);
+                } else {
+                    data.op_wasm_local(u.int_in_range(0..=8)?);
+                }
+                list.push(Location::StartLength {
+                    begin: Address::Constant(start + begin),
+                    length,
+                    data,
+                });
+            }
+            let id = dwarf.unit.locations.add(LocationList(list));
+            let var = dwarf.unit.add(sp, dw::DW_TAG_variable);
+            let e = dwarf.unit.get_mut(var);
+            e.set(dw::DW_AT_name, Av::String(b"w".to_vec()));
+            e.set(dw::DW_AT_location, Av::LocationListRef(id));
+        }
+    }
+
+    let mut sections = Sections::new(EndianVec::new(LittleEndian));
+    dwarf
+        .write(&mut sections)
+        .expect("gimli writes the generated DWARF");
+    let mut out = Vec::new();
+    sections
+        .for_each(|id, w| {
+            if !w.slice().is_empty() {
+                out.push((id.name(), w.slice().to_vec()));
+            }
+            Ok::<_, ()>(())
+        })
+        .expect("no error");
+    Ok(out)
+}
+
+/// A global for an expression of a module with `globals` globals, in a
+/// set with `total_globals`: one of its own, now and then any.
+fn pick_global(u: &mut Unstructured, globals: u32, total_globals: u32, breaks: &mut Breaks) -> Result<u32> {
+    let g = if globals > 0 && u.ratio(15, 16)? {
+        u.int_in_range(0..=globals - 1)?
+    } else {
+        u.arbitrary()?
+    };
+    if g >= globals {
+        breaks.foreign_global = true;
+    }
+    if leb_len(g) < leb_len(total_globals.saturating_sub(1)) {
+        breaks.global_may_grow = true;
+    }
+    Ok(g)
+}
+
+/// A fuse set with DWARF (version 4 or 5, written by gimli) for some
+/// functions of some of its modules: a line sequence per function (rarely
+/// with a row past the function's end), a subprogram with its code range,
+/// variables located in Wasm globals and locals, sometimes location lists
+/// and a range list; sometimes one debug section truncated or with a byte
+/// flipped; sometimes only some exports kept, so functions are removed.
+/// Fused keeping the DWARF: fuse must never panic; an output must validate
+/// and not depend on the run; unless the DWARF was broken on purpose, fuse
+/// must succeed (or refuse, naming it, a global the module does not have
+/// or whose index outgrows its LEB128) and gimli must read the output's
+/// DWARF, with every line row, range and location in an output function
+/// body and every subprogram on a body (or given the tombstone).
+pub fn dwarf(u: &mut Unstructured) -> Outcome {
+    let case = match dwarf_case(u) {
+        Ok(Some(case)) => case,
+        Ok(None) => return Outcome::Stopped("no generated module defines a function"),
+        Err(e) => return stopped(e),
+    };
+    let opts = FuseOptions {
+        on_conflict: OnConflict::Rename,
+        icf: case.icf,
+        exports: case.exports.clone(),
+        strip_debug: false,
+        ..Default::default()
+    };
+    let run = || {
+        let inputs = Inputs::from_memory(case.modules.clone()).expect("generated modules load");
+        weld_linker::fuse(&opts, &inputs)
+    };
+    let b = case.breaks;
+    let broken = b.corrupt || b.past;
+    match run() {
+        Ok(fused) => {
+            let all = wasmparser::WasmFeatures::all();
+            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&fused.bytes) {
+                panic!("invalid output: {e}");
+            }
+            let again = run().expect("second run");
+            assert!(fused.bytes == again.bytes, "fuse is not deterministic");
+            if !broken {
+                check_output_dwarf(&fused.bytes);
+            }
+        }
+        Err(e) => {
+            let text = e.to_string();
+            // A global the input does not have, or one whose index grew
+            // past its LEB128, is refused by name.
+            let global = (b.foreign_global || b.global_may_grow) && text.contains("global");
+            if !broken && !global {
+                panic!("fuse refused valid DWARF: {text}");
+            }
+        }
+    }
+    Outcome::Reached
+}
+
+/// Reads a fused module's DWARF with gimli (every unit, entry, range,
+/// location list and line row) and checks that every line row, range and
+/// location lies in one output function body, and every subprogram's
+/// code range is a whole body (or has the tombstone address).
+fn check_output_dwarf(out: &[u8]) {
+    use gimli::{constants as dw, EndianSlice, LittleEndian};
+    use wasmparser::Payload;
+    let mut sections: std::collections::HashMap<&str, &[u8]> = Default::default();
+    for p in wasmparser::Parser::new(0).parse_all(out) {
+        if let Ok(Payload::CustomSection(c)) = p {
+            if c.name().starts_with(".debug_") {
+                sections.insert(c.name(), c.data());
+            }
+        }
+    }
+    let (bodies, _) = code_layout(out).expect("wasmparser reads the output");
+    // The body holding `begin..end` (`end` exclusive, `begin < end`).
+    let body_of = |begin: u64, end: u64| {
+        let i = bodies.partition_point(|b| (b.end as u64) <= begin);
+        bodies
+            .get(i)
+            .filter(|b| b.start as u64 <= begin && end <= b.end as u64)
+    };
+    let dwarf = gimli::Dwarf::load(|id| {
+        Ok::<_, gimli::Error>(EndianSlice::new(
+            sections.get(id.name()).copied().unwrap_or(&[]),
+            LittleEndian,
+        ))
+    })
+    .expect("no error");
+    let fail = |what: &str, e: gimli::Error| -> ! { panic!("gimli cannot read the output's {what}: {e}") };
+    let tomb = u32::MAX as u64;
+    let mut units = dwarf.units();
+    while let Some(h) = units.next().unwrap_or_else(|e| fail("units", e)) {
+        let unit = dwarf.unit(h).unwrap_or_else(|e| fail("unit", e));
+        let mut entries = unit.entries();
+        while let Some(e) = entries.next_dfs().unwrap_or_else(|e| fail("entries", e)) {
+            let mut ranges = dwarf.die_ranges(&unit, e).unwrap_or_else(|e| fail("ranges", e));
+            while let Some(r) = ranges.next().unwrap_or_else(|e| fail("ranges", e)) {
+                if r.begin < r.end && body_of(r.begin, r.end).is_none() {
+                    panic!(
+                        "the output's range {:#x}..{:#x} is in no function body",
+                        r.begin, r.end
+                    );
+                }
+            }
+            if e.tag() == dw::DW_TAG_subprogram {
+                let low = match e.attr_value(dw::DW_AT_low_pc) {
+                    Some(gimli::AttributeValue::Addr(a)) => a,
+                    v => panic!("an output subprogram's DW_AT_low_pc is {v:?}"),
+                };
+                let len = e
+                    .attr_value(dw::DW_AT_high_pc)
+                    .and_then(|v| v.udata_value())
+                    .unwrap_or_else(|| panic!("an output subprogram has no DW_AT_high_pc length"));
+                if low != tomb {
+                    let whole = bodies
+                        .iter()
+                        .any(|b| b.start as u64 == low && b.end as u64 == low + len);
+                    assert!(
+                        whole,
+                        "an output subprogram's code {low:#x}..{:#x} is not a function body",
+                        low + len
+                    );
+                }
+            }
+            if let Some(gimli::AttributeValue::LocationListsRef(o)) = e.attr_value(dw::DW_AT_location) {
+                let mut locs = dwarf
+                    .locations(&unit, o)
+                    .unwrap_or_else(|e| fail("location lists", e));
+                while let Some(l) = locs.next().unwrap_or_else(|e| fail("location lists", e)) {
+                    let r = l.range;
+                    if r.begin < r.end && body_of(r.begin, r.end).is_none() {
+                        panic!(
+                            "the output's location range {:#x}..{:#x} is in no function body",
+                            r.begin, r.end
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(program) = unit.line_program.clone() {
+            let mut rows = program.rows();
+            while let Some((_, row)) = rows.next_row().unwrap_or_else(|e| fail("line program", e)) {
+                let a = row.address();
+                if !row.end_sequence() && body_of(a, a + 1).is_none() {
+                    panic!("the output's line row at {a:#x} is in no function body");
+                }
+            }
+        }
+    }
 }

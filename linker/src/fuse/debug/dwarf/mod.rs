@@ -274,6 +274,10 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
     if loaded.is_empty() {
         return Ok(out);
     }
+    // The largest input's sections go first: its units, abbreviations and
+    // (without duplicates) strings keep their offsets, so the fields that
+    // hold them need no visit (see `units::Same`). Ties keep their order.
+    loaded.sort_by_key(|l| std::cmp::Reverse(l.size));
     let txs: Vec<Tx<'_>> = loaded
         .iter()
         .map(|l| Tx {
