@@ -355,9 +355,7 @@ impl<'a> Wasm<'a> {
                         }
                     }
                 }
-                Payload::CodeSectionStart { unchecked_range, .. } => {
-                    w.code_start = unchecked_range.start as u64
-                }
+                Payload::CodeSectionStart { unchecked_range, .. } => w.code_start = unchecked_range.start,
                 Payload::CodeSectionEntry(b) => {
                     let r = b.range();
                     w.spans.push((r.start - w.code_start, r.end - w.code_start));
@@ -386,7 +384,7 @@ impl<'a> Wasm<'a> {
         let mut r = self.bodies[d].get_operators_reader().unwrap();
         let mut v = Vec::new();
         while !r.eof() {
-            v.push(r.original_position() as u64 - self.code_start);
+            v.push(r.original_position() - self.code_start);
             r.read().unwrap();
         }
         v
@@ -906,12 +904,16 @@ fn line_tables_agree_link_dwarf5() {
 // ---------------------------------------------------------------------------
 // Function start addresses (DW_AT_low_pc).
 
+/// (unit name, subprogram name) → `DW_AT_low_pc` values, each with its
+/// `DW_AT_high_pc` (see [`low_pcs`]).
+type LowPcs = HashMap<(String, String), Vec<(u64, Option<u64>)>>;
+
 /// (unit name, subprogram name, or `<unit>` for the unit's own) → its
 /// `DW_AT_low_pc` values (`.debug_addr` indices resolved), each with its
 /// `DW_AT_high_pc` as an address when there is one.
-fn low_pcs(w: &Wasm<'_>) -> HashMap<(String, String), Vec<(u64, Option<u64>)>> {
+fn low_pcs(w: &Wasm<'_>) -> LowPcs {
     let dw = w.dwarf();
-    let mut out: HashMap<(String, String), Vec<(u64, Option<u64>)>> = HashMap::new();
+    let mut out: LowPcs = HashMap::new();
     let mut units = dw.units();
     while let Some(h) = units.next().unwrap() {
         let unit = dw.unit(h).unwrap();
@@ -1430,7 +1432,7 @@ fn ruby_debug_line_tables_agree() {
         return;
     };
     let started = Instant::now();
-    let l = fuse("ruby-debug", &[ruby.clone()], &[]);
+    let l = fuse("ruby-debug", std::slice::from_ref(&ruby), &[]);
     eprintln!("ruby-debug: fused in {:.1?}", started.elapsed());
     assert_lines(&l);
     let started = Instant::now();

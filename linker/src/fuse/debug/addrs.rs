@@ -92,8 +92,8 @@ pub struct CodeMap<'r> {
     out: Vec<FuncSpan>,
     /// Where the output's code section payload starts, in its file.
     out_code: u64,
-    /// The rewritten bodies (their first offset maps).
-    bodies: &'r Rewritten,
+    /// Each rewritten body's first offset map (the rewrite).
+    shifts: Vec<&'r [Shift]>,
     /// Each rewritten body's second offset map (the function-index patch).
     patched: Vec<Vec<Shift>>,
 }
@@ -144,10 +144,13 @@ impl<'r> CodeMap<'r> {
     ) -> CodeMap<'r> {
         let renumber = plan.renumber.as_deref();
         let n = bodies.len();
-        let patched: Vec<Vec<Shift>> = (0..n)
+        let (shifts, patched): (Vec<&[Shift]>, Vec<Vec<Shift>>) = (0..n)
             .into_par_iter()
-            .map(|i| bodies.body(i).patch_shifts(renumber))
-            .collect();
+            .map(|i| {
+                let b = bodies.body(i);
+                (b.shifts, b.patch_shifts(renumber))
+            })
+            .unzip();
         // Output spans, in order.
         let mut at = count_len as u32;
         let out = order
@@ -211,7 +214,7 @@ impl<'r> CodeMap<'r> {
             input_code,
             out,
             out_code: 0,
-            bodies,
+            shifts,
             patched,
         }
     }
@@ -281,6 +284,28 @@ impl<'r> CodeMap<'r> {
         }
     }
 
+    /// A cursor over input `k`'s defined function `d`, for addresses that
+    /// mostly come in increasing order (a line sequence); `None` when the
+    /// function is not in the output. The second value says whether it
+    /// was folded.
+    pub fn cursor(&self, k: usize, d: usize) -> Option<(Cursor<'_>, bool)> {
+        let input = &self.inputs[k];
+        let Place::In { out, own, folded } = input.places[d] else {
+            return None;
+        };
+        Some((
+            Cursor {
+                span: input.spans[d],
+                out: self.out[out as usize],
+                first: self.shifts[own as usize],
+                second: &self.patched[own as usize],
+                at: (0, 0),
+                last: 0,
+            },
+            folded,
+        ))
+    }
+
     /// An address of input `k`'s defined function `d` (inside its span,
     /// its end included), moved.
     pub fn translate_in(&self, k: usize, d: usize, addr: u32) -> Moved {
@@ -295,8 +320,7 @@ impl<'r> CodeMap<'r> {
         } else if addr < s.body {
             o.body
         } else {
-            let body = self.bodies.body(own as usize);
-            let x = map_offset(body.shifts, addr - s.body);
+            let x = map_offset(self.shifts[own as usize], addr - s.body);
             (o.body + map_offset(&self.patched[own as usize], x)).min(o.end)
         };
         if folded {
@@ -304,5 +328,57 @@ impl<'r> CodeMap<'r> {
         } else {
             Moved::To(a)
         }
+    }
+}
+
+/// Addresses of one function, moved in (mostly) increasing order: each
+/// offset map is walked forward from where the last address left it, and
+/// searched again only when an address goes back.
+#[derive(Debug)]
+pub struct Cursor<'m> {
+    span: FuncSpan,
+    out: FuncSpan,
+    first: &'m [Shift],
+    second: &'m [Shift],
+    /// How many points of each map lie at or before the last offset.
+    at: (usize, usize),
+    last: u32,
+}
+
+impl Cursor<'_> {
+    /// Address `addr` of the function (inside its span, its end included),
+    /// moved.
+    pub fn at(&mut self, addr: u32) -> u32 {
+        let (s, o) = (self.span, self.out);
+        if addr <= s.start {
+            return o.start;
+        }
+        if addr < s.body {
+            return o.body;
+        }
+        let x = addr - s.body;
+        if x < self.last {
+            self.at = (0, 0);
+        }
+        self.last = x;
+        let y = step(self.first, &mut self.at.0, x);
+        (o.body + step(self.second, &mut self.at.1, y)).min(o.end)
+    }
+}
+
+/// [`map_offset`], walking forward from `*i` points (which must all lie at
+/// or before `x`).
+fn step(shifts: &[Shift], i: &mut usize, x: u32) -> u32 {
+    while *i < shifts.len() && shifts[*i].from <= x {
+        *i += 1;
+    }
+    let (from, to) = match *i {
+        0 => (0, 0),
+        i => (shifts[i - 1].from, shifts[i - 1].to),
+    };
+    let y = to as u64 + (x - from) as u64;
+    match shifts.get(*i) {
+        Some(next) => y.min(next.to as u64) as u32,
+        None => y.min(u32::MAX as u64) as u32,
     }
 }

@@ -52,9 +52,9 @@ fn line_string(
                 "file name outside `.debug_line_str`",
             )),
         },
-        AttributeValue::DebugStrRef(o) => match strings.old_str[k].find(o.0 as u64) {
-            Some((id, 0)) => Ok(LineString::StringRef(id)),
-            Some((id, into)) => Ok(bytes(&strings.str.get(id)[into as usize..])),
+        // Written inline: `.debug_str` is merged apart from gimli's tables.
+        AttributeValue::DebugStrRef(o) => match strings.str_at(k, o.0 as u64) {
+            Some(s) => Ok(bytes(s)),
             None => Err(Fault::new(".debug_line", at, "file name outside `.debug_str`")),
         },
         _ => Err(Fault::new(".debug_line", at, "file name of an unsupported form")),
@@ -237,6 +237,7 @@ fn rows(
     // The current input sequence: its function, and its output start
     // (None while it is being left out).
     let mut seq: Option<(usize, Option<u32>)> = None;
+    let mut cursor: Option<crate::fuse::debug::addrs::Cursor<'_>> = None;
     // The last row's output address: rows never go backwards.
     let mut last = 0u32;
     let backwards = |addr: u64| {
@@ -254,11 +255,7 @@ fn rows(
                 if addr > span.end as u64 || addr < span.start as u64 {
                     return Err(past(tx, d, addr, at));
                 }
-                let end = tx
-                    .code
-                    .translate_in(tx.k, d, addr as u32)
-                    .placed()
-                    .unwrap_or(start);
+                let end = cursor.as_mut().map_or(start, |c| c.at(addr as u32));
                 if end < last {
                     return Err(backwards(addr));
                 }
@@ -270,8 +267,12 @@ fn rows(
         let (d, start) = match seq {
             Some(s) => s,
             None => {
+                cursor = None;
                 let s = match addr.try_into().ok().and_then(|a| tx.code.func_at(tx.k, a, false)) {
-                    Some(d) => (d, tx.code.translate_in(tx.k, d, addr as u32).placed()),
+                    Some(d) => {
+                        cursor = tx.code.cursor(tx.k, d).map(|(c, _)| c);
+                        (d, cursor.as_mut().map(|c| c.at(addr as u32)))
+                    }
                     None => (usize::MAX, None),
                 };
                 if s.1.is_none() {
@@ -290,11 +291,7 @@ fn rows(
         if addr >= span.end as u64 || addr < span.start as u64 {
             return Err(past(tx, d, addr, at));
         }
-        let a = tx
-            .code
-            .translate_in(tx.k, d, addr as u32)
-            .placed()
-            .unwrap_or(start);
+        let a = cursor.as_mut().map_or(start, |c| c.at(addr as u32));
         if a < last {
             return Err(backwards(addr));
         }

@@ -17,6 +17,7 @@ use gimli::{Encoding, LittleEndian, RangeListsOffset};
 
 use super::expr::patch_expression;
 use super::{Fault, Reader, Tx};
+use crate::fuse::debug::addrs::Cursor;
 
 /// A unit's lists, written: its piece of the list section, and where each
 /// list it referenced went (relative to the piece).
@@ -74,15 +75,65 @@ enum Entry<'e> {
 /// A range `begin..end` of input `tx.k`, moved, or `None` when it is not
 /// in the output as one range.
 pub fn move_range(tx: &Tx<'_>, begin: u64, end: u64) -> Option<(u32, u32)> {
-    let (b, e) = (u32::try_from(begin).ok()?, u32::try_from(end).ok()?);
-    if b == e {
-        // An empty range: kept empty where its address is.
-        let a = tx.code.translate(tx.k, b, false).kept()?;
-        return Some((a, 0));
+    Mover::new(*tx).range(begin, end)
+}
+
+/// Ranges of one input moved one after another, with a cursor kept on the
+/// last function met (the ranges of a list, or of a unit's entries, come
+/// mostly function by function, in increasing order).
+#[derive(Debug)]
+pub struct Mover<'c> {
+    tx: Tx<'c>,
+    /// The last function, and its cursor (`None`: not kept).
+    cur: Option<(usize, Option<Cursor<'c>>)>,
+}
+
+impl<'c> Mover<'c> {
+    /// A mover for input `tx.k`.
+    pub fn new(tx: Tx<'c>) -> Mover<'c> {
+        Mover { tx, cur: None }
     }
-    let nb = tx.code.translate(tx.k, b, false).kept()?;
-    let ne = tx.code.translate(tx.k, e, true).kept()?;
-    (ne >= nb).then(|| (nb, ne - nb))
+
+    /// Address `addr` of defined function `d`, moved, when `d` is kept
+    /// (not removed, not folded).
+    fn at(&mut self, d: usize, addr: u32) -> Option<u32> {
+        if self.cur.as_ref().is_none_or(|(cd, _)| *cd != d) {
+            let c = self
+                .tx
+                .code
+                .cursor(self.tx.k, d)
+                .filter(|(_, folded)| !folded)
+                .map(|(c, _)| c);
+            self.cur = Some((d, c));
+        }
+        self.cur.as_mut()?.1.as_mut().map(|c| c.at(addr))
+    }
+
+    /// The range `begin..end`, moved, or `None` when it is not in the
+    /// output as one range.
+    pub fn range(&mut self, begin: u64, end: u64) -> Option<(u32, u32)> {
+        let (b, e) = (u32::try_from(begin).ok()?, u32::try_from(end).ok()?);
+        let code = self.tx.code;
+        let d = code.func_at(self.tx.k, b, false)?;
+        let nb = self.at(d, b)?;
+        if b == e {
+            // An empty range: kept empty where its address is.
+            return Some((nb, 0));
+        }
+        let ne = if e <= code.spans(self.tx.k)[d].end {
+            self.at(d, e)?
+        } else {
+            code.translate(self.tx.k, e, true).kept()?
+        };
+        (ne >= nb).then(|| (nb, ne - nb))
+    }
+
+    /// Code address `addr`, moved (`None`: not kept).
+    pub fn address(&mut self, addr: u64) -> Option<u32> {
+        let a = u32::try_from(addr).ok()?;
+        let d = self.tx.code.func_at(self.tx.k, a, false)?;
+        self.at(d, a)
+    }
 }
 
 /// The unit's range lists at `offsets` (sorted, deduplicated), and for
@@ -103,13 +154,14 @@ pub fn ranges(
     };
     let mut lists = Vec::with_capacity(offsets.len());
     let mut dropped = 0;
+    let mut mover = Mover::new(*tx);
     for &o in offsets {
         let mut it = dwarf
             .ranges(unit, RangeListsOffset(o as usize))
             .map_err(|e| Fault::gimli(section, o, e))?;
         let mut entries = Vec::new();
         while let Some(r) = it.next().map_err(|e| Fault::gimli(section, o, e))? {
-            match move_range(tx, r.begin, r.end) {
+            match mover.range(r.begin, r.end) {
                 Some((begin, len)) => entries.push(Entry::Range {
                     begin,
                     len,
@@ -143,6 +195,7 @@ pub fn locations(
     let mut exprs: Vec<Vec<u8>> = Vec::new();
     let mut raw = Vec::with_capacity(offsets.len());
     let mut dropped = 0;
+    let mut mover = Mover::new(*tx);
     for &o in offsets {
         let mut it = dwarf
             .locations(unit, gimli::LocationListsOffset(o as usize))
@@ -157,7 +210,7 @@ pub fn locations(
                 entries.push((None, e));
                 continue;
             }
-            match move_range(tx, l.range.begin, l.range.end) {
+            match mover.range(l.range.begin, l.range.end) {
                 Some(r) => entries.push((Some(r), e)),
                 None => dropped += 1,
             }
@@ -305,6 +358,7 @@ pub fn patch_v4(
     };
     let mut out = InPlace::default();
     let mut dropped = 0;
+    let mut mover = Mover::new(*tx);
     let Some(unit_base) = moved_base(unit.low_pc).map(|n| (unit.low_pc, n)) else {
         return Ok(None);
     };
@@ -318,7 +372,7 @@ pub fn patch_v4(
             if b == e || ab >= TOMBSTONE_V4 as u64 {
                 return;
             }
-            match move_range(tx, ab, ae) {
+            match mover.range(ab, ae) {
                 Some((nb, nl)) if nb as u64 >= new_base => {
                     let nb = nb as u64 - new_base;
                     out.fields.push((pos, nb as u32));

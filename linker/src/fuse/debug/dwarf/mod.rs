@@ -222,13 +222,13 @@ fn info_offset(h: &gimli::UnitHeader<Reader<'_>>, or: u64) -> u64 {
     h.offset().to_debug_info_offset(h).map_or(or, |o| o.0 as u64)
 }
 
-/// One unit's work between the two passes.
+/// One unit's work, done.
 struct Work<'a> {
     /// Index into the loaded inputs.
     li: usize,
     at: u64,
     unit: gimli::Unit<Reader<'a>>,
-    needs: units::Needs,
+    done: units::Rewritten,
     line: Option<line::LineOut>,
     ranges: ListsOut,
     locs: ListsOut,
@@ -295,20 +295,68 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
     )
     .map_err(|(k, f)| error(cx, k, f))?;
 
-    // Per unit: what it needs, its line program, its lists.
+    // Each input's place in the concatenated sections.
+    let concat = |name: &str| -> (Vec<u8>, Vec<u64>) {
+        let mut bytes = Vec::new();
+        let bases = loaded
+            .iter()
+            .map(|l| {
+                let b = bytes.len() as u64;
+                bytes.extend_from_slice(l.bytes(name));
+                b
+            })
+            .collect();
+        (bytes, bases)
+    };
+    let (abbrev, abbrev_at) = concat(".debug_abbrev");
+    let (mut info, info_at) = concat(".debug_info");
+    let (mut addr, addr_at) = concat(".debug_addr");
+    let (mut str_offsets, str_offsets_at) = concat(".debug_str_offsets");
+    let (macinfo, macinfo_at) = concat(".debug_macinfo");
+    // What moves nothing, per input.
+    let same: Vec<(bool, bool, bool)> = loaded
+        .iter()
+        .map(|l| {
+            let globals = plan.maps[l.k]
+                .globals
+                .iter()
+                .enumerate()
+                .all(|(i, g)| g.0 as usize == i);
+            (strings.same_str(l.k), strings.same_line_str(l.k), globals)
+        })
+        .collect();
+
+    // Per unit, in parallel, in one pass over its entries: its line
+    // program, its copy in the output patched, its lists.
     let jobs: Vec<(usize, usize)> = loaded
         .iter()
         .enumerate()
         .flat_map(|(li, l)| (0..l.units.len()).map(move |u| (li, u)))
         .collect();
-    let work: Vec<Work<'_>> =
-        jobs.par_iter()
-            .map(|&(li, u)| {
-                let l = &loaded[li];
-                let tx = &txs[li];
-                let h = l.units[u];
-                let at = info_offset(&h, 0);
-                let with_k = |f: Fault| (l.k, f);
+    let mut slices: Vec<&mut [u8]> = Vec::with_capacity(jobs.len());
+    {
+        let mut rest: &mut [u8] = &mut info;
+        let mut consumed = 0u64;
+        for &(li, u) in &jobs {
+            let h = &loaded[li].units[u];
+            let start = info_at[li] + info_offset(h, 0);
+            let len = h.length_including_self() as u64;
+            let (_, tail) = rest.split_at_mut((start - consumed) as usize);
+            let (mine, tail) = tail.split_at_mut(len as usize);
+            slices.push(mine);
+            rest = tail;
+            consumed = start + len;
+        }
+    }
+    let work: Vec<Work<'_>> = jobs
+        .par_iter()
+        .zip(slices.into_par_iter())
+        .map(|(&(li, u), bytes)| {
+            let l = &loaded[li];
+            let tx = &txs[li];
+            let h = l.units[u];
+            let at = info_offset(&h, 0);
+            let with_k = |f: Fault| (l.k, f);
             let abbrev = l.bytes(".debug_abbrev").len();
             if h.debug_abbrev_offset().0 >= abbrev {
                 return Err(with_k(Fault::new(
@@ -320,57 +368,71 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
                     ),
                 )));
             }
-                let unit = l
-                    .dwarf
-                    .unit(h)
-                    .map_err(|e| with_k(Fault::gimli(".debug_info", at, e)))?;
-                if !matches!(unit.header.version(), 2..=5) {
-                    return Err(with_k(Fault::new(
-                        ".debug_info",
-                        at,
-                        format!("unknown DWARF version {}", unit.header.version()),
-                    )));
-                }
-                let needs = units::collect(&l.dwarf, &unit, at).map_err(with_k)?;
-                let line = match unit.line_program.clone() {
-                    Some(p) => {
-                        let o = p.header().offset().0 as u64;
-                        Some(line::rewrite(tx, &strings, p, o).map_err(with_k)?)
-                    }
-                    None => None,
-                };
-                let globals_same = plan.maps[l.k]
-                    .globals
-                    .iter()
-                    .enumerate()
-                    .all(|(i, g)| g.0 as usize == i);
-                let ranges = match lists::patch_v4(tx, &l.dwarf, &unit, &needs.ranges, false, globals_same)
-                    .map_err(with_k)?
-                {
-                    Some(r) => r,
-                    None => lists::ranges(tx, &l.dwarf, &unit, &needs.ranges, &needs.ranges_indexed)
-                        .map_err(with_k)?,
-                };
-                let locs = match lists::patch_v4(tx, &l.dwarf, &unit, &needs.locs, true, globals_same)
-                    .map_err(with_k)?
-                {
-                    Some(r) => r,
-                    None => lists::locations(tx, &l.dwarf, &unit, &needs.locs, &needs.locs_indexed)
-                        .map_err(with_k)?,
-                };
-                Ok(Work {
-                    li,
+            let unit = l
+                .dwarf
+                .unit(h)
+                .map_err(|e| with_k(Fault::gimli(".debug_info", at, e)))?;
+            if !matches!(unit.header.version(), 2..=5) {
+                return Err(with_k(Fault::new(
+                    ".debug_info",
                     at,
-                    unit,
-                    needs,
-                    line,
-                    ranges,
-                    locs,
-                })
+                    format!("unknown DWARF version {}", unit.header.version()),
+                )));
+            }
+            let line = match unit.line_program.clone() {
+                Some(p) => {
+                    let o = p.header().offset().0 as u64;
+                    Some(line::rewrite(tx, &strings, p, o).map_err(with_k)?)
+                }
+                None => None,
+            };
+            let files = line.as_ref().map(|l| l.files.as_slice());
+            let moves = units::Moves {
+                abbrev: abbrev_at[li],
+                info: info_at[li],
+                str_offsets: str_offsets_at[li],
+                addr: addr_at[li],
+                macinfo: macinfo_at[li],
+                strings: &strings,
+                files,
+                same: units::Same {
+                    str: same[li].0,
+                    line_str: same[li].1,
+                    globals: same[li].2,
+                    files: files.is_none_or(|f| f.iter().enumerate().all(|(i, &f)| f == i as u64)),
+                    info: info_at[li] == 0,
+                },
+            };
+            let done = units::rewrite(tx, &l.dwarf, &unit, at, &moves, bytes).map_err(with_k)?;
+            let needs = &done.needs;
+            let ranges = match lists::patch_v4(tx, &l.dwarf, &unit, &needs.ranges, false, same[li].2)
+                .map_err(with_k)?
+            {
+                Some(r) => r,
+                None => {
+                    lists::ranges(tx, &l.dwarf, &unit, &needs.ranges, &needs.ranges_indexed).map_err(with_k)?
+                }
+            };
+            let locs = match lists::patch_v4(tx, &l.dwarf, &unit, &needs.locs, true, same[li].2).map_err(with_k)? {
+                Some(r) => r,
+                None => lists::locations(tx, &l.dwarf, &unit, &needs.locs, &needs.locs_indexed).map_err(with_k)?,
+            };
+            Ok(Work {
+                li,
+                at,
+                unit,
+                done,
+                line,
+                ranges,
+                locs,
             })
-            .collect::<Result<_, (usize, Fault)>>()
-            .map_err(|(k, f)| error(cx, k, f))?;
+        })
+        .collect::<Result<_, (usize, Fault)>>()
+        .map_err(|(k, f)| error(cx, k, f))?;
     let mut strings = strings;
+    // Line programs name `.debug_str` inline (see `line`): gimli's table
+    // for it stays empty.
+    let mut unused = gimli::write::StringTable::default();
 
     // The line programs, one after another.
     let mut debug_line = gimli::write::DebugLine(EndianVec::new(LittleEndian));
@@ -384,12 +446,7 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
             }
             Some(line::LineOut { program: Some(p), .. }) => {
                 let o = p
-                    .write(
-                        &mut debug_line,
-                        p.encoding(),
-                        &mut strings.line_str,
-                        &mut strings.str,
-                    )
+                    .write(&mut debug_line, p.encoding(), &mut strings.line_str, &mut unused)
                     .map_err(|e| error(cx, loaded[w.li].k, Fault::new(".debug_line", 0, e.to_string())))?;
                 Some(o.0 as u64)
             }
@@ -400,18 +457,6 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
 
     // The lists: DWARF 4 sections copied and patched in place, then the
     // pieces written anew, concatenated: where each unit's piece starts.
-    let concat = |name: &str| -> (Vec<u8>, Vec<u64>) {
-        let mut bytes = Vec::new();
-        let bases = loaded
-            .iter()
-            .map(|l| {
-                let b = bytes.len() as u64;
-                bytes.extend_from_slice(l.bytes(name));
-                b
-            })
-            .collect();
-        (bytes, bases)
-    };
     let (mut ranges4, ranges4_at) = concat(".debug_ranges");
     let (mut locs4, locs4_at) = concat(".debug_loc");
     let mut ranges5 = Vec::new();
@@ -447,71 +492,24 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
         piece_at.push((ra, la));
     }
 
-    // Each input's place in the concatenated sections.
-    let (abbrev, abbrev_at) = concat(".debug_abbrev");
-    let (mut info, info_at) = concat(".debug_info");
-    let (mut addr, addr_at) = concat(".debug_addr");
-    let (mut str_offsets, str_offsets_at) = concat(".debug_str_offsets");
-    let (macinfo, macinfo_at) = concat(".debug_macinfo");
-
-    // Each unit's slice of the output's `.debug_info`, patched in parallel.
-    let mut slices: Vec<&mut [u8]> = Vec::with_capacity(work.len());
-    {
-        let mut rest: &mut [u8] = &mut info;
-        let mut consumed = 0u64;
-        for w in &work {
-            let start = info_at[w.li] + w.at;
-            let len = w.unit.header.length_including_self() as u64;
-            let (_, tail) = rest.split_at_mut((start - consumed) as usize);
-            let (mine, tail) = tail.split_at_mut(len as usize);
-            slices.push(mine);
-            rest = tail;
-            consumed = start + len;
-        }
+    // The fields that waited for the line programs and the lists.
+    for (i, w) in work.iter().enumerate() {
+        let start = (info_at[w.li] + w.at) as usize;
+        let len = w.unit.header.length_including_self();
+        units::fix(
+            &mut info[start..start + len],
+            &w.done.fixups,
+            w.unit.encoding().format.word_size(),
+            line_at[i],
+            (&w.ranges, piece_at[i].0),
+            (&w.locs, piece_at[i].1),
+        )
+        .map_err(|mut f| {
+            f.offset += w.at;
+            error(cx, loaded[w.li].k, f)
+        })?;
     }
-    // What moves nothing, per input.
-    let same: Vec<(bool, bool, bool)> = loaded
-        .iter()
-        .map(|l| {
-            let globals = plan.maps[l.k]
-                .globals
-                .iter()
-                .enumerate()
-                .all(|(i, g)| g.0 as usize == i);
-            (strings.same_str(l.k), strings.same_line_str(l.k), globals)
-        })
-        .collect();
-    let tombstoned: Vec<u64> = work
-        .par_iter()
-        .zip(slices.into_par_iter())
-        .enumerate()
-        .map(|(i, (w, bytes))| {
-            let l = &loaded[w.li];
-            let (r_at, l_at) = piece_at[i];
-            let moves = units::Moves {
-                abbrev: abbrev_at[w.li],
-                info: info_at[w.li],
-                str_offsets: str_offsets_at[w.li],
-                addr: addr_at[w.li],
-                macinfo: macinfo_at[w.li],
-                strings: &strings,
-                line: line_at[i].zip(w.line.as_ref().map(|l| l.files.as_slice())),
-                ranges: (&w.ranges, r_at),
-                locs: (&w.locs, l_at),
-                same: units::Same {
-                    str: same[w.li].0,
-                    line_str: same[w.li].1,
-                    globals: same[w.li].2,
-                    files: w
-                        .line
-                        .as_ref()
-                        .is_none_or(|l| l.files.iter().enumerate().all(|(i, &f)| f == i as u64)),
-                    info: info_at[w.li] == 0,
-                },
-            };
-            units::patch(&txs[w.li], &l.dwarf, &w.unit, w.at, &moves, bytes).map_err(|f| error(cx, l.k, f))
-        })
-        .collect::<Result<_, _>>()?;
+    let tombstoned: Vec<u64> = work.iter().map(|w| w.done.tombstoned).collect();
 
     // `.debug_addr`: the code addresses the units named by index, each
     // moved from the input's value (an entry several entries name is
@@ -522,7 +520,7 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
         let asz = w.unit.encoding().address_size as usize;
         let input = l.bytes(".debug_addr");
         let base = w.unit.addr_base.0 as u64;
-        for &index in &w.needs.addrx {
+        for &index in &w.done.needs.addrx {
             let at = (base + index * asz as u64) as usize;
             let (Some(old), Some(field)) = (
                 input.get(at..at + asz),
@@ -613,7 +611,7 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
             r.dwarf_out += w.ranges.bytes.len() as u64 + w.locs.bytes.len() as u64;
             r.tombstoned +=
                 tombstoned[i] + w.ranges.dropped + w.locs.dropped + w.line.as_ref().map_or(0, |l| l.dropped);
-            if w.needs.dwo {
+            if w.done.needs.dwo {
                 out.warnings.push(format!(
                     "{}: kept a split-DWARF reference (`DW_AT_dwo_name`) as is; the `.dwo` file still describes the input's code addresses",
                     cx.files[l.k]

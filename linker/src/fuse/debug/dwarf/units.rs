@@ -1,14 +1,17 @@
-//! `.debug_info`, one unit at a time: what each unit refers to outside it
-//! ([`collect`]: its lists, its code addresses in `.debug_addr`), then
-//! every field that moves, patched in place in the output's copy of the
-//! unit ([`patch`]). Every field patched has a fixed size (addresses,
-//! section offsets, data forms) or is a LEB128 rewritten at its old length.
+//! `.debug_info`, one unit at a time, in one pass ([`rewrite`]): every
+//! field that moves is patched in place in the output's copy of the unit,
+//! and what the unit refers to outside it is collected (its lists, its
+//! code addresses in `.debug_addr`). Fields whose new value depends on
+//! other units (offsets into `.debug_line` and the list sections) are
+//! left as [`Fixup`]s, written once those sections are ([`fix`]). Every
+//! field patched has a fixed size (addresses, section offsets, data forms)
+//! or is a LEB128 rewritten at its old length.
 
 use gimli::read::{Attribute, AttributeValue};
 use gimli::{constants as dw, DwForm};
 
 use super::expr::{patch_expression, put_padded_leb};
-use super::lists::{move_range, ListsOut};
+use super::lists::{ListsOut, Mover};
 use super::strings::Strings;
 use super::{Fault, Reader, Tx};
 
@@ -146,45 +149,6 @@ fn refers_out(spec: &gimli::read::AttributeSpecification) -> bool {
     ) || matches!(spec.name(), dw::DW_AT_dwo_name | dw::DW_AT_GNU_dwo_name)
 }
 
-/// What the unit at `at` in `.debug_info` refers to outside it.
-pub fn collect(
-    dwarf: &gimli::Dwarf<Reader<'_>>,
-    unit: &gimli::Unit<Reader<'_>>,
-    at: u64,
-) -> Result<Needs, Fault> {
-    let mut n = Needs::default();
-    walk(unit, at, refers_out, |attrs| {
-        for (attr, ..) in attrs {
-            let fault = |e| Fault::gimli(".debug_info", 0, e);
-            match attr.value() {
-                AttributeValue::RangeListsRef(o) => {
-                    n.ranges.push(dwarf.ranges_offset_from_raw(unit, o).0 as u64)
-                }
-                AttributeValue::DebugRngListsIndex(i) => {
-                    let o = dwarf.ranges_offset(unit, i).map_err(fault)?.0 as u64;
-                    n.ranges.push(o);
-                    n.ranges_indexed.push((i.0 as u64, o));
-                }
-                AttributeValue::LocationListsRef(o) => n.locs.push(o.0 as u64),
-                AttributeValue::DebugLocListsIndex(i) => {
-                    let o = dwarf.locations_offset(unit, i).map_err(fault)?.0 as u64;
-                    n.locs.push(o);
-                    n.locs_indexed.push((i.0 as u64, o));
-                }
-                AttributeValue::DebugAddrIndex(i) if code_address(attr.name()) => n.addrx.push(i.0 as u64),
-                _ if matches!(attr.name(), dw::DW_AT_dwo_name | dw::DW_AT_GNU_dwo_name) => n.dwo = true,
-                _ => {}
-            }
-        }
-        Ok(())
-    })?;
-    for v in [&mut n.ranges, &mut n.locs] {
-        v.sort_unstable();
-        v.dedup();
-    }
-    Ok(n)
-}
-
 /// Where the unit's references go in the output.
 #[derive(Debug)]
 pub struct Moves<'m> {
@@ -200,14 +164,76 @@ pub struct Moves<'m> {
     pub macinfo: u64,
     /// The strings.
     pub strings: &'m Strings,
-    /// The unit's line program: its new offset and file numbering.
-    pub line: Option<(u64, &'m [u64])>,
-    /// The unit's range lists and where their piece starts.
-    pub ranges: (&'m ListsOut, u64),
-    /// The unit's location lists and where their piece starts.
-    pub locs: (&'m ListsOut, u64),
+    /// The unit's file numbering (from its line program).
+    pub files: Option<&'m [u64]>,
     /// What stays as it was, so its fields need no visit.
     pub same: Same,
+}
+
+/// A field whose new value is known only once every unit's line program
+/// and lists are written: where it is in the unit, its form, what it holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Fixup {
+    /// Its bytes in the unit.
+    pub start: u32,
+    /// One past them.
+    pub end: u32,
+    /// Its form.
+    pub form: DwForm,
+    /// What it holds.
+    pub what: Fix,
+}
+
+/// What a [`Fixup`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// The unit's line program's offset.
+    Line,
+    /// The offset of the range list at this input offset.
+    Ranges(u64),
+    /// The offset of the location list at this input offset.
+    Locs(u64),
+    /// Where the unit's range lists' offsets start.
+    RangesBase,
+    /// Where the unit's location lists' offsets start.
+    LocsBase,
+}
+
+/// What one pass over a unit found besides what it patched.
+#[derive(Debug, Default)]
+pub struct Rewritten {
+    /// What it refers to outside `.debug_info`.
+    pub needs: Needs,
+    /// The fields left for later.
+    pub fixups: Vec<Fixup>,
+    /// Code addresses given the tombstone.
+    pub tombstoned: u64,
+}
+
+/// Writes the fixed-up fields into the output's copy of the unit: its line
+/// program at `line`, its lists' pieces `ranges` and `locs`, each with
+/// where it starts in its section.
+pub fn fix(
+    bytes: &mut [u8],
+    fixups: &[Fixup],
+    word: u8,
+    line: Option<u64>,
+    ranges: (&ListsOut, u64),
+    locs: (&ListsOut, u64),
+) -> Result<(), Fault> {
+    for f in fixups {
+        let value = match f.what {
+            Fix::Line => line,
+            Fix::Ranges(old) => ranges.0.get(old).map(|n| ranges.1 + n),
+            Fix::Locs(old) => locs.0.get(old).map(|n| locs.1 + n),
+            Fix::RangesBase => Some(ranges.1 + ranges.0.base.unwrap_or(0)),
+            Fix::LocsBase => Some(locs.1 + locs.0.base.unwrap_or(0)),
+        };
+        let fail = |reason: String| Fault::new(".debug_info", f.start as u64, reason);
+        let value = value.ok_or_else(|| fail(format!("{:?} was not read", f.what)))?;
+        put(&mut bytes[f.start as usize..f.end as usize], f.form, word, value).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// What moves nothing for a unit: fields of these kinds are left as they
@@ -229,6 +255,9 @@ pub struct Same {
 /// Whether [`patch`] must read attributes of this specification, given
 /// what stays the same.
 fn patched(same: Same, spec: &gimli::read::AttributeSpecification) -> bool {
+    if refers_out(spec) {
+        return true;
+    }
     match spec.form() {
         dw::DW_FORM_addr | dw::DW_FORM_sec_offset => true,
         dw::DW_FORM_strp => !same.str,
@@ -285,14 +314,14 @@ fn tombstone(size: u8) -> u64 {
 /// Patches the unit in `bytes` (the output's copy of it; the unit read
 /// from `at` in the input's `.debug_info`). Returns how many code
 /// addresses got the tombstone.
-pub fn patch(
+pub fn rewrite(
     tx: &Tx<'_>,
     dwarf: &gimli::Dwarf<Reader<'_>>,
     unit: &gimli::Unit<Reader<'_>>,
     at: u64,
     m: &Moves<'_>,
     bytes: &mut [u8],
-) -> Result<u64, Fault> {
+) -> Result<Rewritten, Fault> {
     let enc = unit.encoding();
     let word = enc.format.word_size();
     let asz = enc.address_size;
@@ -301,6 +330,9 @@ pub fn patch(
     let old = unit.header.debug_abbrev_offset().0 as u64;
     bytes[abbrev_at..abbrev_at + 4].copy_from_slice(&((old + m.abbrev) as u32).to_le_bytes());
     let mut tombstoned = 0u64;
+    let mut mover = Mover::new(*tx);
+    let mut n = Needs::default();
+    let mut fixups = Vec::new();
     let same = m.same;
     walk(
         unit,
@@ -323,7 +355,7 @@ pub fn patch(
                 }
             }
             let range = match (low, high) {
-                (Some(l), Some(h)) => Some(move_range(tx, l, h)),
+                (Some(l), Some(h)) => Some(mover.range(l, h)),
                 _ => None,
             };
             for (attr, start, end) in attrs {
@@ -331,6 +363,14 @@ pub fn patch(
                 let form = attr.form();
                 let fail =
                     |reason: String| Fault::new(".debug_info", 0, format!("{}: {reason}", attr.name()));
+                let mut later = |what| {
+                    fixups.push(Fixup {
+                        start: *start as u32,
+                        end: *end as u32,
+                        form,
+                        what,
+                    })
+                };
                 match (attr.name(), attr.value()) {
                     (name, AttributeValue::Addr(a)) if code_address(name) => {
                         // 0 (a unit's base, or code its producer left out: no
@@ -341,10 +381,7 @@ pub fn patch(
                         let new = match (name, range) {
                             (dw::DW_AT_high_pc, Some(r)) => r.map(|(b, l)| b as u64 + l as u64),
                             (dw::DW_AT_low_pc, Some(r)) => r.map(|(b, _)| b as u64),
-                            _ => u32::try_from(a)
-                                .ok()
-                                .and_then(|a| tx.code.translate(tx.k, a, false).kept())
-                                .map(u64::from),
+                            _ => mover.address(a).map(u64::from),
                         };
                         if new.is_none() {
                             tombstoned += 1;
@@ -370,42 +407,40 @@ pub fn patch(
                         })?;
                         put(field, form, word, new).map_err(fail)?;
                     }
-                    (_, AttributeValue::DebugLineRef(o)) => {
-                        let (new, _) = m
-                            .line
-                            .ok_or_else(|| fail(format!("line program {:#x} was not read", o.0)))?;
-                        put(field, form, word, new).map_err(fail)?;
-                    }
+                    (_, AttributeValue::DebugLineRef(_)) => later(Fix::Line),
                     (_, AttributeValue::FileIndex(f)) if !same.files => {
-                        if let Some((_, files)) = m.line {
-                            if let Some(&new) = files.get(f as usize) {
-                                put(field, form, word, new).map_err(fail)?;
-                            }
+                        if let Some(&new) = m.files.and_then(|files| files.get(f as usize)) {
+                            put(field, form, word, new).map_err(fail)?;
                         }
                     }
                     (_, AttributeValue::RangeListsRef(o)) => {
                         let old = dwarf.ranges_offset_from_raw(unit, o).0 as u64;
-                        let (lists, base) = m.ranges;
-                        let new = lists
-                            .get(old)
-                            .ok_or_else(|| fail(format!("range list {old:#x} was not read")))?;
-                        put(field, form, word, base + new).map_err(fail)?;
+                        n.ranges.push(old);
+                        later(Fix::Ranges(old));
                     }
                     (_, AttributeValue::LocationListsRef(o)) => {
-                        let (lists, base) = m.locs;
-                        let new = lists
-                            .get(o.0 as u64)
-                            .ok_or_else(|| fail(format!("location list {:#x} was not read", o.0)))?;
-                        put(field, form, word, base + new).map_err(fail)?;
+                        n.locs.push(o.0 as u64);
+                        later(Fix::Locs(o.0 as u64));
                     }
-                    (_, AttributeValue::DebugRngListsBase(_)) => {
-                        let (lists, base) = m.ranges;
-                        put(field, form, word, base + lists.base.unwrap_or(0)).map_err(fail)?;
+                    (_, AttributeValue::DebugRngListsIndex(i)) => {
+                        let o = dwarf.ranges_offset(unit, i).map_err(|e| fail(e.to_string()))?.0 as u64;
+                        n.ranges.push(o);
+                        n.ranges_indexed.push((i.0 as u64, o));
                     }
-                    (_, AttributeValue::DebugLocListsBase(_)) => {
-                        let (lists, base) = m.locs;
-                        put(field, form, word, base + lists.base.unwrap_or(0)).map_err(fail)?;
+                    (_, AttributeValue::DebugLocListsIndex(i)) => {
+                        let o = dwarf
+                            .locations_offset(unit, i)
+                            .map_err(|e| fail(e.to_string()))?
+                            .0 as u64;
+                        n.locs.push(o);
+                        n.locs_indexed.push((i.0 as u64, o));
                     }
+                    (name, AttributeValue::DebugAddrIndex(i)) if code_address(name) => {
+                        n.addrx.push(i.0 as u64)
+                    }
+                    (dw::DW_AT_dwo_name | dw::DW_AT_GNU_dwo_name, _) => n.dwo = true,
+                    (_, AttributeValue::DebugRngListsBase(_)) => later(Fix::RangesBase),
+                    (_, AttributeValue::DebugLocListsBase(_)) => later(Fix::LocsBase),
                     (_, AttributeValue::DebugStrOffsetsBase(o)) => {
                         put(field, form, word, o.0 as u64 + m.str_offsets).map_err(fail)?
                     }
@@ -434,5 +469,13 @@ pub fn patch(
             Ok(())
         },
     )?;
-    Ok(tombstoned)
+    for v in [&mut n.ranges, &mut n.locs] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    Ok(Rewritten {
+        needs: n,
+        fixups,
+        tombstoned,
+    })
 }
