@@ -3,16 +3,17 @@
 //! global renumbered, and every offset between sections rewritten.
 //!
 //! In order: each input's sections are read with gimli and its units
-//! listed; the strings of all inputs go into one table per string section
-//! ([`strings`]); then per unit, in parallel, what it refers to is
-//! collected ([`units::collect`]), its line program moved and re-encoded
-//! ([`line`]) and its range and location lists written anew ([`lists`]);
-//! the line programs are written one after another; then per unit, in
-//! parallel, the output's copy of the unit is patched ([`units::patch`]);
-//! last the small sections that hold addresses or offsets of their own
-//! (`.debug_addr`, `.debug_str_offsets`, `.debug_aranges`, the name
-//! tables) are patched. Abbreviations and units are concatenated, input
-//! by input.
+//! listed, the largest input first; the strings of all inputs are merged
+//! ([`strings`]); the sections that are patched in place are copied,
+//! input after input. Then each unit is one parallel task: its line
+//! program moved and re-encoded ([`line::rewrite`]), one pass over its entries that
+//! patches its copy and collects what it refers to ([`units::rewrite`]),
+//! and its range and location lists patched in place (DWARF 4) or written
+//! anew ([`lists`]). Last, one after another: the line programs and list
+//! pieces are concatenated, the fields that point into them written
+//! ([`units::fix`]), and the small sections that hold addresses or offsets
+//! of their own (`.debug_addr`, `.debug_str_offsets`, `.debug_aranges`,
+//! the name tables) patched.
 
 pub(crate) mod expr;
 pub(crate) mod line;

@@ -130,7 +130,7 @@ fn walk(
 }
 
 /// Whether an attribute of this form may refer outside `.debug_info`
-/// (what [`collect`] looks for): section offsets (also `data4`/`data8`
+/// (what [`rewrite`] collects): section offsets (also `data4`/`data8`
 /// before DWARF 4), list and address indices, split-DWARF names.
 fn refers_out(spec: &gimli::read::AttributeSpecification) -> bool {
     matches!(
@@ -252,7 +252,7 @@ pub struct Same {
     pub info: bool,
 }
 
-/// Whether [`patch`] must read attributes of this specification, given
+/// Whether [`rewrite`] must read attributes of this specification, given
 /// what stays the same.
 fn patched(same: Same, spec: &gimli::read::AttributeSpecification) -> bool {
     if refers_out(spec) {
