@@ -1887,3 +1887,30 @@ fn split_dwarf_reference_is_kept_with_a_note() {
     // The rest of the DWARF is kept as ever.
     assert!(out.has_dwarf());
 }
+
+#[test]
+fn source_map_for_no_input_is_an_error() {
+    let Some(dir) = srcmap_set() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.wasm");
+    let args = [
+        "fuse".to_string(),
+        dir.join("lib.wasm").display().to_string(),
+        dir.join("app.wasm").display().to_string(),
+        "-o".into(),
+        out.display().to_string(),
+        "--output-source-map".into(),
+        tmp.path().join("out.wasm.map").display().to_string(),
+        "--source-map".into(),
+        format!("nosuch={}", dir.join("lib.wasm.map").display()),
+    ];
+    let o = common::weld(&args);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("source map of nosuch: no input has this name"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written");
+}

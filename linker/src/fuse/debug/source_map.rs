@@ -88,6 +88,13 @@ pub fn keep(
         reports: vec![MapReport::default(); cx.modules.len()],
         ..MapOut::default()
     };
+    if let Some((name, path)) = opts.inputs.iter().find(|(n, _)| !cx.names.contains(&n.as_str())) {
+        return Err(FuseError::SourceMap {
+            map: path.display().to_string(),
+            input: name.clone(),
+            reason: "no input has this name (--source-map NAME=FILE names an input)".into(),
+        });
+    }
     let mut tokens: Vec<Moved> = Vec::new();
     let mut contents: Vec<(String, String)> = Vec::new();
     for &k in &plan.order {
