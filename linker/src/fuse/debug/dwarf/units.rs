@@ -133,20 +133,41 @@ fn walk(
 /// (what [`rewrite`] collects): section offsets (also `data4`/`data8`
 /// before DWARF 4), list and address indices, split-DWARF names.
 fn refers_out(spec: &gimli::read::AttributeSpecification) -> bool {
-    matches!(
-        spec.form(),
+    match spec.form() {
         dw::DW_FORM_sec_offset
-            | dw::DW_FORM_rnglistx
-            | dw::DW_FORM_loclistx
-            | dw::DW_FORM_addrx
-            | dw::DW_FORM_addrx1
-            | dw::DW_FORM_addrx2
-            | dw::DW_FORM_addrx3
-            | dw::DW_FORM_addrx4
-            | dw::DW_FORM_GNU_addr_index
-            | dw::DW_FORM_data4
-            | dw::DW_FORM_data8
-    ) || matches!(spec.name(), dw::DW_AT_dwo_name | dw::DW_AT_GNU_dwo_name)
+        | dw::DW_FORM_rnglistx
+        | dw::DW_FORM_loclistx
+        | dw::DW_FORM_addrx
+        | dw::DW_FORM_addrx1
+        | dw::DW_FORM_addrx2
+        | dw::DW_FORM_addrx3
+        | dw::DW_FORM_addrx4
+        | dw::DW_FORM_GNU_addr_index => true,
+        dw::DW_FORM_data4 | dw::DW_FORM_data8 => offset_in_data(spec.name()),
+        _ => matches!(spec.name(), dw::DW_AT_dwo_name | dw::DW_AT_GNU_dwo_name),
+    }
+}
+
+/// Whether attribute `name` may hold a section offset in a `data4` or
+/// `data8` form (DWARF 2 and 3 had no `sec_offset`); gimli's reading of
+/// the value tells, by version.
+fn offset_in_data(name: dw::DwAt) -> bool {
+    matches!(
+        name,
+        dw::DW_AT_stmt_list
+            | dw::DW_AT_ranges
+            | dw::DW_AT_start_scope
+            | dw::DW_AT_location
+            | dw::DW_AT_frame_base
+            | dw::DW_AT_string_length
+            | dw::DW_AT_return_addr
+            | dw::DW_AT_data_member_location
+            | dw::DW_AT_segment
+            | dw::DW_AT_static_link
+            | dw::DW_AT_use_location
+            | dw::DW_AT_vtable_elem_location
+            | dw::DW_AT_macro_info
+    )
 }
 
 /// Where the unit's references go in the output.
@@ -277,7 +298,7 @@ fn patched(same: Same, spec: &gimli::read::AttributeSpecification) -> bool {
         | dw::DW_FORM_implicit_const => match spec.name() {
             dw::DW_AT_high_pc => true,
             dw::DW_AT_decl_file | dw::DW_AT_call_file => !same.files,
-            _ => matches!(spec.form(), dw::DW_FORM_data4 | dw::DW_FORM_data8),
+            name => matches!(spec.form(), dw::DW_FORM_data4 | dw::DW_FORM_data8) && offset_in_data(name),
         },
         _ => false,
     }
