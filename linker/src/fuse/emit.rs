@@ -51,6 +51,12 @@ fn malformed(file: &str, item: impl Into<String>, e: RewriteError) -> FuseError 
 /// folding (before it: `plan.kept` says which survive, `plan.renumber` how
 /// to patch them); each chunk is freed once copied. Otherwise bodies are
 /// rewritten here, a chunk at a time (and validated, with `checks`).
+///
+/// With `debug` (the inputs have debug information, or source maps are
+/// asked for; the bodies must then be given, with their offset maps), the
+/// inputs' DWARF is rewritten while the sections before the code are
+/// built, and the source maps once the code section's place is known; the
+/// debug sections go after the merged custom sections.
 pub fn emit(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
@@ -147,7 +153,6 @@ pub fn emit(
                     .map_or(0, |b| leb_len(b.len() as u64) + b.len());
             map.set_out_code((head.len() + 1 + leb_len(code_len as u64)) as u64);
             let mut d = crate::fuse::debug::finish(cx, plan, &map, maps, dwarf?)?;
-
             warnings.append(&mut d.warnings);
             Some(d)
         }
