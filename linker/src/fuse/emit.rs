@@ -127,6 +127,11 @@ pub fn emit(
     let data = (data_len, data_total);
 
     let Some((bodies, (order, sizes, dwarf))) = bodies.zip(sized) else {
+        if debug.is_some() {
+            return Err(FuseError::Inconsistent {
+                what: "debug information is kept only from bodies rewritten up front",
+            });
+        }
         let pieces = [customs.as_slice()];
         let parts = parts(
             head.as_slice(),
