@@ -650,7 +650,12 @@ pub struct Shift {
 /// Input body offset `x` moved through the offset map `shifts` (sorted by
 /// `from`, as the rewriter records them).
 pub fn map_offset(shifts: &[Shift], x: u32) -> u32 {
-    let i = shifts.partition_point(|s| s.from <= x);
+    map_offset_at(shifts, shifts.partition_point(|s| s.from <= x), x)
+}
+
+/// [`map_offset`], given `i`, the number of points at or before `x` (for
+/// a caller that walks the points in order).
+pub fn map_offset_at(shifts: &[Shift], i: usize, x: u32) -> u32 {
     let (from, to) = match i {
         0 => (0, 0),
         i => (shifts[i - 1].from, shifts[i - 1].to),

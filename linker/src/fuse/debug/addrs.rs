@@ -11,7 +11,7 @@
 //! for the function, two for the offset.
 
 use rayon::prelude::*;
-use weld_format::rewrite::{map_offset, Shift};
+use weld_format::rewrite::{map_offset_at, Shift};
 use weld_format::survey::ModuleSurvey;
 use weld_format::FuncIdx;
 
@@ -299,7 +299,7 @@ impl<'r> CodeMap<'r> {
                 out: self.out[out as usize],
                 first: self.shifts[own as usize],
                 second: &self.patched[own as usize],
-                at: (0, 0),
+                at: None,
                 last: 0,
             },
             folded,
@@ -309,39 +309,27 @@ impl<'r> CodeMap<'r> {
     /// An address of input `k`'s defined function `d` (inside its span,
     /// its end included), moved.
     pub fn translate_in(&self, k: usize, d: usize, addr: u32) -> Moved {
-        let input = &self.inputs[k];
-        let Place::In { out, own, folded } = input.places[d] else {
-            return Moved::Gone;
-        };
-        let s = input.spans[d];
-        let o = self.out[out as usize];
-        let a = if addr <= s.start {
-            o.start
-        } else if addr < s.body {
-            o.body
-        } else {
-            let x = map_offset(self.shifts[own as usize], addr - s.body);
-            (o.body + map_offset(&self.patched[own as usize], x)).min(o.end)
-        };
-        if folded {
-            Moved::Folded(a)
-        } else {
-            Moved::To(a)
+        match self.cursor(k, d) {
+            Some((mut c, false)) => Moved::To(c.at(addr)),
+            Some((mut c, true)) => Moved::Folded(c.at(addr)),
+            None => Moved::Gone,
         }
     }
 }
 
 /// Addresses of one function, moved in (mostly) increasing order: each
-/// offset map is walked forward from where the last address left it, and
-/// searched again only when an address goes back.
+/// offset map is searched for the first address, then walked forward from
+/// where the last address left it, and searched again only when an
+/// address goes back.
 #[derive(Debug)]
 pub struct Cursor<'m> {
     span: FuncSpan,
     out: FuncSpan,
     first: &'m [Shift],
     second: &'m [Shift],
-    /// How many points of each map lie at or before the last offset.
-    at: (usize, usize),
+    /// How many points of each map lie at or before the last offset
+    /// (`None`: not known, found by binary search at the next address).
+    at: Option<(usize, usize)>,
     last: u32,
 }
 
@@ -358,27 +346,25 @@ impl Cursor<'_> {
         }
         let x = addr - s.body;
         if x < self.last {
-            self.at = (0, 0);
+            self.at = None;
         }
         self.last = x;
-        let y = step(self.first, &mut self.at.0, x);
-        (o.body + step(self.second, &mut self.at.1, y)).min(o.end)
+        let (first, second) = (self.first, self.second);
+        let at = self.at.get_or_insert_with(|| {
+            let i = first.partition_point(|p| p.from <= x);
+            let y = map_offset_at(first, i, x);
+            (i, second.partition_point(|p| p.from <= y))
+        });
+        let y = step(first, &mut at.0, x);
+        (o.body + step(second, &mut at.1, y)).min(o.end)
     }
 }
 
-/// [`map_offset`], walking forward from `*i` points (which must all lie at
-/// or before `x`).
+/// [`map_offset`](weld_format::rewrite::map_offset), walking forward from
+/// `*i` points (which must all lie at or before `x`).
 fn step(shifts: &[Shift], i: &mut usize, x: u32) -> u32 {
     while *i < shifts.len() && shifts[*i].from <= x {
         *i += 1;
     }
-    let (from, to) = match *i {
-        0 => (0, 0),
-        i => (shifts[i - 1].from, shifts[i - 1].to),
-    };
-    let y = to as u64 + (x - from) as u64;
-    match shifts.get(*i) {
-        Some(next) => y.min(next.to as u64) as u32,
-        None => y.min(u32::MAX as u64) as u32,
-    }
+    map_offset_at(shifts, *i, x)
 }

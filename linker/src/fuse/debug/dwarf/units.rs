@@ -220,6 +220,18 @@ pub enum Fix {
     LocsBase,
 }
 
+impl std::fmt::Display for Fix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fix::Line => f.write_str("the unit's line program"),
+            Fix::Ranges(o) => write!(f, "the range list at {o:#x}"),
+            Fix::Locs(o) => write!(f, "the location list at {o:#x}"),
+            Fix::RangesBase => f.write_str("the unit's range lists"),
+            Fix::LocsBase => f.write_str("the unit's location lists"),
+        }
+    }
+}
+
 /// What one pass over a unit found besides what it patched.
 #[derive(Debug, Default)]
 pub struct Rewritten {
@@ -251,7 +263,7 @@ pub fn fix(
             Fix::LocsBase => Some(locs.1 + locs.0.base.unwrap_or(0)),
         };
         let fail = |reason: String| Fault::new(".debug_info", f.start as u64, reason);
-        let value = value.ok_or_else(|| fail(format!("{:?} was not read", f.what)))?;
+        let value = value.ok_or_else(|| fail(format!("{} was not read", f.what)))?;
         put(&mut bytes[f.start as usize..f.end as usize], f.form, word, value).map_err(fail)?;
     }
     Ok(())
