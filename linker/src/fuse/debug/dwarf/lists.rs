@@ -60,15 +60,16 @@ impl ListsOut {
     }
 }
 
-/// One list entry, moved: a start and a length, or the default location.
-enum Entry<'e> {
+/// One list entry, moved: a start and a length (with its expression, in
+/// a location list), or the default location.
+enum Entry {
     Range {
         begin: u32,
         len: u32,
-        expr: Option<&'e [u8]>,
+        expr: Option<Vec<u8>>,
     },
     Default {
-        expr: &'e [u8],
+        expr: Vec<u8>,
     },
 }
 
@@ -192,8 +193,7 @@ pub fn locations(
     } else {
         ".debug_loclists"
     };
-    let mut exprs: Vec<Vec<u8>> = Vec::new();
-    let mut raw = Vec::with_capacity(offsets.len());
+    let mut lists = Vec::with_capacity(offsets.len());
     let mut dropped = 0;
     let mut mover = Mover::new(*tx);
     for &o in offsets {
@@ -202,38 +202,23 @@ pub fn locations(
             .map_err(|e| Fault::gimli(section, o, e))?;
         let mut entries = Vec::new();
         while let Some(l) = it.next().map_err(|e| Fault::gimli(section, o, e))? {
-            let mut bytes = l.data.0.slice().to_vec();
-            patch_expression(tx, enc, &mut bytes).map_err(|reason| Fault::new(section, o, reason))?;
-            exprs.push(bytes);
-            let e = exprs.len() - 1;
+            let mut expr = l.data.0.slice().to_vec();
+            patch_expression(tx, enc, &mut expr).map_err(|reason| Fault::new(section, o, reason))?;
             if l.range.begin == 0 && l.range.end == u64::MAX {
-                entries.push((None, e));
+                entries.push(Entry::Default { expr });
                 continue;
             }
             match mover.range(l.range.begin, l.range.end) {
-                Some(r) => entries.push((Some(r), e)),
+                Some((begin, len)) => entries.push(Entry::Range {
+                    begin,
+                    len,
+                    expr: Some(expr),
+                }),
                 None => dropped += 1,
             }
         }
-        raw.push((o, entries));
+        lists.push((o, entries));
     }
-    let lists: Vec<(u64, Vec<Entry<'_>>)> = raw
-        .into_iter()
-        .map(|(o, entries)| {
-            let entries = entries
-                .into_iter()
-                .map(|(r, e)| match r {
-                    Some((begin, len)) => Entry::Range {
-                        begin,
-                        len,
-                        expr: Some(&exprs[e]),
-                    },
-                    None => Entry::Default { expr: &exprs[e] },
-                })
-                .collect();
-            (o, entries)
-        })
-        .collect();
     let mut out = write(enc, &lists, indexed, true);
     out.dropped = dropped;
     Ok(out)
@@ -241,7 +226,7 @@ pub fn locations(
 
 /// Writes the lists (`locs`: location lists, else range lists). Writing
 /// into memory cannot fail, so gimli's results are dropped.
-fn write(enc: Encoding, lists: &[(u64, Vec<Entry<'_>>)], indexed: &[(u64, u64)], locs: bool) -> ListsOut {
+fn write(enc: Encoding, lists: &[(u64, Vec<Entry>)], indexed: &[(u64, u64)], locs: bool) -> ListsOut {
     let mut w = EndianVec::new(LittleEndian);
     let size = enc.address_size;
     let mut base = None;
@@ -269,8 +254,8 @@ fn write(enc: Encoding, lists: &[(u64, Vec<Entry<'_>>)], indexed: &[(u64, u64)],
             let _ = w.write_udata(0, size);
         }
         for e in entries {
-            match *e {
-                Entry::Range { begin, len, expr } => {
+            match e {
+                &Entry::Range { begin, len, ref expr } => {
                     if enc.version <= 4 {
                         let _ = w.write_address(Address::Constant(begin as u64), size);
                         let _ = w.write_address(Address::Constant(begin as u64 + len as u64), size);
