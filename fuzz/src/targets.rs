@@ -13,7 +13,7 @@ use weld_format::names::{
     canonical_hash_name, parse_hash_name, semver_compatible, ExternName, ProviderIndex,
 };
 use weld_format::Inputs;
-use weld_linker::{FuseError, FuseOptions, Icf, OnConflict};
+use weld_linker::{FuseError, FuseOptions, Fused, Icf, OnConflict};
 
 /// What one run of a target did with its input.
 #[must_use = "count the runs that reached weld"]
@@ -179,21 +179,8 @@ pub fn fuse(u: &mut Unstructured) -> Outcome {
         icf,
         ..Default::default()
     };
-    let run = || {
-        let inputs = Inputs::from_memory(modules.clone()).expect("generated modules load");
-        weld_linker::fuse(&opts, &inputs)
-    };
-    match run() {
+    match fuse_checked(&opts, &modules) {
         Ok(fused) => {
-            // weld validated the inputs' bodies while rewriting them and the
-            // output's sections after (DESIGN §3): the whole output must
-            // validate, read again from scratch.
-            let all = wasmparser::WasmFeatures::all();
-            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&fused.bytes) {
-                panic!("invalid output: {e}");
-            }
-            let again = run().expect("second run");
-            assert!(fused.bytes == again.bytes, "fuse is not deterministic");
             // Where wasmi runs them all (no GC, exceptions or SIMD), the
             // fused module behaves as the inputs instantiated one by one
             // (each imports from the one before: that is their order).
@@ -213,6 +200,25 @@ pub fn fuse(u: &mut Unstructured) -> Outcome {
         Err(e) => panic!("fuse refused generated modules: {e}"),
     }
     Outcome::Reached
+}
+
+/// Fuses `modules`. When that succeeds, the whole output must validate,
+/// read again from scratch (weld validated the inputs' bodies while
+/// rewriting them and the output's sections after, DESIGN §3), and a
+/// second run must give the same bytes.
+fn fuse_checked(opts: &FuseOptions, modules: &[(String, Vec<u8>)]) -> Result<Fused, weld_linker::Error> {
+    let run = || {
+        let inputs = Inputs::from_memory(modules.to_vec()).expect("generated modules load");
+        weld_linker::fuse(opts, &inputs)
+    };
+    let fused = run()?;
+    let all = wasmparser::WasmFeatures::all();
+    if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&fused.bytes) {
+        panic!("invalid output: {e}");
+    }
+    let again = run().expect("second run");
+    assert!(fused.bytes == again.bytes, "fuse is not deterministic");
+    Ok(fused)
 }
 
 /// What the fuse target runs on.
@@ -888,20 +894,10 @@ pub fn dwarf(u: &mut Unstructured) -> Outcome {
         strip_debug: false,
         ..Default::default()
     };
-    let run = || {
-        let inputs = Inputs::from_memory(case.modules.clone()).expect("generated modules load");
-        weld_linker::fuse(&opts, &inputs)
-    };
     let b = case.breaks;
     let broken = b.corrupt || b.past;
-    match run() {
+    match fuse_checked(&opts, &case.modules) {
         Ok(fused) => {
-            let all = wasmparser::WasmFeatures::all();
-            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&fused.bytes) {
-                panic!("invalid output: {e}");
-            }
-            let again = run().expect("second run");
-            assert!(fused.bytes == again.bytes, "fuse is not deterministic");
             if !broken {
                 check_output_dwarf(&fused.bytes);
             }
