@@ -122,12 +122,20 @@ fn validate(what: &str, bytes: &[u8]) {
         .unwrap_or_else(|e| panic!("{what}: the output does not validate: {e}"));
 }
 
-/// `weld fuse FILES... -o OUT --map MAP EXTRA...`; inputs named by the map.
-fn fuse(set: &str, files: &[PathBuf], extra: &[&str]) -> Linked {
+/// What `weld COMMAND FILES... -o OUT --map MAP EXTRA...` wrote (it must
+/// succeed): the output (validated), the map, stderr, the folder.
+struct Ran {
+    out: Vec<u8>,
+    map: Value,
+    stderr: String,
+    dir: tempfile::TempDir,
+}
+
+fn run(command: &str, set: &str, files: &[PathBuf], extra: &[&str]) -> Ran {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("out.wasm");
     let map_path = dir.path().join("map.json");
-    let mut args: Vec<String> = vec!["fuse".into()];
+    let mut args: Vec<String> = vec![command.into()];
     args.extend(files.iter().map(|p| p.display().to_string()));
     args.extend(["-o".into(), out_path.display().to_string()]);
     args.extend(["--map".into(), map_path.display().to_string()]);
@@ -135,6 +143,24 @@ fn fuse(set: &str, files: &[PathBuf], extra: &[&str]) -> Linked {
     let o = common::weld(&args);
     assert!(o.status.success(), "{set}: weld {args:?}: {}", stderr(&o));
     let map: Value = serde_json::from_slice(&std::fs::read(&map_path).unwrap()).unwrap();
+    let out = std::fs::read(&out_path).unwrap();
+    validate(set, &out);
+    Ran {
+        out,
+        map,
+        stderr: stderr(&o),
+        dir,
+    }
+}
+
+/// `weld fuse FILES... -o OUT --map MAP EXTRA...`; inputs named by the map.
+fn fuse(set: &str, files: &[PathBuf], extra: &[&str]) -> Linked {
+    let Ran {
+        out,
+        map,
+        stderr,
+        dir,
+    } = run("fuse", set, files, extra);
     let names: Vec<String> = map["inputs"]
         .as_array()
         .unwrap()
@@ -151,14 +177,12 @@ fn fuse(set: &str, files: &[PathBuf], extra: &[&str]) -> Linked {
             bytes: std::fs::read(p).unwrap(),
         })
         .collect();
-    let out = std::fs::read(&out_path).unwrap();
-    validate(set, &out);
     Linked {
         set: set.to_string(),
         inputs,
         out,
         map,
-        stderr: stderr(&o),
+        stderr,
         dir,
     }
 }
@@ -166,18 +190,13 @@ fn fuse(set: &str, files: &[PathBuf], extra: &[&str]) -> Linked {
 /// `weld link FILES... -o OUT --map MAP`, as tests/link.rs links (MAIN
 /// first, libc.so last); inputs named by the map's `libraries`.
 fn link(set: &str, files: &[PathBuf], extra: &[&str]) -> Linked {
-    let dir = tempfile::tempdir().unwrap();
-    let out_path = dir.path().join("out.wasm");
-    let map_path = dir.path().join("map.json");
-    let mut args: Vec<String> = vec!["link".into()];
-    args.extend(files.iter().map(|p| p.display().to_string()));
-    args.extend(["-o".into(), out_path.display().to_string()]);
-    args.extend(["--map".into(), map_path.display().to_string()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let o = common::weld(&args);
-    assert!(o.status.success(), "{set}: weld {args:?}: {}", stderr(&o));
-    let full: Value = serde_json::from_slice(&std::fs::read(&map_path).unwrap()).unwrap();
-    let inputs = full["libraries"]
+    let Ran {
+        out,
+        map,
+        stderr,
+        dir,
+    } = run("link", set, files, extra);
+    let inputs = map["libraries"]
         .as_array()
         .unwrap()
         .iter()
@@ -190,14 +209,12 @@ fn link(set: &str, files: &[PathBuf], extra: &[&str]) -> Linked {
             }
         })
         .collect();
-    let out = std::fs::read(&out_path).unwrap();
-    validate(set, &out);
     Linked {
         set: set.to_string(),
         inputs,
         out,
-        map: full["fuse"].clone(),
-        stderr: stderr(&o),
+        map: map["fuse"].clone(),
+        stderr,
         dir,
     }
 }
