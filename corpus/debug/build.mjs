@@ -10,7 +10,7 @@
 // included). An output whose digest matches is not rebuilt.
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
+import { clangStep } from '../lib/clang-step.mjs';
 
 const [bundle, srcRoot, sysroot, outRoot, ...only] = process.argv.slice(2);
 const { runClang } = await import(bundle);
@@ -52,44 +52,15 @@ try {
     const outDir = path.join(outRoot, set);
     fs.mkdirSync(outDir, { recursive: true });
     for (const [out, flags, inputs] of steps) {
-      const files = {};
-      const hash = crypto.createHash('sha256').update(version + '\0' + flags.join('\0'));
-      const args = [];
-      for (const input of inputs) {
+      const paths = inputs.map((input) => {
         let p;
         if (input.startsWith('@sysroot/')) p = path.join(sysroot, input.slice(9));
         else if (fs.existsSync(path.join(srcRoot, src, input))) p = path.join(srcRoot, src, input);
         else p = path.join(outDir, input);
         if (!fs.existsSync(p)) throw new Error(`${set}/${out}: input ${input} not found (${p})`);
-        const bytes = fs.readFileSync(p);
-        const name = path.basename(p);
-        files[name] = bytes;
-        hash.update('\0' + name + '\0').update(bytes);
-        if (!name.endsWith('.h')) args.push(name);
-      }
-      const digest = hash.digest('hex');
-      const target = path.join(outDir, out);
-      const stamp = target + '.digest';
-      if (fs.existsSync(target) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === digest) {
-        console.log(`ok ${set}/${out}`);
-        continue;
-      }
-      const started = Date.now();
-      let result;
-      try {
-        result = await runClang(['clang', ...flags, ...args, '-o', 'out.wasm'], files, {
-          stdout: (b) => b && process.stderr.write(b),
-          stderr: (b) => b && process.stderr.write(b),
-        });
-      } catch (e) {
-        throw new Error(`${set}/${out}: clang ${e.code !== undefined ? `exited with status ${e.code}` : `failed: ${e.message}`}`);
-      }
-      if (!result || !result['out.wasm']) throw new Error(`${set}/${out}: clang produced no output`);
-      const tmp = target + '.tmp';
-      fs.writeFileSync(tmp, result['out.wasm']);
-      fs.renameSync(tmp, target);
-      fs.writeFileSync(stamp, digest);
-      console.log(`built ${set}/${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return p;
+      });
+      await clangStep({ runClang, version, set, out, outDir, flags, paths });
     }
   }
 } catch (e) {

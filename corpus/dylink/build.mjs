@@ -9,7 +9,7 @@
 // whose digest matches is not rebuilt.
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
+import { clangStep } from '../lib/clang-step.mjs';
 
 const [bundle, srcRoot, outRoot, ...only] = process.argv.slice(2);
 const { runClang } = await import(bundle);
@@ -54,38 +54,12 @@ for (const [set, steps] of Object.entries(SETS)) {
   const outDir = path.join(outRoot, set);
   fs.mkdirSync(outDir, { recursive: true });
   for (const [out, flags, inputs] of steps) {
-    const files = {};
-    const hash = crypto.createHash('sha256').update(version + '\0' + flags.join('\0'));
-    const args = [];
-    for (const input of inputs) {
-      let p;
-      if (input.startsWith('@sysroot/')) p = path.join(sysroot, input.slice(9));
-      else if (input.startsWith('@src/')) p = path.join(outRoot, 'src', input.slice(5));
-      else if (fs.existsSync(path.join(outDir, input)) && !fs.existsSync(path.join(srcRoot, set, input))) p = path.join(outDir, input);
-      else p = path.join(srcRoot, set, input);
-      const bytes = fs.readFileSync(p);
-      const name = path.basename(p);
-      files[name] = bytes;
-      hash.update('\0' + name + '\0').update(bytes);
-      if (!name.endsWith('.h')) args.push(name);
-    }
-    const digest = hash.digest('hex');
-    const target = path.join(outDir, out);
-    const stamp = target + '.digest';
-    if (fs.existsSync(target) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === digest) {
-      console.log(`ok ${set}/${out}`);
-      continue;
-    }
-    const started = Date.now();
-    const result = await runClang(['clang', '--target=wasm32-wasip1', ...flags, ...args, '-o', 'out.wasm'], files, {
-      stdout: (b) => b && process.stderr.write(b),
-      stderr: (b) => b && process.stderr.write(b),
+    const paths = inputs.map((input) => {
+      if (input.startsWith('@sysroot/')) return path.join(sysroot, input.slice(9));
+      if (input.startsWith('@src/')) return path.join(outRoot, 'src', input.slice(5));
+      if (fs.existsSync(path.join(outDir, input)) && !fs.existsSync(path.join(srcRoot, set, input))) return path.join(outDir, input);
+      return path.join(srcRoot, set, input);
     });
-    if (!result || !result['out.wasm']) throw new Error(`${set}/${out}: clang produced no output`);
-    const tmp = target + '.tmp';
-    fs.writeFileSync(tmp, result['out.wasm']);
-    fs.renameSync(tmp, target);
-    fs.writeFileSync(stamp, digest);
-    console.log(`built ${set}/${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await clangStep({ runClang, version, set, out, outDir, prefix: ['--target=wasm32-wasip1'], flags, paths });
   }
 }
