@@ -51,6 +51,22 @@ pub struct Custom<'a> {
     pub data_offset: u64,
 }
 
+impl<'a> Custom<'a> {
+    /// The custom section wasmparser read.
+    fn of(c: &wasmparser::CustomSectionReader<'a>) -> Custom<'a> {
+        Custom {
+            name: c.name(),
+            data: c.data(),
+            data_offset: c.data_offset(),
+        }
+    }
+}
+
+/// A section whose id neither a module nor a component has.
+fn unknown_section(input: &str, id: u8, at: u64) -> Problem {
+    Problem::at(input, format!("section {id}"), Some(at), "unknown section id")
+}
+
 /// Counts per core index space.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SpaceCounts {
@@ -558,21 +574,10 @@ fn survey_module<'a>(
             Payload::CodeSectionEntry(body) => m.bodies.push(body),
             Payload::CustomSection(c) => {
                 span(0, Some(c.name()), c.range().end);
-                m.customs.push(Custom {
-                    name: c.name(),
-                    data: c.data(),
-                    data_offset: c.data_offset(),
-                });
+                m.customs.push(Custom::of(&c));
             }
             Payload::End(_) => {}
-            Payload::UnknownSection { id, range, .. } => {
-                return Err(Problem::at(
-                    input,
-                    format!("section {id}"),
-                    Some(range.start),
-                    "unknown section id",
-                ));
-            }
+            Payload::UnknownSection { id, range, .. } => return Err(unknown_section(input, id, range.start)),
             other => {
                 return Err(Problem::at(
                     input,
@@ -765,20 +770,11 @@ fn survey_component<'a>(
                 }
                 Payload::CustomSection(cs) => {
                     span(0, Some(cs.name()), cs.range().end);
-                    c.customs.push(Custom {
-                        name: cs.name(),
-                        data: cs.data(),
-                        data_offset: cs.data_offset(),
-                    });
+                    c.customs.push(Custom::of(&cs));
                 }
                 Payload::End(_) => {}
                 Payload::UnknownSection { id, range, .. } => {
-                    return Err(Problem::at(
-                        input,
-                        format!("section {id}"),
-                        Some(range.start),
-                        "unknown section id",
-                    ));
+                    return Err(unknown_section(input, id, range.start))
                 }
                 other => {
                     return Err(Problem::at(
