@@ -36,12 +36,19 @@ fn stopped(e: arbitrary::Error) -> Outcome {
 
 /// Arbitrary bytes through load, survey, inspect, graph and fuse (or, for a
 /// component, compose, split and bundle): errors are fine, panics are not,
-/// and any output must validate. Reached once the bytes load as an input
-/// (a wasm header or WAT text); survey may still refuse them, which the
-/// linker's commands must report as errors.
+/// and any output must validate. Bytes that do not load as an input (a wasm
+/// header or WAT text) are loaded again behind a core module's header, so
+/// that libFuzzer's mutations of the header do not keep most executions
+/// away from survey; survey may still refuse them, which the linker's
+/// commands must report as errors. Reached once either form loads.
 pub fn load_survey(data: &[u8]) -> Outcome {
-    let Ok(inputs) = Inputs::from_memory([("fuzz", data.to_vec())]) else {
-        return Outcome::Stopped("not a WebAssembly input");
+    const CORE_HEADER: &[u8] = b"\0asm\x01\0\0\0";
+    let inputs = match Inputs::from_memory([("fuzz", data.to_vec())]) {
+        Ok(inputs) => inputs,
+        Err(_) => match Inputs::from_memory([("fuzz", [CORE_HEADER, data].concat())]) {
+            Ok(inputs) => inputs,
+            Err(_) => return Outcome::Stopped("not a WebAssembly input, even behind a header"),
+        },
     };
     let input = inputs.iter().next().expect("one input");
     let _ = weld_format::survey(&input.display, input.bytes());
@@ -280,11 +287,11 @@ fn fuse_set_with(u: &mut Unstructured, defines: bool) -> Result<FuseSet> {
     })
 }
 
-/// Arbitrary strings through the name parser and the semver matcher.
+/// Arbitrary strings through the name parser and the semver matcher. Bytes
+/// that are not UTF-8 are read lossily (each bad sequence becomes U+FFFD),
+/// so every execution reaches the parser.
 pub fn names(data: &[u8]) -> Outcome {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return Outcome::Stopped("not UTF-8");
-    };
+    let text = String::from_utf8_lossy(data);
     let mut parts = text.splitn(2, '\n');
     let (a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     for s in [a, b] {
