@@ -24,6 +24,9 @@ enum Command {
     /// Link shared libraries (dylink.0) statically into one module: one memory
     /// and table laid out, GOT resolved, constructors in dependency order.
     Link(cli::link::Args),
+    /// Flatten a component: the core modules that share memory (main, the
+    /// preview1 adapter, `component link`'s libraries) linked into one, same WIT.
+    Flatten(cli::flatten::Args),
     /// Split a component: nested modules and components go to a content-addressed
     /// store (OCI image layout) and are imported back by canonical hash name.
     Split(cli::split::SplitArgs),
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Fuse(a) => cli::fuse::exec(a),
         Command::Compose(a) => cli::compose::exec(a),
         Command::Link(a) => cli::link::exec(a),
+        Command::Flatten(a) => cli::flatten::exec(a),
         Command::Graph(a) => cli::graph::exec(a),
         Command::Split(a) => cli::split::exec_split(a),
         Command::Bundle(a) => cli::split::exec_bundle(a),

@@ -30,6 +30,7 @@
 
 mod compose;
 mod error;
+mod flatten;
 mod fuse;
 mod limits;
 mod link;
@@ -42,6 +43,7 @@ mod targets;
 // The commands, each with its options (the first argument) and its output.
 
 // fuse: core modules → one core module.
+pub use flatten::{flatten, FlattenOptions, FlattenReport, Flattened, GroupReport};
 pub use fuse::icf::Icf;
 pub use fuse::plan::{Fold, OnConflict};
 pub use fuse::{
@@ -110,8 +112,8 @@ pub use targets::{targets, Direction, Status, TargetItem, TargetWorld, TargetsRe
 // The errors: one enum per operation, gathered under `Error`; a problem
 // inside an input is the one record `Problem`.
 pub use error::{
-    ArgumentSource, BadExportReason, BundleError, ComposeError, ComposeLimit, Error, FuseError, GraphError,
-    Item, LinkError, Problem, SplitError, TargetsError, TargetsProblem, WiringFileError,
+    ArgumentSource, BadExportReason, BundleError, ComposeError, ComposeLimit, Error, FlattenError, FuseError, GraphError,
+    Item, LinkError, Problem, FlattenRefusal, SplitError, TargetsError, TargetsProblem, WiringFileError,
 };
 pub use weld_format::write::WriteError;
 

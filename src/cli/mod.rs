@@ -16,6 +16,7 @@ macro_rules! out {
 }
 
 pub mod compose;
+pub mod flatten;
 pub mod fuse;
 pub mod graph;
 pub mod hash;

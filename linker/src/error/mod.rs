@@ -11,10 +11,12 @@ pub use crate::resolve::graph::GraphError;
 pub use crate::resolve::wiring::WiringFileError;
 
 mod compose;
+mod flatten;
 pub(crate) mod fuse;
 mod link;
 
 pub use compose::{ArgumentSource, BadExportReason, ComposeError, ComposeLimit};
+pub use flatten::{FlattenError, FlattenRefusal};
 pub use fuse::FuseError;
 pub use link::{
     Duplicate, LibraryFault, LibrarySetError, LinkError, NeededRefusal, Overflow, Segment, SymbolFault,
@@ -39,6 +41,9 @@ pub enum Error {
     /// Composing failed.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// Flattening a component failed.
+    #[error(transparent)]
+    Flatten(Box<FlattenError>),
     /// Linking shared libraries failed.
     #[error(transparent)]
     Link(Box<LinkError>),
@@ -123,5 +128,11 @@ pub enum TargetsProblem {
 impl From<LinkError> for Error {
     fn from(e: LinkError) -> Self {
         Error::Link(Box::new(e))
+    }
+}
+
+impl From<FlattenError> for Error {
+    fn from(e: FlattenError) -> Self {
+        Error::Flatten(Box::new(e))
     }
 }

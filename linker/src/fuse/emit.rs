@@ -441,7 +441,7 @@ fn head_to_start(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Module, FuseErr
     head.section(&plan.types.section);
     let mut imports = ImportSection::new();
     for imp in &plan.imports {
-        imports.import(&imp.module, imp.name, imp.ty);
+        imports.import(&imp.module, &imp.name, imp.ty);
     }
     if !imports.is_empty() {
         head.section(&imports);
@@ -525,23 +525,23 @@ fn head_to_start(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Module, FuseErr
     if !globals.is_empty() {
         head.section(&globals);
     }
+    let start = match &plan.start {
+        Some(Start::Existing(f)) => Some(f.0),
+        Some(Start::Synthesized { func, .. }) => Some(func.0),
+        None => None,
+    };
     let mut exports = ExportSection::new();
     for e in &plan.exports {
         exports.export(&e.name, ExportKind::from(e.kind), e.index);
     }
+    if let (Some(name), Some(f)) = (&plan.start_export, start) {
+        exports.export(name, ExportKind::Func, f);
+    }
     if !exports.is_empty() {
         head.section(&exports);
     }
-    match &plan.start {
-        Some(Start::Existing(f)) => {
-            head.section(&StartSection { function_index: f.0 });
-        }
-        Some(Start::Synthesized { func, .. }) => {
-            head.section(&StartSection {
-                function_index: func.0,
-            });
-        }
-        None => {}
+    if let (None, Some(f)) = (&plan.start_export, start) {
+        head.section(&StartSection { function_index: f });
     }
     Ok(head)
 }

@@ -188,6 +188,7 @@ fn fuse_staged(
     let plan_opts = PlanOptions {
         on_conflict: opts.on_conflict,
         exports: opts.exports.clone(),
+        ..PlanOptions::default()
     };
     let cx = FuseCx {
         files: &files,

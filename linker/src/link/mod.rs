@@ -302,6 +302,7 @@ fn fuse_stages(
         plan: PlanOptions {
             on_conflict: OnConflict::Skip,
             exports: Some(bound.public.clone()),
+            ..PlanOptions::default()
         },
         strip_debug: opts.strip_debug,
         source_maps: Default::default(),

@@ -180,7 +180,7 @@ pub fn graph(opts: &GraphOptions, inputs: &Inputs) -> Result<GraphReport, Error>
         for (k, t) in targets.iter().enumerate() {
             match t {
                 Target::Input { .. } => {}
-                Target::Host => {
+                Target::Host | Target::Renamed { .. } => {
                     let ns = match &surveys[i] {
                         Survey::Module(m) => m.imports[k].module.to_string(),
                         Survey::Component(c) => c.imports[k].name.name.to_string(),

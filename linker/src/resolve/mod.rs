@@ -163,6 +163,14 @@ pub enum Target {
     },
     /// A host namespace; left as an import.
     Host,
+    /// Left as an import under this name (`flatten`: one import per
+    /// component item, whatever the importing module called it).
+    Renamed {
+        /// The import's module name in the output.
+        module: String,
+        /// Its field name.
+        name: String,
+    },
     /// Nothing among the inputs provides it; left as an import.
     Unresolved {
         /// Why: what was looked for.

@@ -94,6 +94,7 @@ impl<'a> Plan<'a> {
             data: segments.data,
             exports: Vec::new(),
             start: None,
+            start_export: None,
             n_imports: kept.counts,
             folds: Vec::new(),
             renumber: None,
@@ -115,9 +116,10 @@ impl<'a> Plan<'a> {
         // then the ones asked for; a function whose only declaration was
         // a dropped export is declared for `ref.func`.
         let everything = PlanOptions {
-            exports: None,
             on_conflict: OnConflict::Rename,
+            ..PlanOptions::default()
         };
+        self.start_export = opts.start_export.clone();
         let all_exports = exports::plan_exports(cx, &everything, &self.maps)?;
         self.exports = exports::plan_exports(cx, opts, &self.maps)?;
         self.declare = exports::undeclared(&all_exports, &self.exports);

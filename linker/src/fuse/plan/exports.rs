@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use weld_format::{InputId, Space};
 
-use super::{OnConflict, OutExport, PlanOptions, SpaceMaps};
+use super::{OnConflict, OutExport, PlanOptions, Selected, SpaceMaps};
 use crate::error::{FuseError, Item};
 use crate::fuse::context::FuseCx;
 
@@ -32,6 +32,9 @@ pub(crate) fn plan_exports<'a>(
         modules,
         ..
     } = *cx;
+    if let Some(select) = &opts.select {
+        return selected(cx, select, maps);
+    }
     let mut out: Vec<OutExport<'a>> = Vec::new();
     let mut taken: HashMap<Cow<'a, str>, InputId> = HashMap::default();
     let mut conflicts = Vec::new();
@@ -97,6 +100,51 @@ pub(crate) fn plan_exports<'a>(
             return Err(FuseError::UnknownExports(missing));
         }
         out.retain(|e| keep.iter().any(|k| k == e.name.as_ref()));
+    }
+    Ok(out)
+}
+
+/// Exactly the exports `select` names, in its order: each input's export
+/// at its output index under its new name. A name the input does not
+/// export, or a new name given twice, is an error.
+fn selected<'a>(
+    cx: &FuseCx<'_, 'a>,
+    select: &[Selected],
+    maps: &[SpaceMaps],
+) -> Result<Vec<OutExport<'a>>, FuseError> {
+    let mut out = Vec::with_capacity(select.len());
+    let mut taken: HashMap<&str, ()> = HashMap::default();
+    let mut missing = Vec::new();
+    for s in select {
+        let i = s.input.as_usize();
+        let m = cx.modules[i];
+        let Some(ex) = m.export(&s.name) else {
+            missing.push(format!("{}: {}", cx.files[i], s.name));
+            continue;
+        };
+        let index = maps[i].get(Space::of_kind(ex.kind), ex.index).ok_or_else(|| {
+            FuseError::malformed(
+                cx.files[i],
+                Item::Export(ex.name.to_string()),
+                m.section_start(7),
+                "index out of range",
+            )
+        })?;
+        if taken.insert(s.out.as_str(), ()).is_some() {
+            return Err(FuseError::ExportConflicts(vec![(
+                s.out.clone(),
+                cx.files[i].to_string(),
+                cx.files[i].to_string(),
+            )]));
+        }
+        out.push(OutExport {
+            name: Cow::Owned(s.out.clone()),
+            kind: ex.kind,
+            index,
+        });
+    }
+    if !missing.is_empty() {
+        return Err(FuseError::UnknownExports(missing));
     }
     Ok(out)
 }

@@ -143,7 +143,7 @@ pub(crate) fn kept_imports<'a>(
     items: &mut ItemTypes,
 ) -> Result<KeptImports<'a>, FuseError> {
     let mut imports: Vec<OutImport<'a>> = Vec::new();
-    let mut import_key: HashMap<(Cow<'a, str>, &str, Vec<u8>), u32> = HashMap::default();
+    let mut import_key: HashMap<(Cow<'a, str>, Cow<'a, str>, Vec<u8>), u32> = HashMap::default();
     let mut kept: Vec<Vec<Option<u32>>> = vec![Vec::new(); cx.modules.len()];
     let mut counts = PerSpace::<u32>::default();
     for &k in order {
@@ -152,22 +152,24 @@ pub(crate) fn kept_imports<'a>(
         let mut remap = maps[k.as_usize()].remap();
         let mut mine = Vec::with_capacity(m.imports.len());
         for (i, imp) in m.imports.iter().enumerate() {
-            match cx.links.target(k, i) {
-                Target::Host | Target::Unresolved { .. } => {}
+            let (module, name): (Cow<'a, str>, Cow<'a, str>) = match cx.links.target(k, i) {
+                Target::Host | Target::Unresolved { .. } => {
+                    (cx.links.host_module(imp.module), Cow::Borrowed(imp.name))
+                }
+                Target::Renamed { module, name } => (Cow::Owned(module.clone()), Cow::Owned(name.clone())),
                 Target::Input { .. } | Target::Missing { .. } => {
                     mine.push(None);
                     continue;
                 }
-            }
+            };
             let ty = remap
                 .entity_type(imp.ty)
                 .map_err(|e| reencode_err(file, Item::import(imp), m.section_start(2), e))?;
             let mut key_bytes = Vec::new();
             ty.encode(&mut key_bytes);
             let space = Space::of_type_ref(&imp.ty);
-            let module = cx.links.host_module(imp.module);
             let idx = *import_key
-                .entry((module.clone(), imp.name, key_bytes))
+                .entry((module.clone(), name.clone(), key_bytes))
                 .or_insert_with(|| {
                     let idx = counts[space];
                     counts[space] += 1;
@@ -181,7 +183,7 @@ pub(crate) fn kept_imports<'a>(
                     }
                     imports.push(OutImport {
                         module,
-                        name: imp.name,
+                        name,
                         ty,
                     });
                     idx

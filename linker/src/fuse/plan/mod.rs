@@ -126,8 +126,8 @@ impl SpaceMaps {
 pub struct OutImport<'a> {
     /// Module name (a host import renamed by the host map is owned).
     pub module: Cow<'a, str>,
-    /// Field name.
-    pub name: &'a str,
+    /// Field name (owned when the resolution renamed the import).
+    pub name: Cow<'a, str>,
     /// Its type, in output indices.
     pub ty: EntityType,
 }
@@ -226,6 +226,8 @@ pub struct Plan<'a> {
     pub exports: Vec<OutExport<'a>>,
     /// The start function.
     pub start: Option<Start>,
+    /// Export the start under this name instead of a start section.
+    pub start_export: Option<String>,
     /// Imports per space (zero for types and segments).
     pub n_imports: PerSpace<u32>,
     /// Functions folded into others by identical code folding.
@@ -256,6 +258,25 @@ pub struct PlanOptions {
     pub on_conflict: OnConflict,
     /// Keep only these exports.
     pub exports: Option<Vec<String>>,
+    /// Instead of every input's exports, exactly these, in this order
+    /// (`flatten`: what the component aliases, named so they cannot clash).
+    pub select: Option<Vec<Selected>>,
+    /// Export the start function under this name instead of writing a
+    /// start section (`flatten`: the start runs after a later instance has
+    /// filled a table it calls through).
+    pub start_export: Option<String>,
+}
+
+/// One export of [`PlanOptions::select`]: input `input`'s export `name`,
+/// exported as `out`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    /// The input.
+    pub input: InputId,
+    /// Its export's name.
+    pub name: String,
+    /// The name in the fused module.
+    pub out: String,
 }
 
 impl<'a> Plan<'a> {

@@ -1,0 +1,499 @@
+//! `weld flatten`: the core modules of a component that share memory
+//! (main, the preview1 adapter, `component link`'s libraries and their
+//! `__init`/fixup modules) statically linked into one core module, the
+//! component rewritten around it with the same interface.
+//!
+//! The driver, one stage per module, in pipeline order: [`read`] (the
+//! component's top level as items), [`groups`] (core instances wired
+//! core-to-core), [`bind`] (every import of every member bound; checks;
+//! the shim looked through), [`link`] (fuse's plan/emit stages over the
+//! members), [`fixup`] (the module that fills the late table), [`nodes`]
+//! (the items as a graph: liveness and order), [`renumber`] and
+//! [`encode`] (the component written anew). Nested components are
+//! flattened first, each on its own.
+
+pub(crate) mod bind;
+pub(crate) mod encode;
+pub(crate) mod fixup;
+pub(crate) mod groups;
+pub(crate) mod link;
+pub(crate) mod nodes;
+pub(crate) mod read;
+pub(crate) mod renumber;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use wasmparser::{ExternalKind, Payload};
+
+use crate::error::{Error, FlattenError, FlattenRefusal};
+use crate::fuse::icf::Icf;
+use bind::{BindCx, Group};
+use groups::Origins;
+use nodes::{Node, Nodes, Out};
+use read::{Item, Items, Sort};
+
+/// Options for [`flatten`].
+#[derive(Debug, Clone)]
+pub struct FlattenOptions {
+    /// Link the groups that can be linked and leave the others as they
+    /// are (each named in a warning), instead of refusing.
+    pub partial: bool,
+    /// Validate the output (default: yes).
+    pub validate: bool,
+    /// Drop the name sections and debug information of the linked modules.
+    pub strip_debug: bool,
+    /// Identical code folding inside each linked module (default: safe).
+    pub icf: Icf,
+}
+
+impl Default for FlattenOptions {
+    fn default() -> Self {
+        FlattenOptions {
+            partial: false,
+            validate: true,
+            strip_debug: false,
+            icf: Icf::Safe,
+        }
+    }
+}
+
+/// The flattened component and what happened on the way.
+#[derive(Debug)]
+pub struct Flattened {
+    /// The component.
+    pub bytes: Vec<u8>,
+    /// Groups left as they were (`partial`), and dropped sections.
+    pub warnings: Vec<String>,
+    /// What was linked.
+    pub report: FlattenReport,
+}
+
+/// What `flatten` did (`weld flatten --map`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FlattenReport {
+    /// Core modules in the input, at any depth.
+    pub core_modules_before: usize,
+    /// Core modules in the output, at any depth.
+    pub core_modules_after: usize,
+    /// Each group linked.
+    pub groups: Vec<GroupReport>,
+    /// Groups left as they were, and why.
+    pub left: Vec<String>,
+}
+
+/// One group of core instances linked into one module.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupReport {
+    /// The component (`FILE`, or `FILE: component N` when nested).
+    pub component: String,
+    /// Its core instances (index and name), in instantiation order.
+    pub instances: Vec<String>,
+    /// The shim and fixup instances looked through and dropped.
+    pub dropped: Vec<String>,
+    /// Imports of shim stubs made direct.
+    pub direct_calls: usize,
+    /// Lowerings that need the linked module's memory or `realloc`,
+    /// called through the late table that a fixup instance fills.
+    pub late: usize,
+    /// The linked module's imports.
+    pub imports: usize,
+    /// The linked module's size in bytes.
+    pub bytes: usize,
+}
+
+/// Flattens the component `bytes` (`file` names it in messages).
+///
+/// ```
+/// // Two core instances wired core-to-core: `b` imports `a`'s function.
+/// let wat = r#"(component
+///   (core module $a (func (export "two") (result i32) i32.const 2))
+///   (core module $b (import "a" "two" (func $two (result i32)))
+///     (func (export "four") (result i32) call $two call $two i32.add))
+///   (core instance $a (instantiate $a))
+///   (core instance $b (instantiate $b (with "a" (instance $a))))
+///   (func (export "four") (result u32) (canon lift (core func $b "four"))))"#;
+/// let bytes = wat::parse_str(wat).unwrap();
+/// let out = weld_linker::flatten(&Default::default(), "demo", &bytes).unwrap();
+/// assert_eq!((out.report.core_modules_before, out.report.core_modules_after), (2, 1));
+/// ```
+pub fn flatten(opts: &FlattenOptions, file: &str, bytes: &[u8]) -> Result<Flattened, Error> {
+    let mut report = FlattenReport {
+        core_modules_before: core_modules(bytes),
+        ..FlattenReport::default()
+    };
+    let mut warnings = Vec::new();
+    let out = flatten_component(opts, file, bytes, &mut report, &mut warnings)?;
+    report.core_modules_after = core_modules(&out);
+    if opts.validate {
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&out)
+            .map_err(|e| {
+                FlattenError::from(weld_format::Problem::parse(file, None, e).because("flatten wrote an invalid component"))
+            })?;
+    }
+    Ok(Flattened {
+        bytes: out,
+        warnings,
+        report,
+    })
+}
+
+/// The number of core modules in `bytes`, at any depth.
+fn core_modules(bytes: &[u8]) -> usize {
+    wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .take_while(Result::is_ok)
+        .filter(|p| matches!(p, Ok(Payload::ModuleSection { .. })))
+        .count()
+}
+
+/// One component (nested ones first): its groups linked and the component
+/// written anew; the input's bytes when nothing changed.
+fn flatten_component(
+    opts: &FlattenOptions,
+    file: &str,
+    bytes: &[u8],
+    report: &mut FlattenReport,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<u8>, FlattenError> {
+    let items = read::read(file, bytes)?;
+    let mut nested = HashMap::default();
+    let mut n_comp = 0;
+    for (p, item) in items.items.iter().enumerate() {
+        if let Item::Component(range) = item {
+            let inner = bytes.get(range.clone()).ok_or_else(|| truncated(file, range.start))?;
+            let name = format!("{file}: component {n_comp}");
+            n_comp += 1;
+            let out = flatten_component(opts, &name, inner, report, warnings)?;
+            if out != inner {
+                nested.insert(p, out);
+            }
+        }
+    }
+    let origins = Origins::new(&items);
+    let names = instance_names(&items);
+    let cx = BindCx {
+        file,
+        bytes,
+        origins: &origins,
+        names: &names,
+    };
+    let mut bound: Vec<Group<'_>> = Vec::new();
+    let mut refusals: Vec<FlattenRefusal> = Vec::new();
+    for g in groups::find(&origins) {
+        match bind::bind(&cx, &g) {
+            Ok(b) => bound.push(b),
+            Err(r) if opts.partial => {
+                warnings.push(format!("{r}; left as it was"));
+                report.left.push(r.to_string());
+            }
+            Err(r) => refusals.push(r),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(FlattenError::Cannot(refusals));
+    }
+    if bound.is_empty() && nested.is_empty() {
+        return Ok(bytes.to_vec());
+    }
+    rewrite(opts, file, bytes, &items, &origins, &names, bound, &nested, report)
+}
+
+fn truncated(file: &str, at: usize) -> FlattenError {
+    weld_format::Problem::at(
+        file,
+        weld_format::Item::Part("nested section".into()),
+        Some(at as u64),
+        "runs past the end of the input",
+    )
+    .into()
+}
+
+/// Core instance names from the component's `component-name` section.
+fn instance_names(items: &Items<'_>) -> HashMap<u32, String> {
+    let mut out = HashMap::default();
+    for item in &items.items {
+        let Item::Custom {
+            name: "component-name",
+            data,
+        } = item
+        else {
+            continue;
+        };
+        let reader = wasmparser::ComponentNameSectionReader::new(wasmparser::BinaryReader::new(data, 0));
+        for sub in reader.into_iter().flatten() {
+            if let wasmparser::ComponentName::CoreInstances(map) = sub {
+                for n in map.into_iter().flatten() {
+                    out.insert(n.index, n.name.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The component with each bound group replaced by its linked module.
+#[allow(clippy::too_many_arguments)]
+fn rewrite(
+    opts: &FlattenOptions,
+    file: &str,
+    bytes: &[u8],
+    items: &Items<'_>,
+    origins: &Origins<'_, '_>,
+    names: &HashMap<u32, String>,
+    groups: Vec<Group<'_>>,
+    nested: &HashMap<usize, Vec<u8>>,
+    report: &mut FlattenReport,
+) -> Result<Vec<u8>, FlattenError> {
+    // Every instance of a group goes; each member's exports are aliased
+    // from its group's linked instance instead.
+    let n_inst = items.counts[Sort::CoreInstance.slot()];
+    let linked_inst: Vec<u32> = (0..groups.len() as u32).map(|g| n_inst + g).collect();
+    let removed: HashSet<u32> = groups.iter().flat_map(|g| g.instances.iter().copied()).collect();
+    let member_of: HashMap<u32, usize> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, grp)| grp.members.iter().map(move |m| (m.instance, g)))
+        .collect();
+    let mut nodes = Nodes::from_items(items, &|i| removed.contains(&i), &|i| {
+        member_of.get(&i).map(|&g| linked_inst[g])
+    });
+    nodes.next[Sort::CoreInstance.slot()] += groups.len() as u32;
+
+    // What the rest of the component still needs from each group: the
+    // exports its linked module must have.
+    let extra: Vec<(Sort, u32)> = groups
+        .iter()
+        .flat_map(|g| {
+            g.externals
+                .iter()
+                .map(|e| (e.sort, e.index))
+                .chain(g.late.iter().map(|l| (Sort::CoreFunc, l.index)))
+        })
+        .collect();
+    let live = nodes.live(&extra);
+    let mut export_names: HashMap<(u32, String), String> = HashMap::default();
+    let mut wanted: Vec<Vec<(u32, String, String)>> = vec![Vec::new(); groups.len()];
+    let mut taken: Vec<HashSet<String>> = vec![HashSet::default(); groups.len()];
+    for (k, node) in nodes.nodes.iter().enumerate() {
+        let Out::MemberAlias { member, name, .. } = &node.out else {
+            continue;
+        };
+        if !live[k] || export_names.contains_key(&(*member, name.clone())) {
+            continue;
+        }
+        let g = member_of[member];
+        let mut out = name.clone();
+        let mut n = 2;
+        while !taken[g].insert(out.clone()) {
+            out = format!("{name}#{n}");
+            n += 1;
+        }
+        export_names.insert((*member, name.clone()), out.clone());
+        wanted[g].push((*member, name.clone(), out));
+    }
+
+    // Link each group, and add its module, instance and fixup.
+    let mut new_names = Vec::new();
+    let position = |i: u32| origins.definer[&(Sort::CoreInstance, i)] as u64;
+    for (g, group) in groups.iter().enumerate() {
+        let exports: Vec<(u32, &str, String)> = wanted[g].iter().map(|(m, n, o)| (*m, n.as_str(), o.clone())).collect();
+        let lopts = link::LinkOptions {
+            icf: opts.icf,
+            strip_debug: opts.strip_debug,
+            validate: opts.validate,
+        };
+        let fused = link::link_group(file, group, &exports, lopts).map_err(|e| FlattenError::Link {
+            file: file.to_string(),
+            instances: group.instances.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+            source: Box::new(e),
+        })?;
+        let module = fused.bytes.into_vec();
+        let last = group.instances.iter().map(|&i| position(i)).max().unwrap_or(0);
+        let (imports, has_start) = module_interface(&module);
+        let ext_at: HashMap<(&str, &str), &bind::External> = group
+            .externals
+            .iter()
+            .map(|e| ((e.module.as_str(), e.name.as_str()), e))
+            .collect();
+        let key = last * 4;
+        let mod_idx = nodes.fresh(Sort::CoreModule);
+        new_names.push(((Sort::CoreModule, mod_idx), "weld:flattened".to_string()));
+        new_names.push(((Sort::CoreInstance, linked_inst[g]), "weld:flattened".to_string()));
+        report.groups.push(GroupReport {
+            component: file.to_string(),
+            instances: group.instances.iter().map(|&i| label(names, i)).collect(),
+            dropped: group.dropped.iter().map(|&i| label(names, i)).collect(),
+            direct_calls: group.bypassed,
+            late: group.late.len(),
+            imports: imports.len(),
+            bytes: module.len(),
+        });
+        nodes.push(Node {
+            out: Out::Module(module),
+            defines: Some((Sort::CoreModule, mod_idx)),
+            refs: Vec::new(),
+            key,
+            root: false,
+        });
+        // One instance of exports per import module name.
+        let mut args: Vec<(String, u32)> = Vec::new();
+        let mut by_module: Vec<(String, Vec<(String, ExternalKind, u32)>)> = Vec::new();
+        for (module, name) in &imports {
+            let e = ext_at.get(&(module.as_str(), name.as_str())).ok_or_else(|| FlattenError::Encode {
+                file: file.to_string(),
+                what: format!("the linked module's import \"{module}\" \"{name}\""),
+                reason: "nothing in the component provides it".into(),
+            })?;
+            let kind = groups::Origins::kind_of(e.sort).expect("externals are core items");
+            match by_module.iter_mut().find(|(m, _)| m == module) {
+                Some((_, list)) => list.push((name.clone(), kind, e.index)),
+                None => by_module.push((module.clone(), vec![(name.clone(), kind, e.index)])),
+            }
+        }
+        for (module, list) in by_module {
+            let idx = nodes.fresh(Sort::CoreInstance);
+            let refs = list.iter().map(|(_, k, i)| (Sort::of_core(*k), *i)).collect();
+            nodes.push(Node {
+                out: Out::Inline(list),
+                defines: Some((Sort::CoreInstance, idx)),
+                refs,
+                key,
+                root: false,
+            });
+            args.push((module, idx));
+        }
+        let mut refs = vec![(Sort::CoreModule, mod_idx)];
+        refs.extend(args.iter().map(|(_, i)| (Sort::CoreInstance, *i)));
+        nodes.push(Node {
+            out: Out::Instantiate { module: mod_idx, args },
+            defines: Some((Sort::CoreInstance, linked_inst[g])),
+            refs,
+            key,
+            root: true,
+        });
+        if !group.late.is_empty() {
+            add_fixup(&mut nodes, group, linked_inst[g], has_start, key, &mut new_names);
+        }
+    }
+
+    let live = nodes.live(&[]);
+    let order = nodes.order(&live);
+    if order.len() != live.iter().filter(|l| **l).count() {
+        return Err(FlattenError::Encode {
+            file: file.to_string(),
+            what: "the component's items".into(),
+            reason: "they refer to each other in a loop once linked".into(),
+        });
+    }
+    let maps = encode::number(&nodes, &order);
+    let ecx = encode::EncodeCx {
+        file,
+        bytes,
+        items,
+        nodes: &nodes,
+        nested,
+        export_names: &export_names,
+        new_names: &new_names,
+    };
+    encode::encode(&ecx, &order, &maps)
+}
+
+/// How reports name a core instance: its index and name.
+fn label(names: &HashMap<u32, String>, i: u32) -> String {
+    match names.get(&i) {
+        Some(n) => format!("{i} ${n}"),
+        None => i.to_string(),
+    }
+}
+
+/// A linked module's imports (module, name) and whether it exports its
+/// start for the fixup to run.
+fn module_interface(module: &[u8]) -> (Vec<(String, String)>, bool) {
+    let mut imports = Vec::new();
+    let mut start = false;
+    for p in wasmparser::Parser::new(0).parse_all(module).flatten() {
+        match p {
+            Payload::ImportSection(r) => {
+                for imp in r.into_imports().flatten() {
+                    imports.push((imp.module.to_string(), imp.name.to_string()));
+                }
+            }
+            Payload::ExportSection(r) => {
+                start |= r.into_iter().flatten().any(|e| e.name == link::START);
+            }
+            _ => {}
+        }
+    }
+    (imports, start)
+}
+
+/// The fixup of a group with late functions: its module, the aliases of
+/// the linked instance's late table and start, its argument, its instance.
+fn add_fixup(
+    nodes: &mut Nodes,
+    group: &Group<'_>,
+    linked: u32,
+    start: bool,
+    key: u64,
+    new_names: &mut encode::NewNames,
+) {
+    let module = fixup::fixup_module(&group.late, start);
+    let mod_idx = nodes.fresh(Sort::CoreModule);
+    new_names.push(((Sort::CoreModule, mod_idx), "weld:fixup".to_string()));
+    nodes.push(Node {
+        out: Out::Module(module),
+        defines: Some((Sort::CoreModule, mod_idx)),
+        refs: Vec::new(),
+        key: key + 2,
+        root: false,
+    });
+    let mut alias = |kind: ExternalKind, sort: Sort, name: &str| {
+        let idx = nodes.fresh(sort);
+        nodes.push(Node {
+            out: Out::CoreAlias {
+                instance: linked,
+                kind,
+                name: name.to_string(),
+            },
+            defines: Some((sort, idx)),
+            refs: vec![(Sort::CoreInstance, linked)],
+            key: key + 2,
+            root: false,
+        });
+        idx
+    };
+    let table = alias(ExternalKind::Table, Sort::CoreTable, link::LATE_TABLE);
+    let start_func = start.then(|| alias(ExternalKind::Func, Sort::CoreFunc, link::START));
+    let mut list = vec![(link::LATE_TABLE.to_string(), ExternalKind::Table, table)];
+    list.extend(
+        group
+            .late
+            .iter()
+            .enumerate()
+            .map(|(j, l)| (j.to_string(), ExternalKind::Func, l.index)),
+    );
+    if let Some(s) = start_func {
+        list.push((link::START.to_string(), ExternalKind::Func, s));
+    }
+    let arg = nodes.fresh(Sort::CoreInstance);
+    let refs = list.iter().map(|(_, k, i)| (Sort::of_core(*k), *i)).collect();
+    nodes.push(Node {
+        out: Out::Inline(list),
+        defines: Some((Sort::CoreInstance, arg)),
+        refs,
+        key: key + 2,
+        root: false,
+    });
+    let inst = nodes.fresh(Sort::CoreInstance);
+    new_names.push(((Sort::CoreInstance, inst), "weld:fixup".to_string()));
+    nodes.push(Node {
+        out: Out::Instantiate {
+            module: mod_idx,
+            args: vec![(String::new(), arg)],
+        },
+        defines: Some((Sort::CoreInstance, inst)),
+        refs: vec![(Sort::CoreModule, mod_idx), (Sort::CoreInstance, arg)],
+        key: key + 3,
+        root: true,
+    });
+}

@@ -1,0 +1,56 @@
+//! `weld flatten COMPONENT -o OUT`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use weld_linker::FlattenOptions;
+
+use super::fuse::Folding;
+
+/// Arguments of `weld flatten`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The component, as `[name=]path` (`-` for standard input).
+    input: String,
+    /// The flattened component.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Write what was linked (groups, dropped shims, direct calls, core
+    /// modules before and after) as JSON.
+    #[arg(long, value_name = "FILE")]
+    map: Option<PathBuf>,
+    /// Link the groups that can be linked and leave the others as they
+    /// were, saying which and why, instead of refusing.
+    #[arg(long)]
+    partial: bool,
+    /// Skip validating the output.
+    #[arg(long)]
+    no_validate: bool,
+    /// Drop the linked modules' `name` sections and debug sections.
+    #[arg(long)]
+    strip_debug: bool,
+    /// Identical code folding inside each linked module.
+    #[arg(long, value_enum, default_value = "safe")]
+    icf: Folding,
+}
+
+/// Runs `weld flatten`.
+pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
+    let inputs = super::load(std::slice::from_ref(&args.input))?;
+    let input = inputs.iter().next().expect("one input");
+    let opts = FlattenOptions {
+        partial: args.partial,
+        validate: !args.no_validate,
+        strip_debug: args.strip_debug,
+        icf: args.icf.into(),
+    };
+    let out = weld_linker::flatten(&opts, &input.display, input.bytes())?;
+    for w in &out.warnings {
+        eprintln!("weld: warning: {w}");
+    }
+    weld_format::write::write_atomic(&args.output, &out.bytes)?;
+    if let Some(map) = &args.map {
+        weld_format::write::write_atomic(map, serde_json::to_string_pretty(&out.report)?.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
