@@ -8,6 +8,9 @@
 //! each a one-line error with no output written.
 
 mod common;
+#[path = "common/dylink.rs"]
+#[allow(dead_code)]
+mod dylink;
 #[path = "common/registry.rs"]
 #[allow(dead_code)]
 mod harness;
@@ -15,7 +18,9 @@ mod harness;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::cache;
 use common::stderr;
+use dylink::{adapter, core_modules, files, libc, python, reference, run, set, validate, Run};
 use harness::{missing, wasm_tools};
 
 /// Runs `weld link ARGS`.
@@ -23,99 +28,6 @@ fn weld<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
     let mut all: Vec<&std::ffi::OsStr> = vec!["link".as_ref()];
     all.extend(args.iter().map(|a| a.as_ref()));
     common::weld(&all)
-}
-
-fn cache() -> PathBuf {
-    std::env::var_os("WELD_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/weld"))
-}
-
-/// The built set `name` (its folder), with the sysroot's libc.so and the
-/// adapter beside it; missing is a failure under CI.
-fn set(name: &str) -> Option<PathBuf> {
-    let dir = cache().join("dylink").join(name);
-    let ready = dir.join("main.so").is_file()
-        && cache().join("dylink/sysroot/libc.so").is_file()
-        && cache()
-            .join("dylink/adapter/wasi_snapshot_preview1.command.wasm")
-            .is_file();
-    if ready {
-        return Some(dir);
-    }
-    missing(&format!("{} not built (run corpus/build-dylink)", dir.display()));
-    None
-}
-
-fn libc() -> PathBuf {
-    cache().join("dylink/sysroot/libc.so")
-}
-
-fn adapter() -> String {
-    format!(
-        "wasi_snapshot_preview1={}",
-        cache()
-            .join("dylink/adapter/wasi_snapshot_preview1.command.wasm")
-            .display()
-    )
-}
-
-fn python() -> Option<PathBuf> {
-    let p = cache().join("tools/py/bin/python");
-    if p.is_file() {
-        return Some(p);
-    }
-    missing(&format!(
-        "{} not found (corpus/build-cpy-pair makes it)",
-        p.display()
-    ));
-    None
-}
-
-/// What a run printed and returned.
-#[derive(Debug, PartialEq, Eq)]
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-/// Runs a wasi:cli/run component in wasmtime.
-fn run(python: &Path, component: &Path, args: &[&str]) -> Run {
-    let out = Command::new(python)
-        .arg(common::root().join("corpus/cpy-pair/run.py"))
-        .arg(component)
-        .args(args)
-        .output()
-        .expect("python runs");
-    Run {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        // A trap's message names the failing module and function by index,
-        // which differ between the two links; keep the first line.
-        stderr: String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .take_while(|l| !l.starts_with("Traceback") && !l.contains("wasm backtrace"))
-            .map(|l| format!("{l}\n"))
-            .collect(),
-        code: out.status.code(),
-    }
-}
-
-/// The number of core modules in a component (at any depth).
-fn core_modules(bytes: &[u8]) -> usize {
-    let mut n = 0;
-    for p in wasmparser::Parser::new(0).parse_all(bytes) {
-        if let wasmparser::Payload::ModuleSection { .. } = p.unwrap() {
-            n += 1;
-        }
-    }
-    n
-}
-
-fn validate(bytes: &[u8]) {
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-        .validate_all(bytes)
-        .expect("output validates");
 }
 
 /// `weld link` of `inputs` (MAIN first) in `dir`, checked to validate.
@@ -132,30 +44,6 @@ fn weld_link(dir: &Path, inputs: &[PathBuf], extra: &[&str], out: &Path) -> Stri
     );
     validate(&std::fs::read(out).unwrap());
     stderr(&o)
-}
-
-/// `wasm-tools component link` of `inputs` (dependencies first).
-fn reference(tools: &Path, inputs: &[PathBuf], extra: &[&str], out: &Path) {
-    let o = Command::new(tools)
-        .args(["component", "link", "--adapt", &adapter()])
-        .args(extra)
-        .args(inputs)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "wasm-tools component link: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-fn files(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
-    names
-        .iter()
-        .map(|n| if *n == "libc.so" { libc() } else { dir.join(n) })
-        .collect()
 }
 
 /// Links `main` + `libs` both ways and runs both with each argument list.

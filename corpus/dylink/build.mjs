@@ -42,6 +42,11 @@ const SETS = {
     ['libcount.so', LIB, ['libcount.c']],
     ['main.so', LIB, ['main.c', 'libcount.so']],
   ],
+  // The chain program linked statically (no dylink.0): the plain wasip1
+  // command that `weld flatten` tests wrap with the preview1 adapter.
+  static: [
+    ['chain.wasm', ['-O1'], ['../chain/main.c', '../chain/mid.c', '../chain/base.c']],
+  ],
   sqlite: [
     ['libsqlite3.so', [...LIB, ...SQLITE], ['@src/sqlite/sqlite3.c', '@src/sqlite/sqlite3.h']],
     ['main.so', [...CMD, '-I.'], ['main.c', '@src/sqlite/sqlite3.h', CRT, 'libsqlite3.so']],

@@ -112,8 +112,9 @@ pub use targets::{targets, Direction, Status, TargetItem, TargetWorld, TargetsRe
 // The errors: one enum per operation, gathered under `Error`; a problem
 // inside an input is the one record `Problem`.
 pub use error::{
-    ArgumentSource, BadExportReason, BundleError, ComposeError, ComposeLimit, Error, FlattenError, FuseError, GraphError,
-    Item, LinkError, Problem, FlattenRefusal, SplitError, TargetsError, TargetsProblem, WiringFileError,
+    ArgumentSource, BadExportReason, BundleError, ComposeError, ComposeLimit, Error, FlattenError,
+    FlattenRefusal, FuseError, GraphError, Item, LinkError, Problem, SplitError, TargetsError,
+    TargetsProblem, WiringFileError,
 };
 pub use weld_format::write::WriteError;
 

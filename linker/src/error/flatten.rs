@@ -21,8 +21,9 @@ pub enum FlattenError {
     /// such group, one reason each (without `--partial`).
     #[error("{}", weld_format::listed(.0))]
     Cannot(Vec<FlattenRefusal>),
-    /// Linking a group failed in the fuse stages.
-    #[error("{file}: core instances {instances}: {source}")]
+    /// Linking a group failed in the fuse stages (whose message names the
+    /// component and the core instance).
+    #[error("{source}")]
     Link {
         /// The component.
         file: String,

@@ -89,10 +89,12 @@ pub(crate) struct Group<'a> {
 /// The context of binding: the component and its items.
 pub(crate) struct BindCx<'o, 'i, 'a> {
     pub file: &'o str,
-    pub bytes: &'a [u8],
     pub origins: &'o Origins<'i, 'a>,
     /// Core instance index → its name in the component's name section.
     pub names: &'o HashMap<u32, String>,
+    /// A core module's bytes (followed through outer aliases), or why
+    /// they are not in the input.
+    pub module: &'o dyn Fn(u32) -> Result<&'a [u8], String>,
 }
 
 impl BindCx<'_, '_, '_> {
@@ -131,16 +133,8 @@ pub(crate) fn bind<'a>(cx: &BindCx<'_, '_, 'a>, instances: &[u32]) -> Result<Gro
                 ),
             ));
         }
-        let range = match o.definer.get(&(Sort::CoreModule, *module_index)).map(|&p| &o.items.items[p]) {
-            Some(Item::Module(r)) => r.clone(),
-            _ => {
-                return Err(cx.refuse(
-                    i,
-                    format!("core module {module_index} is imported or aliased: its code is not in the component"),
-                ))
-            }
-        };
-        let bytes = cx.bytes.get(range).ok_or_else(|| cx.refuse(i, "its module runs past the end of the input"))?;
+        let bytes = (cx.module)(*module_index)
+            .map_err(|why| cx.refuse(i, format!("core module {module_index} {why}")))?;
         let label = cx.label(i);
         let survey = weld_format::survey(&format!("{}: core instance {label}", cx.file), bytes)
             .map_err(|p| cx.refuse(i, format!("its module is malformed: {p}")))?;
@@ -157,6 +151,23 @@ pub(crate) fn bind<'a>(cx: &BindCx<'_, '_, 'a>, instances: &[u32]) -> Result<Gro
     let mut ext = Externals::default();
     for m in 0..members.len() {
         let bindings = bind_imports(cx, &members[m], &in_group, &mut ext)?;
+        // An export another member lacks is told here, with the import.
+        for (imp, b) in members[m].survey.imports.iter().zip(&bindings) {
+            if let Binding::Member { instance, name } = *b {
+                let provider = members.iter().find(|p| p.instance == instance);
+                if provider.is_some_and(|p| p.survey.export(name).is_none()) {
+                    return Err(cx.refuse(
+                        members[m].instance,
+                        format!(
+                            "import \"{}\" \"{}\": core instance {} has no export `{name}`",
+                            imp.module,
+                            imp.name,
+                            cx.label(instance)
+                        ),
+                    ));
+                }
+            }
+        }
         members[m].bindings = bindings;
     }
     let (bypassed, dropped) = bypass_shim(&mut members);
@@ -196,16 +207,24 @@ fn bind_imports<'a>(
     for imp in &m.survey.imports {
         let what = format!("import \"{}\" \"{}\"", imp.module, imp.name);
         let Some(arg) = args.iter().find(|a| a.name == imp.module) else {
-            return Err(cx.refuse(m.instance, format!("{what}: no instantiation argument named `{}`", imp.module)));
+            return Err(cx.refuse(
+                m.instance,
+                format!("{what}: no instantiation argument named `{}`", imp.module),
+            ));
         };
         let origin = o.export_of(arg.index, imp.name, 0).ok_or_else(|| {
             cx.refuse(
                 m.instance,
-                format!("{what}: argument instance {} has no export `{}`", arg.index, imp.name),
+                format!(
+                    "{what}: argument instance {} has no export `{}`",
+                    arg.index, imp.name
+                ),
             )
         })?;
         let b = match origin {
-            Origin::Export { instance, name } if in_group.contains(&instance) => Binding::Member { instance, name },
+            Origin::Export { instance, name } if in_group.contains(&instance) => {
+                Binding::Member { instance, name }
+            }
             Origin::Export { instance, .. } => {
                 return Err(cx.refuse(
                     m.instance,
@@ -213,11 +232,15 @@ fn bind_imports<'a>(
                 ))
             }
             Origin::Unknown => {
-                return Err(cx.refuse(m.instance, format!("{what}: its argument names an item that does not exist")))
+                return Err(cx.refuse(
+                    m.instance,
+                    format!("{what}: its argument names an item that does not exist"),
+                ))
             }
             Origin::Item(p) => {
                 let (sort, index) = o.items.defines[p].expect("an origin item defines something");
-                external(cx, m, imp, p, sort, index, in_group, ext).map_err(|r| cx.refuse(m.instance, format!("{what}: {r}")))?
+                external(cx, m, imp, p, sort, index, in_group, ext)
+                    .map_err(|r| cx.refuse(m.instance, format!("{what}: {r}")))?
             }
         };
         out.push(b);
@@ -269,7 +292,11 @@ fn external<'a>(
                 intrinsic_name(other)
             ))
         }
-        _ => return Err(format!("bound to {sort:?} {index}, which is not a core export or a canonical function")),
+        _ => {
+            return Err(format!(
+                "bound to {sort:?} {index}, which is not a core export or a canonical function"
+            ))
+        }
     };
     let b = if late {
         let TypeRef::Func(t) = imp.ty else {
@@ -357,7 +384,9 @@ fn stub_slot(body: &wasmparser::FunctionBody<'_>) -> Option<u32> {
     let mut slot = None;
     while !ops.eof() {
         match ops.read().ok()? {
-            Operator::LocalGet { local_index } if slot.is_none() && local_index == next_local => next_local += 1,
+            Operator::LocalGet { local_index } if slot.is_none() && local_index == next_local => {
+                next_local += 1
+            }
             Operator::I32Const { value } if slot.is_none() => slot = Some(value as u32),
             Operator::CallIndirect { table_index: 0, .. } if slot.is_some() => {}
             Operator::End => return slot,
@@ -382,10 +411,12 @@ fn bypass_shim(members: &mut Vec<Member<'_>>) -> (usize, Vec<u32>) {
         let (slots, table) = shim_slots(&members[s].survey).expect("checked above");
         // The fixup: the member that imports the shim's table and fills it.
         let Some(f) = (0..members.len()).find(|&k| {
-            members[k]
-                .bindings
-                .iter()
-                .any(|b| *b == Binding::Member { instance: shim, name: table })
+            members[k].bindings.iter().any(|b| {
+                *b == Binding::Member {
+                    instance: shim,
+                    name: table,
+                }
+            })
         }) else {
             continue;
         };
@@ -449,7 +480,12 @@ fn fixup_slots<'a>(f: &Member<'a>, shim: u32, table: &str) -> Option<HashMap<u32
     for (imp, b) in s.imports.iter().zip(&f.bindings) {
         match imp.ty {
             TypeRef::Table(_) => {
-                if *b == (Binding::Member { instance: shim, name: table }) {
+                if *b
+                    == (Binding::Member {
+                        instance: shim,
+                        name: table,
+                    })
+                {
                     table_idx = Some(n_tables);
                 }
                 n_tables += 1;
@@ -461,7 +497,11 @@ fn fixup_slots<'a>(f: &Member<'a>, shim: u32, table: &str) -> Option<HashMap<u32
     let table_idx = table_idx?;
     let mut out = HashMap::default();
     for e in &s.elements {
-        let ElementKind::Active { table_index, offset_expr } = &e.kind else {
+        let ElementKind::Active {
+            table_index,
+            offset_expr,
+        } = &e.kind
+        else {
             continue;
         };
         if table_index.unwrap_or(0) != table_idx {

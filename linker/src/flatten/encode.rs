@@ -11,8 +11,7 @@ use wasm_encoder::reencode::ReencodeComponent;
 use wasm_encoder::{
     Alias, CanonicalFunctionSection, Component, ComponentAliasSection, ComponentExportSection,
     ComponentImportSection, ComponentInstanceSection, ComponentNameSection, ComponentSectionId,
-    ComponentTypeSection, CoreTypeSection, ExportKind, InstanceSection, ModuleArg, NameMap,
-    RawSection,
+    ComponentTypeSection, CoreTypeSection, ExportKind, InstanceSection, ModuleArg, NameMap, RawSection,
 };
 use wasmparser::{ComponentName, ComponentNameSectionReader, ExternalKind};
 
@@ -35,6 +34,8 @@ pub(crate) struct EncodeCx<'e, 'a> {
     /// (member instance, its export name) → the linked module's name.
     pub export_names: &'e HashMap<(u32, String), String>,
     pub new_names: &'e NewNames,
+    /// The maps of the components around, innermost first.
+    pub outer_maps: &'e [&'e Maps],
 }
 
 /// The section being filled.
@@ -118,7 +119,7 @@ pub(crate) fn encode(cx: &EncodeCx<'_, '_>, order: &[usize], maps: &Maps) -> Res
     let mut open = Open::None;
     for &k in order {
         let node = &cx.nodes.nodes[k];
-        let mut r = Renumber::mapping(maps);
+        let mut r = Renumber::mapping(maps, cx.outer_maps);
         let what = || match &node.out {
             Out::Orig(p) => format!("item at offset {}", cx.items.offsets[*p]),
             other => format!("{:?}", std::mem::discriminant(other)),
@@ -230,10 +231,21 @@ fn write(cx: &EncodeCx<'_, '_>, node: &super::nodes::Node, open: &mut Open, r: &
         }
         (Out::Instantiate { module, args }, Open::CoreInstance(s)) => {
             let m = r.module_index(*module);
-            let args: Vec<(String, u32)> = args.iter().map(|(n, i)| (n.clone(), r.instance_index(*i))).collect();
+            let args: Vec<(String, u32)> = args
+                .iter()
+                .map(|(n, i)| (n.clone(), r.instance_index(*i)))
+                .collect();
             s.instantiate(m, args.iter().map(|(n, i)| (n.as_str(), ModuleArg::Instance(*i))));
         }
-        (Out::MemberAlias { instance, kind, member, name }, Open::Alias(s)) => {
+        (
+            Out::MemberAlias {
+                instance,
+                kind,
+                member,
+                name,
+            },
+            Open::Alias(s),
+        ) => {
             let out = cx
                 .export_names
                 .get(&(*member, name.clone()))

@@ -46,7 +46,11 @@ impl<'i, 'a> Origins<'i, 'a> {
 
     /// The item of core instance `i`, if it is one.
     pub(crate) fn core_instance(&self, i: u32) -> Option<&'i Instance<'a>> {
-        match self.definer.get(&(Sort::CoreInstance, i)).map(|&p| &self.items.items[p]) {
+        match self
+            .definer
+            .get(&(Sort::CoreInstance, i))
+            .map(|&p| &self.items.items[p])
+        {
             Some(Item::CoreInstance(inst)) => Some(inst),
             _ => None,
         }
@@ -78,7 +82,9 @@ impl<'i, 'a> Origins<'i, 'a> {
             return Origin::Unknown;
         };
         match &self.items.items[p] {
-            Item::Alias(ComponentAlias::CoreInstanceExport { instance_index, name, .. }) => self
+            Item::Alias(ComponentAlias::CoreInstanceExport {
+                instance_index, name, ..
+            }) => self
                 .export_of(*instance_index, name, depth + 1)
                 .unwrap_or(Origin::Unknown),
             _ => Origin::Item(p),

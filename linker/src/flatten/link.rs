@@ -14,8 +14,8 @@
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
-    CodeSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, Module, RefType, TableSection,
-    TableType, TypeSection,
+    CodeSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, Module, RefType,
+    TableSection, TableType, TypeSection,
 };
 use weld_format::survey::ModuleSurvey;
 use weld_format::InputId;

@@ -121,13 +121,19 @@ pub fn flatten(opts: &FlattenOptions, file: &str, bytes: &[u8]) -> Result<Flatte
         ..FlattenReport::default()
     };
     let mut warnings = Vec::new();
-    let out = flatten_component(opts, file, bytes, &mut report, &mut warnings)?;
+    let prepared = prepare(opts, file, bytes, &[], &mut report, &mut warnings)?;
+    let out = match prepared.changed {
+        true => write(&prepared, &[])?,
+        false => bytes.to_vec(),
+    };
     report.core_modules_after = core_modules(&out);
     if opts.validate {
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
             .validate_all(&out)
             .map_err(|e| {
-                FlattenError::from(weld_format::Problem::parse(file, None, e).because("flatten wrote an invalid component"))
+                FlattenError::from(
+                    weld_format::Problem::parse(file, None, e).because("flatten wrote an invalid component"),
+                )
             })?;
     }
     Ok(Flattened {
@@ -146,38 +152,91 @@ fn core_modules(bytes: &[u8]) -> usize {
         .count()
 }
 
-/// One component (nested ones first): its groups linked and the component
-/// written anew; the input's bytes when nothing changed.
-fn flatten_component(
+/// A component being flattened, and the components around it (for outer
+/// aliases): its bytes and items.
+#[derive(Clone, Copy)]
+struct Scope<'s, 'a> {
+    bytes: &'a [u8],
+    items: &'s Items<'a>,
+}
+
+/// The bytes of core module `index` of `scopes[level]`, followed through
+/// outer aliases; or why they are not in the input.
+fn module_bytes<'a>(scopes: &[Scope<'_, 'a>], level: usize, index: u32) -> Result<&'a [u8], String> {
+    let s = scopes[level];
+    let at = s
+        .items
+        .defines
+        .iter()
+        .position(|d| *d == Some((Sort::CoreModule, index)))
+        .ok_or("does not exist")?;
+    match &s.items.items[at] {
+        Item::Module(range) => Ok(&s.bytes[range.clone()]),
+        Item::Alias(wasmparser::ComponentAlias::Outer { count, index, .. }) => {
+            match level.checked_sub(*count as usize) {
+                Some(up) => module_bytes(scopes, up, *index),
+                None => Err("is aliased from outside the input: its code is not here".into()),
+            }
+        }
+        Item::Import(_) => Err("is imported by the component: its code is not here".into()),
+        _ => Err("is exported by a component instance: its code is not here".into()),
+    }
+}
+
+/// A component made ready to write: its items as ordered, numbered nodes,
+/// and its nested components, each ready too.
+struct Prepared<'a> {
+    file: String,
+    bytes: &'a [u8],
+    items: Items<'a>,
+    nodes: Nodes,
+    order: Vec<usize>,
+    maps: renumber::Maps,
+    nested: HashMap<usize, Prepared<'a>>,
+    export_names: HashMap<(u32, String), String>,
+    new_names: encode::NewNames,
+    /// What it names of the components around it: (levels out, sort, index).
+    outer_refs: Vec<(u32, Sort, u32)>,
+    /// Whether anything in it, or in a nested component, changes.
+    changed: bool,
+}
+
+/// One component (nested ones first): its groups bound and linked, its
+/// items ordered and numbered.
+fn prepare<'a>(
     opts: &FlattenOptions,
     file: &str,
-    bytes: &[u8],
+    bytes: &'a [u8],
+    outer: &[Scope<'_, 'a>],
     report: &mut FlattenReport,
     warnings: &mut Vec<String>,
-) -> Result<Vec<u8>, FlattenError> {
+) -> Result<Prepared<'a>, FlattenError> {
     let items = read::read(file, bytes)?;
+    let mut scopes: Vec<Scope<'_, 'a>> = outer.to_vec();
+    scopes.push(Scope { bytes, items: &items });
     let mut nested = HashMap::default();
     let mut n_comp = 0;
     for (p, item) in items.items.iter().enumerate() {
         if let Item::Component(range) = item {
-            let inner = bytes.get(range.clone()).ok_or_else(|| truncated(file, range.start))?;
+            let inner = bytes
+                .get(range.clone())
+                .ok_or_else(|| truncated(file, range.start))?;
             let name = format!("{file}: component {n_comp}");
             n_comp += 1;
-            let out = flatten_component(opts, &name, inner, report, warnings)?;
-            if out != inner {
-                nested.insert(p, out);
-            }
+            nested.insert(p, prepare(opts, &name, inner, &scopes, report, warnings)?);
         }
     }
     let origins = Origins::new(&items);
     let names = instance_names(&items);
+    let level = scopes.len() - 1;
+    let module = |i: u32| module_bytes(&scopes, level, i);
     let cx = BindCx {
         file,
-        bytes,
         origins: &origins,
         names: &names,
+        module: &module,
     };
-    let mut bound: Vec<Group<'_>> = Vec::new();
+    let mut bound: Vec<Group<'a>> = Vec::new();
     let mut refusals: Vec<FlattenRefusal> = Vec::new();
     for g in groups::find(&origins) {
         match bind::bind(&cx, &g) {
@@ -192,10 +251,11 @@ fn flatten_component(
     if !refusals.is_empty() {
         return Err(FlattenError::Cannot(refusals));
     }
-    if bound.is_empty() && nested.is_empty() {
-        return Ok(bytes.to_vec());
-    }
-    rewrite(opts, file, bytes, &items, &origins, &names, bound, &nested, report)
+    let changed = !bound.is_empty() || nested.values().any(|n| n.changed);
+    let definer = origins.definer;
+    rewrite(
+        opts, file, bytes, items, &definer, &names, bound, nested, changed, report,
+    )
 }
 
 fn truncated(file: &str, at: usize) -> FlattenError {
@@ -206,6 +266,28 @@ fn truncated(file: &str, at: usize) -> FlattenError {
         "runs past the end of the input",
     )
     .into()
+}
+
+/// Writes a prepared component; `outer` are the maps of the components
+/// around it, innermost first.
+fn write<'a>(p: &Prepared<'a>, outer: &[&renumber::Maps]) -> Result<Vec<u8>, FlattenError> {
+    let mut inner: Vec<&renumber::Maps> = vec![&p.maps];
+    inner.extend_from_slice(outer);
+    let mut nested = HashMap::default();
+    for (pos, child) in &p.nested {
+        nested.insert(*pos, write(child, &inner)?);
+    }
+    let ecx = encode::EncodeCx {
+        file: &p.file,
+        bytes: p.bytes,
+        items: &p.items,
+        nodes: &p.nodes,
+        nested: &nested,
+        export_names: &p.export_names,
+        new_names: &p.new_names,
+        outer_maps: outer,
+    };
+    encode::encode(&ecx, &p.order, &p.maps)
 }
 
 /// Core instance names from the component's `component-name` section.
@@ -233,17 +315,18 @@ fn instance_names(items: &Items<'_>) -> HashMap<u32, String> {
 
 /// The component with each bound group replaced by its linked module.
 #[allow(clippy::too_many_arguments)]
-fn rewrite(
+fn rewrite<'a>(
     opts: &FlattenOptions,
     file: &str,
-    bytes: &[u8],
-    items: &Items<'_>,
-    origins: &Origins<'_, '_>,
+    bytes: &'a [u8],
+    items: Items<'a>,
+    definer: &HashMap<(Sort, u32), usize>,
     names: &HashMap<u32, String>,
     groups: Vec<Group<'_>>,
-    nested: &HashMap<usize, Vec<u8>>,
+    nested: HashMap<usize, Prepared<'a>>,
+    changed: bool,
     report: &mut FlattenReport,
-) -> Result<Vec<u8>, FlattenError> {
+) -> Result<Prepared<'a>, FlattenError> {
     // Every instance of a group goes; each member's exports are aliased
     // from its group's linked instance instead.
     let n_inst = items.counts[Sort::CoreInstance.slot()];
@@ -254,10 +337,27 @@ fn rewrite(
         .enumerate()
         .flat_map(|(g, grp)| grp.members.iter().map(move |m| (m.instance, g)))
         .collect();
-    let mut nodes = Nodes::from_items(items, &|i| removed.contains(&i), &|i| {
+    let mut nodes = Nodes::from_items(&items, &|i| removed.contains(&i), &|i| {
         member_of.get(&i).map(|&g| linked_inst[g])
     });
     nodes.next[Sort::CoreInstance.slot()] += groups.len() as u32;
+    // A nested component keeps alive what it aliases from this one.
+    let mut outer_refs: Vec<(u32, Sort, u32)> = Vec::new();
+    for node in &mut nodes.nodes {
+        match node.out {
+            Out::Orig(p) => {
+                if let Some(child) = nested.get(&p) {
+                    for &(up, sort, i) in &child.outer_refs {
+                        match up {
+                            1 => node.refs.push((sort, i)),
+                            _ => outer_refs.push((up - 1, sort, i)),
+                        }
+                    }
+                }
+            }
+            _ => continue,
+        }
+    }
 
     // What the rest of the component still needs from each group: the
     // exports its linked module must have.
@@ -294,9 +394,12 @@ fn rewrite(
 
     // Link each group, and add its module, instance and fixup.
     let mut new_names = Vec::new();
-    let position = |i: u32| origins.definer[&(Sort::CoreInstance, i)] as u64;
+    let position = |i: u32| definer[&(Sort::CoreInstance, i)] as u64;
     for (g, group) in groups.iter().enumerate() {
-        let exports: Vec<(u32, &str, String)> = wanted[g].iter().map(|(m, n, o)| (*m, n.as_str(), o.clone())).collect();
+        let exports: Vec<(u32, &str, String)> = wanted[g]
+            .iter()
+            .map(|(m, n, o)| (*m, n.as_str(), o.clone()))
+            .collect();
         let lopts = link::LinkOptions {
             icf: opts.icf,
             strip_debug: opts.strip_debug,
@@ -304,7 +407,12 @@ fn rewrite(
         };
         let fused = link::link_group(file, group, &exports, lopts).map_err(|e| FlattenError::Link {
             file: file.to_string(),
-            instances: group.instances.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+            instances: group
+                .instances
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             source: Box::new(e),
         })?;
         let module = fused.bytes.into_vec();
@@ -332,6 +440,7 @@ fn rewrite(
             out: Out::Module(module),
             defines: Some((Sort::CoreModule, mod_idx)),
             refs: Vec::new(),
+            outer: Vec::new(),
             key,
             root: false,
         });
@@ -339,11 +448,13 @@ fn rewrite(
         let mut args: Vec<(String, u32)> = Vec::new();
         let mut by_module: Vec<(String, Vec<(String, ExternalKind, u32)>)> = Vec::new();
         for (module, name) in &imports {
-            let e = ext_at.get(&(module.as_str(), name.as_str())).ok_or_else(|| FlattenError::Encode {
-                file: file.to_string(),
-                what: format!("the linked module's import \"{module}\" \"{name}\""),
-                reason: "nothing in the component provides it".into(),
-            })?;
+            let e = ext_at
+                .get(&(module.as_str(), name.as_str()))
+                .ok_or_else(|| FlattenError::Encode {
+                    file: file.to_string(),
+                    what: format!("the linked module's import \"{module}\" \"{name}\""),
+                    reason: "nothing in the component provides it".into(),
+                })?;
             let kind = groups::Origins::kind_of(e.sort).expect("externals are core items");
             match by_module.iter_mut().find(|(m, _)| m == module) {
                 Some((_, list)) => list.push((name.clone(), kind, e.index)),
@@ -357,6 +468,7 @@ fn rewrite(
                 out: Out::Inline(list),
                 defines: Some((Sort::CoreInstance, idx)),
                 refs,
+                outer: Vec::new(),
                 key,
                 root: false,
             });
@@ -365,9 +477,13 @@ fn rewrite(
         let mut refs = vec![(Sort::CoreModule, mod_idx)];
         refs.extend(args.iter().map(|(_, i)| (Sort::CoreInstance, *i)));
         nodes.push(Node {
-            out: Out::Instantiate { module: mod_idx, args },
+            out: Out::Instantiate {
+                module: mod_idx,
+                args,
+            },
             defines: Some((Sort::CoreInstance, linked_inst[g])),
             refs,
+            outer: Vec::new(),
             key,
             root: true,
         });
@@ -385,17 +501,23 @@ fn rewrite(
             reason: "they refer to each other in a loop once linked".into(),
         });
     }
+    for &k in &order {
+        outer_refs.extend(nodes.nodes[k].outer.iter().copied());
+    }
     let maps = encode::number(&nodes, &order);
-    let ecx = encode::EncodeCx {
-        file,
+    Ok(Prepared {
+        file: file.to_string(),
         bytes,
         items,
-        nodes: &nodes,
+        nodes,
+        order,
+        maps,
         nested,
-        export_names: &export_names,
-        new_names: &new_names,
-    };
-    encode::encode(&ecx, &order, &maps)
+        export_names,
+        new_names,
+        outer_refs,
+        changed,
+    })
 }
 
 /// How reports name a core instance: its index and name.
@@ -444,6 +566,7 @@ fn add_fixup(
         out: Out::Module(module),
         defines: Some((Sort::CoreModule, mod_idx)),
         refs: Vec::new(),
+        outer: Vec::new(),
         key: key + 2,
         root: false,
     });
@@ -457,6 +580,7 @@ fn add_fixup(
             },
             defines: Some((sort, idx)),
             refs: vec![(Sort::CoreInstance, linked)],
+            outer: Vec::new(),
             key: key + 2,
             root: false,
         });
@@ -481,6 +605,7 @@ fn add_fixup(
         out: Out::Inline(list),
         defines: Some((Sort::CoreInstance, arg)),
         refs,
+        outer: Vec::new(),
         key: key + 2,
         root: false,
     });
@@ -493,6 +618,7 @@ fn add_fixup(
         },
         defines: Some((Sort::CoreInstance, inst)),
         refs: vec![(Sort::CoreModule, mod_idx), (Sort::CoreInstance, arg)],
+        outer: Vec::new(),
         key: key + 3,
         root: true,
     });

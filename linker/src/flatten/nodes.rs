@@ -56,6 +56,9 @@ pub(crate) struct Node {
     pub defines: Option<(Sort, u32)>,
     /// What it refers to.
     pub refs: Vec<(Sort, u32)>,
+    /// What it refers to in the components around: (levels out, sort,
+    /// index).
+    pub outer: Vec<(u32, Sort, u32)>,
     /// Its priority: where it stood in the input (new items: where their
     /// group's last instance stood).
     pub key: u64,
@@ -94,7 +97,11 @@ impl Nodes {
     /// The input's items as nodes: `removed` items (the groups' instances)
     /// left out, and aliases of a member's export (`linked` maps a member
     /// instance to its group's linked instance) pointed at the linked one.
-    pub(crate) fn from_items(items: &Items<'_>, removed: &dyn Fn(u32) -> bool, linked: &dyn Fn(u32) -> Option<u32>) -> Nodes {
+    pub(crate) fn from_items(
+        items: &Items<'_>,
+        removed: &dyn Fn(u32) -> bool,
+        linked: &dyn Fn(u32) -> Option<u32>,
+    ) -> Nodes {
         let mut n = Nodes {
             next: items.counts,
             ..Nodes::default()
@@ -107,7 +114,7 @@ impl Nodes {
                 }
             }
             let key = p as u64 * 4 + 1;
-            let (out, refs) = match item {
+            let (out, (refs, outer)) = match item {
                 Item::Alias(ComponentAlias::CoreInstanceExport {
                     kind,
                     instance_index,
@@ -121,19 +128,23 @@ impl Nodes {
                             member: *instance_index,
                             name: name.to_string(),
                         },
-                        vec![(Sort::CoreInstance, instance)],
+                        (vec![(Sort::CoreInstance, instance)], Vec::new()),
                     )
                 }
                 _ => (Out::Orig(p), item_refs(item)),
             };
             let root = !matches!(
                 item,
-                Item::Alias(_) | Item::Canon(_) | Item::Module(_) | Item::CoreInstance(Instance::FromExports(_))
+                Item::Alias(_)
+                    | Item::Canon(_)
+                    | Item::Module(_)
+                    | Item::CoreInstance(Instance::FromExports(_))
             );
             n.push(Node {
                 out,
                 defines,
                 refs,
+                outer,
                 key,
                 root,
             });
@@ -196,8 +207,9 @@ impl Nodes {
     }
 }
 
-/// Every top-level index an input item refers to.
-pub(crate) fn item_refs(item: &Item<'_>) -> Vec<(Sort, u32)> {
+/// Every top-level index an input item refers to, and every index of the
+/// components around it.
+pub(crate) fn item_refs(item: &Item<'_>) -> (Vec<(Sort, u32)>, Vec<(u32, Sort, u32)>) {
     let mut r = Renumber::recording();
     // Recording writes into scratch sections; errors cannot happen
     // (the re-encoder's error type is uninhabited).
@@ -233,5 +245,5 @@ pub(crate) fn item_refs(item: &Item<'_>) -> Vec<(Sort, u32)> {
             let _ = r.parse_component_start_section(&mut wasm_encoder::Component::new(), s);
         }
     }
-    r.refs
+    (r.refs, r.outer_refs)
 }

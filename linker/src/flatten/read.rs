@@ -108,7 +108,10 @@ pub(crate) enum Item<'a> {
     Export(ComponentExport<'a>),
     Start(ComponentStartFunction),
     /// A custom section: its name and contents.
-    Custom { name: &'a str, data: &'a [u8] },
+    Custom {
+        name: &'a str,
+        data: &'a [u8],
+    },
 }
 
 /// A component's top level.
@@ -136,7 +139,6 @@ impl<'a> Items<'a> {
         self.defines.push(def);
         self.offsets.push(offset);
     }
-
 }
 
 /// The sort an alias defines.
@@ -186,7 +188,9 @@ pub(crate) fn read<'a>(file: &str, bytes: &'a [u8]) -> Result<Items<'a>, Flatten
         let offset = payload.as_section().map(|(_, r)| r.start).unwrap_or(0) as usize;
         match payload {
             Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Component => {
-                return Err(FlattenError::NotAComponent { file: file.to_string() });
+                return Err(FlattenError::NotAComponent {
+                    file: file.to_string(),
+                });
             }
             Payload::ModuleSection { unchecked_range, .. } => {
                 let range = nested(file, bytes, &unchecked_range)?;
@@ -200,7 +204,11 @@ pub(crate) fn read<'a>(file: &str, bytes: &'a [u8]) -> Result<Items<'a>, Flatten
             }
             Payload::InstanceSection(r) => {
                 for i in r {
-                    out.push(Item::CoreInstance(i.map_err(bad)?), Some(Sort::CoreInstance), offset);
+                    out.push(
+                        Item::CoreInstance(i.map_err(bad)?),
+                        Some(Sort::CoreInstance),
+                        offset,
+                    );
                 }
             }
             Payload::CoreTypeSection(r) => {

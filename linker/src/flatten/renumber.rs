@@ -5,7 +5,9 @@
 //! index an item names (its dependencies); with maps it writes the item with
 //! each index replaced. Indices inside type declarations belong to the
 //! type's own scope and are left alone (an outer alias out of a type scope
-//! to the top level is mapped). Cost: O(size of the item).
+//! to the top level is mapped). An outer alias past the component's top
+//! level names an enclosing component's item: it is recorded apart and
+//! mapped by that component's maps. Cost: O(size of the item).
 
 use std::convert::Infallible;
 
@@ -28,6 +30,11 @@ pub(crate) struct Renumber<'m> {
     depth: u32,
     /// Every top-level index named, in order.
     pub refs: Vec<(Sort, u32)>,
+    /// Every index of an enclosing component named: (levels out, sort,
+    /// index).
+    pub outer_refs: Vec<(u32, Sort, u32)>,
+    /// The enclosing components' maps, innermost first (empty: identity).
+    pub outer_maps: &'m [&'m Maps],
     /// The first index without a mapping.
     pub unmapped: Option<(Sort, u32)>,
 }
@@ -37,9 +44,10 @@ impl<'m> Renumber<'m> {
         Renumber::default()
     }
 
-    pub(crate) fn mapping(maps: &'m Maps) -> Self {
+    pub(crate) fn mapping(maps: &'m Maps, outer_maps: &'m [&'m Maps]) -> Self {
         Renumber {
             maps: Some(maps),
+            outer_maps,
             ..Renumber::default()
         }
     }
@@ -102,10 +110,23 @@ impl Renumber<'_> {
 
     /// An outer alias `count` scopes out.
     fn outer(&mut self, sort: Sort, count: u32, i: u32) -> u32 {
+        if count < self.depth {
+            return i;
+        }
         if count == self.depth {
-            self.map_at(sort, i, self.depth)
-        } else {
-            i
+            return self.map_at(sort, i, self.depth);
+        }
+        let up = count - self.depth;
+        self.outer_refs.push((up, sort, i));
+        match self.outer_maps.get(up as usize - 1) {
+            None => i,
+            Some(m) => match m[sort.slot()].get(i as usize).copied() {
+                Some(n) if n != GONE => n,
+                _ => {
+                    self.unmapped.get_or_insert((sort, i));
+                    i
+                }
+            },
         }
     }
 }

@@ -181,11 +181,7 @@ pub(crate) fn kept_imports<'a>(
                         EntityType::Tag(t) => items.tags.push(TypeIdx(t.func_type_idx)),
                         EntityType::FunctionExact(t) => items.funcs.push(TypeIdx(t)),
                     }
-                    imports.push(OutImport {
-                        module,
-                        name,
-                        ty,
-                    });
+                    imports.push(OutImport { module, name, ty });
                     idx
                 });
             mine.push(Some(idx));

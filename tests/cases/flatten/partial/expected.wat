@@ -1,0 +1,43 @@
+;; $OUT/out.wasm
+(component
+  (core module $weld:flattened (;0;)
+    (type (;0;) (func (result i32)))
+    (export "four" (func 1))
+    (elem (;0;) declare func 0)
+    (func (;0;) (type 0) (result i32)
+      i32.const 2
+    )
+    (func (;1;) (type 0) (result i32)
+      call 0
+      call 0
+      i32.add
+    )
+  )
+  (core instance $weld:flattened (;0;) (instantiate $weld:flattened))
+  (type (;0;) (func (result u32)))
+  (alias core export $weld:flattened "four" (core func (;0;)))
+  (func (;0;) (type 0) (canon lift (core func 0)))
+  (core module $counter (;1;)
+    (global (;0;) (mut i32) i32.const 0)
+    (export "g" (global 0))
+  )
+  (core module $user (;2;)
+    (type (;0;) (func))
+    (import "a" "g" (global (;0;) (mut i32)))
+    (import "b" "g" (global (;1;) (mut i32)))
+    (export "f" (func 0))
+    (func (;0;) (type 0))
+  )
+  (core instance $a (;1;) (instantiate $counter))
+  (core instance $b (;2;) (instantiate $counter))
+  (core instance $user (;3;) (instantiate $user
+      (with "a" (instance $a))
+      (with "b" (instance $b))
+    )
+  )
+  (type (;1;) (func))
+  (alias core export $user "f" (core func (;1;)))
+  (func (;1;) (type 1) (canon lift (core func 1)))
+  (export (;2;) "four" (func 0))
+  (export (;3;) "f" (func 1))
+)
