@@ -37,7 +37,6 @@ pub(crate) const START: &str = "weld:start";
 pub(crate) struct LinkOptions {
     pub icf: Icf,
     pub strip_debug: bool,
-    pub validate: bool,
 }
 
 /// Links `group`; `exports` are (member instance, its export, the name in
@@ -164,8 +163,9 @@ pub(crate) fn link_group(
         },
         strip_debug: opts.strip_debug,
         source_maps: Default::default(),
+        // The caller validates the whole component, this module included.
         validate: false,
-        validate_output: opts.validate,
+        validate_output: false,
         reach: crate::fuse::reach::ReachOptions {
             keep_unused: false,
             keep_order: false,

@@ -127,9 +127,10 @@ pub fn flatten(opts: &FlattenOptions, file: &str, bytes: &[u8]) -> Result<Flatte
         false => bytes.to_vec(),
     };
     report.core_modules_after = core_modules(&out);
+    // The whole output at once (the linked modules included: the fuse
+    // stages do not validate them apart), bodies in parallel.
     if opts.validate {
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(&out)
+        weld_format::validate::validate(&out, true)
             .map_err(|e| {
                 FlattenError::from(
                     weld_format::Problem::parse(file, None, e).because("flatten wrote an invalid component"),
@@ -403,7 +404,6 @@ fn rewrite<'a>(
         let lopts = link::LinkOptions {
             icf: opts.icf,
             strip_debug: opts.strip_debug,
-            validate: opts.validate,
         };
         let fused = link::link_group(file, group, &exports, lopts).map_err(|e| FlattenError::Link {
             file: file.to_string(),
