@@ -233,6 +233,123 @@ fn link_set() -> Option<Linked> {
     Some(link("link-dwarf5", &files, &[]))
 }
 
+/// The link-dwarf5 set as toolchains ship it (`wasm-tools component link`
+/// with the preview1 adapter), then `weld flatten --map`: the linked module,
+/// the members with DWARF (the libraries, by the name the group's fuse map
+/// gives them: `core instance N $name`) and that map.
+fn flatten_set() -> Option<Linked> {
+    let dir = debug_set("link-dwarf5", &LINK_FILES)?;
+    let libc = libc()?;
+    let tools = harness::wasm_tools()?;
+    let adapter = common::cache().join("dylink/adapter/wasi_snapshot_preview1.command.wasm");
+    if !adapter.is_file() {
+        missing(&format!(
+            "{} not found (run corpus/build-dylink)",
+            adapter.display()
+        ));
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let linked = tmp.path().join("linked.wasm");
+    let o = Command::new(&tools)
+        .args(["component", "link", "--adapt"])
+        .arg(format!("wasi_snapshot_preview1={}", adapter.display()))
+        .arg(&libc)
+        .args(LINK_FILES.iter().rev().map(|f| dir.join(f)))
+        .arg("-o")
+        .arg(&linked)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (out, map) = (tmp.path().join("flat.wasm"), tmp.path().join("map.json"));
+    let o = common::weld(&[
+        "flatten".as_ref(),
+        linked.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--map".as_ref(),
+        map.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: Value = serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
+    let group = &report["groups"][0];
+    let component = std::fs::read(&linked).unwrap();
+    let by_instance = instance_modules(&component);
+    let inputs = group["fuse"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| {
+            let name = i["name"].as_str().unwrap().to_string();
+            let n: usize = name
+                .strip_prefix("core instance ")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()?;
+            let bytes = by_instance[n].clone();
+            Wasm::new(&bytes).has_dwarf().then(|| Input {
+                path: linked.with_extension(format!("instance{n}.wasm")),
+                name,
+                bytes,
+            })
+        })
+        .collect();
+    // The linked module is the largest in the output.
+    let flat = std::fs::read(&out).unwrap();
+    let linked_module = top_modules(&flat).into_iter().max_by_key(|m| m.len()).unwrap();
+    Some(Linked {
+        set: "flatten-link-dwarf5".into(),
+        inputs,
+        out: linked_module,
+        map: group["fuse"].clone(),
+        stderr: stderr(&o),
+        dir: tmp,
+    })
+}
+
+/// A component's top-level core modules, in order.
+fn top_modules(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut depth = 0;
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        match p.unwrap() {
+            wasmparser::Payload::Version { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth -= 1,
+            wasmparser::Payload::ModuleSection {
+                unchecked_range: r, ..
+            } if depth == 1 => out.push(bytes[r.start as usize..r.end as usize].to_vec()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Each core instance's module bytes (empty for an instance of exports).
+fn instance_modules(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let modules = top_modules(bytes);
+    let mut out = Vec::new();
+    let mut depth = 0;
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        match p.unwrap() {
+            wasmparser::Payload::Version { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth -= 1,
+            wasmparser::Payload::InstanceSection(r) if depth == 1 => {
+                for i in r {
+                    out.push(match i.unwrap() {
+                        wasmparser::Instance::Instantiate { module_index, .. } => {
+                            modules[module_index as usize].clone()
+                        }
+                        wasmparser::Instance::FromExports(_) => Vec::new(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------
 // Reading modules.
 
@@ -916,6 +1033,16 @@ fn line_tables_agree_fuse_dwarf4() {
 fn line_tables_agree_link_dwarf5() {
     let Some(l) = link_set() else { return };
     assert_lines(&l);
+}
+
+#[test]
+fn line_tables_agree_through_flatten() {
+    let Some(l) = flatten_set() else { return };
+    assert!(l.inputs.len() >= 3, "the libraries' DWARF: {}", l.inputs.len());
+    assert_lines(&l);
+    if let Some(tool) = dwarfdump() {
+        assert_verify(&tool, &l);
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -98,6 +98,10 @@ pub struct GroupReport {
     pub imports: usize,
     /// The linked module's size in bytes.
     pub bytes: usize,
+    /// Where every item of every member went (fuse's link map; its inputs
+    /// are named `core instance N $name`, and `weld:late` when the group
+    /// has late functions).
+    pub fuse: crate::fuse::LinkMap,
 }
 
 /// Flattens the component `bytes` (`file` names it in messages).
@@ -130,12 +134,11 @@ pub fn flatten(opts: &FlattenOptions, file: &str, bytes: &[u8]) -> Result<Flatte
     // The whole output at once (the linked modules included: the fuse
     // stages do not validate them apart), bodies in parallel.
     if opts.validate {
-        weld_format::validate::validate(&out, true)
-            .map_err(|e| {
-                FlattenError::from(
-                    weld_format::Problem::parse(file, None, e).because("flatten wrote an invalid component"),
-                )
-            })?;
+        weld_format::validate::validate(&out, true).map_err(|e| {
+            FlattenError::from(
+                weld_format::Problem::parse(file, None, e).because("flatten wrote an invalid component"),
+            )
+        })?;
     }
     Ok(Flattened {
         bytes: out,
@@ -415,6 +418,7 @@ fn rewrite<'a>(
                 .join(", "),
             source: Box::new(e),
         })?;
+        let fuse_map = fused.map;
         let module = fused.bytes.into_vec();
         let last = group.instances.iter().map(|&i| position(i)).max().unwrap_or(0);
         let (imports, has_start) = module_interface(&module);
@@ -435,6 +439,7 @@ fn rewrite<'a>(
             late: group.late.len(),
             imports: imports.len(),
             bytes: module.len(),
+            fuse: fuse_map,
         });
         nodes.push(Node {
             out: Out::Module(module),
