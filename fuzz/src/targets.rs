@@ -171,7 +171,9 @@ fn imports_of(from: &str, provider: &[u8]) -> Option<Vec<u8>> {
 /// one before, so imports really link; fused with a random folding mode. The
 /// output must validate, fusing twice must give the same bytes, and where
 /// wasmi runs every module the fused one must behave like the inputs
-/// instantiated one by one (results, traps, host calls, memories).
+/// instantiated one by one (results, traps, host calls, memories). The same
+/// modules wrapped in a component, core instances wired to each other, go
+/// through `flatten` too (see [`flatten_checked`]).
 pub fn fuse(u: &mut Unstructured) -> Outcome {
     let FuseSet {
         modules,
@@ -206,7 +208,169 @@ pub fn fuse(u: &mut Unstructured) -> Outcome {
         Err(weld_linker::Error::Fuse(e @ FuseError::Invalid { .. })) => panic!("invalid output: {e}"),
         Err(e) => panic!("fuse refused generated modules: {e}"),
     }
+    flatten_checked(&modules, icf);
     Outcome::Reached
+}
+
+/// `modules` as one component: each instantiated once, with the one before
+/// as its argument (each imports only from it), and every exported function
+/// of numeric parameters and at most one result lifted and exported, so
+/// their code stays live. A valid component must flatten into one linked
+/// module that validates, with the same exports.
+fn flatten_checked(modules: &[(String, Vec<u8>)], icf: Icf) {
+    let Some(component) = as_component(modules) else {
+        return;
+    };
+    let all = wasmparser::WasmFeatures::all();
+    if wasmparser::Validator::new_with_features(all)
+        .validate_all(&component)
+        .is_err()
+    {
+        return;
+    }
+    let opts = weld_linker::FlattenOptions {
+        icf,
+        ..Default::default()
+    };
+    let out = weld_linker::flatten(&opts, "fuzz", &component)
+        .unwrap_or_else(|e| panic!("flatten refused a valid component of generated modules: {e}"));
+    if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
+        panic!("flatten wrote an invalid component: {e}");
+    }
+    // Each module that imports is wired to the one before: every chain of
+    // modules wired to each other becomes one module.
+    let chains = modules
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, m))| {
+            *i == 0
+                || weld_format::survey("m", m)
+                    .ok()
+                    .and_then(|s| s.as_module().map(|m| m.imports.is_empty()))
+                    .unwrap_or(true)
+        })
+        .count();
+    assert_eq!(
+        out.report.core_modules_after, chains,
+        "{} modules in {chains} wired chains: {:?}",
+        out.report.core_modules_before, out.report.core_modules_after
+    );
+    let exports = |b: &[u8]| -> Vec<String> {
+        wasmparser::Parser::new(0)
+            .parse_all(b)
+            .filter_map(|p| match p {
+                Ok(wasmparser::Payload::ComponentExportSection(r)) => Some(
+                    r.into_iter()
+                        .flatten()
+                        .map(|e| e.name.name.to_string())
+                        .collect::<Vec<_>>(),
+                ),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    };
+    assert_eq!(
+        exports(&component),
+        exports(&out.bytes),
+        "flatten changed the exports"
+    );
+}
+
+/// The component [`flatten_checked`] flattens; `None` when a module does
+/// not survey.
+fn as_component(modules: &[(String, Vec<u8>)]) -> Option<Vec<u8>> {
+    use wasm_encoder::{
+        Alias, CanonicalFunctionSection, Component, ComponentAliasSection, ComponentExportKind,
+        ComponentExportSection, ComponentSectionId, ComponentTypeSection, ComponentValType, ExportKind,
+        InstanceSection, ModuleArg, PrimitiveValType, RawSection,
+    };
+    let mut c = Component::new();
+    for (_, m) in modules {
+        c.section(&RawSection {
+            id: ComponentSectionId::CoreModule as u8,
+            data: m,
+        });
+    }
+    let mut instances = InstanceSection::new();
+    for (i, (_, m)) in modules.iter().enumerate() {
+        let s = weld_format::survey("m", m).ok()?;
+        let imports = !s.as_module()?.imports.is_empty();
+        match (i.checked_sub(1), imports) {
+            (Some(prev), true) => {
+                let name = modules[prev].0.as_str();
+                instances.instantiate(i as u32, [(name, ModuleArg::Instance(prev as u32))]);
+            }
+            _ => {
+                instances.instantiate(i as u32, std::iter::empty::<(&str, ModuleArg)>());
+            }
+        }
+    }
+    c.section(&instances);
+    let prim = |v: &wasmparser::ValType| match v {
+        wasmparser::ValType::I32 => Some(PrimitiveValType::S32),
+        wasmparser::ValType::I64 => Some(PrimitiveValType::S64),
+        wasmparser::ValType::F32 => Some(PrimitiveValType::F32),
+        wasmparser::ValType::F64 => Some(PrimitiveValType::F64),
+        _ => None,
+    };
+    let (mut core_funcs, mut types, mut funcs) = (0u32, 0u32, 0u32);
+    for (i, (_, m)) in modules.iter().enumerate() {
+        let s = weld_format::survey("m", m).ok()?;
+        let m = s.as_module()?;
+        for e in &m.exports {
+            if e.kind != wasmparser::ExternalKind::Func {
+                continue;
+            }
+            let ty = m.func_types.get(e.index as usize)?;
+            let Some(wasmparser::CompositeInnerType::Func(f)) =
+                m.types.get(ty.as_usize()).map(|t| &t.composite_type.inner)
+            else {
+                continue;
+            };
+            let params: Option<Vec<PrimitiveValType>> = f.params().iter().map(prim).collect();
+            let results: Option<Vec<PrimitiveValType>> = f.results().iter().map(prim).collect();
+            let (Some(params), Some(results)) = (params, results) else {
+                continue;
+            };
+            if results.len() > 1 || params.len() > 16 {
+                continue;
+            }
+            let mut alias = ComponentAliasSection::new();
+            alias.alias(Alias::CoreInstanceExport {
+                instance: i as u32,
+                kind: ExportKind::Func,
+                name: e.name,
+            });
+            c.section(&alias);
+            let mut t = ComponentTypeSection::new();
+            let names: Vec<String> = (0..params.len()).map(|p| format!("p{p}")).collect();
+            t.function()
+                .params(
+                    names
+                        .iter()
+                        .zip(&params)
+                        .map(|(n, p)| (n.as_str(), ComponentValType::Primitive(*p))),
+                )
+                .result(results.first().map(|r| ComponentValType::Primitive(*r)));
+            c.section(&t);
+            let mut canon = CanonicalFunctionSection::new();
+            canon.lift(core_funcs, types, []);
+            c.section(&canon);
+            let mut ex = ComponentExportSection::new();
+            ex.export(
+                format!("f{funcs}").as_str(),
+                ComponentExportKind::Func,
+                funcs,
+                None,
+            );
+            c.section(&ex);
+            core_funcs += 1;
+            types += 1;
+            funcs += 2;
+        }
+    }
+    Some(c.finish())
 }
 
 /// Fuses `modules`. When that succeeds, the whole output must validate,

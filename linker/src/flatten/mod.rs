@@ -451,7 +451,7 @@ fn rewrite<'a>(
         });
         // One instance of exports per import module name.
         let mut args: Vec<(String, u32)> = Vec::new();
-        let mut by_module: Vec<(String, Vec<(String, ExternalKind, u32)>)> = Vec::new();
+        let mut by_module: Vec<(String, nodes::InlineExports)> = Vec::new();
         for (module, name) in &imports {
             let e = ext_at
                 .get(&(module.as_str(), name.as_str()))

@@ -21,6 +21,13 @@ use wasmparser::{ComponentAlias, ExternalKind, Instance};
 use super::read::{Item, Items, Sort};
 use super::renumber::Renumber;
 
+/// Indices an item refers to: (sort, index).
+pub(crate) type Refs = Vec<(Sort, u32)>;
+/// Indices of the components around: (levels out, sort, index).
+pub(crate) type OuterRefs = Vec<(u32, Sort, u32)>;
+/// The exports of an instance of exports: (name, kind, index).
+pub(crate) type InlineExports = Vec<(String, ExternalKind, u32)>;
+
 /// What a node writes.
 #[derive(Debug, Clone)]
 pub(crate) enum Out {
@@ -37,7 +44,7 @@ pub(crate) enum Out {
     /// A new core module.
     Module(Vec<u8>),
     /// A new instance of exports: (name, kind, old index).
-    Inline(Vec<(String, ExternalKind, u32)>),
+    Inline(InlineExports),
     /// A new instantiation: module, (argument name, instance).
     Instantiate { module: u32, args: Vec<(String, u32)> },
     /// A new alias of a core instance's export.
@@ -55,10 +62,9 @@ pub(crate) struct Node {
     /// What it defines (old numbering, new items after the input's).
     pub defines: Option<(Sort, u32)>,
     /// What it refers to.
-    pub refs: Vec<(Sort, u32)>,
-    /// What it refers to in the components around: (levels out, sort,
-    /// index).
-    pub outer: Vec<(u32, Sort, u32)>,
+    pub refs: Refs,
+    /// What it refers to in the components around.
+    pub outer: OuterRefs,
     /// Its priority: where it stood in the input (new items: where their
     /// group's last instance stood).
     pub key: u64,
@@ -209,7 +215,7 @@ impl Nodes {
 
 /// Every top-level index an input item refers to, and every index of the
 /// components around it.
-pub(crate) fn item_refs(item: &Item<'_>) -> (Vec<(Sort, u32)>, Vec<(u32, Sort, u32)>) {
+pub(crate) fn item_refs(item: &Item<'_>) -> (Refs, OuterRefs) {
     let mut r = Renumber::recording();
     // Recording writes into scratch sections; errors cannot happen
     // (the re-encoder's error type is uninhabited).

@@ -143,7 +143,9 @@ pub(crate) fn kept_imports<'a>(
     items: &mut ItemTypes,
 ) -> Result<KeptImports<'a>, FuseError> {
     let mut imports: Vec<OutImport<'a>> = Vec::new();
-    let mut import_key: HashMap<(Cow<'a, str>, Cow<'a, str>, Vec<u8>), u32> = HashMap::default();
+    // (module, name, encoded type) → the kept import.
+    type Key<'a> = (Cow<'a, str>, Cow<'a, str>, Vec<u8>);
+    let mut import_key: HashMap<Key<'a>, u32> = HashMap::default();
     let mut kept: Vec<Vec<Option<u32>>> = vec![Vec::new(); cx.modules.len()];
     let mut counts = PerSpace::<u32>::default();
     for &k in order {
