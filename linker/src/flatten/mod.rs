@@ -556,6 +556,9 @@ fn module_interface(module: &[u8]) -> (Vec<(String, String)>, bool) {
 
 /// The fixup of a group with late functions: its module, the aliases of
 /// the linked instance's late table and start, its argument, its instance.
+/// Its nodes share the linked instance's priority: it is instantiated as
+/// soon as the lowerings it puts in the table exist, before anything the
+/// input placed after the group.
 fn add_fixup(
     nodes: &mut Nodes,
     group: &Group<'_>,
@@ -572,7 +575,7 @@ fn add_fixup(
         defines: Some((Sort::CoreModule, mod_idx)),
         refs: Vec::new(),
         outer: Vec::new(),
-        key: key + 2,
+        key,
         root: false,
     });
     let mut alias = |kind: ExternalKind, sort: Sort, name: &str| {
@@ -586,7 +589,7 @@ fn add_fixup(
             defines: Some((sort, idx)),
             refs: vec![(Sort::CoreInstance, linked)],
             outer: Vec::new(),
-            key: key + 2,
+            key,
             root: false,
         });
         idx
@@ -611,7 +614,7 @@ fn add_fixup(
         defines: Some((Sort::CoreInstance, arg)),
         refs,
         outer: Vec::new(),
-        key: key + 2,
+        key,
         root: false,
     });
     let inst = nodes.fresh(Sort::CoreInstance);
@@ -624,7 +627,7 @@ fn add_fixup(
         defines: Some((Sort::CoreInstance, inst)),
         refs: vec![(Sort::CoreModule, mod_idx), (Sort::CoreInstance, arg)],
         outer: Vec::new(),
-        key: key + 3,
+        key,
         root: true,
     });
 }
