@@ -23,9 +23,13 @@ pub struct Args {
     /// were, saying which and why, instead of refusing.
     #[arg(long)]
     partial: bool,
-    /// Skip validating the output.
-    #[arg(long)]
+    /// Skip validation (of the linked modules' inputs and the output).
+    #[arg(long, conflicts_with = "validate_output")]
     no_validate: bool,
+    /// Validate the output's function bodies too, reading them again (the
+    /// linked modules' input bodies are always validated).
+    #[arg(long)]
+    validate_output: bool,
     /// Drop the linked modules' `name` sections and debug sections.
     #[arg(long)]
     strip_debug: bool,
@@ -41,6 +45,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     let opts = FlattenOptions {
         partial: args.partial,
         validate: !args.no_validate,
+        validate_output: args.validate_output,
         strip_debug: args.strip_debug,
         icf: args.icf.into(),
     };

@@ -37,6 +37,8 @@ pub(crate) const START: &str = "weld:start";
 pub(crate) struct LinkOptions {
     pub icf: Icf,
     pub strip_debug: bool,
+    /// Validate the members' bodies while rewriting them.
+    pub validate: bool,
 }
 
 /// Links `group`; `exports` are (member instance, its export, the name in
@@ -163,8 +165,9 @@ pub(crate) fn link_group(
         },
         strip_debug: opts.strip_debug,
         source_maps: Default::default(),
-        // The caller validates the whole component, this module included.
-        validate: false,
+        // The members' bodies are checked while rewritten; the caller
+        // validates the whole component's sections, this module's included.
+        validate: opts.validate,
         validate_output: false,
         reach: crate::fuse::reach::ReachOptions {
             keep_unused: false,

@@ -37,8 +37,13 @@ pub struct FlattenOptions {
     /// Link the groups that can be linked and leave the others as they
     /// are (each named in a warning), instead of refusing.
     pub partial: bool,
-    /// Validate the output (default: yes).
+    /// Validate (default: yes), as `fuse` does: each member's bodies while
+    /// they are rewritten, and every section of the output; an output
+    /// function body is valid when its input body is and its indices are
+    /// remapped, so bodies are not read again unless `validate_output`.
     pub validate: bool,
+    /// Validate every function body of the output too (in parallel).
+    pub validate_output: bool,
     /// Drop the name sections and debug information of the linked modules.
     pub strip_debug: bool,
     /// Identical code folding inside each linked module (default: safe).
@@ -50,6 +55,7 @@ impl Default for FlattenOptions {
         FlattenOptions {
             partial: false,
             validate: true,
+            validate_output: false,
             strip_debug: false,
             icf: Icf::Safe,
         }
@@ -132,9 +138,10 @@ pub fn flatten(opts: &FlattenOptions, file: &str, bytes: &[u8]) -> Result<Flatte
     };
     report.core_modules_after = core_modules(&out);
     // The whole output at once (the linked modules included: the fuse
-    // stages do not validate them apart), bodies in parallel.
-    if opts.validate {
-        weld_format::validate::validate(&out, true).map_err(|e| {
+    // stages check their sections no further), bodies when asked, in
+    // parallel.
+    if opts.validate || opts.validate_output {
+        weld_format::validate::validate(&out, opts.validate_output).map_err(|e| {
             FlattenError::from(
                 weld_format::Problem::parse(file, None, e).because("flatten wrote an invalid component"),
             )
@@ -407,6 +414,7 @@ fn rewrite<'a>(
         let lopts = link::LinkOptions {
             icf: opts.icf,
             strip_debug: opts.strip_debug,
+            validate: opts.validate,
         };
         let fused = link::link_group(file, group, &exports, lopts).map_err(|e| FlattenError::Link {
             file: file.to_string(),
