@@ -294,7 +294,7 @@ fn external<'a>(
         }
         _ => {
             return Err(format!(
-                "bound to {sort:?} {index}, which is not a core export or a canonical function"
+                "bound to {sort} {index}, which is not a core export or a canonical function"
             ))
         }
     };

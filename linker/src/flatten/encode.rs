@@ -122,7 +122,12 @@ pub(crate) fn encode(cx: &EncodeCx<'_, '_>, order: &[usize], maps: &Maps) -> Res
         let mut r = Renumber::mapping(maps, cx.outer_maps);
         let what = || match &node.out {
             Out::Orig(p) => format!("item at offset {}", cx.items.offsets[*p]),
-            other => format!("{:?}", std::mem::discriminant(other)),
+            Out::MemberAlias { name, .. } | Out::CoreAlias { name, .. } => {
+                format!("alias of export `{name}`")
+            }
+            Out::Module(_) => "a new core module".to_string(),
+            Out::Inline(_) => "a new instance of exports".to_string(),
+            Out::Instantiate { .. } => "a new core instance".to_string(),
         };
         // Items written straight into the component.
         match &node.out {
@@ -292,7 +297,7 @@ fn check(cx: &EncodeCx<'_, '_>, r: &Renumber<'_>, what: &dyn Fn() -> String) -> 
         Some((sort, i)) => Err(FlattenError::Encode {
             file: cx.file.to_string(),
             what: what(),
-            reason: format!("refers to {sort:?} {i}, which flatten removed or which does not exist"),
+            reason: format!("refers to {sort} {i}, which flatten removed or which does not exist"),
         }),
     }
 }

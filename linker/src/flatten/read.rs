@@ -91,6 +91,27 @@ impl Sort {
     }
 }
 
+impl std::fmt::Display for Sort {
+    /// The sort as the text format names it (`core func`, `instance`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sort::CoreFunc => "core func",
+            Sort::CoreTable => "core table",
+            Sort::CoreMemory => "core memory",
+            Sort::CoreGlobal => "core global",
+            Sort::CoreTag => "core tag",
+            Sort::CoreType => "core type",
+            Sort::CoreModule => "core module",
+            Sort::CoreInstance => "core instance",
+            Sort::Func => "func",
+            Sort::Value => "value",
+            Sort::Type => "type",
+            Sort::Instance => "instance",
+            Sort::Component => "component",
+        })
+    }
+}
+
 /// One item of a component's top level.
 #[derive(Debug, Clone)]
 pub(crate) enum Item<'a> {
