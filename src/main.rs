@@ -13,6 +13,12 @@ mod cli;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// After success, print a one-line summary on stderr (output, size, time).
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    verbose: bool,
+    /// Print no warnings (errors still are).
+    #[arg(short, long, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -56,6 +62,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let verbosity = match (cli.verbose, cli.quiet) {
+        (true, _) => cli::output::Verbosity::Verbose,
+        (_, true) => cli::output::Verbosity::Quiet,
+        _ => cli::output::Verbosity::Normal,
+    };
+    let name = std::env::args().nth(1).unwrap_or_default();
+    cli::output::init(verbosity, &name);
     let result = match cli.command {
         Command::Fuse(a) => cli::fuse::exec(a),
         Command::Compose(a) => cli::compose::exec(a),

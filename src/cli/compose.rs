@@ -14,9 +14,8 @@ pub struct Args {
     /// A component to plug in (repeatable): its exports satisfy the imports of the root and of the other plugs.
     #[arg(long = "plug", value_name = "[NAME=]PATH")]
     plugs: Vec<String>,
-    /// The composed component.
-    #[arg(short, long)]
-    output: PathBuf,
+    #[command(flatten)]
+    out: super::output::OutputArgs,
     /// Also export this export of another input, as `INPUT/EXPORT`
     /// (repeatable). EXPORT is looked up by the semver rule (exact, else the
     /// highest version on the same track) and keeps the provider's name
@@ -48,6 +47,7 @@ pub struct Args {
 
 /// Runs `weld compose`.
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
+    args.out.check(&[("--map", args.map.as_deref())])?;
     let mut all = vec![args.main.clone()];
     all.extend(args.plugs.iter().cloned());
     let (inputs, resolve) = args.resolve.load(&all)?;
@@ -83,7 +83,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     };
     let composed = weld_linker::compose(&opts, &inputs)?;
     for w in &composed.warnings {
-        eprintln!("weld: warning: {w}");
+        super::output::warn(w);
     }
     for n in &composed.notes {
         eprintln!("weld: note: {n}");
@@ -100,7 +100,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
             t.items.len()
         );
     }
-    weld_format::write::write_atomic(&args.output, &composed.bytes)?;
+    args.out.write(&composed.bytes)?;
     if !composed.hoisted.is_empty() {
         let saved: u64 = composed
             .hoisted
@@ -113,7 +113,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(map) = &args.map {
-        weld_format::write::write_atomic(map, composed.map().to_json().as_bytes())?;
+        args.out.write_side(map, composed.map().to_json().as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,9 +12,8 @@ use super::fuse::Folding;
 pub struct Args {
     /// The component, as `[name=]path` (`-` for standard input).
     input: String,
-    /// The flattened component.
-    #[arg(short, long)]
-    output: PathBuf,
+    #[command(flatten)]
+    out: super::output::OutputArgs,
     /// Write what was linked (groups, dropped shims, direct calls, core
     /// modules before and after) as JSON.
     #[arg(long, value_name = "FILE")]
@@ -40,6 +39,7 @@ pub struct Args {
 
 /// Runs `weld flatten`.
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
+    args.out.check(&[("--map", args.map.as_deref())])?;
     let inputs = super::load(std::slice::from_ref(&args.input))?;
     let input = inputs.iter().next().expect("one input");
     let opts = FlattenOptions {
@@ -51,11 +51,12 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     };
     let out = weld_linker::flatten(&opts, &input.display, input.bytes())?;
     for w in &out.warnings {
-        eprintln!("weld: warning: {w}");
+        super::output::warn(w);
     }
-    weld_format::write::write_atomic(&args.output, &out.bytes)?;
+    args.out.write(&out.bytes)?;
     if let Some(map) = &args.map {
-        weld_format::write::write_atomic(map, serde_json::to_string_pretty(&out.report)?.as_bytes())?;
+        args.out
+            .write_side(map, serde_json::to_string_pretty(&out.report)?.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -43,9 +43,8 @@ pub struct Args {
     /// Core modules as `[name=]path` (`.wasm` or `.wat`); an import `(module "b" ...)` links to the input named `b`.
     #[arg(required = true)]
     inputs: Vec<String>,
-    /// The fused module.
-    #[arg(short, long)]
-    output: PathBuf,
+    #[command(flatten)]
+    out: super::output::OutputArgs,
     /// Export name conflicts between inputs.
     #[arg(long, value_enum, default_value = "error")]
     on_conflict: Conflict,
@@ -91,6 +90,10 @@ pub struct Args {
 
 /// Runs `weld fuse`.
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
+    args.out.check(&[
+        ("--map", args.map.as_deref()),
+        ("--output-source-map", args.output_source_map.as_deref()),
+    ])?;
     let (inputs, resolve) = args.resolve.load(&args.inputs)?;
     let mut source_maps = weld_linker::SourceMapOptions {
         output: args.output_source_map.is_some(),
@@ -122,10 +125,22 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         keep_order: args.keep_order,
         source_maps,
     };
-    // Written while it is validated; renamed into place once it is valid.
-    let fused = weld_linker::fuse_to(&opts, &inputs, &args.output)?;
+    // A binary file is written while it is validated and renamed into
+    // place once it is valid; text and standard output are written after.
+    let fused = match (args.out.file(), args.out.wat) {
+        (Some(path), false) => {
+            let fused = weld_linker::fuse_to(&opts, &inputs, path)?;
+            args.out.summarize(fused.bytes.len());
+            fused
+        }
+        _ => {
+            let fused = weld_linker::fuse(&opts, &inputs)?;
+            args.out.write(&fused.bytes)?;
+            fused
+        }
+    };
     for w in &fused.warnings {
-        eprintln!("weld: warning: {w}");
+        super::output::warn(w);
     }
     if args.timings {
         for (stage, t) in &fused.timings {
@@ -133,10 +148,11 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     if let (Some(path), Some(map)) = (&args.output_source_map, &fused.source_map) {
-        weld_format::write::write_atomic(path, map)?;
+        args.out.write_side(path, map)?;
     }
     if let Some(map) = &args.map {
-        weld_format::write::write_atomic(map, serde_json::to_string_pretty(&fused.map)?.as_bytes())?;
+        args.out
+            .write_side(map, serde_json::to_string_pretty(&fused.map)?.as_bytes())?;
     }
     // The process ends here: the kernel frees the inputs' mappings and the
     // output's buffer at exit in one go, where dropping them would unmap

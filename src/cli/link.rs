@@ -23,9 +23,8 @@ pub struct Args {
     /// (`dylink.0`), as `[name=]path`.
     #[arg(required = true)]
     inputs: Vec<String>,
-    /// The linked module (or component, with --component).
-    #[arg(short, long)]
-    output: PathBuf,
+    #[command(flatten)]
+    out: super::output::OutputArgs,
     /// Where needed libraries that are not inputs are found (bare file names
     /// only, nothing outside the directory; repeatable, searched in order).
     #[arg(long = "lib-dir", value_name = "DIR")]
@@ -77,6 +76,7 @@ fn parse_size(s: &str) -> Result<u32, String> {
 
 /// Runs `weld link`.
 pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
+    args.out.check(&[("--map", args.map.as_deref())])?;
     if !args.adapt.is_empty() && !args.component {
         anyhow::bail!(
             "--adapt needs --component: the adapter is linked when the module is wrapped into a component"
@@ -107,11 +107,12 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
     };
     let linked = weld_linker::link(&opts, inputs)?;
     for w in &linked.warnings {
-        eprintln!("weld: warning: {w}");
+        super::output::warn(w);
     }
-    weld_format::write::write_atomic(&args.output, &linked.bytes)?;
+    args.out.write(&linked.bytes)?;
     if let Some(map) = &args.map {
-        weld_format::write::write_atomic(map, serde_json::to_string_pretty(&linked.map)?.as_bytes())?;
+        args.out
+            .write_side(map, serde_json::to_string_pretty(&linked.map)?.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -22,6 +22,7 @@ pub mod graph;
 pub mod hash;
 pub mod inspect;
 pub mod link;
+pub mod output;
 pub mod registry;
 pub mod split;
 pub mod targets;
@@ -41,9 +42,14 @@ fn specs(specs: &[String]) -> anyhow::Result<Vec<InputSpec>> {
 /// Writes `text` to standard output. A closed pipe (`weld ... | head`)
 /// ends the process quietly with the status a shell gives SIGPIPE (141).
 pub fn print(text: &str) -> anyhow::Result<()> {
+    write_stdout(text.as_bytes())
+}
+
+/// Writes `bytes` to standard output, as [`print`] does text.
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
         r => Ok(r?),
     }

@@ -112,7 +112,7 @@ pub fn exec_push(args: PushArgs) -> anyhow::Result<ExitCode> {
             };
             let stored = store_app(&opts, &input.display, input.bytes(), store.as_ref())?;
             for w in &stored.warnings {
-                eprintln!("weld: warning: {w}");
+                super::output::warn(w);
             }
             (store, stored.manifest)
         }
@@ -139,7 +139,7 @@ pub fn exec_push(args: PushArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &cache {
         // Only a hint for later mounts: a failure to save it is not fatal.
         if let Err(e) = locations.save(path) {
-            eprintln!("weld: warning: blob-location cache not saved: {e}");
+            super::output::warn(format!("blob-location cache not saved: {e}"));
         }
     }
     let (up_n, up_b) = report.total(|t| *t == Transfer::Uploaded);
@@ -199,9 +199,8 @@ pub struct PullArgs {
     /// What to pull: `host[:port]/repository[:tag|@digest]`, or an app of
     /// an OCI layout as `oci:DIR[:NAME]`.
     reference: String,
-    /// The app (bundled), or with `--split` its root.
-    #[arg(short, long)]
-    output: PathBuf,
+    #[command(flatten)]
+    out: super::output::OutputArgs,
     /// Keep the blobs in this store; blobs it has are not fetched again.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
@@ -217,6 +216,7 @@ pub struct PullArgs {
 
 /// Runs `weld pull`.
 pub fn exec_pull(args: PullArgs) -> anyhow::Result<ExitCode> {
+    args.out.check(&[])?;
     let opts = BundleOptions::default();
     if let Some((dir, name)) = parse_oci_ref(&args.reference) {
         let store = OciDir::open(&dir)?;
@@ -249,7 +249,7 @@ pub fn exec_pull(args: PullArgs) -> anyhow::Result<ExitCode> {
             locations.record(source.registry(), source.repository(), &l.digest);
         }
         if let Err(e) = locations.save(&path) {
-            eprintln!("weld: warning: blob-location cache not saved: {e}");
+            super::output::warn(format!("blob-location cache not saved: {e}"));
         }
     }
     let fetched: u64 = report.fetched.iter().map(|(_, s)| s).sum();
@@ -277,20 +277,20 @@ fn finish(
             .root()
             .ok_or_else(|| anyhow::anyhow!("app `{name}`: its first layer is not application/wasm"))?;
         let bytes = store.get(&root.digest)?;
-        weld_format::write::write_atomic(&args.output, &bytes)?;
-        outln!(
+        args.out.write(&bytes)?;
+        args.out.info(&format!(
             "{name}: root {} bytes; {} layers in the store",
             bytes.len(),
             m.layers.len()
-        );
+        ))?;
     } else {
         let out = bundle_app(opts, store, name)?;
-        weld_format::write::write_atomic(&args.output, &out.bytes)?;
-        outln!(
+        args.out.write(&out.bytes)?;
+        args.out.info(&format!(
             "{name}: {} bytes; {} blobs inlined",
             out.bytes.len(),
             out.inlined.len()
-        );
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

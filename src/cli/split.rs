@@ -47,7 +47,7 @@ pub fn exec_split(args: SplitArgs) -> anyhow::Result<ExitCode> {
     let splits = split_apps(&opts, &inputs, &store)?;
     for ((input, out), r) in inputs.iter().zip(&outputs).zip(&splits) {
         for w in &r.warnings {
-            eprintln!("weld: warning: {w}");
+            super::output::warn(w);
         }
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -141,9 +141,8 @@ pub struct BundleArgs {
     /// The store holding the root's children (for a root file).
     #[arg(long)]
     store: Option<PathBuf>,
-    /// The bundled component.
-    #[arg(short, long)]
-    output: PathBuf,
+    #[command(flatten)]
+    out: super::output::OutputArgs,
     /// Skip validating function bodies of the output (types are always checked).
     #[arg(long)]
     no_validate: bool,
@@ -151,6 +150,7 @@ pub struct BundleArgs {
 
 /// Runs `weld bundle`.
 pub fn exec_bundle(args: BundleArgs) -> anyhow::Result<ExitCode> {
+    args.out.check(&[])?;
     let opts = BundleOptions {
         validate: !args.no_validate,
     };
@@ -161,12 +161,12 @@ pub fn exec_bundle(args: BundleArgs) -> anyhow::Result<ExitCode> {
         let store = OciDir::open(&dir)?;
         let name = app_name(&store, name)?;
         let out = bundle_app(&opts, &store, &name)?;
-        weld_format::write::write_atomic(&args.output, &out.bytes)?;
-        outln!(
+        args.out.write(&out.bytes)?;
+        args.out.info(&format!(
             "{name}: {} bytes; {} blobs inlined",
             out.bytes.len(),
             out.inlined.len()
-        );
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(store) = &args.store else {
@@ -179,14 +179,14 @@ pub fn exec_bundle(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let input = inputs.iter().next().expect("one input");
     let store = OciDir::open(store)?;
     let out = bundle(&opts, &input.display, input.bytes(), &store)?;
-    weld_format::write::write_atomic(&args.output, &out.bytes)?;
-    outln!(
+    args.out.write(&out.bytes)?;
+    args.out.info(&format!(
         "{}: {} -> {} bytes; {} blobs inlined",
         input.name,
         input.bytes().len(),
         out.bytes.len(),
         out.inlined.len()
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
