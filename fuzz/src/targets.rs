@@ -35,7 +35,7 @@ fn stopped(e: arbitrary::Error) -> Outcome {
 }
 
 /// Arbitrary bytes through load, survey, inspect, graph and fuse (or, for a
-/// component, compose, split and bundle): errors are fine, panics are not,
+/// component, compose, flatten, split and bundle): errors are fine, panics are not,
 /// and any output must validate. Bytes that do not load as an input (a wasm
 /// header or WAT text) are loaded again behind a core module's header, so
 /// that libFuzzer's mutations of the header do not keep most executions
@@ -65,6 +65,18 @@ pub fn load_survey(data: &[u8]) -> Outcome {
             let all = wasmparser::WasmFeatures::all();
             if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.bytes) {
                 panic!("compose accepted an input and wrote an invalid component: {e}");
+            }
+        }
+        // And through flatten: errors are fine, panics are not, and the
+        // output of a valid input must validate (flatten checks sections
+        // only; an invalid body it did not link is the input's).
+        if let Ok(out) = weld_linker::flatten(&Default::default(), "fuzz", input.bytes()) {
+            let all = wasmparser::WasmFeatures::all();
+            let valid = |b: &[u8]| wasmparser::Validator::new_with_features(all).validate_all(b);
+            if valid(input.bytes()).is_ok() {
+                if let Err(e) = valid(&out.bytes) {
+                    panic!("flatten wrote an invalid component from a valid one: {e}");
+                }
             }
         }
         let store = weld_linker::MemoryStore::new();
