@@ -770,3 +770,51 @@ fn the_library_pushes_from_memory_and_pulls_into_memory() {
     assert!(again.fetched.is_empty());
     assert_eq!(sink.digests().len(), source.digests().len());
 }
+
+/// Pulls of different apps into one store at once, all named by the same
+/// repository (so each retags the one app name the others read): each
+/// writes the app it pulled, never the one another pull tagged meanwhile.
+#[test]
+fn concurrent_pulls_into_one_store_each_write_the_app_they_pulled() {
+    let (Some(apps), Some(tools)) = (jco_paths(), wasm_tools()) else {
+        return;
+    };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let host = reg.host.as_str();
+    for (k, (_, _, path)) in apps.iter().enumerate() {
+        ok(&at_registry(
+            cache.path(),
+            host,
+            &["push", path.to_str().unwrap(), &format!("{host}/load/r0:t{k}")],
+        ));
+    }
+    let out = tempfile::tempdir().unwrap();
+    let store = out.path().join("store");
+    let pulls: Vec<(usize, PathBuf, std::process::Child)> = (0..8)
+        .map(|i| {
+            let k = i % apps.len();
+            let file = out.path().join(format!("pull{i}.wasm"));
+            let child = Command::new(env!("CARGO_BIN_EXE_weld"))
+                .args(["pull", &format!("{host}/load/r0:t{k}"), "-o"])
+                .arg(&file)
+                .arg("--store")
+                .arg(&store)
+                .args(["--insecure", host])
+                .env("WELD_CACHE_DIR", cache.path())
+                .env("DOCKER_CONFIG", cache.path().join("no-docker-config"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (k, file, child)
+        })
+        .collect();
+    let want: Vec<String> = apps.iter().map(|(_, _, p)| wit(&tools, p)).collect();
+    for (k, file, child) in pulls {
+        let o = child.wait_with_output().unwrap();
+        ok(&o);
+        validate(&std::fs::read(&file).unwrap());
+        assert_eq!(wit(&tools, &file), want[k], "pull of t{k} wrote another app");
+    }
+}

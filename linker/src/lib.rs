@@ -85,13 +85,14 @@ pub use resolve::graph::{Cycle, CycleEdge};
 
 // The content-addressed store: the trait, its two stores, apps in it.
 pub use store::{
-    open_app, record_roots, verified, AppManifest, BlobEntry, BlobStore, Digest, Layer, ManifestError,
-    MemoryStore, OciDir, RootRecord, StoreError, Tag, WasmConfig, World, WASM_CONFIG_MEDIA_TYPE,
+    open_app, open_manifest, record_roots, verified, AppManifest, BlobEntry, BlobStore, Digest, Layer,
+    ManifestError, MemoryStore, OciDir, RootRecord, StoreError, Tag, WasmConfig, World,
+    WASM_CONFIG_MEDIA_TYPE,
 };
 
 // split, bundle: apps into the store and back.
 pub use store::app::{store_app, AppOptions, StoredApp};
-pub use store::bundle::{bundle, bundle_app, BundleOptions, Bundled};
+pub use store::bundle::{bundle, bundle_app, bundle_manifest, BundleOptions, Bundled};
 pub use store::split::{split, split_apps, Split, SplitOptions, StoredChild};
 
 // push, pull: apps to and from OCI registries.

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use weld_format::names::oci_digest;
 use weld_linker::{
-    bundle_app, credentials_for, parse_reference, store_app, AppOptions, BlobLocations, BlobStore,
-    BundleOptions, MemoryStore, OciDir, PullOptions, PushOptions, Reference, Registry, RegistryOptions,
-    SplitOptions, Transfer,
+    credentials_for, parse_reference, store_app, AppOptions, BlobLocations, BlobStore, BundleOptions,
+    MemoryStore, OciDir, PullOptions, PushOptions, Reference, Registry, RegistryOptions, SplitOptions,
+    Transfer,
 };
 
 use super::split::{app_name, created_time_of, parse_oci_ref};
@@ -221,7 +221,8 @@ pub fn exec_pull(args: PullArgs) -> anyhow::Result<ExitCode> {
     if let Some((dir, name)) = parse_oci_ref(&args.reference) {
         let store = OciDir::open(&dir)?;
         let name = app_name(&store, name)?;
-        return finish(&args, &store, &name, &opts);
+        let (tag, _) = weld_linker::open_app(&store, &name)?;
+        return finish(&args, &store, &name, &tag.manifest, &opts);
     }
     let source = parse_reference(&args.reference)?;
     let name = args.name.clone().unwrap_or_else(|| {
@@ -261,7 +262,9 @@ pub fn exec_pull(args: PullArgs) -> anyhow::Result<ExitCode> {
         report.fetched.len(),
         report.cached.len()
     );
-    finish(&args, store.as_ref(), &name, &opts)
+    // The manifest this pull wrote, by digest: another pull into the same
+    // store may have retagged `name` since.
+    finish(&args, store.as_ref(), &name, &report.tag.manifest, &opts)
 }
 
 /// Writes the pulled app: bundled, or (`--split`) its root.
@@ -269,10 +272,11 @@ fn finish(
     args: &PullArgs,
     store: &dyn BlobStore,
     name: &str,
+    manifest: &weld_linker::Digest,
     opts: &BundleOptions,
 ) -> anyhow::Result<ExitCode> {
     if args.split {
-        let (_, m) = weld_linker::open_app(store, name)?;
+        let m = weld_linker::open_manifest(store, name, manifest)?;
         let root = m
             .root()
             .ok_or_else(|| anyhow::anyhow!("app `{name}`: its first layer is not application/wasm"))?;
@@ -284,7 +288,7 @@ fn finish(
             m.layers.len()
         ))?;
     } else {
-        let out = bundle_app(opts, store, name)?;
+        let out = weld_linker::bundle_manifest(opts, store, name, manifest)?;
         args.out.write(&out.bytes)?;
         args.out.info(&format!(
             "{name}: {} bytes; {} blobs inlined",

@@ -179,7 +179,21 @@ pub fn bundle(
 /// module, or a component importing nothing by hash (a one-layer artifact
 /// as wkg publishes it), is returned as it is, verified.
 pub fn bundle_app(opts: &BundleOptions, store: &dyn BlobStore, name: &str) -> Result<Bundled, BundleError> {
-    let (_, manifest) = crate::store::open_app(store, name)?;
+    let (tag, _) = crate::store::open_app(store, name)?;
+    bundle_manifest(opts, store, name, &tag.manifest)
+}
+
+/// Bundles the app whose manifest is `manifest` in `store`, as
+/// [`bundle_app`] does, reading that manifest by its digest: what a pull
+/// wrote is what it bundles, even while another process retags `name`
+/// (which names the app in errors).
+pub fn bundle_manifest(
+    opts: &BundleOptions,
+    store: &dyn BlobStore,
+    name: &str,
+    manifest: &Digest,
+) -> Result<Bundled, BundleError> {
+    let manifest = crate::store::open_manifest(store, name, manifest)?;
     let Some(root) = manifest.root() else {
         return Err(BundleError::from(StoreError::BadManifest {
             store: store.location(),

@@ -86,13 +86,20 @@ pub fn open_app(store: &dyn BlobStore, name: &str) -> Result<(Tag, AppManifest),
             },
         });
     };
-    let bytes = store.get(&tag.manifest)?;
-    let manifest = AppManifest::parse(&bytes, "manifest").map_err(|source| StoreError::BadManifest {
+    let manifest = open_manifest(store, name, &tag.manifest)?;
+    Ok((tag, manifest))
+}
+
+/// The app manifest `digest` of `store`, read by its digest: exactly that
+/// manifest, whatever a tag points at now (another process may retag the
+/// app's name meanwhile). `name` names the app in errors.
+pub fn open_manifest(store: &dyn BlobStore, name: &str, digest: &Digest) -> Result<AppManifest, StoreError> {
+    let bytes = store.get(digest)?;
+    AppManifest::parse(&bytes, "manifest").map_err(|source| StoreError::BadManifest {
         store: store.location(),
         app: name.to_string(),
         source,
-    })?;
-    Ok((tag, manifest))
+    })
 }
 
 /// A name pointing at a manifest in a store (an OCI index entry).

@@ -33,29 +33,54 @@ pub struct OciDir {
 impl OciDir {
     /// Opens the store at `dir`, creating an empty layout if the directory
     /// does not exist or is empty.
+    ///
+    /// Several processes may create one store at once: a directory holding
+    /// only what creating a store writes (`blobs/`, `index.json`, hidden
+    /// temporary files) is one being created, and is completed; an
+    /// existing `index.json` is never replaced by an empty one.
     pub fn open_or_create(dir: &Path) -> Result<OciDir, StoreError> {
         let store = OciDir {
             dir: dir.to_path_buf(),
         };
-        let fresh = !dir.exists()
+        if dir.join("oci-layout").is_file() {
+            return OciDir::open(dir);
+        }
+        let being_created = !dir.exists()
             || std::fs::read_dir(dir)
                 .map_err(store.io("the directory"))?
-                .next()
-                .is_none();
-        if fresh {
-            std::fs::create_dir_all(dir.join("blobs/sha256")).map_err(store.io("blobs/sha256"))?;
-            store.write_file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-            store.write_index(
-                &ImageIndexBuilder::default()
-                    .schema_version(2u32)
-                    .media_type(MediaType::ImageIndex)
-                    .manifests(Vec::new())
-                    .build()
-                    .expect("a valid index"),
-            )?;
-            return Ok(store);
+                .filter_map(Result::ok)
+                .all(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    name == "blobs" || name == "index.json" || name == "oci-layout" || name.starts_with('.')
+                });
+        if !being_created {
+            return OciDir::open(dir);
         }
-        OciDir::open(dir)
+        std::fs::create_dir_all(dir.join("blobs/sha256")).map_err(store.io("blobs/sha256"))?;
+        let empty = ImageIndexBuilder::default()
+            .schema_version(2u32)
+            .media_type(MediaType::ImageIndex)
+            .manifests(Vec::new())
+            .build()
+            .expect("a valid index");
+        store.create_file("index.json", canonical_json(&empty).as_bytes())?;
+        // Last: a store is whole once its `oci-layout` is there.
+        store.write_file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        Ok(store)
+    }
+
+    /// Writes file `name` whole unless it exists (a hard link of a
+    /// temporary file: another process's file is never replaced).
+    fn create_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, bytes).map_err(self.io(name))?;
+        let linked = std::fs::hard_link(&tmp, self.dir.join(name));
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(self.io(name)(e)),
+            _ => Ok(()),
+        }
     }
 
     /// Opens an existing store.
