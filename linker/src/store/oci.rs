@@ -52,7 +52,11 @@ impl OciDir {
                 .all(|e| {
                     let name = e.file_name();
                     let name = name.to_string_lossy();
-                    name == "blobs" || name == "index.json" || name == "oci-layout" || name.starts_with('.')
+                    name == "blobs"
+                        || name == "index.json"
+                        || name == "index.json.lock"
+                        || name == "oci-layout"
+                        || name.starts_with('.')
                 });
         if !being_created {
             return OciDir::open(dir);
