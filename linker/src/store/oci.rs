@@ -78,8 +78,7 @@ impl OciDir {
     /// temporary file: another process's file is never replaced).
     fn create_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, bytes).map_err(self.io(name))?;
-        let linked = std::fs::hard_link(&tmp, self.dir.join(name));
+        let linked = std::fs::write(&tmp, bytes).and_then(|()| std::fs::hard_link(&tmp, self.dir.join(name)));
         let _ = std::fs::remove_file(&tmp);
         match linked {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(self.io(name)(e)),
