@@ -222,6 +222,15 @@ fn prepare<'a>(
     report: &mut FlattenReport,
     warnings: &mut Vec<String>,
 ) -> Result<Prepared<'a>, FlattenError> {
+    // As deep as the survey reads, and no deeper: each level is a call.
+    if outer.len() > weld_format::limits::MAX_NESTING {
+        return Err(weld_format::Problem::new(
+            file,
+            weld_format::Item::Part("nested component".into()),
+            format!("nesting deeper than {} levels", weld_format::limits::MAX_NESTING),
+        )
+        .into());
+    }
     let items = read::read(file, bytes)?;
     let mut scopes: Vec<Scope<'_, 'a>> = outer.to_vec();
     scopes.push(Scope { bytes, items: &items });
