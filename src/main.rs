@@ -67,7 +67,11 @@ fn main() -> ExitCode {
         (_, true) => cli::output::Verbosity::Quiet,
         _ => cli::output::Verbosity::Normal,
     };
-    let name = std::env::args().nth(1).unwrap_or_default();
+    // The subcommand: the first argument that is not a global flag.
+    let name = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
     cli::output::init(verbosity, &name);
     let result = match cli.command {
         Command::Fuse(a) => cli::fuse::exec(a),

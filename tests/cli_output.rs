@@ -249,6 +249,9 @@ fn verbose_sums_up_and_quiet_silences_warnings() {
         e.starts_with("weld fuse: ") && e.contains(&format!("{} bytes to stdout in ", o.stdout.len())),
         "{e}"
     );
+    // The global flag before the command names the command all the same.
+    let o = weld(&args(&["-v", "fuse"], &inputs, &["-o", "-"]));
+    assert!(stderr(&o).starts_with("weld fuse: "), "{}", stderr(&o));
     assert!(
         weld(&args(&["fuse"], &inputs, &[])).stderr.is_empty(),
         "quiet by default"
