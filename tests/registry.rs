@@ -818,3 +818,118 @@ fn concurrent_pulls_into_one_store_each_write_the_app_they_pulled() {
         assert_eq!(wit(&tools, &file), want[k], "pull of t{k} wrote another app");
     }
 }
+
+/// Eight `weld push` processes at once, of apps that share layers (the four
+/// jco components and the componentize-py pair, two of them twice, into
+/// other repositories), splitting into one local store; then every app
+/// pulled by concurrent `weld pull`s into one fresh store. Every push and
+/// pull succeeds, every pull writes its app, every blob the registry stores
+/// hashes to its digest, and both stores verify clean.
+#[test]
+fn concurrent_pushes_and_pulls_of_apps_sharing_layers_stay_whole() {
+    let (Some(jco), Some(tools)) = (jco_paths(), wasm_tools()) else {
+        return;
+    };
+    let (Some(app), Some(layer)) = (real_binary("cpy-app"), real_binary("cpy-layer")) else {
+        return;
+    };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let host = reg.host.as_str();
+    let mut apps: Vec<(String, PathBuf)> = jco
+        .iter()
+        .map(|(p, v, path)| (format!("{p}-{}", v.replace('.', "-")), path.clone()))
+        .collect();
+    apps.push(("cpy-app".into(), app));
+    apps.push(("cpy-layer".into(), layer));
+    // Two apps pushed twice, to other repositories, at the same time.
+    let pushes: Vec<(String, PathBuf)> = apps
+        .iter()
+        .cloned()
+        .chain([
+            (format!("again-{}", apps[0].0), apps[0].1.clone()),
+            ("again-cpy-app".to_string(), apps[4].1.clone()),
+        ])
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("push-store");
+    let spawn = |args: Vec<String>| {
+        Command::new(env!("CARGO_BIN_EXE_weld"))
+            .args(&args)
+            .args(["--insecure", host])
+            .env("WELD_CACHE_DIR", cache.path())
+            .env("DOCKER_CONFIG", cache.path().join("no-docker-config"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children: Vec<_> = pushes
+        .iter()
+        .map(|(name, path)| {
+            spawn(vec![
+                "push".into(),
+                path.display().to_string(),
+                format!("{host}/load/{name}:1"),
+                "--store".into(),
+                store.display().to_string(),
+            ])
+        })
+        .collect();
+    for c in children {
+        ok(&c.wait_with_output().unwrap());
+    }
+    // Every blob the registry stores is whole.
+    let mut uploaded = reg.uploaded_digests();
+    uploaded.sort();
+    uploaded.dedup();
+    assert!(!uploaded.is_empty());
+    for hex in &uploaded {
+        use sha2::Digest as _;
+        let bytes = std::fs::read(reg.blob_data(hex)).unwrap();
+        assert_eq!(weld_format::names::hex(&sha2::Sha256::digest(&bytes)), *hex);
+    }
+    // Pulled back at once into one fresh store, each under its own name.
+    let pulled = dir.path().join("pull-store");
+    let children: Vec<_> = pushes
+        .iter()
+        .map(|(name, _)| {
+            let file = dir.path().join(format!("{name}.wasm"));
+            let child = spawn(vec![
+                "pull".into(),
+                format!("{host}/load/{name}:1"),
+                "-o".into(),
+                file.display().to_string(),
+                "--store".into(),
+                pulled.display().to_string(),
+                "--name".into(),
+                name.clone(),
+            ]);
+            (file, child)
+        })
+        .collect();
+    for ((file, child), (name, original)) in children.into_iter().zip(&pushes) {
+        ok(&child.wait_with_output().unwrap());
+        validate(&std::fs::read(&file).unwrap());
+        assert_eq!(wit(&tools, &file), wit(&tools, original), "{name}");
+    }
+    for s in [&store, &pulled] {
+        let v = weld_in(cache.path(), &["store", "verify", s.to_str().unwrap()], &[]);
+        assert!(
+            v.status.success(),
+            "{}: {}{}",
+            s.display(),
+            stdout(&v),
+            stderr(&v)
+        );
+    }
+    // Every app is tagged in the pulled store: no tag was lost.
+    let ls = weld_in(cache.path(), &["store", "ls", pulled.to_str().unwrap()], &[]);
+    for (name, _) in &pushes {
+        assert!(
+            stdout(&ls).contains(name.as_str()),
+            "{name} missing: {}",
+            stdout(&ls)
+        );
+    }
+}
