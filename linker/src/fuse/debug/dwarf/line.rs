@@ -91,7 +91,9 @@ pub fn rewrite(
             format!("unknown line program version {version}"),
         ));
     }
+    // gimli's writer adds the two as i8: a range over 127 is negative there.
     if le.line_base > 0
+        || le.line_range > i8::MAX as u8
         || le.line_base as i16 + le.line_range as i16 <= 0
         || le.minimum_instruction_length == 0
     {
