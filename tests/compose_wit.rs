@@ -11,17 +11,7 @@ mod registry;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{stderr, weld};
-
-fn wit(tools: &Path, component: &Path) -> String {
-    let o = Command::new(tools)
-        .args(["component", "wit"])
-        .arg(component)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
-}
+use common::{stderr, weld, wit};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);

@@ -18,7 +18,7 @@ mod harness;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cache, real_binary, root, stderr, weld};
+use common::{cache, real_binary, root, stderr, weld, wit};
 use dylink::{adapter, core_modules, files, python, reference, run, set, validate, Run};
 use harness::{missing, wasm_tools};
 
@@ -41,17 +41,6 @@ fn flatten(input: &Path, out: &Path) -> serde_json::Value {
     );
     validate(&std::fs::read(out).unwrap());
     serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap()
-}
-
-/// The WIT of a component, as `wasm-tools component wit` prints it.
-fn wit(tools: &Path, component: &Path) -> String {
-    let o = Command::new(tools)
-        .args(["component", "wit"])
-        .arg(component)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
 }
 
 /// Flattens `input` and checks what every family shares: fewer core

@@ -14,7 +14,7 @@ mod harness;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{real_binary, stderr, stdout};
+use common::{real_binary, stderr, stdout, wit};
 use harness::{skopeo, wasm_tools, Registry};
 
 /// The four jco components of corpus/real.lock: two programs, two versions.
@@ -72,22 +72,6 @@ fn jco_paths() -> Option<Vec<(String, String, PathBuf)>> {
     JCO.iter()
         .map(|(p, v)| real_binary(&format!("jco-{v}-{p}")).map(|path| (p.to_string(), v.to_string(), path)))
         .collect()
-}
-
-/// `wasm-tools component wit` of a file.
-fn wit(tools: &Path, file: &Path) -> String {
-    let o = Command::new(tools)
-        .args(["component", "wit"])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "wasm-tools component wit {}: {}",
-        file.display(),
-        stderr(&o)
-    );
-    stdout(&o)
 }
 
 fn validate(bytes: &[u8]) {

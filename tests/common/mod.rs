@@ -112,3 +112,19 @@ pub fn cache() -> PathBuf {
 pub fn real_cache() -> PathBuf {
     cache().join("real")
 }
+
+/// The WIT of a component, as `wasm-tools component wit` (`tools`) prints it.
+pub fn wit(tools: &Path, component: &Path) -> String {
+    let o = Command::new(tools)
+        .args(["component", "wit"])
+        .arg(component)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "wasm-tools component wit {}: {}",
+        component.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}

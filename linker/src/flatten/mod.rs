@@ -28,7 +28,7 @@ use crate::error::{Error, FlattenError, FlattenRefusal};
 use crate::fuse::icf::Icf;
 use bind::{BindCx, Group};
 use groups::Origins;
-use nodes::{Node, Nodes, Out};
+use nodes::{Nodes, Out};
 use read::{Item, Items, Sort};
 
 /// Options for [`flatten`].
@@ -445,7 +445,8 @@ fn rewrite<'a>(
             .map(|e| ((e.module.as_str(), e.name.as_str()), e))
             .collect();
         let key = last * 4;
-        let mod_idx = nodes.fresh(Sort::CoreModule);
+        let (n_imports, n_bytes) = (imports.len(), module.len());
+        let mod_idx = nodes.add_fresh(Out::Module(module), Sort::CoreModule, key);
         new_names.push(((Sort::CoreModule, mod_idx), "weld:flattened".to_string()));
         new_names.push(((Sort::CoreInstance, linked_inst[g]), "weld:flattened".to_string()));
         report.groups.push(GroupReport {
@@ -454,17 +455,9 @@ fn rewrite<'a>(
             dropped: group.dropped.iter().map(|&i| label(names, i)).collect(),
             direct_calls: group.bypassed,
             late: group.late.len(),
-            imports: imports.len(),
-            bytes: module.len(),
+            imports: n_imports,
+            bytes: n_bytes,
             fuse: fuse_map,
-        });
-        nodes.push(Node {
-            out: Out::Module(module),
-            defines: Some((Sort::CoreModule, mod_idx)),
-            refs: Vec::new(),
-            outer: Vec::new(),
-            key,
-            root: false,
         });
         // One instance of exports per import module name.
         let mut args: Vec<(String, u32)> = Vec::new();
@@ -484,31 +477,16 @@ fn rewrite<'a>(
             }
         }
         for (module, list) in by_module {
-            let idx = nodes.fresh(Sort::CoreInstance);
-            let refs = list.iter().map(|(_, k, i)| (Sort::of_core(*k), *i)).collect();
-            nodes.push(Node {
-                out: Out::Inline(list),
-                defines: Some((Sort::CoreInstance, idx)),
-                refs,
-                outer: Vec::new(),
-                key,
-                root: false,
-            });
-            args.push((module, idx));
+            args.push((
+                module,
+                nodes.add_fresh(Out::Inline(list), Sort::CoreInstance, key),
+            ));
         }
-        let mut refs = vec![(Sort::CoreModule, mod_idx)];
-        refs.extend(args.iter().map(|(_, i)| (Sort::CoreInstance, *i)));
-        nodes.push(Node {
-            out: Out::Instantiate {
-                module: mod_idx,
-                args,
-            },
-            defines: Some((Sort::CoreInstance, linked_inst[g])),
-            refs,
-            outer: Vec::new(),
-            key,
-            root: true,
-        });
+        let linked = Out::Instantiate {
+            module: mod_idx,
+            args,
+        };
+        nodes.add(linked, (Sort::CoreInstance, linked_inst[g]), key);
         if !group.late.is_empty() {
             add_fixup(&mut nodes, group, linked_inst[g], has_start, key, &mut new_names);
         }
@@ -585,31 +563,15 @@ fn add_fixup(
     new_names: &mut encode::NewNames,
 ) {
     let module = fixup::fixup_module(&group.late, start);
-    let mod_idx = nodes.fresh(Sort::CoreModule);
+    let mod_idx = nodes.add_fresh(Out::Module(module), Sort::CoreModule, key);
     new_names.push(((Sort::CoreModule, mod_idx), "weld:fixup".to_string()));
-    nodes.push(Node {
-        out: Out::Module(module),
-        defines: Some((Sort::CoreModule, mod_idx)),
-        refs: Vec::new(),
-        outer: Vec::new(),
-        key,
-        root: false,
-    });
     let mut alias = |kind: ExternalKind, sort: Sort, name: &str| {
-        let idx = nodes.fresh(sort);
-        nodes.push(Node {
-            out: Out::CoreAlias {
-                instance: linked,
-                kind,
-                name: name.to_string(),
-            },
-            defines: Some((sort, idx)),
-            refs: vec![(Sort::CoreInstance, linked)],
-            outer: Vec::new(),
-            key,
-            root: false,
-        });
-        idx
+        let out = Out::CoreAlias {
+            instance: linked,
+            kind,
+            name: name.to_string(),
+        };
+        nodes.add_fresh(out, sort, key)
     };
     let table = alias(ExternalKind::Table, Sort::CoreTable, link::LATE_TABLE);
     let start_func = start.then(|| alias(ExternalKind::Func, Sort::CoreFunc, link::START));
@@ -624,27 +586,11 @@ fn add_fixup(
     if let Some(s) = start_func {
         list.push((link::START.to_string(), ExternalKind::Func, s));
     }
-    let arg = nodes.fresh(Sort::CoreInstance);
-    let refs = list.iter().map(|(_, k, i)| (Sort::of_core(*k), *i)).collect();
-    nodes.push(Node {
-        out: Out::Inline(list),
-        defines: Some((Sort::CoreInstance, arg)),
-        refs,
-        outer: Vec::new(),
-        key,
-        root: false,
-    });
-    let inst = nodes.fresh(Sort::CoreInstance);
+    let arg = nodes.add_fresh(Out::Inline(list), Sort::CoreInstance, key);
+    let fixup = Out::Instantiate {
+        module: mod_idx,
+        args: vec![(String::new(), arg)],
+    };
+    let inst = nodes.add_fresh(fixup, Sort::CoreInstance, key);
     new_names.push(((Sort::CoreInstance, inst), "weld:fixup".to_string()));
-    nodes.push(Node {
-        out: Out::Instantiate {
-            module: mod_idx,
-            args: vec![(String::new(), arg)],
-        },
-        defines: Some((Sort::CoreInstance, inst)),
-        refs: vec![(Sort::CoreModule, mod_idx), (Sort::CoreInstance, arg)],
-        outer: Vec::new(),
-        key,
-        root: true,
-    });
 }

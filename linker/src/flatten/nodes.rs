@@ -100,6 +100,36 @@ impl Nodes {
         k
     }
 
+    /// Adds a new item defining `def`. What it refers to is read off `out`;
+    /// an instantiation is kept whatever refers to it.
+    pub(crate) fn add(&mut self, out: Out, def: (Sort, u32), key: u64) {
+        let refs = match &out {
+            Out::Orig(_) | Out::MemberAlias { .. } => unreachable!("input items come from `from_items`"),
+            Out::Module(_) => Vec::new(),
+            Out::Inline(list) => list.iter().map(|(_, k, i)| (Sort::of_core(*k), *i)).collect(),
+            Out::Instantiate { module, args } => std::iter::once((Sort::CoreModule, *module))
+                .chain(args.iter().map(|(_, i)| (Sort::CoreInstance, *i)))
+                .collect(),
+            Out::CoreAlias { instance, .. } => vec![(Sort::CoreInstance, *instance)],
+        };
+        let root = matches!(out, Out::Instantiate { .. });
+        self.push(Node {
+            out,
+            defines: Some(def),
+            refs,
+            outer: Vec::new(),
+            key,
+            root,
+        });
+    }
+
+    /// [`add`](Self::add) with a fresh index of `sort`, which it returns.
+    pub(crate) fn add_fresh(&mut self, out: Out, sort: Sort, key: u64) -> u32 {
+        let i = self.fresh(sort);
+        self.add(out, (sort, i), key);
+        i
+    }
+
     /// The input's items as nodes: `removed` items (the groups' instances)
     /// left out, and aliases of a member's export (`linked` maps a member
     /// instance to its group's linked instance) pointed at the linked one.
