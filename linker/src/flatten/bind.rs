@@ -507,11 +507,7 @@ fn fixup_slots<'a>(f: &Member<'a>, shim: u32, table: &str) -> Option<HashMap<u32
         if table_index.unwrap_or(0) != table_idx {
             continue;
         }
-        let mut r = offset_expr.get_operators_reader();
-        let (Ok(Operator::I32Const { value }), Ok(Operator::End)) = (r.read(), r.read()) else {
-            return None;
-        };
-        let mut slot = value as u32;
+        let mut slot = u32::try_from(crate::fuse::plan::coalesce::constant(offset_expr)?).ok()?;
         let mut put = |func: u32| -> Option<()> {
             out.insert(slot, *funcs.get(func as usize)?);
             slot += 1;

@@ -180,7 +180,7 @@ pub fn coalesce(modules: &[&ModuleSurvey<'_>], maps: &[SpaceMaps], elems: &[Segm
 }
 
 /// The value of an offset that is one `i32.const` or `i64.const`.
-fn constant(e: &wasmparser::ConstExpr<'_>) -> Option<u64> {
+pub(crate) fn constant(e: &wasmparser::ConstExpr<'_>) -> Option<u64> {
     let mut ops = e.get_operators_reader();
     let v = match ops.read().ok()? {
         Operator::I32Const { value } => u64::from(value as u32),
