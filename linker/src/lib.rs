@@ -64,6 +64,16 @@ pub use compose::{
     compose, ComposeMap, ComposeOptions, Composed, ExportReport, ExportSpec, HoistReport, WireReport,
 };
 
+// compose DOC.wac: a WAC document lowered into compose.
+#[cfg(all(feature = "wac", feature = "registry"))]
+pub use compose::document::RegistrySource;
+#[cfg(feature = "wac")]
+pub use compose::document::{
+    compose_document, find::choose_tag, print::print_wac, ComposedDocument, PackageReport, PackageSources,
+};
+#[cfg(feature = "wac")]
+pub use error::DocumentError;
+
 // The one resolver every command uses: its options, the setup a command
 // line names (files, `--root`, maps), and `--root` resolution itself.
 pub use resolve::exports::ExportLookupError;
@@ -99,6 +109,8 @@ pub use store::split::{split, split_apps, Split, SplitOptions, StoredChild};
 /// Registry references (`host/repo:tag`), as [`push`] and [`pull`] take them.
 #[cfg(feature = "registry")]
 pub use oci_client::Reference;
+#[cfg(feature = "registry")]
+pub use store::registry::tags as registry_tags;
 #[cfg(feature = "registry")]
 pub use store::registry::{
     credentials_for, parse_reference, pull, push, BlobLocations, BlobPush, Credentials, CredentialsError,

@@ -1,4 +1,5 @@
-//! `weld compose root.wasm --plug a.wasm ... -o out.wasm`
+//! `weld compose root.wasm --plug a.wasm ... -o out.wasm`, or
+//! `weld compose app.wac [--dep ns:pkg=PATH] [--deps-dir DIR] [--registry HOST/NS] -o out.wasm`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,9 +9,30 @@ use weld_linker::{ComposeOptions, ExportSpec};
 /// Arguments of `weld compose`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The root component as `[name=]path` (`.wasm` or `.wat`); its exports are the result's.
-    #[arg(value_name = "COMPONENT")]
+    /// The root component as `[name=]path` (`.wasm` or `.wat`), whose
+    /// exports are the result's; or a WAC document (`.wac`), which names
+    /// its packages, wires them and lists the exports itself.
+    #[arg(value_name = "COMPONENT|DOC.wac")]
     main: String,
+    /// A package of the WAC document from this file (repeatable): `ns:pkg`
+    /// for any version the document names, `ns:pkg@VERSION` for that one.
+    #[arg(long = "dep", value_name = "NS:PKG[@VER]=PATH")]
+    deps: Vec<String>,
+    /// Where the WAC document's packages are looked for after `--dep`:
+    /// `DIR/ns/pkg.wasm`, or `DIR/ns/pkg/VERSION.wasm` (wac's layout).
+    #[arg(long, value_name = "DIR", default_value = "deps")]
+    deps_dir: PathBuf,
+    /// Where packages not found locally are pulled from: `ns:pkg@ver` is
+    /// `HOST/NAMESPACE/ns/pkg:ver` (as wkg maps it). They are kept in
+    /// `--store` (default: weld's cache), so a second run fetches nothing.
+    #[arg(long, value_name = "HOST[/NAMESPACE]")]
+    registry: Option<String>,
+    #[command(flatten)]
+    connection: super::registry::Connection,
+    /// Write the WAC document of this composition (made from flags) instead
+    /// of the component; `weld compose` composes it again.
+    #[arg(long, conflicts_with_all = ["wat", "map", "target"])]
+    print_wac: bool,
     /// A component to plug in (repeatable): its exports satisfy the imports of the root and of the other plugs.
     #[arg(long = "plug", value_name = "[NAME=]PATH")]
     plugs: Vec<String>,
@@ -46,8 +68,16 @@ pub struct Args {
 }
 
 /// Runs `weld compose`.
-pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
+pub fn exec(mut args: Args) -> anyhow::Result<ExitCode> {
+    // The WAC text is text: a terminal may have it.
+    args.out.wat |= args.print_wac;
     args.out.check(&[("--map", args.map.as_deref())])?;
+    if args.main.ends_with(".wac") {
+        return exec_document(args);
+    }
+    if !args.deps.is_empty() || args.registry.is_some() {
+        anyhow::bail!("--dep and --registry name the packages of a WAC document: `weld compose DOC.wac`");
+    }
     let mut all = vec![args.main.clone()];
     all.extend(args.plugs.iter().cloned());
     let (inputs, resolve) = args.resolve.load(&all)?;
@@ -82,6 +112,93 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         target,
     };
     let composed = weld_linker::compose(&opts, &inputs)?;
+    if args.print_wac {
+        for w in &composed.warnings {
+            super::output::warn(w);
+        }
+        args.out.write_text(&weld_linker::print_wac(&composed, &inputs))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    report(&args.out, args.map.as_deref(), &composed)
+}
+
+/// `weld compose DOC.wac`.
+fn exec_document(args: Args) -> anyhow::Result<ExitCode> {
+    let refused: Vec<&str> = [
+        (!args.plugs.is_empty()).then_some("--plug"),
+        (!args.exports.is_empty()).then_some("--export"),
+        args.print_wac.then_some("--print-wac"),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(args.resolve.wiring_flags())
+    .collect();
+    if !refused.is_empty() {
+        anyhow::bail!(
+            "{}: a WAC document wires its packages and lists its exports itself; {} do not apply",
+            args.main,
+            refused.join(", ")
+        );
+    }
+    let source = std::fs::read_to_string(&args.main).map_err(|e| anyhow::anyhow!("{}: {e}", args.main))?;
+    let mut deps = Vec::new();
+    for d in &args.deps {
+        match d.split_once('=') {
+            Some((key, path)) if key.contains(':') && !path.is_empty() => {
+                deps.push((key.to_string(), PathBuf::from(path)))
+            }
+            _ => anyhow::bail!("--dep {d}: expected NS:PKG[@VERSION]=PATH"),
+        }
+    }
+    let store = args.resolve.store().map(PathBuf::from).or_else(|| {
+        args.registry
+            .as_ref()
+            .and_then(|_| super::registry::cache_dir().map(|d| d.join("packages")))
+    });
+    let registry = match &args.registry {
+        Some(base) => {
+            let host = base.split('/').next().unwrap_or(base);
+            Some(weld_linker::RegistrySource {
+                registry: args.connection.for_host(host)?,
+                base: base.clone(),
+            })
+        }
+        None => None,
+    };
+    let sources = weld_linker::PackageSources {
+        deps,
+        deps_dir: Some(args.deps_dir.clone()),
+        store,
+        registry,
+    };
+    let target = match &args.target {
+        Some(path) => Some(super::targets::load_world(path, args.target_world.as_deref())?),
+        None => None,
+    };
+    let opts = ComposeOptions {
+        validate: !args.no_validate,
+        min_size: args.min_size,
+        target,
+        ..ComposeOptions::default()
+    };
+    let doc = weld_linker::compose_document(&opts, &args.main, &source, &sources)?;
+    for p in &doc.packages {
+        let fetched = if p.fetched > 0 {
+            format!(" ({} blobs fetched)", p.fetched)
+        } else {
+            String::new()
+        };
+        super::output::detail(&format!("package {} from {}{fetched}", p.package, p.from));
+    }
+    report(&args.out, args.map.as_deref(), &doc.composed)
+}
+
+/// Warnings, notes, the output, the map.
+fn report(
+    out: &super::output::OutputArgs,
+    map: Option<&std::path::Path>,
+    composed: &weld_linker::Composed,
+) -> anyhow::Result<ExitCode> {
     for w in &composed.warnings {
         super::output::warn(w);
     }
@@ -100,7 +217,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
             t.items.len()
         );
     }
-    args.out.write(&composed.bytes)?;
+    out.write(&composed.bytes)?;
     if !composed.hoisted.is_empty() {
         let saved: u64 = composed
             .hoisted
@@ -112,8 +229,8 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
             composed.hoisted.len()
         );
     }
-    if let Some(map) = &args.map {
-        args.out.write_side(map, composed.map().to_json().as_bytes())?;
+    if let Some(map) = map {
+        out.write_side(map, composed.map().to_json().as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -89,6 +89,30 @@ pub struct ResolveArgs {
 impl ResolveArgs {
     /// Loads the inputs, adds every file their imports reach under `--root`
     /// and reads the host map and wiring files (`weld_linker::prepare`).
+    /// `--store`, when given.
+    pub fn store(&self) -> Option<&std::path::Path> {
+        self.store.as_deref()
+    }
+
+    /// The resolver flags given other than `--store` (a WAC document wires
+    /// everything itself, so they would be ignored).
+    pub fn wiring_flags(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        if !self.hosts.is_empty() {
+            given.push("--host");
+        }
+        if self.root.is_some() {
+            given.push("--root");
+        }
+        if self.host_map.is_some() {
+            given.push("--host-map");
+        }
+        if self.wiring.is_some() {
+            given.push("--wiring");
+        }
+        given
+    }
+
     pub fn load(self, args: &[String]) -> anyhow::Result<(Inputs, ResolveOptions)> {
         let setup = ResolveSetup {
             hosts: self.hosts,

@@ -87,6 +87,17 @@ impl OutputArgs {
         Ok(())
     }
 
+    /// Writes text (not wasm) as it is: to the file atomically, or to
+    /// standard output.
+    pub fn write_text(&self, text: &str) -> anyhow::Result<()> {
+        match self.file() {
+            Some(path) => weld_format::write::write_atomic(path, text.as_bytes())?,
+            None => super::write_stdout(text.as_bytes())?,
+        }
+        self.summarize(text.len());
+        Ok(())
+    }
+
     /// Under `-v`, the one-line summary of a run that wrote `bytes` (for a
     /// command that wrote its file itself).
     pub fn summarize(&self, bytes: usize) {
@@ -140,6 +151,13 @@ fn verbosity() -> Verbosity {
 pub fn warn(w: impl std::fmt::Display) {
     if verbosity() != Verbosity::Quiet {
         eprintln!("weld: warning: {w}");
+    }
+}
+
+/// Prints a detail of the run on stderr under `-v` only.
+pub fn detail(line: &str) {
+    if verbosity() == Verbosity::Verbose {
+        eprintln!("weld: {line}");
     }
 }
 

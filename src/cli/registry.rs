@@ -14,7 +14,7 @@ use weld_linker::{
 
 use super::split::{app_name, created_time_of, parse_oci_ref};
 
-/// How to reach the registry: shared by push and pull.
+/// How to reach the registry: shared by push, pull and compose.
 #[derive(clap::Args)]
 pub struct Connection {
     /// Speak plain HTTP to this registry host (`host` or `host:port`);
@@ -28,7 +28,12 @@ pub struct Connection {
 
 impl Connection {
     fn registry(&self, reference: &Reference) -> anyhow::Result<Registry> {
-        let host = reference.registry().to_string();
+        self.for_host(reference.registry())
+    }
+
+    /// A client for `host` (`host[:port]`), with its credentials.
+    pub fn for_host(&self, host: &str) -> anyhow::Result<Registry> {
+        let host = host.to_string();
         let creds = credentials_for(&host).map_err(|e| anyhow::anyhow!("credentials for {host}: {e}"))?;
         Ok(Registry::new(RegistryOptions {
             insecure: self.insecure.clone(),
@@ -42,14 +47,19 @@ impl Connection {
 /// blobs, for cross-repository mounts): `$WELD_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/weld`, else `~/.cache/weld`, then `blob-locations.json`.
 fn locations_file() -> Option<PathBuf> {
-    let dir = if let Some(d) = std::env::var_os("WELD_CACHE_DIR") {
+    Some(cache_dir()?.join("blob-locations.json"))
+}
+
+/// weld's cache directory: `$WELD_CACHE_DIR`, else `$XDG_CACHE_HOME/weld`,
+/// else `~/.cache/weld`.
+pub fn cache_dir() -> Option<PathBuf> {
+    Some(if let Some(d) = std::env::var_os("WELD_CACHE_DIR") {
         PathBuf::from(d)
     } else if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
         PathBuf::from(d).join("weld")
     } else {
         PathBuf::from(std::env::var_os("HOME")?).join(".cache/weld")
-    };
-    Some(dir.join("blob-locations.json"))
+    })
 }
 
 /// Arguments of `weld push`.

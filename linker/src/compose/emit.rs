@@ -171,13 +171,14 @@ fn alias(b: &mut ComponentBuilder, instance: u32, name: &str, kind: ComponentExp
     b.alias(None, wasm_encoder::Alias::InstanceExport { instance, kind, name })
 }
 
-/// One more export of the result: `child`'s export `export`, as `as_name`.
+/// One more export of the result: `child`'s export `export` (or, when
+/// `export` is `None`, its whole instance), as `as_name`.
 #[derive(Debug, Clone)]
 pub struct ExtraExport {
     /// The child.
     pub child: InputId,
-    /// The child's export (its real name).
-    pub export: String,
+    /// The child's export (its real name); `None`: the child's instance.
+    pub export: Option<String>,
     /// The name in the result.
     pub as_name: String,
 }
@@ -312,6 +313,16 @@ impl<F: Fn(InputId, usize) -> ComponentEntityType> Writer<'_, '_, '_, F> {
             }
             args.push((name.to_string(), kind, at));
         }
+        // Whole instances of other children.
+        for (k, &name) in child.imports.keys().enumerate() {
+            if let Source::Instance { provider } = &wiring.sources(c)[k] {
+                args.push((
+                    name.to_string(),
+                    ComponentExportKind::Instance,
+                    state.instance_of[provider],
+                ));
+            }
+        }
         // The imports of the result.
         for (k, (&name, &kind)) in child.imports.iter().enumerate() {
             let Some(&g) = self.group_of.get(&(c, k)) else {
@@ -357,9 +368,10 @@ fn group_imports<'a>(
     let mut by_key: HashMap<(String, Option<weld_format::names::Track>), usize> = HashMap::new();
     for &c in &wiring.order {
         for (k, (&name, &kind)) in children[c].imports.iter().enumerate() {
-            if wiring.sources(c)[k] != Source::Outer {
+            let Source::Outer(renamed) = &wiring.sources(c)[k] else {
                 continue;
-            }
+            };
+            let name = renamed.as_deref().unwrap_or(name);
             let g = *by_key.entry(match_key(name)).or_insert_with(|| {
                 groups.push(Group {
                     name: name.to_string(),
@@ -490,23 +502,24 @@ fn embed(
     (component_of, embedded)
 }
 
-/// Exports the root's exports, then the extra ones; a name exported twice
-/// is an error.
+/// Exports the root's exports (when there is a root), then the extra ones;
+/// a name exported twice is an error.
 fn export_all(
     b: &mut ComponentBuilder,
     children: &Children<'_>,
     instance_of: &HashMap<InputId, u32>,
+    root: Option<InputId>,
     exports: &[ExtraExport],
 ) -> Result<(), ComposeError> {
-    let root = InputId(0);
     let mut seen: HashMap<String, String> = HashMap::new();
-    let mut wanted: Vec<ExtraExport> = children[root]
-        .exports
-        .keys()
-        .map(|n| ExtraExport {
-            child: root,
-            export: n.to_string(),
-            as_name: n.to_string(),
+    let mut wanted: Vec<ExtraExport> = root
+        .into_iter()
+        .flat_map(|root| {
+            children[root].exports.keys().map(move |n| ExtraExport {
+                child: root,
+                export: Some(n.to_string()),
+                as_name: n.to_string(),
+            })
         })
         .collect();
     wanted.extend(exports.iter().cloned());
@@ -518,15 +531,20 @@ fn export_all(
     {
         if let Some(previous) = seen.insert(as_name.clone(), children[c].name.to_string()) {
             return Err(ComposeError::BadExport {
-                spec: format!("{}/{export}", children[c].name),
+                spec: format!("{}/{}", children[c].name, export.as_deref().unwrap_or("")),
                 reason: BadExportReason::Taken {
                     previous,
                     name: as_name,
                 },
             });
         }
-        let kind = children[c].exports[export.as_str()].export_kind();
-        let at = alias(b, instance_of[&c], &export, kind);
+        let (kind, at) = match &export {
+            Some(export) => {
+                let kind = children[c].exports[export.as_str()].export_kind();
+                (kind, alias(b, instance_of[&c], export, kind))
+            }
+            None => (ComponentExportKind::Instance, instance_of[&c]),
+        };
         b.export(as_name.as_str(), kind, at, None);
     }
     Ok(())
@@ -535,7 +553,9 @@ fn export_all(
 /// Builds the composed component. `contents[k]` is the bytes of distinct
 /// content `k` (rewritten to alias the `hoisted` modules, defined first),
 /// `tys[c]` the validator's type of child `c` when it was probed; `exports`
-/// lists extra `(child, export)` pairs to re-export.
+/// lists extra `(child, export)` pairs to re-export, after the exports of
+/// `root` (when there is one).
+#[allow(clippy::too_many_arguments)]
 pub fn emit(
     types: &wasmparser::types::Types,
     children: &Children<'_>,
@@ -543,6 +563,7 @@ pub fn emit(
     contents: &[&[u8]],
     hoisted: &[super::hoist::HoistedModule<'_>],
     wiring: &Wiring,
+    root: Option<InputId>,
     exports: &[ExtraExport],
 ) -> Result<Emitted, ComposeError> {
     // The validator's view of a child's import `k` (children with imports of
@@ -580,7 +601,7 @@ pub fn emit(
         instantiated.push(c);
     }
     let Writer { mut b, imports, .. } = w;
-    export_all(&mut b, children, &state.instance_of, exports)?;
+    export_all(&mut b, children, &state.instance_of, root, exports)?;
     b.append_names();
     Ok(Emitted {
         bytes: b.finish(),

@@ -72,7 +72,10 @@ pub fn explain(
             export: export.clone(),
             rule: rule.clone(),
         },
-        Source::Outer => ArgumentSource::Outer {
+        Source::Instance { provider } => ArgumentSource::Instance {
+            provider: children[*provider].name.to_string(),
+        },
+        Source::Outer(_) => ArgumentSource::Outer {
             name: emitted
                 .outer_names
                 .get(&(c, k))

@@ -103,7 +103,7 @@ pub fn extra_exports(
         }
         exports.push(ExtraExport {
             child: found.provider,
-            export: found.name.to_string(),
+            export: Some(found.name.to_string()),
             as_name: as_name.clone(),
         });
         reports.push(ExportReport {

@@ -15,6 +15,8 @@
 
 pub(crate) mod check;
 pub(crate) mod contents;
+#[cfg(feature = "wac")]
+pub(crate) mod document;
 pub(crate) mod emit;
 pub(crate) mod explain;
 pub(crate) mod exports;
@@ -26,7 +28,7 @@ pub(crate) mod wire;
 
 use std::collections::HashMap;
 
-use weld_format::{ContentId, Inputs};
+use weld_format::{ContentId, InputId, Inputs};
 
 use crate::error::{ComposeError, Error, Problem};
 use crate::resolve::{resolve, ResolveOptions};
@@ -151,11 +153,51 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     // own part: what is instantiated, in which order.
     let resolution = resolve(&opts.resolve, &names, &per_input);
     let wiring = wire::wire(&children, resolution, &exports::roots(&extra))?;
+    let mut composed = finish(
+        opts,
+        inputs,
+        &contents,
+        &children,
+        &wiring,
+        Some(InputId(0)),
+        &extra,
+    )?;
+    composed.notes = export_reports.iter().filter_map(ExportReport::note).collect();
+    composed.exports = export_reports;
+    Ok(composed)
+}
 
+/// Composes children whose wiring the caller decided (a WAC document): each
+/// child's sources, in its import order, from `wire_of` given the children;
+/// every child is instantiated, and the result exports exactly `exports`.
+#[cfg(feature = "wac")]
+pub(crate) fn compose_wired(
+    opts: &ComposeOptions,
+    inputs: &Inputs,
+    wire_of: impl FnOnce(&Children<'_>) -> Result<(Vec<Vec<Source>>, Vec<emit::ExtraExport>), Error>,
+) -> Result<Composed, Error> {
+    let contents = Contents::of(inputs)?;
+    let children = contents.children(inputs);
+    let (sources, exports) = wire_of(&children)?;
+    let roots: Vec<InputId> = children.iter().map(|(i, _)| i).collect();
+    let wiring = wire::order(&children, sources, &roots)?;
+    finish(opts, inputs, &contents, &children, &wiring, None, &exports)
+}
+
+/// The stages after wiring: probe, hoist, emit, validate, report.
+fn finish(
+    opts: &ComposeOptions,
+    inputs: &Inputs,
+    contents: &Contents<'_>,
+    children: &Children<'_>,
+    wiring: &Wiring,
+    root: Option<InputId>,
+    extra: &[emit::ExtraExport],
+) -> Result<Composed, Error> {
     // Types only for the children that have imports of the result (their
     // types are restated); the wiring of the others is checked when the
     // output is validated.
-    let (probed, probe_of) = probe_outer(inputs, &contents, &children, &wiring)?;
+    let (probed, probe_of) = probe_outer(inputs, contents, children, wiring)?;
     let tys: Vec<Option<&wasmparser::component_types::ComponentType>> = children
         .iter()
         .map(|(_, c)| {
@@ -167,7 +209,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
 
     // Core modules several distinct children share, defined once, as many
     // as the validator's limits need; then the component.
-    let hoisted = fits::hoist_to_fit(&children, &wiring, &contents.bytes, opts.min_size)?;
+    let hoisted = fits::hoist_to_fit(children, wiring, &contents.bytes, opts.min_size)?;
     let embedded_contents: Vec<&[u8]> = contents
         .bytes
         .iter()
@@ -176,17 +218,18 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
         .collect();
     let emitted = emit::emit(
         &probed.types,
-        &children,
+        children,
         &tys,
         &embedded_contents,
         &hoisted.modules,
-        &wiring,
-        &extra,
+        wiring,
+        root,
+        extra,
     )?;
 
     // Validated, a failure told as the input or wire it is about.
     if let Err(e) = weld_format::validate::validate(&emitted.bytes, opts.validate) {
-        return Err(explain::explain(e, &emitted, &children, &contents.bytes, &wiring).into());
+        return Err(explain::explain(e, &emitted, children, &contents.bytes, wiring).into());
     }
     #[cfg(feature = "component")]
     let target = check_target(opts, &emitted.bytes)?;
@@ -194,9 +237,9 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     Ok(Composed {
         hoisted: report::hoisted(&hoisted.modules, inputs, &contents.first_input),
         embedded: emitted.embedded.len(),
-        warnings: report::unused(&children, &wiring),
-        notes: export_reports.iter().filter_map(ExportReport::note).collect(),
-        exports: export_reports,
+        warnings: report::unused(children, wiring),
+        notes: Vec::new(),
+        exports: Vec::new(),
         #[cfg(feature = "component")]
         target,
         order: wiring
@@ -204,7 +247,7 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
             .iter()
             .map(|&i| children[i].name.to_string())
             .collect(),
-        wires: report::wires(&children, &wiring),
+        wires: report::wires(children, wiring),
         imports: emitted.imports,
         bytes: emitted.bytes,
     })
@@ -223,7 +266,7 @@ fn probe_outer(
     let mut probe_of: HashMap<ContentId, usize> = HashMap::new();
     let mut probed: Vec<&[u8]> = Vec::new();
     for &c in &wiring.order {
-        if wiring.sources(c).contains(&Source::Outer) {
+        if wiring.sources(c).iter().any(Source::is_outer) {
             probe_of.entry(children[c].content).or_insert_with(|| {
                 probed.push(contents.bytes[children[c].content.as_usize()]);
                 probed.len() - 1

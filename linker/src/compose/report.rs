@@ -37,7 +37,8 @@ pub struct WireReport {
     pub provider: String,
     /// The export.
     pub export: String,
-    /// How it matched: `exact`, `semver` or `wiring`.
+    /// How it matched: `exact`, `semver`, `wiring`, or `instance` (the
+    /// whole instance of `provider` is the argument; `export` is empty).
     pub rule: String,
 }
 
@@ -84,20 +85,22 @@ pub fn wires(children: &Children<'_>, wiring: &Wiring) -> Vec<WireReport> {
     let mut wires = Vec::new();
     for &c in &wiring.order {
         for (k, (&import, _)) in children[c].imports.iter().enumerate() {
-            if let Source::Wire {
-                provider,
+            let (provider, export, rule) = match &wiring.sources(c)[k] {
+                Source::Wire {
+                    provider,
+                    export,
+                    rule,
+                } => (provider, export.clone(), rule.to_string()),
+                Source::Instance { provider } => (provider, String::new(), "instance".to_string()),
+                Source::Outer(_) => continue,
+            };
+            wires.push(WireReport {
+                importer: children[c].name.to_string(),
+                import: import.to_string(),
+                provider: children[*provider].name.to_string(),
                 export,
                 rule,
-            } = &wiring.sources(c)[k]
-            {
-                wires.push(WireReport {
-                    importer: children[c].name.to_string(),
-                    import: import.to_string(),
-                    provider: children[*provider].name.to_string(),
-                    export: export.clone(),
-                    rule: rule.to_string(),
-                });
-            }
+            });
         }
     }
     wires

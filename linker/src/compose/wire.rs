@@ -29,8 +29,30 @@ pub enum Source {
         /// How it was found.
         rule: Rule,
     },
-    /// An import of the composed component.
-    Outer,
+    /// The whole instance of another child (a WAC argument naming an
+    /// instance: `new pkg { api: other }`).
+    Instance {
+        /// The providing child.
+        provider: InputId,
+    },
+    /// An import of the composed component: under the child's own import
+    /// name (`None`), or under this name (a WAC `import` statement).
+    Outer(Option<String>),
+}
+
+impl Source {
+    /// The child that provides the argument, when another child does.
+    pub fn provider(&self) -> Option<InputId> {
+        match self {
+            Source::Wire { provider, .. } | Source::Instance { provider } => Some(*provider),
+            Source::Outer(_) => None,
+        }
+    }
+
+    /// Whether the argument is an import of the result.
+    pub fn is_outer(&self) -> bool {
+        matches!(self, Source::Outer(_))
+    }
 }
 
 /// The resolved wiring.
@@ -131,12 +153,18 @@ pub fn wire(children: &Children<'_>, resolution: Resolution, roots: &[InputId]) 
                             .expect("the resolver indexes exports of the same survey"),
                         rule: rule.clone(),
                     },
-                    _ => Source::Outer,
+                    _ => Source::Outer(None),
                 })
                 .collect()
         })
         .collect();
+    order(children, sources, roots)
+}
 
+/// Orders the children given every import's source: only the roots and
+/// what they need, transitively, in dependency order (a cycle is the
+/// error, every edge named).
+pub fn order(children: &Children<'_>, sources: Vec<Vec<Source>>, roots: &[InputId]) -> Result<Wiring, Error> {
     // Only what the roots need is instantiated.
     let mut used = vec![false; children.len()];
     let mut queue: VecDeque<InputId> = roots.iter().copied().collect();
@@ -145,24 +173,27 @@ pub fn wire(children: &Children<'_>, resolution: Resolution, roots: &[InputId]) 
     }
     while let Some(i) = queue.pop_front() {
         for s in &sources[i.as_usize()] {
-            if let Source::Wire { provider, .. } = s {
+            if let Some(provider) = s.provider() {
                 if !used[provider.as_usize()] {
                     used[provider.as_usize()] = true;
-                    queue.push_back(*provider);
+                    queue.push_back(provider);
                 }
             }
         }
     }
 
     // Order (and cycles) over the used children.
-    let targets: Vec<Vec<Target>> = resolution
-        .targets
-        .into_iter()
+    let targets: Vec<Vec<Target>> = sources
+        .iter()
         .enumerate()
         .map(|(i, row)| {
-            row.into_iter()
-                .map(|t| match t {
-                    Target::Input { .. } if used[i] => t,
+            row.iter()
+                .map(|s| match s.provider() {
+                    Some(provider) if used[i] => Target::Input {
+                        provider,
+                        export: 0,
+                        rule: Rule::Exact,
+                    },
                     _ => Target::Unresolved {
                         reason: String::new(),
                     },

@@ -138,6 +138,11 @@ pub enum ArgumentSource {
         /// How the resolver matched it.
         rule: Rule,
     },
+    /// The whole instance of another child.
+    Instance {
+        /// The providing child.
+        provider: String,
+    },
     /// An import of the composed component that other children share.
     Outer {
         /// The import's name in the result.
@@ -155,6 +160,7 @@ impl std::fmt::Display for ArgumentSource {
                 export,
                 rule,
             } => write!(f, "<- `{provider}` export `{export}` [{rule}]"),
+            ArgumentSource::Instance { provider } => write!(f, "<- the instance `{provider}`"),
             ArgumentSource::Outer { name } => write!(
                 f,
                 "<- import `{name}` of the composed component (shared with other children)"

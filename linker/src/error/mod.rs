@@ -11,11 +11,15 @@ pub use crate::resolve::graph::GraphError;
 pub use crate::resolve::wiring::WiringFileError;
 
 mod compose;
+#[cfg(feature = "wac")]
+mod document;
 mod flatten;
 pub(crate) mod fuse;
 mod link;
 
 pub use compose::{ArgumentSource, BadExportReason, ComposeError, ComposeLimit};
+#[cfg(feature = "wac")]
+pub use document::DocumentError;
 pub use flatten::{FlattenError, FlattenRefusal};
 pub use fuse::FuseError;
 pub use link::{
@@ -41,6 +45,10 @@ pub enum Error {
     /// Composing failed.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// A WAC document could not be composed: where in it, and why.
+    #[cfg(feature = "wac")]
+    #[error(transparent)]
+    Document(#[from] DocumentError),
     /// Flattening a component failed.
     #[error(transparent)]
     Flatten(Box<FlattenError>),

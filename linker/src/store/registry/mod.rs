@@ -25,7 +25,7 @@ use super::StoreError;
 
 pub use auth::{credentials_for, Credentials, CredentialsError, DockerConfigProblem};
 pub use locations::BlobLocations;
-pub use pull::{pull, PullOptions, PullReport};
+pub use pull::{pull, tags, PullOptions, PullReport};
 pub use push::{push, BlobPush, ProgressFn, PushOptions, PushReport, Transfer};
 
 /// How to reach registries.

@@ -184,6 +184,37 @@ pub fn pull(
     })
 }
 
+/// The tags of `repository`'s repository, as the registry lists them
+/// (one page of up to 1000). A repository the registry does not know has
+/// none.
+pub fn tags(registry: &Registry, repository: &Reference) -> Result<Vec<String>, RegistryError> {
+    registry.runtime.block_on(async {
+        let client = registry.session(repository, RegistryOperation::Pull).await?;
+        match client
+            .list_tags(repository, &registry.auth(repository), Some(1000), None)
+            .await
+        {
+            Ok(r) => Ok(r.tags),
+            Err(oci_client::errors::OciDistributionError::RegistryError { envelope, .. })
+                if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        oci_client::errors::OciErrorCode::NameUnknown
+                            | oci_client::errors::OciErrorCode::NotFound
+                    )
+                }) =>
+            {
+                Ok(Vec::new())
+            }
+            Err(
+                oci_client::errors::OciDistributionError::ImageManifestNotFoundError(_)
+                | oci_client::errors::OciDistributionError::ServerError { code: 404, .. },
+            ) => Ok(Vec::new()),
+            Err(e) => Err(registry.at(repository, "tag list".to_string()).error(e)),
+        }
+    })
+}
+
 /// A buffer that refuses more than `limit` bytes: a registry serving more
 /// than the manifest says fails at once instead of filling memory.
 struct Bounded {
