@@ -20,7 +20,7 @@ use weld_format::names::{match_key, version_of};
 
 use weld_format::{ContentId, InputId};
 
-use super::wire::{Children, Source, Wiring};
+use super::wire::{Children, Kind, Source, Wiring};
 use crate::error::{BadExportReason, ComposeError};
 use weld_format::type_encode::TypeEncoder;
 
@@ -32,7 +32,10 @@ struct Group<'a> {
     members: Vec<(InputId, usize)>,
     /// For instance imports: the union of the members' exports, by name,
     /// each from the first member that has it.
-    union: IndexMap<&'a str, ComponentEntityType>,
+    union: IndexMap<std::borrow::Cow<'a, str>, ComponentEntityType>,
+    /// What it is imported as (every member agrees; an instance when a
+    /// member takes one of its exports).
+    kind: Kind,
     /// Its index once emitted.
     index: Option<u32>,
 }
@@ -183,6 +186,19 @@ pub struct ExtraExport {
     pub as_name: String,
 }
 
+/// What the result exports and the order of its declared imports.
+#[derive(Debug, Default)]
+pub struct Shape<'x> {
+    /// The child whose exports are all re-exported (the plug form's root).
+    pub root: Option<InputId>,
+    /// More exports, after the root's.
+    pub exports: &'x [ExtraExport],
+    /// Imports of the result declared first, in this order (a WAC
+    /// document's `import` statements); the others follow as the children
+    /// first need them.
+    pub first_imports: &'x [String],
+}
+
 /// The writer's state: the component being built, the type encoder, and
 /// the imports of the result.
 struct Writer<'x, 'a, 't, F: Fn(InputId, usize) -> ComponentEntityType> {
@@ -212,11 +228,12 @@ impl<F: Fn(InputId, usize) -> ComponentEntityType> Writer<'_, '_, '_, F> {
         }
         let (c, k) = self.groups[g].members[0];
         let item = (self.import_ty)(c, k);
+        let is_instance = self.groups[g].kind == Kind::Instance;
         let types = self.enc.types();
         // The resources its types use that another import introduces.
         path.push(g);
         let used: Vec<ResourceId> = match item {
-            ComponentEntityType::Instance(_) => {
+            _ if is_instance => {
                 let own: Vec<ResourceId> = self.groups[g]
                     .union
                     .values()
@@ -256,8 +273,9 @@ impl<F: Fn(InputId, usize) -> ComponentEntityType> Writer<'_, '_, '_, F> {
             source,
         };
         let group = &mut self.groups[g];
-        let at = if let ComponentEntityType::Instance(_) = item {
-            let union: Vec<(&str, ComponentEntityType)> = group.union.iter().map(|(n, t)| (*n, *t)).collect();
+        let at = if is_instance {
+            let union: Vec<(&str, ComponentEntityType)> =
+                group.union.iter().map(|(n, t)| (n.as_ref(), *t)).collect();
             let t = self.enc.instance_of(&mut self.b, &union).map_err(encode_err)?;
             let at = self.b.import(group.name.as_str(), ComponentTypeRef::Instance(t));
             self.enc.bind_exported_types_of(&mut self.b, at, &union);
@@ -328,8 +346,15 @@ impl<F: Fn(InputId, usize) -> ComponentEntityType> Writer<'_, '_, '_, F> {
             let Some(&g) = self.group_of.get(&(c, k)) else {
                 continue;
             };
-            let at = self.import_group(g, &mut Vec::new())?;
+            let mut at = self.import_group(g, &mut Vec::new())?;
             state.outer_names.insert((c, k), self.groups[g].name.clone());
+            if let Source::OuterExport { export, .. } = &wiring.sources(c)[k] {
+                let b = &mut self.b;
+                at = *state
+                    .aliased_outer
+                    .entry((g, export.clone()))
+                    .or_insert_with(|| alias(b, at, export, kind.export_kind()));
+            }
             args.push((name.to_string(), kind.export_kind(), at));
         }
         // Arguments in the child's import order.
@@ -347,6 +372,9 @@ struct Instances {
     instance_of: HashMap<InputId, u32>,
     /// Provider exports already aliased: `(provider, export)` → index.
     aliased: HashMap<(InputId, String), u32>,
+    /// Exports of imports of the result already aliased: `(group,
+    /// export)` → index.
+    aliased_outer: HashMap<(usize, String), u32>,
     /// For each child and import of the result, its name in the result.
     outer_names: HashMap<(InputId, usize), String>,
 }
@@ -367,32 +395,50 @@ fn group_imports<'a>(
     let mut group_of: HashMap<(InputId, usize), usize> = HashMap::new();
     let mut by_key: HashMap<(String, Option<weld_format::names::Track>), usize> = HashMap::new();
     for &c in &wiring.order {
-        for (k, (&name, &kind)) in children[c].imports.iter().enumerate() {
-            let Source::Outer(renamed) = &wiring.sources(c)[k] else {
-                continue;
+        for (k, (&own_name, &own_kind)) in children[c].imports.iter().enumerate() {
+            // The import of the result, what it is imported as, and the
+            // exports this member adds to it (an instance's).
+            #[allow(clippy::type_complexity)]
+            let (name, kind, exports): (
+                &str,
+                Kind,
+                Vec<(std::borrow::Cow<'a, str>, ComponentEntityType)>,
+            ) = match &wiring.sources(c)[k] {
+                Source::Outer(renamed) => (
+                    renamed.as_deref().unwrap_or(own_name),
+                    own_kind,
+                    instance_exports(types, &import_ty(c, k))
+                        .into_iter()
+                        .map(|(n, t)| (std::borrow::Cow::Borrowed(n), t))
+                        .collect(),
+                ),
+                Source::OuterExport { import, export } => (
+                    import.as_str(),
+                    Kind::Instance,
+                    vec![(std::borrow::Cow::Owned(export.clone()), import_ty(c, k))],
+                ),
+                _ => continue,
             };
-            let name = renamed.as_deref().unwrap_or(name);
             let g = *by_key.entry(match_key(name)).or_insert_with(|| {
                 groups.push(Group {
                     name: name.to_string(),
                     members: Vec::new(),
                     union: IndexMap::new(),
+                    kind,
                     index: None,
                 });
                 groups.len() - 1
             });
             let group = &mut groups[g];
-            if let Some(&(c0, k0)) = group.members.first() {
-                let first = children[c0].imports[k0];
-                if first != kind {
-                    return Err(ComposeError::ImportConflict {
-                        name: name.to_string(),
-                        first: children[c0].name.to_string(),
-                        first_kind: first,
-                        second: children[c].name.to_string(),
-                        second_kind: kind,
-                    });
-                }
+            if group.kind != kind {
+                let (c0, _) = group.members[0];
+                return Err(ComposeError::ImportConflict {
+                    name: name.to_string(),
+                    first: children[c0].name.to_string(),
+                    first_kind: group.kind,
+                    second: children[c].name.to_string(),
+                    second_kind: kind,
+                });
             }
             // The highest version names the merged import.
             if let (Some(new), Some(old)) = (version_of(name), version_of(&group.name)) {
@@ -400,8 +446,8 @@ fn group_imports<'a>(
                     group.name = name.to_string();
                 }
             }
-            for (export, ty) in instance_exports(types, &import_ty(c, k)) {
-                match group.union.get(export) {
+            for (export, ty) in exports {
+                match group.union.get(&export) {
                     None => {
                         group.union.insert(export, ty);
                     }
@@ -553,9 +599,7 @@ fn export_all(
 /// Builds the composed component. `contents[k]` is the bytes of distinct
 /// content `k` (rewritten to alias the `hoisted` modules, defined first),
 /// `tys[c]` the validator's type of child `c` when it was probed; `exports`
-/// lists extra `(child, export)` pairs to re-export, after the exports of
-/// `root` (when there is one).
-#[allow(clippy::too_many_arguments)]
+/// says what is exported and which imports come first.
 pub fn emit(
     types: &wasmparser::types::Types,
     children: &Children<'_>,
@@ -563,8 +607,7 @@ pub fn emit(
     contents: &[&[u8]],
     hoisted: &[super::hoist::HoistedModule<'_>],
     wiring: &Wiring,
-    root: Option<InputId>,
-    exports: &[ExtraExport],
+    shape: &Shape<'_>,
 ) -> Result<Emitted, ComposeError> {
     // The validator's view of a child's import `k` (children with imports of
     // the result were probed).
@@ -594,6 +637,11 @@ pub fn emit(
         import_ty: &import_ty,
     };
     // Each child in instantiation order, its arguments made just before it.
+    for name in shape.first_imports {
+        if let Some(g) = w.groups.iter().position(|g| g.name == *name) {
+            w.import_group(g, &mut Vec::new())?;
+        }
+    }
     let mut state = Instances::default();
     let mut instantiated = Vec::with_capacity(wiring.order.len());
     for &c in &wiring.order {
@@ -601,7 +649,7 @@ pub fn emit(
         instantiated.push(c);
     }
     let Writer { mut b, imports, .. } = w;
-    export_all(&mut b, children, &state.instance_of, root, exports)?;
+    export_all(&mut b, children, &state.instance_of, shape.root, shape.exports)?;
     b.append_names();
     Ok(Emitted {
         bytes: b.finish(),

@@ -75,7 +75,7 @@ pub fn explain(
         Source::Instance { provider } => ArgumentSource::Instance {
             provider: children[*provider].name.to_string(),
         },
-        Source::Outer(_) => ArgumentSource::Outer {
+        Source::Outer(_) | Source::OuterExport { .. } => ArgumentSource::Outer {
             name: emitted
                 .outer_names
                 .get(&(c, k))

@@ -153,15 +153,12 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     // own part: what is instantiated, in which order.
     let resolution = resolve(&opts.resolve, &names, &per_input);
     let wiring = wire::wire(&children, resolution, &exports::roots(&extra))?;
-    let mut composed = finish(
-        opts,
-        inputs,
-        &contents,
-        &children,
-        &wiring,
-        Some(InputId(0)),
-        &extra,
-    )?;
+    let shape = emit::Shape {
+        root: Some(InputId(0)),
+        exports: &extra,
+        first_imports: &[],
+    };
+    let mut composed = finish(opts, inputs, &contents, &children, &wiring, &shape)?;
     composed.notes = export_reports.iter().filter_map(ExportReport::note).collect();
     composed.exports = export_reports;
     Ok(composed)
@@ -169,11 +166,13 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
 
 /// Composes children whose wiring the caller decided (a WAC document): each
 /// child's sources, in its import order, from `wire_of` given the children;
-/// every child is instantiated, and the result exports exactly `exports`.
+/// every child is instantiated, the result exports exactly `exports`, and
+/// the imports named in `first_imports` come first, in that order.
 #[cfg(feature = "wac")]
 pub(crate) fn compose_wired(
     opts: &ComposeOptions,
     inputs: &Inputs,
+    first_imports: &[String],
     wire_of: impl FnOnce(&Children<'_>) -> Result<(Vec<Vec<Source>>, Vec<emit::ExtraExport>), Error>,
 ) -> Result<Composed, Error> {
     let contents = Contents::of(inputs)?;
@@ -181,7 +180,12 @@ pub(crate) fn compose_wired(
     let (sources, exports) = wire_of(&children)?;
     let roots: Vec<InputId> = children.iter().map(|(i, _)| i).collect();
     let wiring = wire::order(&children, sources, &roots)?;
-    finish(opts, inputs, &contents, &children, &wiring, None, &exports)
+    let shape = emit::Shape {
+        root: None,
+        exports: &exports,
+        first_imports,
+    };
+    finish(opts, inputs, &contents, &children, &wiring, &shape)
 }
 
 /// The stages after wiring: probe, hoist, emit, validate, report.
@@ -191,8 +195,7 @@ fn finish(
     contents: &Contents<'_>,
     children: &Children<'_>,
     wiring: &Wiring,
-    root: Option<InputId>,
-    extra: &[emit::ExtraExport],
+    shape: &emit::Shape<'_>,
 ) -> Result<Composed, Error> {
     // Types only for the children that have imports of the result (their
     // types are restated); the wiring of the others is checked when the
@@ -223,8 +226,7 @@ fn finish(
         &embedded_contents,
         &hoisted.modules,
         wiring,
-        root,
-        extra,
+        shape,
     )?;
 
     // Validated, a failure told as the input or wire it is about.

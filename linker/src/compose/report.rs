@@ -92,7 +92,7 @@ pub fn wires(children: &Children<'_>, wiring: &Wiring) -> Vec<WireReport> {
                     rule,
                 } => (provider, export.clone(), rule.to_string()),
                 Source::Instance { provider } => (provider, String::new(), "instance".to_string()),
-                Source::Outer(_) => continue,
+                Source::Outer(_) | Source::OuterExport { .. } => continue,
             };
             wires.push(WireReport {
                 importer: children[c].name.to_string(),

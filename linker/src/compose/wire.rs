@@ -38,6 +38,14 @@ pub enum Source {
     /// An import of the composed component: under the child's own import
     /// name (`None`), or under this name (a WAC `import` statement).
     Outer(Option<String>),
+    /// An export of an instance the composed component imports (a WAC
+    /// argument `i.f`, or a spread `...i`, of an `import i`).
+    OuterExport {
+        /// The import of the result, an instance.
+        import: String,
+        /// Its export.
+        export: String,
+    },
 }
 
 impl Source {
@@ -45,13 +53,13 @@ impl Source {
     pub fn provider(&self) -> Option<InputId> {
         match self {
             Source::Wire { provider, .. } | Source::Instance { provider } => Some(*provider),
-            Source::Outer(_) => None,
+            Source::Outer(_) | Source::OuterExport { .. } => None,
         }
     }
 
-    /// Whether the argument is an import of the result.
+    /// Whether the argument is (or is in) an import of the result.
     pub fn is_outer(&self) -> bool {
-        matches!(self, Source::Outer(_))
+        matches!(self, Source::Outer(_) | Source::OuterExport { .. })
     }
 }
 

@@ -55,6 +55,23 @@ export s.run;
         37,
     ),
     (
+        // Imported instances: one passed whole under another name, the
+        // exports of another by a spread and by name.
+        "imported-instance",
+        r#"package test:imported;
+import base: interface { next: func() -> u32; };
+import seeds: interface { seed: func() -> u32; };
+let f = new demo:flat { ...seeds };
+let g = new demo:flat { seed: seeds.seed };
+let d = new demo:doubler@1.0.0 { "demo:counter/api@1.0.0": f };
+let t = new demo:tripler@2.0.0 { "demo:counter/api@1.0.0": base };
+let s = new demo:sum { ...d, ...t };
+export s.run;
+"#,
+        // (10 + 1) * 2 + 5 * 3
+        37,
+    ),
+    (
         "targets",
         r#"package test:targeted targets demo:target/app;
 let c = new demo:counter {};
@@ -112,6 +129,13 @@ fn run(bytes: &[u8]) -> u32 {
         .unwrap()
         .func_wrap("next", |_, (): ()| Ok((5u32,)))
         .unwrap();
+    for (instance, func, value) in [("base", "next", 5u32), ("seeds", "seed", 10)] {
+        linker
+            .instance(instance)
+            .unwrap()
+            .func_wrap(func, move |_, (): ()| Ok((value,)))
+            .unwrap();
+    }
     let component = Component::new(&engine, bytes).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &component).unwrap();

@@ -2,9 +2,9 @@
 //! instantiation a child (named by its `let`), each argument a [`Source`],
 //! each exported node an export of the result.
 //!
-//! What weld does not lower is refused by name: an argument or export that
-//! is an export of an *imported* instance, an alias of an alias, a
-//! re-exported import, an exported type definition.
+//! What weld does not lower is refused by name: an export of the result
+//! that is an import or an export of an imported instance, an alias of an
+//! alias, an exported type definition.
 
 use std::collections::HashMap;
 
@@ -86,14 +86,23 @@ pub fn lower(
                 },
                 NodeKind::Import(outer) if outer == import => Source::Outer(None),
                 NodeKind::Import(outer) => Source::Outer(Some(outer.clone())),
-                NodeKind::Alias => {
-                    let (provider, export) = instance_export(g, inst, arg).map_err(refuse)?;
-                    Source::Wire {
-                        provider,
-                        export,
-                        rule: Rule::Wiring { semver: false },
+                NodeKind::Alias => match g.get_alias_source(arg) {
+                    // An export of an instance the result imports.
+                    Some((source, export)) if matches!(g[source].kind(), NodeKind::Import(_)) => {
+                        Source::OuterExport {
+                            import: g[source].import_name().unwrap_or_default().to_string(),
+                            export: export.to_string(),
+                        }
                     }
-                }
+                    _ => {
+                        let (provider, export) = instance_export(g, inst, arg).map_err(refuse)?;
+                        Source::Wire {
+                            provider,
+                            export,
+                            rule: Rule::Wiring { semver: false },
+                        }
+                    }
+                },
                 NodeKind::Definition => {
                     return Err(refuse("a type definition is not an argument weld passes".into()))
                 }
@@ -149,7 +158,7 @@ fn instance_export(
     match g[source].kind() {
         NodeKind::Instantiation(_) => Ok((inst.child_of[&source], export.to_string())),
         NodeKind::Import(name) => Err(format!(
-            "`{export}` is an export of the imported instance `{name}`; weld passes an import whole, or exports of instances the document creates"
+            "`{export}` is an export of the imported instance `{name}`; weld exports what instances the document creates export"
         )),
         NodeKind::Alias => Err(format!(
             "`{export}` is an export of an exported instance; weld passes exports of instances the document creates"

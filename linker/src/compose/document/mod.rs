@@ -122,9 +122,14 @@ pub fn compose_document(
         let package = g[*node].package().expect("an instantiation has a package");
         (name.clone(), g[package].bytes().to_vec())
     }))?;
+    // The document's `import` statements, in order, come first.
+    let explicit: Vec<String> = g
+        .node_ids()
+        .filter_map(|n| g[n].import_name().map(str::to_string))
+        .collect();
     // Once lowered, the graph (every package's types) is dropped: compose
     // needs only the inputs and the sources.
-    let composed = compose_wired(opts, &inputs, |children| {
+    let composed = compose_wired(opts, &inputs, &explicit, |children| {
         let lowered = lower::lower(resolution.graph(), &inst, children);
         drop(resolution);
         lowered.map_err(|r| {
@@ -137,6 +142,14 @@ pub fn compose_document(
             at(span, message).into()
         })
     })?;
+    let mut composed = composed;
+    for name in &explicit {
+        if !composed.imports.contains(name) {
+            composed.warnings.push(format!(
+                "import `{name}` is passed to no instantiation; the result does not import it"
+            ));
+        }
+    }
     Ok(ComposedDocument {
         composed,
         packages: reports,
