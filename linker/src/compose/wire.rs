@@ -31,6 +31,7 @@ pub enum Source {
     },
     /// The whole instance of another child (a WAC argument naming an
     /// instance: `new pkg { api: other }`).
+    #[cfg_attr(not(feature = "wac"), allow(dead_code))]
     Instance {
         /// The providing child.
         provider: InputId,
@@ -40,6 +41,7 @@ pub enum Source {
     Outer(Option<String>),
     /// An export of an instance the composed component imports (a WAC
     /// argument `i.f`, or a spread `...i`, of an `import i`).
+    #[cfg_attr(not(feature = "wac"), allow(dead_code))]
     OuterExport {
         /// The import of the result, an instance.
         import: String,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 
 use super::refs::PackageRef;
-use crate::store::{BlobStore, OciDir};
+use crate::store::OciDir;
 
 /// Where [`compose_document`](super::compose_document) looks for packages.
 #[derive(Debug, Default)]
@@ -136,7 +136,7 @@ impl PackageSources {
         let reference =
             crate::store::registry::parse_reference(&format!("{repo}:{tag}")).map_err(|e| e.to_string())?;
         let name = format!("{}@{tag}", r.name);
-        let store: Box<dyn BlobStore> = match &self.store {
+        let store: Box<dyn crate::store::BlobStore> = match &self.store {
             Some(dir) => Box::new(OciDir::open_or_create(dir).map_err(|e| e.to_string())?),
             None => Box::new(crate::store::MemoryStore::new()),
         };
