@@ -12,6 +12,9 @@
 #[path = "../fuzz/src/targets.rs"]
 #[allow(dead_code)]
 mod targets;
+// The wac target's packages (`crate::wac_packages` there).
+#[path = "common/wac_packages.rs"]
+mod wac_packages;
 // The differential run of the fuse target (`crate::exec` there).
 #[path = "common/exec.rs"]
 #[allow(dead_code)]
@@ -276,4 +279,24 @@ fn dwarf_regressions_and_smoke() {
     }
     // Today all 40 reach weld (the first module always defines a function).
     tally.assert_reached(36);
+}
+
+#[test]
+fn wac_regressions_and_smoke() {
+    for (name, data) in inputs("wac") {
+        let outcome = targets::wac(&mut arbitrary::Unstructured::new(&data));
+        eprintln!("replaying wac/{name}: {outcome:?}");
+    }
+    let mut tally = Tally::new("wac");
+    for s in seeds(200, 256) {
+        tally.add(targets::wac(&mut arbitrary::Unstructured::new(&s)));
+    }
+    // A document takes well under 256 bytes: all 200 reach weld today.
+    tally.assert_reached(180);
+    let composed = targets::WAC_COMPOSED.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("wac: {composed} of 200 documents composed");
+    assert!(
+        composed >= 20,
+        "only {composed} of 200 documents composed: the generator only makes errors"
+    );
 }

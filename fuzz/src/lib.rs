@@ -5,6 +5,9 @@
 #[path = "../../tests/common/exec.rs"]
 pub mod exec;
 pub mod targets;
+/// The packages the wac target's documents name (shared with the WAC tests).
+#[path = "../../tests/common/wac_packages.rs"]
+pub mod wac_packages;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

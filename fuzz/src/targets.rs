@@ -1190,3 +1190,174 @@ fn check_output_dwarf(out: &[u8]) {
         }
     }
 }
+
+/// A WAC document over a fixed set of packages (counters, scalers, a sum, a
+/// front, a flat one importing a function): lets that instantiate them with
+/// arguments drawn from earlier lets and imports (named, whole, spread,
+/// `...`), exports of every form, and now and then a stray character
+/// anywhere. `compose_document` must answer with a component that
+/// validates or one line of error, never a panic.
+pub fn wac(u: &mut Unstructured) -> Outcome {
+    let doc = match wac_document(u) {
+        Ok(doc) => doc,
+        Err(e) => return stopped(e),
+    };
+    let sources = weld_linker::PackageSources {
+        deps_dir: Some(wac_deps().to_path_buf()),
+        ..Default::default()
+    };
+    match weld_linker::compose_document(&Default::default(), "fuzz.wac", &doc, &sources) {
+        Ok(out) => {
+            WAC_COMPOSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let all = wasmparser::WasmFeatures::all();
+            if let Err(e) = wasmparser::Validator::new_with_features(all).validate_all(&out.composed.bytes) {
+                panic!("compose wrote an invalid component from\n{doc}\n: {e}");
+            }
+        }
+        Err(e) => {
+            let text = e.to_string();
+            assert!(!text.is_empty(), "an empty error");
+            assert!(!text.contains('\n'), "a multi-line error: {text}");
+        }
+    }
+    Outcome::Reached
+}
+
+/// How many of the wac target's documents composed (not refused): the
+/// smoke test checks that its seeds reach the lowering, not only errors.
+pub static WAC_COMPOSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The deps directory of the wac target, written once per process.
+fn wac_deps() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        crate::wac_packages::packages(dir.path());
+        dir
+    })
+    .path()
+}
+
+fn wac_document(u: &mut Unstructured) -> Result<String> {
+    use crate::wac_packages::{COUNTER, DOUBLER, TRIPLER};
+    // Each package: its name, its imports (name, whether an instance
+    // `{ next }` or the function `func() -> u32`), and what its instances
+    // give: an instance `{ next }` under a name (`None`: the instance
+    // itself is one), or a function.
+    struct Package {
+        name: &'static str,
+        imports: &'static [(&'static str, bool)],
+        instance: Option<Option<&'static str>>,
+        func: Option<&'static str>,
+    }
+    const PACKAGES: [Package; 6] = [
+        Package {
+            name: "demo:counter",
+            imports: &[],
+            instance: Some(Some(COUNTER)),
+            func: None,
+        },
+        Package {
+            name: "demo:doubler@1.0.0",
+            imports: &[(COUNTER, true)],
+            instance: Some(Some(DOUBLER)),
+            func: None,
+        },
+        Package {
+            name: "demo:tripler@2.0.0",
+            imports: &[(COUNTER, true)],
+            instance: Some(Some(TRIPLER)),
+            func: None,
+        },
+        Package {
+            name: "demo:sum",
+            imports: &[(DOUBLER, true), (TRIPLER, true)],
+            instance: None,
+            func: Some("run"),
+        },
+        Package {
+            name: "demo:front",
+            imports: &[(TRIPLER, true)],
+            instance: None,
+            func: Some("run"),
+        },
+        Package {
+            name: "demo:flat",
+            imports: &[("seed", false)],
+            instance: Some(None),
+            func: Some("next"),
+        },
+    ];
+    const NAMES: [&str; 6] = [COUNTER, DOUBLER, TRIPLER, "seed", "next", "run"];
+    let mut doc = String::from("package fuzz:doc;\n");
+    // What is bound: its name, and the argument forms it offers for an
+    // instance import and for a function import.
+    let mut instances: Vec<String> = Vec::new();
+    let mut funcs: Vec<String> = Vec::new();
+    let mut bound: Vec<String> = Vec::new();
+    if u.arbitrary()? {
+        doc.push_str("import seed: func() -> u32;\n");
+        funcs.push("seed".into());
+        bound.push("seed".into());
+    }
+    if u.arbitrary()? {
+        doc.push_str("import base: interface { next: func() -> u32; };\n");
+        instances.push("base".into());
+        funcs.push("base.next".into());
+        bound.push("base".into());
+    }
+    for i in 0..u.int_in_range(1..=6)? {
+        let p = u.choose(&PACKAGES)?;
+        let mut args: Vec<String> = Vec::new();
+        let mut all_given = true;
+        for &(import, is_instance) in p.imports {
+            let offered = if is_instance { &instances } else { &funcs };
+            match u.int_in_range(0..=7)? {
+                // A provider of the right kind, when there is one.
+                0..=4 if !offered.is_empty() => args.push(format!("\"{import}\": {}", u.choose(offered)?)),
+                // Anything bound, by any name: mostly an error.
+                5 if !bound.is_empty() => {
+                    let from = u.choose(&bound)?;
+                    args.push(match u.int_in_range(0..=2)? {
+                        0 => format!("...{from}"),
+                        1 => format!("\"{import}\": {from}"),
+                        _ => format!("\"{import}\": {from}[\"{}\"]", u.choose(&NAMES)?),
+                    });
+                }
+                _ => all_given = false,
+            }
+        }
+        if !all_given || u.ratio(1, 8)? {
+            args.push("...".into());
+        }
+        let id = format!("c{i}");
+        doc.push_str(&format!("let {id} = new {} {{ {} }};\n", p.name, args.join(", ")));
+        match p.instance {
+            Some(Some(export)) => instances.push(format!("{id}[\"{export}\"]")),
+            Some(None) => instances.push(id.clone()),
+            None => {}
+        }
+        if let Some(f) = p.func {
+            funcs.push(format!("{id}.{f}"));
+        }
+        bound.push(id);
+    }
+    for k in 0..u.int_in_range(0..=2)? {
+        let from = u.choose(&bound)?.clone();
+        doc.push_str(&match u.int_in_range(0..=4)? {
+            0 if !funcs.is_empty() => format!("export {} as \"f{k}\";\n", u.choose(&funcs)?),
+            1 => format!("export {from}[\"{}\"] as \"e{k}\";\n", u.choose(&NAMES)?),
+            2 => format!("export {from} as \"i{k}\";\n"),
+            3 => format!("export {from}...;\n"),
+            _ => format!("export {from}.run;\n"),
+        });
+    }
+    // A stray character, now and then, anywhere.
+    if u.ratio(1, 8)? {
+        let at = u.choose_index(doc.len() + 1)?;
+        let at = (0..=at).rev().find(|&k| doc.is_char_boundary(k)).unwrap_or(0);
+        let c = *u.choose(&['{', '}', ';', '.', '"', '@', ':', 'x', ' ', '\u{e9}'])?;
+        doc.insert(at, c);
+    }
+    Ok(doc)
+}

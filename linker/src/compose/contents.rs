@@ -98,6 +98,25 @@ impl<'i> Contents<'i> {
         )
     }
 
+    /// One child per `(name, input)`: several children may share an input
+    /// (a WAC document instantiating one package twice).
+    #[cfg(feature = "wac")]
+    pub fn children_named<'c>(&'c self, named: &[(&'c str, InputId)]) -> Children<'c> {
+        Children(
+            named
+                .iter()
+                .map(|&(name, i)| {
+                    let k = self.of_input[i.as_usize()];
+                    let survey = self
+                        .survey(k)
+                        .as_component()
+                        .expect("modules were refused when the contents were surveyed");
+                    Child::new(name, k, survey)
+                })
+                .collect(),
+        )
+    }
+
     /// Each input's survey, in input order (what the resolver takes).
     pub fn per_input(&self) -> Vec<&Survey<'i>> {
         self.of_input.iter().map(|&k| self.survey(k)).collect()

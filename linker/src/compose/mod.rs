@@ -164,28 +164,22 @@ pub fn compose(opts: &ComposeOptions, inputs: &Inputs) -> Result<Composed, Error
     Ok(composed)
 }
 
-/// Composes children whose wiring the caller decided (a WAC document): each
-/// child's sources, in its import order, from `wire_of` given the children;
-/// every child is instantiated, the result exports exactly `exports`, and
-/// the imports named in `first_imports` come first, in that order.
+/// Composes children whose wiring the caller decided (a WAC document):
+/// `children` of `contents` (of `inputs`), each child's sources in its
+/// import order; every child is instantiated, and `shape` says what is
+/// exported and which imports come first.
 #[cfg(feature = "wac")]
 pub(crate) fn compose_wired(
     opts: &ComposeOptions,
     inputs: &Inputs,
-    first_imports: &[String],
-    wire_of: impl FnOnce(&Children<'_>) -> Result<(Vec<Vec<Source>>, Vec<emit::ExtraExport>), Error>,
+    contents: &Contents<'_>,
+    children: &Children<'_>,
+    sources: Vec<Vec<Source>>,
+    shape: &emit::Shape<'_>,
 ) -> Result<Composed, Error> {
-    let contents = Contents::of(inputs)?;
-    let children = contents.children(inputs);
-    let (sources, exports) = wire_of(&children)?;
     let roots: Vec<InputId> = children.iter().map(|(i, _)| i).collect();
-    let wiring = wire::order(&children, sources, &roots)?;
-    let shape = emit::Shape {
-        root: None,
-        exports: &exports,
-        first_imports,
-    };
-    finish(opts, inputs, &contents, &children, &wiring, &shape)
+    let wiring = wire::order(children, sources, &roots)?;
+    finish(opts, inputs, contents, children, &wiring, shape)
 }
 
 /// The stages after wiring: probe, hoist, emit, validate, report.

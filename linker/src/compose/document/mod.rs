@@ -21,11 +21,14 @@ use rayon::prelude::*;
 use wac_graph::types::BorrowedPackageKey;
 use wac_parser::{Document, Statement};
 
+use super::contents::Contents;
+use super::emit::Shape;
 use super::{compose_wired, ComposeOptions, Composed};
 use crate::error::{DocumentError, Error};
 #[cfg(feature = "registry")]
 pub use find::RegistrySource;
 pub use find::{FoundPackage, PackageSources};
+use weld_format::InputId;
 
 /// A composed document, and where each of its packages came from.
 #[derive(Debug)]
@@ -94,22 +97,50 @@ pub fn compose_document(
     let keys: Vec<(&refs::PackageRef<'_>, &miette::SourceSpan)> = refs.iter().collect();
     let found: Vec<Result<FoundPackage, String>> = keys.par_iter().map(|(r, _)| packages.find(r)).collect();
     let mut bytes: IndexMap<BorrowedPackageKey<'_>, Vec<u8>> = IndexMap::with_capacity(keys.len());
+    let mut own: Vec<(String, Vec<u8>)> = Vec::with_capacity(keys.len());
     let mut reports = Vec::with_capacity(keys.len());
-    for ((r, span), f) in keys.into_iter().zip(found) {
-        let f = f.map_err(|why| at(*span, why))?;
+    for ((r, span), f) in keys.iter().zip(found) {
+        let f = f.map_err(|why| at(**span, why))?;
         reports.push(PackageReport {
             package: find::display(r),
             from: f.from,
             fetched: f.fetched,
         });
+        own.push((find::display(r), f.bytes.clone()));
         bytes.insert(
             BorrowedPackageKey::from_name_and_version(r.name, r.version),
             f.bytes,
         );
     }
+    // One input per package (a package instantiated twice is one content).
+    let inputs = weld_format::Inputs::from_memory(own)?;
 
-    let resolution = doc.resolve(bytes).map_err(|e| diagnostic(file, source, &e))?;
-    let inst = lower::Instantiations::of(resolution.graph());
+    // wac-parser resolves on one thread while compose surveys the packages
+    // on another; a fault of the document is told before one of a package.
+    let (resolution, contents) = std::thread::scope(|scope| {
+        let resolving = scope.spawn(|| doc.resolve(bytes).map_err(|e| diagnostic(file, source, &e)));
+        let contents = Contents::of(&inputs);
+        (resolving.join(), contents)
+    });
+    let resolution = match resolution {
+        Ok(r) => r?,
+        // wac-parser panicked: said as the document's fault, never passed on.
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            return Err(at(
+                (0, 0).into(),
+                format!("wac-parser failed to resolve the document: {why}"),
+            )
+            .into());
+        }
+    };
+    let contents = contents?;
+    let g = resolution.graph();
+    let inst = lower::Instantiations::of(g);
     if inst.nodes.is_empty() {
         return Err(at(
             (0, source.len().min(1)).into(),
@@ -117,32 +148,42 @@ pub fn compose_document(
         )
         .into());
     }
-    let g = resolution.graph();
-    let inputs = weld_format::Inputs::from_memory(inst.nodes.iter().map(|(node, name)| {
-        let package = g[*node].package().expect("an instantiation has a package");
-        (name.clone(), g[package].bytes().to_vec())
-    }))?;
+    // Each instantiation a child of its package's input.
+    let input_of: std::collections::HashMap<(&str, Option<&semver::Version>), InputId> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, (r, _))| ((r.name, r.version), InputId(i as u32)))
+        .collect();
+    let named: Vec<(&str, InputId)> = inst
+        .nodes
+        .iter()
+        .map(|(node, name)| {
+            let package = &g[g[*node].package().expect("an instantiation has a package")];
+            (name.as_str(), input_of[&(package.name(), package.version())])
+        })
+        .collect();
+    let children = contents.children_named(&named);
+    let (sources, exports) = lower::lower(g, &inst, &children).map_err(|r| {
+        let span = refusal_span(&doc, &r);
+        let message = if r.child.is_empty() {
+            format!("{}: {}", r.what, r.why)
+        } else {
+            format!("`{}` {}: {}", r.child, r.what, r.why)
+        };
+        at(span, message)
+    })?;
     // The document's `import` statements, in order, come first.
     let explicit: Vec<String> = g
         .node_ids()
         .filter_map(|n| g[n].import_name().map(str::to_string))
         .collect();
-    // Once lowered, the graph (every package's types) is dropped: compose
-    // needs only the inputs and the sources.
-    let composed = compose_wired(opts, &inputs, &explicit, |children| {
-        let lowered = lower::lower(resolution.graph(), &inst, children);
-        drop(resolution);
-        lowered.map_err(|r| {
-            let span = refusal_span(&doc, &r);
-            let message = if r.child.is_empty() {
-                format!("{}: {}", r.what, r.why)
-            } else {
-                format!("`{}` {}: {}", r.child, r.what, r.why)
-            };
-            at(span, message).into()
-        })
-    })?;
-    let mut composed = composed;
+    drop(resolution);
+    let shape = Shape {
+        root: None,
+        exports: &exports,
+        first_imports: &explicit,
+    };
+    let mut composed = compose_wired(opts, &inputs, &contents, &children, sources, &shape)?;
     for name in &explicit {
         if !composed.imports.contains(name) {
             composed.warnings.push(format!(

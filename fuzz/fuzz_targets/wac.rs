@@ -1,0 +1,5 @@
+#![no_main]
+use weld_fuzz::{tally, targets};
+libfuzzer_sys::fuzz_target!(|data: &[u8]| -> libfuzzer_sys::Corpus {
+    tally(targets::wac(&mut arbitrary::Unstructured::new(data)))
+});
