@@ -54,6 +54,9 @@ enum Command {
     Hash(cli::hash::Args),
     /// Print what a module or component holds (the survey).
     Inspect(cli::inspect::Args),
+    /// Show where the bytes go: nested components and modules, sections,
+    /// functions and data segments, each byte counted once; `--diff OLD NEW`.
+    Size(cli::size::Args),
     /// Check a component against a WIT world: every import provided, every
     /// expected export present, exact or by semver, types checked. Exit 1
     /// when it does not conform.
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Pull(a) => cli::registry::exec_pull(a),
         Command::Hash(a) => cli::hash::exec(a),
         Command::Inspect(a) => cli::inspect::exec(a),
+        Command::Size(a) => cli::size::exec(a),
         Command::Targets(a) => cli::targets::exec(a),
     };
     match result {

@@ -91,6 +91,7 @@ pub use report::graph::{
     graph, EdgeReport, GraphOptions, GraphReport, NodeReport, SymbolEdgeReport, UnresolvedReport,
 };
 pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
+pub use report::size::{size_tree, SizeNode};
 pub use resolve::graph::{Cycle, CycleEdge};
 
 // The content-addressed store: the trait, its two stores, apps in it.

@@ -24,6 +24,7 @@ pub mod inspect;
 pub mod link;
 pub mod output;
 pub mod registry;
+pub mod size;
 pub mod split;
 pub mod targets;
 

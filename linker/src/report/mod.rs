@@ -3,3 +3,4 @@
 
 pub(crate) mod graph;
 pub(crate) mod inspect;
+pub(crate) mod size;

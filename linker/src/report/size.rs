@@ -1,0 +1,427 @@
+//! `weld size`: where the bytes of a module or component go, as a tree.
+//!
+//! component → nested components and core modules → sections → function
+//! bodies and data segments. Every byte of the file is in exactly one leaf
+//! (headers, section ids and sizes, vector counts included), so the leaves
+//! sum to the file's size. A nested module or component whose bytes
+//! appeared before (blake3) is one leaf marked with the path of its first
+//! place. Bytes that do not parse are one leaf marked unreadable: the rest
+//! of the tree is still reported. Zero-copy; one walk of each section.
+
+use std::collections::HashMap;
+
+use wasmparser::{BinaryReader, Chunk, Name, NameSectionReader, Parser, Payload};
+use weld_format::sections::{module_section_name, COMPONENT_SECTIONS};
+
+/// One node of the size tree.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SizeNode {
+    /// Its name, unique among its siblings.
+    pub name: String,
+    /// What it is: `component`, `module`, `section`, `function`, `data`,
+    /// `custom`, `header`, `unreadable`.
+    pub kind: &'static str,
+    /// Its bytes in the file (for a node with children, their sum).
+    pub bytes: u64,
+    /// For a nested module or component seen before: the path of its first
+    /// place (its bytes are counted here too: they are in the file twice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_as: Option<String>,
+    /// Why the bytes of an `unreadable` leaf could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Its parts (none: a leaf).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<SizeNode>,
+}
+
+impl SizeNode {
+    fn leaf(name: impl Into<String>, kind: &'static str, bytes: usize) -> SizeNode {
+        SizeNode {
+            name: name.into(),
+            kind,
+            bytes: bytes as u64,
+            same_as: None,
+            problem: None,
+            children: Vec::new(),
+        }
+    }
+
+    fn parent(name: impl Into<String>, kind: &'static str, mut children: Vec<SizeNode>) -> SizeNode {
+        unique_names(&mut children);
+        SizeNode {
+            name: name.into(),
+            kind,
+            bytes: children.iter().map(|c| c.bytes).sum(),
+            same_as: None,
+            problem: None,
+            children,
+        }
+    }
+
+    /// The sum of its leaves' bytes.
+    pub fn leaf_bytes(&self) -> u64 {
+        if self.children.is_empty() {
+            self.bytes
+        } else {
+            self.children.iter().map(SizeNode::leaf_bytes).sum()
+        }
+    }
+
+    /// Every leaf with its path (`/`-joined names from the root's child).
+    pub fn leaves(&self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        fn walk(n: &SizeNode, path: &str, out: &mut Vec<(String, u64)>) {
+            for c in &n.children {
+                let p = if path.is_empty() {
+                    c.name.clone()
+                } else {
+                    format!("{path}/{}", c.name)
+                };
+                if c.children.is_empty() {
+                    out.push((p, c.bytes));
+                } else {
+                    walk(c, &p, out);
+                }
+            }
+        }
+        walk(self, "", &mut out);
+        out
+    }
+}
+
+/// Siblings with the same name get `#2`, `#3`, ... so a path names one node.
+fn unique_names(children: &mut [SizeNode]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for c in children.iter_mut() {
+        let n = seen.entry(c.name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            c.name = format!("{}#{n}", c.name);
+        }
+    }
+}
+
+/// The size tree of `bytes` (a module or a component), named `name`.
+///
+/// ```
+/// let wasm = wat::parse_str(r#"(module (func $f) (func $g i32.const 1 drop))"#)?;
+/// let tree = weld_linker::size_tree("m.wasm", &wasm);
+/// assert_eq!(tree.leaf_bytes(), wasm.len() as u64);
+/// assert!(tree.leaves().iter().any(|(p, _)| p == "code/g"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn size_tree(name: &str, bytes: &[u8]) -> SizeNode {
+    let mut seen = HashMap::new();
+    let mut root = node(name, bytes, "", 0, &mut seen);
+    root.name = name.to_string();
+    root
+}
+
+/// The node of one module or component (`path`: where it is, for repeats).
+fn node(
+    name: &str,
+    bytes: &[u8],
+    path: &str,
+    depth: usize,
+    seen: &mut HashMap<blake3::Hash, String>,
+) -> SizeNode {
+    let is_component = Parser::is_component(bytes);
+    let kind = if is_component { "component" } else { "module" };
+    let mut children = Vec::new();
+    let header = bytes.len().min(8);
+    children.push(SizeNode::leaf("header", "header", header));
+    let (sections, rest) = walk(bytes);
+    // Names of the module's functions and of the module itself.
+    let names = if is_component {
+        Names::default()
+    } else {
+        Names::of(&sections)
+    };
+    let mut nested_index = (0usize, 0usize);
+    for s in &sections {
+        match &s.payload {
+            Payload::ModuleSection { unchecked_range, .. }
+            | Payload::ComponentSection { unchecked_range, .. } => {
+                let inner = unchecked_range.start as usize..unchecked_range.end as usize;
+                let module = matches!(s.payload, Payload::ModuleSection { .. });
+                let label = if module {
+                    nested_index.0 += 1;
+                    format!("module[{}]", nested_index.0 - 1)
+                } else {
+                    nested_index.1 += 1;
+                    format!("component[{}]", nested_index.1 - 1)
+                };
+                let inner_bytes = &bytes[inner.clone()];
+                let here = if path.is_empty() {
+                    label.clone()
+                } else {
+                    format!("{path}/{label}")
+                };
+                let hash = blake3::hash(inner_bytes);
+                let mut child = match seen.get(&hash) {
+                    // Past the nesting limit: one leaf, said so.
+                    _ if depth >= weld_format::limits::MAX_NESTING => {
+                        let mut n = SizeNode::leaf(label.clone(), "unreadable", inner.len());
+                        n.problem = Some(format!(
+                            "nested deeper than {} levels",
+                            weld_format::limits::MAX_NESTING
+                        ));
+                        n
+                    }
+                    Some(first) => {
+                        let mut n = SizeNode::leaf(
+                            label.clone(),
+                            if module { "module" } else { "component" },
+                            inner.len(),
+                        );
+                        n.same_as = Some(first.clone());
+                        n
+                    }
+                    None => {
+                        seen.insert(hash, here.clone());
+                        node(&label, inner_bytes, &here, depth + 1, seen)
+                    }
+                };
+                // Its section's id and size, then its own bytes.
+                let head = SizeNode::leaf("(section header)", "header", s.range.len() - inner.len());
+                child.children.insert(0, head);
+                if child.children.len() == 1 {
+                    // A repeat (or too deep): the leaf's bytes become a child
+                    // of their own.
+                    let own = SizeNode::leaf("(contents)", child.kind, inner.len());
+                    child.children.push(own);
+                }
+                child.bytes = child.children.iter().map(|c| c.bytes).sum();
+                child.name = match nested_name(inner_bytes, module) {
+                    Some(n) => format!("{label} {n}"),
+                    None => label,
+                };
+                children.push(child);
+            }
+            Payload::CodeSectionStart { .. } if !is_component => {
+                children.push(code(bytes, s, &names));
+            }
+            Payload::DataSection(reader) if !is_component => {
+                children.push(data(s, reader.clone()));
+            }
+            Payload::CustomSection(c) => {
+                children.push(SizeNode::leaf(
+                    format!("custom \"{}\"", c.name()),
+                    "custom",
+                    s.range.len(),
+                ));
+            }
+            _ => {
+                let id = bytes[s.range.start];
+                let name = if is_component {
+                    COMPONENT_SECTIONS.get(id as usize).copied().unwrap_or("unknown")
+                } else {
+                    module_section_name(id)
+                };
+                children.push(SizeNode::leaf(name, "section", s.range.len()));
+            }
+        }
+    }
+    if let Some((at, why)) = rest {
+        let mut n = SizeNode::leaf("(unreadable)", "unreadable", bytes.len() - at);
+        n.problem = Some(why);
+        children.push(n);
+    }
+    SizeNode::parent(name, kind, children)
+}
+
+/// The name a nested module gives itself in its name section.
+fn nested_name(bytes: &[u8], module: bool) -> Option<String> {
+    if !module {
+        return None;
+    }
+    let (sections, _) = walk(bytes);
+    Names::of(&sections).module
+}
+
+/// One top-level section of a module or component.
+struct Sect<'a> {
+    range: std::ops::Range<usize>,
+    payload: Payload<'a>,
+}
+
+/// The sections of `bytes` up to the first that does not parse; then where
+/// the unreadable rest starts and why.
+fn walk(bytes: &[u8]) -> (Vec<Sect<'_>>, Option<(usize, String)>) {
+    let mut parser = Parser::new(0);
+    let mut pos = 0usize;
+    let mut out = Vec::new();
+    let start = bytes.len().min(8);
+    loop {
+        let at = pos;
+        let (consumed, payload) = match parser.parse(&bytes[pos..], true) {
+            Ok(Chunk::Parsed { consumed, payload }) => (consumed, payload),
+            Ok(Chunk::NeedMoreData(_)) => {
+                return (
+                    out,
+                    Some((at.max(start), "unexpected end of the file".to_string())),
+                );
+            }
+            Err(e) => return (out, Some((at.max(start), e.message().to_string()))),
+        };
+        pos += consumed;
+        if let Payload::ModuleSection { unchecked_range, .. }
+        | Payload::ComponentSection { unchecked_range, .. } = &payload
+        {
+            let len = (unchecked_range.end - unchecked_range.start) as usize;
+            if len > bytes.len() - pos {
+                return (
+                    out,
+                    Some((at, "a nested item runs past the end of the file".to_string())),
+                );
+            }
+            pos += len;
+        }
+        match payload {
+            Payload::End(_) => return (out, None),
+            Payload::Version { .. } => {}
+            Payload::CodeSectionStart { size, .. } => {
+                let end = pos + size as usize;
+                if end > bytes.len() {
+                    return (
+                        out,
+                        Some((at, "the code section runs past the end of the file".to_string())),
+                    );
+                }
+                parser.skip_section();
+                pos = end;
+                out.push(Sect {
+                    range: at..end,
+                    payload,
+                });
+            }
+            payload => out.push(Sect {
+                range: at..pos,
+                payload,
+            }),
+        }
+    }
+}
+
+/// A module's names: its own, and its functions' by index.
+#[derive(Default)]
+struct Names {
+    module: Option<String>,
+    funcs: HashMap<u32, String>,
+    imported_funcs: u32,
+}
+
+impl Names {
+    fn of(sections: &[Sect<'_>]) -> Names {
+        let mut names = Names::default();
+        for s in sections {
+            match &s.payload {
+                Payload::ImportSection(reader) => {
+                    names.imported_funcs += reader
+                        .clone()
+                        .into_imports()
+                        .flatten()
+                        .filter(|i| matches!(i.ty, wasmparser::TypeRef::Func(_)))
+                        .count() as u32;
+                }
+                Payload::CustomSection(c) if c.name() == "name" => {
+                    let data = c.data();
+                    for sub in NameSectionReader::new(BinaryReader::new(data, c.data_offset())).flatten() {
+                        match sub {
+                            Name::Module { name, .. } => names.module = Some(name.to_string()),
+                            Name::Function(map) => {
+                                for n in map.into_iter().flatten() {
+                                    names.funcs.insert(n.index, n.name.to_string());
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        names
+    }
+}
+
+/// The code section: its header and count, then each body by name.
+fn code(bytes: &[u8], s: &Sect<'_>, names: &Names) -> SizeNode {
+    let body = &bytes[s.range.clone()];
+    let mut reader = BinaryReader::new(body, s.range.start as u64);
+    let mut children = Vec::new();
+    // id, size, count.
+    let prefix = (|| -> Result<usize, wasmparser::BinaryReaderError> {
+        reader.read_u8()?;
+        reader.read_var_u32()?;
+        let count = reader.read_var_u32()?;
+        let head = (reader.original_position() - s.range.start as u64) as usize;
+        for k in 0..count {
+            let at = reader.original_position();
+            let size = reader.read_var_u32()? as usize;
+            reader.read_bytes(size)?;
+            let index = names.imported_funcs + k;
+            let name = names
+                .funcs
+                .get(&index)
+                .cloned()
+                .unwrap_or_else(|| format!("func[{index}]"));
+            children.push(SizeNode::leaf(
+                name,
+                "function",
+                (reader.original_position() - at) as usize,
+            ));
+        }
+        Ok(head)
+    })();
+    let attributed: u64 = children.iter().map(|c| c.bytes).sum();
+    match prefix {
+        Ok(head) => children.insert(0, SizeNode::leaf("(section header)", "header", head)),
+        Err(e) => {
+            let rest = (s.range.len() as u64).saturating_sub(attributed);
+            let mut n = SizeNode::leaf("(unreadable)", "unreadable", rest as usize);
+            n.problem = Some(e.message().to_string());
+            children.insert(0, n);
+        }
+    }
+    let mut node = SizeNode::parent("code", "section", children);
+    // Bytes after the last body (a lying count) stay in the section.
+    let extra = (s.range.len() as u64).saturating_sub(node.bytes);
+    if extra > 0 {
+        node.children
+            .push(SizeNode::leaf("(trailing)", "header", extra as usize));
+        node.bytes += extra;
+    }
+    node
+}
+
+/// The data section: its header and count, then each segment.
+fn data(s: &Sect<'_>, reader: wasmparser::DataSectionReader<'_>) -> SizeNode {
+    let mut children = Vec::new();
+    let mut last = None;
+    for (k, d) in reader.into_iter_with_offsets().enumerate() {
+        match d {
+            Ok((_, seg)) => {
+                let start = last.unwrap_or(seg.range.start);
+                children.push(SizeNode::leaf(
+                    format!("data[{k}]"),
+                    "data",
+                    (seg.range.end - start) as usize,
+                ));
+                last = Some(seg.range.end);
+            }
+            Err(_) => break,
+        }
+    }
+    let attributed: usize = children.iter().map(|c| c.bytes as usize).sum();
+    children.insert(
+        0,
+        SizeNode::leaf(
+            "(section header)",
+            "header",
+            s.range.len().saturating_sub(attributed),
+        ),
+    );
+    SizeNode::parent("data", "section", children)
+}
