@@ -154,14 +154,23 @@ pub fn compose_document(
         .enumerate()
         .map(|(i, (r, _))| ((r.name, r.version), InputId(i as u32)))
         .collect();
-    let named: Vec<(&str, InputId)> = inst
-        .nodes
-        .iter()
-        .map(|(node, name)| {
-            let package = &g[g[*node].package().expect("an instantiation has a package")];
-            (name.as_str(), input_of[&(package.name(), package.version())])
-        })
-        .collect();
+    let mut named: Vec<(&str, InputId)> = Vec::with_capacity(inst.nodes.len());
+    for (node, name) in &inst.nodes {
+        let input = g[*node]
+            .package()
+            .map(|p| &g[p])
+            .and_then(|p| input_of.get(&(p.name(), p.version())));
+        match input {
+            Some(&i) => named.push((name.as_str(), i)),
+            None => {
+                return Err(at(
+                    (0, 0).into(),
+                    format!("`{name}`: its package is not one the document names"),
+                )
+                .into())
+            }
+        }
+    }
     let children = contents.children_named(&named);
     let (sources, exports) = lower::lower(g, &inst, &children).map_err(|r| {
         let span = refusal_span(&doc, &r);
