@@ -25,18 +25,35 @@ const JCO: [(&str, &str); 4] = [
     ("wasm-tools", "0.14.2"),
 ];
 
-/// `weld` with a private blob-location cache and no ambient credentials.
-fn weld_in(cache: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `weld ARGS` with a private blob-location cache and no ambient credentials.
+fn weld_command<S: AsRef<std::ffi::OsStr>>(cache: &Path, args: &[S]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_weld"));
     c.args(args)
         .env("WELD_CACHE_DIR", cache)
         .env("DOCKER_CONFIG", cache.join("no-docker-config"))
         .env_remove("WELD_REGISTRY_USER")
         .env_remove("WELD_REGISTRY_PASSWORD");
+    c
+}
+
+/// `weld` run to the end (see [`weld_command`]), with more environment.
+fn weld_in(cache: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = weld_command(cache, args);
     for (k, v) in env {
         c.env(k, v);
     }
     c.output().expect("weld runs")
+}
+
+/// `weld ARGS --insecure HOST` started in the background (see
+/// [`weld_command`]), its output captured.
+fn spawn_at_registry(cache: &Path, host: &str, args: &[String]) -> std::process::Child {
+    weld_command(cache, args)
+        .args(["--insecure", host])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// `weld ARGS --insecure HOST`: a command against the test registry.
@@ -779,18 +796,18 @@ fn concurrent_pulls_into_one_store_each_write_the_app_they_pulled() {
         .map(|i| {
             let k = i % apps.len();
             let file = out.path().join(format!("pull{i}.wasm"));
-            let child = Command::new(env!("CARGO_BIN_EXE_weld"))
-                .args(["pull", &format!("{host}/load/r0:t{k}"), "-o"])
-                .arg(&file)
-                .arg("--store")
-                .arg(&store)
-                .args(["--insecure", host])
-                .env("WELD_CACHE_DIR", cache.path())
-                .env("DOCKER_CONFIG", cache.path().join("no-docker-config"))
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
+            let child = spawn_at_registry(
+                cache.path(),
+                host,
+                &[
+                    "pull".into(),
+                    format!("{host}/load/r0:t{k}"),
+                    "-o".into(),
+                    file.display().to_string(),
+                    "--store".into(),
+                    store.display().to_string(),
+                ],
+            );
             (k, file, child)
         })
         .collect();
@@ -837,17 +854,7 @@ fn concurrent_pushes_and_pulls_of_apps_sharing_layers_stay_whole() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("push-store");
-    let spawn = |args: Vec<String>| {
-        Command::new(env!("CARGO_BIN_EXE_weld"))
-            .args(&args)
-            .args(["--insecure", host])
-            .env("WELD_CACHE_DIR", cache.path())
-            .env("DOCKER_CONFIG", cache.path().join("no-docker-config"))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
+    let spawn = |args: Vec<String>| spawn_at_registry(cache.path(), host, &args);
     let children: Vec<_> = pushes
         .iter()
         .map(|(name, path)| {

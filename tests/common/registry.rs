@@ -8,36 +8,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Under CI a missing tool fails the test; elsewhere it is skipped.
-pub fn missing(why: &str) {
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("{why}; CI is set, so this is a failure, not a skip (.ci/run installs it)");
-    }
-    eprintln!("skipped: {why}");
-}
-
-/// An executable: `$env`, else on PATH, else in the places listed.
-pub fn tool(name: &str, env: &str, also: &[PathBuf]) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env) {
-        return Some(PathBuf::from(p));
-    }
-    let on_path = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    if let Some(p) = on_path
-        .into_iter()
-        .chain(also.iter().cloned())
-        .find(|p| p.is_file())
-    {
-        return Some(p);
-    }
-    missing(&format!("{name} not found (set {env}, or put it on PATH)"));
-    None
-}
+// The tool finders, shared with the runtime tests' crate.
+#[path = "tools.rs"]
+mod tools;
+#[allow(unused_imports)]
+pub use tools::{missing, tool};
 
 /// `wasm-tools`, where benches/compare and .ci/run install it.
 pub fn wasm_tools() -> Option<PathBuf> {
