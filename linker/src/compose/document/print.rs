@@ -61,12 +61,16 @@ pub fn print_wac(composed: &Composed, inputs: &Inputs) -> String {
     }
     // The root's exports, then each --export.
     if let Some(root) = inputs.iter().next() {
-        let extra: HashSet<&str> = composed.exports.iter().map(|e| e.as_name.as_str()).collect();
+        // The plug form re-exports every export of the root, as the survey
+        // lists them.
+        let survey = weld_format::survey(&root.display, root.bytes());
+        let root_exports = survey
+            .iter()
+            .filter_map(|s| s.as_component())
+            .flat_map(|c| &c.exports);
         if let Some(id) = ident.get(root.name.as_str()) {
-            for name in top_level_exports(&composed.bytes) {
-                if !extra.contains(name.as_str()) {
-                    let _ = writeln!(out, "export {id}[{}];", quoted(&name));
-                }
+            for e in root_exports {
+                let _ = writeln!(out, "export {id}[{}];", quoted(e.name.name));
             }
         }
     }
@@ -167,14 +171,3 @@ const KEYWORDS: &[&str] = &[
     "future",
     "error-context",
 ];
-
-/// The names of a component's top-level exports, in order.
-fn top_level_exports(bytes: &[u8]) -> Vec<String> {
-    let mut names = Vec::new();
-    for section in weld_format::sections::sections(bytes).unwrap_or_default() {
-        if let wasmparser::Payload::ComponentExportSection(s) = section.payload {
-            names.extend(s.into_iter().flatten().map(|e| e.name.name.to_string()));
-        }
-    }
-    names
-}
