@@ -33,6 +33,10 @@ enum Command {
     /// Flatten a component: the core modules that share memory (main, the
     /// preview1 adapter, `component link`'s libraries) linked into one, same WIT.
     Flatten(cli::flatten::Args),
+    /// Run a command on each distinct core module of a component (once per
+    /// content hash, in parallel) and put the component back together,
+    /// checked and validated: `--exec 'wasm-opt -Oz {in} -o {out}'`.
+    Map(cli::map::Args),
     /// Split a component: nested modules and components go to a content-addressed
     /// store (OCI image layout) and are imported back by canonical hash name.
     Split(cli::split::SplitArgs),
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Compose(a) => cli::compose::exec(a),
         Command::Link(a) => cli::link::exec(a),
         Command::Flatten(a) => cli::flatten::exec(a),
+        Command::Map(a) => cli::map::exec(a),
         Command::Graph(a) => cli::graph::exec(a),
         Command::Split(a) => cli::split::exec_split(a),
         Command::Bundle(a) => cli::split::exec_bundle(a),

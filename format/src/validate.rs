@@ -60,7 +60,15 @@ pub fn validate_bodies(
     bytes: &[u8],
     bodies: &(dyn Fn(u32) -> bool + Sync),
 ) -> Result<Types, BinaryReaderError> {
-    let features = features_for(bytes);
+    validate_with(bytes, features_for(bytes), bodies)
+}
+
+/// [`validate_bodies`] with the features given.
+pub fn validate_with(
+    bytes: &[u8],
+    features: WasmFeatures,
+    bodies: &(dyn Fn(u32) -> bool + Sync),
+) -> Result<Types, BinaryReaderError> {
     let core = !wasmparser::Parser::is_component(bytes);
     let mut validator = Validator::new_with_features(features);
     let mut funcs = Vec::new();
@@ -69,7 +77,10 @@ pub fn validate_bodies(
     // In a core module's code section, after its first entry: the
     // resources and the next entry's function index.
     let mut code: Option<(ValidatorResources, u32)> = None;
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+    // The parser checks the encodings it reads against the same features.
+    let mut parser = wasmparser::Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(bytes) {
         let payload = payload?;
         if let (Payload::CodeSectionEntry(body), Some((resources, next))) = (&payload, &mut code) {
             let index = *next;

@@ -34,6 +34,7 @@ mod flatten;
 mod fuse;
 mod limits;
 mod link;
+mod map;
 mod report;
 mod resolve;
 mod store;
@@ -50,6 +51,7 @@ pub use fuse::{
     fuse, fuse_to, ByteReport, DebugReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap,
     RemovedReport, SourceMapOptions,
 };
+pub use map::{map_modules, map_plan, MapError, MapModule, MapOptions, Mapped};
 pub use weld_format::write::Output;
 
 // link: dylink.0 shared libraries → one core module.
@@ -92,6 +94,7 @@ pub use report::graph::{
 };
 pub use report::inspect::{hash, hash_input, inspect, HashReport, InspectReport};
 pub use report::size::{size_tree, SizeNode};
+pub use report::source::size_by_source;
 pub use resolve::graph::{Cycle, CycleEdge};
 
 // The content-addressed store: the trait, its two stores, apps in it.

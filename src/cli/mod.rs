@@ -22,9 +22,11 @@ pub mod graph;
 pub mod hash;
 pub mod inspect;
 pub mod link;
+pub mod map;
 pub mod output;
 pub mod registry;
 pub mod size;
+mod size_html;
 pub mod split;
 pub mod targets;
 

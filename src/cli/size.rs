@@ -1,4 +1,4 @@
-//! `weld size FILE... [--depth N] [--json] [--diff]`
+//! `weld size FILE... [--depth N] [--top N] [--json] [--html OUT.html] [--by-source] [--diff]`
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -24,6 +24,14 @@ pub struct Args {
     /// Children printed per node, largest first; the rest are summed up.
     #[arg(long, default_value_t = 12)]
     top: usize,
+    /// The code by source directory and file, from the DWARF line tables
+    /// (modules without them are left out).
+    #[arg(long)]
+    by_source: bool,
+    /// Write a self-contained HTML report (zoomable treemap and sortable
+    /// table; by source file too where there is DWARF). One file only.
+    #[arg(long, value_name = "OUT.html")]
+    html: Option<std::path::PathBuf>,
 }
 
 fn read(file: &str) -> anyhow::Result<Vec<u8>> {
@@ -51,10 +59,30 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
             &weld_linker::size_tree(new, &b),
         );
     }
+    if let Some(out) = &args.html {
+        let [file] = args.files.as_slice() else {
+            anyhow::bail!("--html takes one file");
+        };
+        let bytes = read(file)?;
+        let (tree, source) = rayon::join(
+            || weld_linker::size_tree(file, &bytes),
+            || weld_linker::size_by_source(file, &bytes),
+        );
+        let page = super::size_html::page(file, &tree, source.as_ref())?;
+        weld_format::write::write_atomic(out, page.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut trees = Vec::new();
     for f in &args.files {
         let bytes = read(f)?;
-        trees.push(weld_linker::size_tree(f, &bytes));
+        if args.by_source {
+            match weld_linker::size_by_source(f, &bytes) {
+                Some(t) => trees.push(t),
+                None => super::output::warn(format!("{f}: no DWARF line tables")),
+            }
+        } else {
+            trees.push(weld_linker::size_tree(f, &bytes));
+        }
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&trees)?);

@@ -16,6 +16,7 @@ mod document;
 mod flatten;
 pub(crate) mod fuse;
 mod link;
+mod map;
 
 pub use compose::{ArgumentSource, BadExportReason, ComposeError, ComposeLimit};
 #[cfg(feature = "wac")]
@@ -26,6 +27,7 @@ pub use link::{
     Duplicate, LibraryFault, LibrarySetError, LinkError, NeededRefusal, Overflow, Segment, SymbolFault,
     SymbolKind, Undefined,
 };
+pub use map::MapError;
 
 /// Any failure of a weld-linker operation.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,9 @@ pub enum Error {
     /// Flattening a component failed.
     #[error(transparent)]
     Flatten(Box<FlattenError>),
+    /// Transforming a component's modules failed.
+    #[error(transparent)]
+    Map(#[from] MapError),
     /// Linking shared libraries failed.
     #[error(transparent)]
     Link(Box<LinkError>),

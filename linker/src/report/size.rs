@@ -36,7 +36,7 @@ pub struct SizeNode {
 }
 
 impl SizeNode {
-    fn leaf(name: impl Into<String>, kind: &'static str, bytes: usize) -> SizeNode {
+    pub(crate) fn leaf(name: impl Into<String>, kind: &'static str, bytes: usize) -> SizeNode {
         SizeNode {
             name: name.into(),
             kind,
@@ -47,7 +47,11 @@ impl SizeNode {
         }
     }
 
-    fn parent(name: impl Into<String>, kind: &'static str, mut children: Vec<SizeNode>) -> SizeNode {
+    pub(crate) fn parent(
+        name: impl Into<String>,
+        kind: &'static str,
+        mut children: Vec<SizeNode>,
+    ) -> SizeNode {
         unique_names(&mut children);
         SizeNode {
             name: name.into(),
@@ -206,11 +210,11 @@ fn node(
                 children.push(data(s, reader.clone()));
             }
             Payload::CustomSection(c) => {
-                children.push(SizeNode::leaf(
-                    format!("custom \"{}\"", c.name()),
-                    "custom",
-                    s.range.len(),
-                ));
+                let mut leaf = SizeNode::leaf(format!("custom \"{}\"", c.name()), "custom", s.range.len());
+                if c.name() == "name" {
+                    leaf.problem = names.problem.clone();
+                }
+                children.push(leaf);
             }
             _ => {
                 let id = bytes[s.range.start];
@@ -308,6 +312,8 @@ fn walk(bytes: &[u8]) -> (Vec<Sect<'_>>, Option<(usize, String)>) {
 #[derive(Default)]
 struct Names {
     module: Option<String>,
+    /// Why (part of) the name section could not be read.
+    problem: Option<String>,
     funcs: HashMap<u32, String>,
     imported_funcs: u32,
 }
@@ -327,17 +333,29 @@ impl Names {
                 }
                 Payload::CustomSection(c) if c.name() == "name" => {
                     let data = c.data();
-                    for sub in NameSectionReader::new(BinaryReader::new(data, c.data_offset())).flatten() {
+                    let mut bad = None;
+                    for sub in NameSectionReader::new(BinaryReader::new(data, c.data_offset())) {
                         match sub {
-                            Name::Module { name, .. } => names.module = Some(name.to_string()),
-                            Name::Function(map) => {
-                                for n in map.into_iter().flatten() {
-                                    names.funcs.insert(n.index, n.name.to_string());
+                            Ok(Name::Module { name, .. }) => names.module = Some(name.to_string()),
+                            Ok(Name::Function(map)) => {
+                                for n in map {
+                                    match n {
+                                        Ok(n) => {
+                                            names.funcs.insert(n.index, n.name.to_string());
+                                        }
+                                        Err(e) => bad = bad.or(Some(e)),
+                                    }
                                 }
                             }
-                            _ => {}
+                            Ok(_) => {}
+                            Err(e) => {
+                                bad = bad.or(Some(e));
+                                break;
+                            }
                         }
                     }
+                    names.problem = bad
+                        .map(|e| format!("names unreadable: {} (at offset {:#x})", e.message(), e.offset()));
                 }
                 _ => {}
             }
