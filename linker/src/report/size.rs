@@ -6,9 +6,12 @@
 //! sum to the file's size. A nested module or component whose bytes
 //! appeared before (blake3) is one leaf marked with the path of its first
 //! place. Bytes that do not parse are one leaf marked unreadable: the rest
-//! of the tree is still reported. Zero-copy; one walk of each section.
+//! of the tree is still reported. Zero-copy; one walk of each section;
+//! nested modules and components in parallel.
 
 use std::collections::HashMap;
+
+use rayon::prelude::*;
 
 use wasmparser::{BinaryReader, Chunk, Name, NameSectionReader, Parser, Payload};
 use weld_format::sections::{module_section_name, COMPONENT_SECTIONS};
@@ -116,25 +119,102 @@ fn unique_names(children: &mut [SizeNode]) {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn size_tree(name: &str, bytes: &[u8]) -> SizeNode {
-    let mut seen = HashMap::new();
-    let mut root = node(name, bytes, "", 0, &mut seen);
+    // Which nested items repeat an earlier one, in file order (one cheap
+    // serial pass: section walks and hashes); then the tree, every nested
+    // item in parallel.
+    let mut repeats = HashMap::new();
+    mark_repeats(bytes, 0, "", 0, &mut HashMap::new(), &mut repeats);
+    let mut root = node(name, bytes, 0, "", 0, &repeats);
     root.name = name.to_string();
     root
 }
 
-/// The node of one module or component (`path`: where it is, for repeats).
-fn node(
-    name: &str,
+/// The label of each nested item of a section list, in order:
+/// `module[i]` / `component[i]`.
+fn labels(sections: &[Sect<'_>]) -> Vec<Option<String>> {
+    let (mut m, mut c) = (0usize, 0usize);
+    sections
+        .iter()
+        .map(|s| match s.payload {
+            Payload::ModuleSection { .. } => {
+                m += 1;
+                Some(format!("module[{}]", m - 1))
+            }
+            Payload::ComponentSection { .. } => {
+                c += 1;
+                Some(format!("component[{}]", c - 1))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The nested item's bytes' range in `bytes`.
+fn inner_range(s: &Sect<'_>) -> Option<std::ops::Range<usize>> {
+    match &s.payload {
+        Payload::ModuleSection { unchecked_range, .. }
+        | Payload::ComponentSection { unchecked_range, .. } => {
+            Some(unchecked_range.start as usize..unchecked_range.end as usize)
+        }
+        _ => None,
+    }
+}
+
+/// Records, by absolute offset, each nested item whose bytes appeared
+/// before (in file order, depth first) with the path of its first place.
+fn mark_repeats(
     bytes: &[u8],
+    base: usize,
     path: &str,
     depth: usize,
     seen: &mut HashMap<blake3::Hash, String>,
+    repeats: &mut HashMap<usize, String>,
+) {
+    if depth >= weld_format::limits::MAX_NESTING {
+        return;
+    }
+    let (sections, _) = walk(bytes);
+    for (s, label) in sections.iter().zip(labels(&sections)) {
+        let (Some(inner), Some(label)) = (inner_range(s), label) else {
+            continue;
+        };
+        let here = if path.is_empty() {
+            label
+        } else {
+            format!("{path}/{label}")
+        };
+        let hash = blake3::hash(&bytes[inner.clone()]);
+        if let Some(first) = seen.get(&hash) {
+            repeats.insert(base + inner.start, first.clone());
+            continue;
+        }
+        seen.insert(hash, here.clone());
+        if matches!(s.payload, Payload::ComponentSection { .. }) {
+            mark_repeats(
+                &bytes[inner.clone()],
+                base + inner.start,
+                &here,
+                depth + 1,
+                seen,
+                repeats,
+            );
+        }
+    }
+}
+
+/// The node of one module or component (`base`: where its bytes start in
+/// the file; `path`: where it is, for repeats).
+fn node(
+    name: &str,
+    bytes: &[u8],
+    base: usize,
+    path: &str,
+    depth: usize,
+    repeats: &HashMap<usize, String>,
 ) -> SizeNode {
     let is_component = Parser::is_component(bytes);
     let kind = if is_component { "component" } else { "module" };
-    let mut children = Vec::new();
     let header = bytes.len().min(8);
-    children.push(SizeNode::leaf("header", "header", header));
     let (sections, rest) = walk(bytes);
     // Names of the module's functions and of the module itself.
     let names = if is_component {
@@ -142,97 +222,105 @@ fn node(
     } else {
         Names::of(&sections)
     };
-    let mut nested_index = (0usize, 0usize);
-    for s in &sections {
-        match &s.payload {
-            Payload::ModuleSection { unchecked_range, .. }
-            | Payload::ComponentSection { unchecked_range, .. } => {
-                let inner = unchecked_range.start as usize..unchecked_range.end as usize;
-                let module = matches!(s.payload, Payload::ModuleSection { .. });
-                let label = if module {
-                    nested_index.0 += 1;
-                    format!("module[{}]", nested_index.0 - 1)
-                } else {
-                    nested_index.1 += 1;
-                    format!("component[{}]", nested_index.1 - 1)
-                };
-                let inner_bytes = &bytes[inner.clone()];
-                let here = if path.is_empty() {
-                    label.clone()
-                } else {
-                    format!("{path}/{label}")
-                };
-                let hash = blake3::hash(inner_bytes);
-                let mut child = match seen.get(&hash) {
-                    // Past the nesting limit: one leaf, said so.
-                    _ if depth >= weld_format::limits::MAX_NESTING => {
-                        let mut n = SizeNode::leaf(label.clone(), "unreadable", inner.len());
-                        n.problem = Some(format!(
-                            "nested deeper than {} levels",
-                            weld_format::limits::MAX_NESTING
-                        ));
-                        n
-                    }
-                    Some(first) => {
-                        let mut n = SizeNode::leaf(
-                            label.clone(),
-                            if module { "module" } else { "component" },
-                            inner.len(),
-                        );
-                        n.same_as = Some(first.clone());
-                        n
-                    }
-                    None => {
-                        seen.insert(hash, here.clone());
-                        node(&label, inner_bytes, &here, depth + 1, seen)
-                    }
-                };
-                // Its section's id and size, then its own bytes.
-                let head = SizeNode::leaf("(section header)", "header", s.range.len() - inner.len());
-                child.children.insert(0, head);
-                if child.children.len() == 1 {
-                    // A repeat (or too deep): the leaf's bytes become a child
-                    // of their own.
-                    let own = SizeNode::leaf("(contents)", child.kind, inner.len());
-                    child.children.push(own);
-                }
-                child.bytes = child.children.iter().map(|c| c.bytes).sum();
-                child.name = match nested_name(inner_bytes, module) {
-                    Some(n) => format!("{label} {n}"),
-                    None => label,
-                };
-                children.push(child);
-            }
-            Payload::CodeSectionStart { .. } if !is_component => {
-                children.push(code(bytes, s, &names));
-            }
-            Payload::DataSection(reader) if !is_component => {
-                children.push(data(s, reader.clone()));
-            }
-            Payload::CustomSection(c) => {
-                let mut leaf = SizeNode::leaf(format!("custom \"{}\"", c.name()), "custom", s.range.len());
-                if c.name() == "name" {
-                    leaf.problem = names.problem.clone();
-                }
-                children.push(leaf);
-            }
-            _ => {
-                let id = bytes[s.range.start];
-                let name = if is_component {
-                    COMPONENT_SECTIONS.get(id as usize).copied().unwrap_or("unknown")
-                } else {
-                    module_section_name(id)
-                };
-                children.push(SizeNode::leaf(name, "section", s.range.len()));
-            }
-        }
-    }
+    let labels = labels(&sections);
+    let parts: Vec<SizeNode> = sections
+        .par_iter()
+        .zip(labels)
+        .map(|(s, label)| match (inner_range(s), label) {
+            (Some(inner), Some(label)) => nested(bytes, base, path, depth, s, inner, label, repeats),
+            _ => section(bytes, s, is_component, &names),
+        })
+        .collect();
+    let mut children = Vec::with_capacity(parts.len() + 2);
+    children.push(SizeNode::leaf("header", "header", header));
+    children.extend(parts);
     if let Some((at, why)) = rest {
         let mut n = SizeNode::leaf("(unreadable)", "unreadable", bytes.len() - at);
         n.problem = Some(why);
         children.push(n);
     }
     SizeNode::parent(name, kind, children)
+}
+
+/// A nested module or component, with its section's header.
+#[allow(clippy::too_many_arguments)]
+fn nested(
+    bytes: &[u8],
+    base: usize,
+    path: &str,
+    depth: usize,
+    s: &Sect<'_>,
+    inner: std::ops::Range<usize>,
+    label: String,
+    repeats: &HashMap<usize, String>,
+) -> SizeNode {
+    let module = matches!(s.payload, Payload::ModuleSection { .. });
+    let inner_bytes = &bytes[inner.clone()];
+    let here = if path.is_empty() {
+        label.clone()
+    } else {
+        format!("{path}/{label}")
+    };
+    let mut child = match repeats.get(&(base + inner.start)) {
+        // Past the nesting limit: one leaf, said so.
+        _ if depth >= weld_format::limits::MAX_NESTING => {
+            let mut n = SizeNode::leaf(label.clone(), "unreadable", inner.len());
+            n.problem = Some(format!(
+                "nested deeper than {} levels",
+                weld_format::limits::MAX_NESTING
+            ));
+            n
+        }
+        Some(first) => {
+            let mut n = SizeNode::leaf(
+                label.clone(),
+                if module { "module" } else { "component" },
+                inner.len(),
+            );
+            n.same_as = Some(first.clone());
+            n
+        }
+        None => node(&label, inner_bytes, base + inner.start, &here, depth + 1, repeats),
+    };
+    // Its section's id and size, then its own bytes.
+    let head = SizeNode::leaf("(section header)", "header", s.range.len() - inner.len());
+    child.children.insert(0, head);
+    if child.children.len() == 1 {
+        // A repeat (or too deep): the leaf's bytes become a child of their
+        // own.
+        let own = SizeNode::leaf("(contents)", child.kind, inner.len());
+        child.children.push(own);
+    }
+    child.bytes = child.children.iter().map(|c| c.bytes).sum();
+    child.name = match nested_name(inner_bytes, module) {
+        Some(n) => format!("{label} {n}"),
+        None => label,
+    };
+    child
+}
+
+/// Any other section.
+fn section(bytes: &[u8], s: &Sect<'_>, is_component: bool, names: &Names) -> SizeNode {
+    match &s.payload {
+        Payload::CodeSectionStart { .. } if !is_component => code(bytes, s, names),
+        Payload::DataSection(reader) if !is_component => data(s, reader.clone()),
+        Payload::CustomSection(c) => {
+            let mut leaf = SizeNode::leaf(format!("custom \"{}\"", c.name()), "custom", s.range.len());
+            if c.name() == "name" {
+                leaf.problem = names.problem.clone();
+            }
+            leaf
+        }
+        _ => {
+            let id = bytes[s.range.start];
+            let name = if is_component {
+                COMPONENT_SECTIONS.get(id as usize).copied().unwrap_or("unknown")
+            } else {
+                module_section_name(id)
+            };
+            SizeNode::leaf(name, "section", s.range.len())
+        }
+    }
 }
 
 /// The name a nested module gives itself in its name section.
