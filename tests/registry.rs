@@ -924,3 +924,155 @@ fn concurrent_pushes_and_pulls_of_apps_sharing_layers_stay_whole() {
         );
     }
 }
+
+/// The fault-injecting proxy (`tests/fault_proxy.py`) in front of `upstream`,
+/// killed when dropped; its log of the faults it injected.
+struct FaultProxy {
+    child: std::process::Child,
+    host: String,
+}
+
+impl FaultProxy {
+    fn start(upstream: &str, seed: u64, rate: f64, kinds: &str) -> FaultProxy {
+        let mut child = Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fault_proxy.py"))
+            .args([upstream, &seed.to_string(), &rate.to_string(), "4", kinds])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the proxy");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port: u16 = line.trim().parse().expect("the proxy prints its port");
+        FaultProxy {
+            child,
+            host: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    /// Stops the proxy; what it logged (one line per fault).
+    fn faults(mut self) -> String {
+        let _ = self.child.kill();
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut s);
+        s
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn pushes_and_pulls_through_a_faulty_network_retry_and_write_only_verified_blobs() {
+    let (Some(apps), Some(tools)) = (jco_paths(), wasm_tools()) else {
+        return;
+    };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // One connection in five: a 503, a reset or a clean cut at a random
+    // byte, or a body stalled past weld's 2 s read timeout.
+    let proxy = FaultProxy::start(&reg.host, 42, 0.2, "503,reset,truncate,stall");
+    let p = proxy.host.clone();
+    let quick = ["--timeout", "2"];
+    for (prog, ver, path) in &apps {
+        let mut args = vec!["push", path.to_str().unwrap()];
+        let target = format!("{p}/faults/{prog}:{ver}");
+        args.push(&target);
+        args.extend(quick);
+        // Within the retry limit, every push gets through.
+        ok(&at_registry(cache.path(), &p, &args));
+    }
+    let store = work.path().join("store");
+    for (prog, ver, path) in &apps {
+        let out = work.path().join(format!("{prog}-{ver}.wasm"));
+        let source = format!("{p}/faults/{prog}:{ver}");
+        let mut args = vec![
+            "pull",
+            &source,
+            "-o",
+            out.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ];
+        args.extend(quick);
+        ok(&at_registry(cache.path(), &p, &args));
+        validate(&std::fs::read(&out).unwrap());
+        assert_eq!(wit(&tools, path), wit(&tools, &out), "{prog} {ver}");
+    }
+    let faults = proxy.faults();
+    eprintln!("faults injected:\n{faults}");
+    for kind in ["503", "reset after", "truncate after", "stall after"] {
+        assert!(faults.contains(kind), "no `{kind}` fault was injected: {faults}");
+    }
+    // Only verified blobs were written: the store verifies clean, and so
+    // does every blob in the registry's storage.
+    let v = weld_in(cache.path(), &["store", "verify", store.to_str().unwrap()], &[]);
+    assert!(v.status.success(), "{}{}", stdout(&v), stderr(&v));
+    for d in reg.uploaded_digests() {
+        let hex = d.trim_start_matches("sha256:");
+        let data = std::fs::read(reg.blob_data(hex)).unwrap();
+        assert_eq!(weld_format::names::hex(&weld_format::digest::sha256(&data)), hex);
+    }
+    // Without faults, a push again sends nothing but the manifest.
+    for (prog, ver, path) in &apps {
+        let target = format!("{}/faults/{prog}:{ver}", reg.host);
+        let err = ok(&at_registry(
+            cache.path(),
+            &reg.host,
+            &["push", path.to_str().unwrap(), &target],
+        ));
+        let (n, bytes, _, _, _) = push_stats(&err);
+        assert_eq!((n, bytes), (0, 0), "{err}");
+    }
+}
+
+#[test]
+fn a_registry_that_keeps_failing_is_one_line_after_the_last_attempt() {
+    let Some(apps) = jco_paths() else { return };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // Every connection is answered 503.
+    let proxy = FaultProxy::start(&reg.host, 7, 1.0, "503");
+    let (prog, ver, path) = &apps[3];
+    let target = format!("{}/dead/{prog}:{ver}", proxy.host);
+    let started = std::time::Instant::now();
+    let o = at_registry(
+        cache.path(),
+        &proxy.host,
+        &[
+            "push",
+            path.to_str().unwrap(),
+            &target,
+            "--attempts",
+            "3",
+            "--timeout",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("registry {}", proxy.host)), "{err}");
+    assert!(err.contains("(gave up after 3 attempts)"), "{err}");
+    eprintln!("gave up in {:.1?}: {err}", started.elapsed());
+    // A pull that cannot get through writes nothing.
+    let out = work.path().join("out.wasm");
+    let o = at_registry(
+        cache.path(),
+        &proxy.host,
+        &["pull", &target, "-o", out.to_str().unwrap(), "--attempts", "2"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+    drop(proxy);
+}

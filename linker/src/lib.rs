@@ -119,7 +119,7 @@ pub use store::registry::tags as registry_tags;
 pub use store::registry::{
     credentials_for, parse_reference, pull, push, BlobLocations, BlobPush, Credentials, CredentialsError,
     DockerConfigProblem, ProgressFn, PullOptions, PullReport, PushOptions, PushReport, Registry,
-    RegistryError, RegistryOptions, Transfer,
+    RegistryError, RegistryOptions, RetryPolicy, Transfer,
 };
 
 // targets: a component against a WIT world.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use weld_format::names::oci_digest;
 use weld_linker::{
     credentials_for, parse_reference, store_app, AppOptions, BlobLocations, BlobStore, BundleOptions,
-    MemoryStore, OciDir, PullOptions, PushOptions, Reference, Registry, RegistryOptions, SplitOptions,
-    Transfer,
+    MemoryStore, OciDir, PullOptions, PushOptions, Reference, Registry, RegistryOptions, RetryPolicy,
+    SplitOptions, Transfer,
 };
 
 use super::split::{app_name, created_time_of, parse_oci_ref};
@@ -24,6 +24,14 @@ pub struct Connection {
     /// Blobs transferred at once.
     #[arg(long, default_value_t = 4)]
     jobs: usize,
+    /// Seconds to wait for a byte of a registry's answer before the request
+    /// counts as failed (and is retried).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    timeout: u64,
+    /// Attempts per request that fails in a way that may pass (network,
+    /// 5xx, 408, 429, a body cut short or served wrong); 1: no retry.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    attempts: u32,
 }
 
 impl Connection {
@@ -39,6 +47,11 @@ impl Connection {
             insecure: self.insecure.clone(),
             credentials: vec![(host, creds)],
             jobs: self.jobs,
+            retry: RetryPolicy {
+                attempts: self.attempts.max(1),
+                ..RetryPolicy::default()
+            },
+            read_timeout: Some(std::time::Duration::from_secs(self.timeout.max(1))),
         })?)
     }
 }

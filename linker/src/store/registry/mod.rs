@@ -15,6 +15,7 @@ pub(crate) mod auth;
 pub(crate) mod locations;
 pub(crate) mod pull;
 pub(crate) mod push;
+pub(crate) mod retry;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
@@ -27,6 +28,7 @@ pub use auth::{credentials_for, Credentials, CredentialsError, DockerConfigProbl
 pub use locations::BlobLocations;
 pub use pull::{pull, tags, PullOptions, PullReport};
 pub use push::{push, BlobPush, ProgressFn, PushOptions, PushReport, Transfer};
+pub use retry::RetryPolicy;
 
 /// How to reach registries.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +40,11 @@ pub struct RegistryOptions {
     pub credentials: Vec<(String, Credentials)>,
     /// Blobs transferred at once (0: 4).
     pub jobs: usize,
+    /// How requests that failed in a way that may pass are tried again.
+    pub retry: RetryPolicy,
+    /// The longest wait for a byte of an answer (none: 60 s). A stalled
+    /// body fails, and is retried.
+    pub read_timeout: Option<std::time::Duration>,
 }
 
 /// A client for OCI registries.
@@ -72,6 +79,7 @@ impl Registry {
             max_concurrent_upload: opts.jobs(),
             max_concurrent_download: opts.jobs(),
             connect_timeout: Some(std::time::Duration::from_secs(30)),
+            read_timeout: Some(opts.read_timeout.unwrap_or(std::time::Duration::from_secs(60))),
             ..ClientConfig::default()
         };
         Ok(Registry {
@@ -97,10 +105,13 @@ impl Registry {
         // sign-in at all is probed at `/v2/` again before each request:
         // oci-client caches no token when there is none. One client is still
         // cheaper than two: each loads the system's root certificates.)
-        self.client
-            .auth(r, &self.auth(r), op)
-            .await
-            .map_err(|e| self.at(r, what.to_string()).error(e))?;
+        retry::retry(&self.opts.retry, || async {
+            self.client
+                .auth(r, &self.auth(r), op)
+                .await
+                .map_err(|e| self.at(r, what.to_string()).error(e))
+        })
+        .await?;
         Ok(&self.client)
     }
 
@@ -264,6 +275,14 @@ pub enum RegistryError {
     /// The client could not start.
     #[error("registry client: {0}")]
     Client(String),
+    /// A request failed every time it was tried: the last failure.
+    #[error("{last} (gave up after {attempts} attempts)")]
+    Retried {
+        /// How often it was tried.
+        attempts: u32,
+        /// The last failure.
+        last: Box<RegistryError>,
+    },
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -16,6 +16,7 @@ use oci_client::{Reference, RegistryOperation};
 use weld_format::digest::sha256;
 use weld_format::names::{hex, oci_digest};
 
+use super::retry::retry;
 use super::{Registry, RegistryError};
 use crate::store::{AppManifest, BlobStore, Digest, Tag};
 
@@ -60,31 +61,35 @@ pub fn pull(
     };
     registry.runtime.block_on(async {
         let client = registry.session(source, RegistryOperation::Pull).await?;
-        let (bytes, _) = registry
-            .client
-            .pull_manifest_raw(
-                source,
-                &registry.auth(source),
-                &[
-                    OCI_IMAGE_MEDIA_TYPE,
-                    IMAGE_MANIFEST_MEDIA_TYPE,
-                    OCI_IMAGE_INDEX_MEDIA_TYPE,
-                    IMAGE_MANIFEST_LIST_MEDIA_TYPE,
-                ],
-            )
-            .await
-            .map_err(|e| at(format!("manifest {which}")).error(e))?;
-        let digest = sha256(&bytes);
-        if let Some(want) = source.digest() {
-            if want != oci_digest(&digest) {
-                return Err(RegistryError::Corrupt {
-                    registry: source.registry().to_string(),
-                    repository: source.repository().to_string(),
-                    digest: want.to_string(),
-                    actual: oci_digest(&digest),
-                });
+        let bytes = retry(&registry.opts.retry, || async {
+            let (bytes, _) = registry
+                .client
+                .pull_manifest_raw(
+                    source,
+                    &registry.auth(source),
+                    &[
+                        OCI_IMAGE_MEDIA_TYPE,
+                        IMAGE_MANIFEST_MEDIA_TYPE,
+                        OCI_IMAGE_INDEX_MEDIA_TYPE,
+                        IMAGE_MANIFEST_LIST_MEDIA_TYPE,
+                    ],
+                )
+                .await
+                .map_err(|e| at(format!("manifest {which}")).error(e))?;
+            if let Some(want) = source.digest() {
+                let digest = sha256(&bytes);
+                if want != oci_digest(&digest) {
+                    return Err(RegistryError::Corrupt {
+                        registry: source.registry().to_string(),
+                        repository: source.repository().to_string(),
+                        digest: want.to_string(),
+                        actual: oci_digest(&digest),
+                    });
+                }
             }
-        }
+            Ok(bytes)
+        })
+        .await?;
         let media_type = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(str::to_string));
@@ -112,49 +117,55 @@ pub fn pull(
                         return Ok(None);
                     }
                     let digest = oci_digest(&d);
-                    // Never more than the manifest's size is taken in.
-                    let mut sink_buf = Bounded {
-                        buf: Vec::with_capacity(size.min(8 << 20) as usize),
-                        limit: size,
-                    };
-                    client
-                        .pull_blob(source, digest.as_str(), &mut sink_buf)
-                        .await
-                        .map_err(|e| match e {
-                            // The bytes hash to what was asked, but the
-                            // registry's digest header names another.
-                            oci_client::errors::OciDistributionError::DigestError(
-                                oci_client::errors::DigestError::VerificationError { actual, expected },
-                            ) if actual == digest => at(format!("blob {digest}")).failed(format!(
-                                "the registry's Docker-Content-Digest header says {expected}"
-                            )),
-                            oci_client::errors::OciDistributionError::DigestError(
-                                oci_client::errors::DigestError::VerificationError { actual, .. },
-                            ) => RegistryError::Corrupt {
+                    // Fetched whole and checked at each attempt; only
+                    // verified bytes reach the store.
+                    let buf = retry(&registry.opts.retry, || async {
+                        // Never more than the manifest's size is taken in.
+                        let mut sink_buf = Bounded {
+                            buf: Vec::with_capacity(size.min(8 << 20) as usize),
+                            limit: size,
+                        };
+                        client
+                            .pull_blob(source, digest.as_str(), &mut sink_buf)
+                            .await
+                            .map_err(|e| match e {
+                                // The bytes hash to what was asked, but the
+                                // registry's digest header names another.
+                                oci_client::errors::OciDistributionError::DigestError(
+                                    oci_client::errors::DigestError::VerificationError { actual, expected },
+                                ) if actual == digest => at(format!("blob {digest}")).failed(format!(
+                                    "the registry's Docker-Content-Digest header says {expected}"
+                                )),
+                                oci_client::errors::OciDistributionError::DigestError(
+                                    oci_client::errors::DigestError::VerificationError { actual, .. },
+                                ) => RegistryError::Corrupt {
+                                    registry: source.registry().to_string(),
+                                    repository: source.repository().to_string(),
+                                    digest: digest.clone(),
+                                    actual,
+                                },
+                                e => at(format!("blob {digest}")).error(e),
+                            })?;
+                        let buf = sink_buf.buf;
+                        // Checked again here, whatever the client did.
+                        let actual = sha256(&buf);
+                        if actual != d {
+                            return Err(RegistryError::Corrupt {
                                 registry: source.registry().to_string(),
                                 repository: source.repository().to_string(),
                                 digest: digest.clone(),
-                                actual,
-                            },
-                            e => at(format!("blob {digest}")).error(e),
-                        })?;
-                    let buf = sink_buf.buf;
-                    // Checked again here, whatever the client did.
-                    let actual = sha256(&buf);
-                    if actual != d {
-                        return Err(RegistryError::Corrupt {
-                            registry: source.registry().to_string(),
-                            repository: source.repository().to_string(),
-                            digest,
-                            actual: format!("sha256:{}", hex(&actual)),
-                        });
-                    }
-                    if buf.len() as u64 != size {
-                        return Err(at(format!("blob {digest}")).failed(format!(
-                            "the manifest says {size} bytes, the registry served {}",
-                            buf.len()
-                        )));
-                    }
+                                actual: format!("sha256:{}", hex(&actual)),
+                            });
+                        }
+                        if buf.len() as u64 != size {
+                            return Err(at(format!("blob {digest}")).failed(format!(
+                                "the manifest says {size} bytes, the registry served {}",
+                                buf.len()
+                            )));
+                        }
+                        Ok(buf)
+                    })
+                    .await?;
                     sink.put(&buf)?;
                     Ok::<_, RegistryError>(Some((d, size)))
                 }
@@ -190,28 +201,31 @@ pub fn pull(
 pub fn tags(registry: &Registry, repository: &Reference) -> Result<Vec<String>, RegistryError> {
     registry.runtime.block_on(async {
         let client = registry.session(repository, RegistryOperation::Pull).await?;
-        match client
-            .list_tags(repository, &registry.auth(repository), Some(1000), None)
-            .await
-        {
-            Ok(r) => Ok(r.tags),
-            Err(oci_client::errors::OciDistributionError::RegistryError { envelope, .. })
-                if envelope.errors.iter().any(|e| {
-                    matches!(
-                        e.code,
-                        oci_client::errors::OciErrorCode::NameUnknown
-                            | oci_client::errors::OciErrorCode::NotFound
-                    )
-                }) =>
+        retry(&registry.opts.retry, || async {
+            match client
+                .list_tags(repository, &registry.auth(repository), Some(1000), None)
+                .await
             {
-                Ok(Vec::new())
+                Ok(r) => Ok(r.tags),
+                Err(oci_client::errors::OciDistributionError::RegistryError { envelope, .. })
+                    if envelope.errors.iter().any(|e| {
+                        matches!(
+                            e.code,
+                            oci_client::errors::OciErrorCode::NameUnknown
+                                | oci_client::errors::OciErrorCode::NotFound
+                        )
+                    }) =>
+                {
+                    Ok(Vec::new())
+                }
+                Err(
+                    oci_client::errors::OciDistributionError::ImageManifestNotFoundError(_)
+                    | oci_client::errors::OciDistributionError::ServerError { code: 404, .. },
+                ) => Ok(Vec::new()),
+                Err(e) => Err(registry.at(repository, "tag list".to_string()).error(e)),
             }
-            Err(
-                oci_client::errors::OciDistributionError::ImageManifestNotFoundError(_)
-                | oci_client::errors::OciDistributionError::ServerError { code: 404, .. },
-            ) => Ok(Vec::new()),
-            Err(e) => Err(registry.at(repository, "tag list".to_string()).error(e)),
-        }
+        })
+        .await
     })
 }
 

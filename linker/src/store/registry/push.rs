@@ -16,6 +16,7 @@ use futures_util::{stream, StreamExt, TryStreamExt};
 use oci_client::{Reference, RegistryOperation};
 use weld_format::names::oci_digest;
 
+use super::retry::retry;
 use super::{BlobLocations, Registry, RegistryError};
 use crate::store::{AppManifest, BlobStore, Digest, StoreError};
 
@@ -138,10 +139,13 @@ pub fn push(
         let present: Vec<bool> = stream::iter(blobs.iter())
             .map(|(d, _)| async {
                 let digest = oci_digest(d);
-                client
-                    .blob_exists(target, &digest)
-                    .await
-                    .map_err(|e| at(format!("blob {digest}")).error(e))
+                retry(&registry.opts.retry, || async {
+                    client
+                        .blob_exists(target, &digest)
+                        .await
+                        .map_err(|e| at(format!("blob {digest}")).error(e))
+                })
+                .await
             })
             .buffered(registry.opts.jobs())
             .try_collect()
@@ -182,22 +186,41 @@ pub fn push(
                     }
                     let bytes = bytes::Bytes::from(source.get(d)?);
                     let size = bytes.len() as u64;
-                    let progress = opts.progress.clone();
-                    let pieces: Vec<bytes::Bytes> = (0..bytes.len())
-                        .step_by(PIECE)
-                        .map(|at| bytes.slice(at..(at + PIECE).min(bytes.len())))
-                        .collect();
-                    let body = stream::iter(pieces).map(move |piece| {
-                        let now = sent.fetch_add(piece.len() as u64, Ordering::Relaxed) + piece.len() as u64;
-                        if let Some(p) = &progress {
-                            p(now, to_send);
+                    // The whole blob again at each attempt (the registry
+                    // keeps it only once it hashes to its digest); the
+                    // progress counts what an attempt that failed had sent
+                    // as not sent.
+                    retry(&registry.opts.retry, || {
+                        let progress = opts.progress.clone();
+                        let total = sent.clone();
+                        let this = Arc::new(AtomicU64::new(0));
+                        let pieces: Vec<bytes::Bytes> = (0..bytes.len())
+                            .step_by(PIECE)
+                            .map(|at| bytes.slice(at..(at + PIECE).min(bytes.len())))
+                            .collect();
+                        let counted = this.clone();
+                        let body = stream::iter(pieces).map(move |piece| {
+                            counted.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                            let now =
+                                total.fetch_add(piece.len() as u64, Ordering::Relaxed) + piece.len() as u64;
+                            if let Some(p) = &progress {
+                                p(now, to_send);
+                            }
+                            Ok::<_, oci_client::errors::OciDistributionError>(piece)
+                        });
+                        let (sent, digest) = (sent.clone(), &digest);
+                        async move {
+                            let r = client
+                                .push_blob_stream(target, body, digest, Some(size))
+                                .await
+                                .map_err(|e| at(format!("upload of blob {digest}")).error(e));
+                            if r.is_err() {
+                                sent.fetch_sub(this.load(Ordering::Relaxed), Ordering::Relaxed);
+                            }
+                            r
                         }
-                        Ok::<_, oci_client::errors::OciDistributionError>(piece)
-                    });
-                    client
-                        .push_blob_stream(target, body, &digest, Some(size))
-                        .await
-                        .map_err(|e| at(format!("upload of blob {digest}")).error(e))?;
+                    })
+                    .await?;
                     Ok::<_, RegistryError>(Transfer::Uploaded)
                 }
             })
@@ -213,12 +236,20 @@ pub fn push(
         let media_type = serde_json::from_slice::<serde_json::Value>(&manifest_bytes)
             .ok()
             .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(str::to_string))
-            .and_then(|m| m.parse().ok())
-            .unwrap_or_else(|| OCI_MANIFEST.parse().expect("a valid header value"));
-        client
-            .push_manifest_raw(target, manifest_bytes.clone(), media_type)
-            .await
-            .map_err(|e| at(what).error(e))?;
+            .unwrap_or_else(|| OCI_MANIFEST.to_string());
+        retry(&registry.opts.retry, || async {
+            client
+                .push_manifest_raw(
+                    target,
+                    manifest_bytes.clone(),
+                    media_type
+                        .parse()
+                        .unwrap_or_else(|_| OCI_MANIFEST.parse().expect("a valid header value")),
+                )
+                .await
+                .map_err(|e| at(what.clone()).error(e))
+        })
+        .await?;
         Ok(PushReport {
             manifest: *manifest,
             manifest_size: manifest_bytes.len() as u64,
