@@ -15,7 +15,10 @@ and the connection's number), gets one fault:
   truncate  the answer is cut after a random number of bytes, closed cleanly;
   stall     the answer stops after a random number of bytes for STALL_SECONDS
             (default 5), then the connection is closed.
-KINDS (comma-separated, default all four) limits the faults drawn. The cut
+KINDS (comma-separated, default the four above) limits the faults drawn.
+The kind `cutblob` is not drawn: with it, the first GET of each blob (one
+without a Range header) is cut after 1500 bytes, every time; requests with
+a Range header are logged (`range`) and passed on. The cut
 comes within the first 600 bytes (the head, or the start of a body) or, half
 the time, anywhere in the first 48 KiB. Every fault that happened is logged
 on stderr, one line each.
@@ -40,9 +43,17 @@ def log(line):
 
 
 def close(s, reset=False):
+    """Ends a connection now: a FIN, or with `reset` a RST. (A close alone
+    waits for a thread blocked reading the socket; a shutdown wakes it.)"""
     try:
         if reset:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.shutdown(socket.SHUT_RD)
+        else:
+            s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
         s.close()
     except OSError:
         pass
@@ -72,9 +83,15 @@ def pump(src, dst, budget=None, on_budget=None):
                 pass
 
 
+CUT_BLOBS = "cutblob" in KINDS
+DRAWN = [k for k in KINDS if k != "cutblob"]
+seen_blobs = set()
+seen_lock = threading.Lock()
+
+
 def serve(client, number):
     rng = random.Random(seed * 1_000_003 + number)
-    fault = rng.choice(KINDS) if rng.random() < rate else None
+    fault = rng.choice(DRAWN) if DRAWN and rng.random() < rate else None
     if fault == "503":
         head = b""
         client.settimeout(10)
@@ -106,6 +123,18 @@ def serve(client, number):
         close(client, reset=True)
         return
     first, rest = head.split(b"\r\n\r\n", 1)
+    request = first.split(b"\r\n")[0].decode("latin-1")
+    ranged = any(l.lower().startswith(b"range:") for l in first.split(b"\r\n"))
+    budget = None
+    if CUT_BLOBS and request.startswith("GET ") and "/blobs/sha256:" in request:
+        if ranged:
+            log(f"connection {number}: range {request.split()[1]}")
+        else:
+            with seen_lock:
+                fresh = request not in seen_blobs
+                seen_blobs.add(request)
+            if fresh:
+                fault, budget = "truncate", 1500
     lines = [l for l in first.split(b"\r\n") if not l.lower().startswith(b"connection:")]
     lines.append(b"Connection: close")
     try:
@@ -122,7 +151,8 @@ def serve(client, number):
         close(client)
         close(upstream)
         return
-    budget = rng.randrange(1, 600) if rng.random() < 0.5 else rng.randrange(600, 48 * 1024)
+    if budget is None:
+        budget = rng.randrange(1, 600) if rng.random() < 0.5 else rng.randrange(600, 48 * 1024)
 
     def cut():
         log(f"connection {number}: {fault} after {budget} bytes")

@@ -1076,3 +1076,47 @@ fn a_registry_that_keeps_failing_is_one_line_after_the_last_attempt() {
     assert!(!out.exists());
     drop(proxy);
 }
+
+#[test]
+fn a_blob_cut_short_is_resumed_from_where_it_stopped() {
+    let (Some(apps), Some(tools)) = (jco_paths(), wasm_tools()) else {
+        return;
+    };
+    let Some(reg) = Registry::start(&[]) else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let (prog, ver, path) = &apps[1];
+    let direct = format!("{}/resume/{prog}:{ver}", reg.host);
+    ok(&at_registry(
+        cache.path(),
+        &reg.host,
+        &["push", path.to_str().unwrap(), &direct],
+    ));
+    // Every blob's first GET is cut after 1500 bytes.
+    let proxy = FaultProxy::start(&reg.host, 1, 0.0, "cutblob");
+    let out = work.path().join("out.wasm");
+    let source = format!("{}/resume/{prog}:{ver}", proxy.host);
+    let store = work.path().join("store");
+    ok(&at_registry(
+        cache.path(),
+        &proxy.host,
+        &[
+            "pull",
+            &source,
+            "-o",
+            out.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(wit(&tools, path), wit(&tools, &out));
+    let log = proxy.faults();
+    let cuts = log.lines().filter(|l| l.contains("truncate after 1500")).count();
+    let resumed = log.lines().filter(|l| l.contains(": range /v2/")).count();
+    eprintln!("{cuts} blobs cut, {resumed} resumed:\n{log}");
+    assert!(cuts >= 2, "{log}");
+    // Each cut blob was asked again from where it stopped, not whole.
+    assert_eq!(resumed, cuts, "{log}");
+    let v = weld_in(cache.path(), &["store", "verify", store.to_str().unwrap()], &[]);
+    assert!(v.status.success(), "{}", stderr(&v));
+}

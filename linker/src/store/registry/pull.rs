@@ -117,39 +117,70 @@ pub fn pull(
                         return Ok(None);
                     }
                     let digest = oci_digest(&d);
-                    // Fetched whole and checked at each attempt; only
-                    // verified bytes reach the store.
+                    // What earlier attempts received stays: a retry asks for
+                    // the rest (`Range`), or starts over when the registry
+                    // sends the whole blob. Only bytes that hash to the
+                    // digest reach the store.
+                    let received = std::sync::Mutex::new(Vec::with_capacity(size.min(8 << 20) as usize));
                     let buf = retry(&registry.opts.retry, || async {
-                        // Never more than the manifest's size is taken in.
-                        let mut sink_buf = Bounded {
-                            buf: Vec::with_capacity(size.min(8 << 20) as usize),
-                            limit: size,
+                        let have = {
+                            let mut buf = received.lock().expect("not poisoned");
+                            // All of it came, yet the attempt failed: again whole.
+                            if buf.len() as u64 >= size {
+                                buf.clear();
+                            }
+                            buf.len() as u64
                         };
-                        client
-                            .pull_blob(source, digest.as_str(), &mut sink_buf)
-                            .await
-                            .map_err(|e| match e {
-                                // The bytes hash to what was asked, but the
-                                // registry's digest header names another.
-                                oci_client::errors::OciDistributionError::DigestError(
-                                    oci_client::errors::DigestError::VerificationError { actual, expected },
-                                ) if actual == digest => at(format!("blob {digest}")).failed(format!(
-                                    "the registry's Docker-Content-Digest header says {expected}"
-                                )),
-                                oci_client::errors::OciDistributionError::DigestError(
-                                    oci_client::errors::DigestError::VerificationError { actual, .. },
-                                ) => RegistryError::Corrupt {
-                                    registry: source.registry().to_string(),
-                                    repository: source.repository().to_string(),
-                                    digest: digest.clone(),
-                                    actual,
-                                },
-                                e => at(format!("blob {digest}")).error(e),
-                            })?;
-                        let buf = sink_buf.buf;
-                        // Checked again here, whatever the client did.
+                        let blob = at(format!("blob {digest}"));
+                        let mut stream = if have == 0 {
+                            client
+                                .pull_blob_stream(source, digest.as_str())
+                                .await
+                                .map_err(|e| blob.error(e))?
+                        } else {
+                            match client
+                                .pull_blob_stream_partial(source, digest.as_str(), have, None)
+                                .await
+                                .map_err(|e| blob.error(e))?
+                            {
+                                oci_client::client::BlobResponse::Full(s) => {
+                                    received.lock().expect("not poisoned").clear();
+                                    s
+                                }
+                                oci_client::client::BlobResponse::Partial(s) => s,
+                            }
+                        };
+                        while let Some(chunk) = stream.next().await {
+                            let chunk = match chunk {
+                                Ok(c) => c,
+                                // The client's own digest check, at the end:
+                                // weld's follows.
+                                Err(_) if received.lock().expect("not poisoned").len() as u64 == size => {
+                                    break
+                                }
+                                Err(e) => return Err(blob.failed(super::error_chain(&e))),
+                            };
+                            let mut buf = received.lock().expect("not poisoned");
+                            // Never more than the manifest's size is taken in.
+                            if buf.len() as u64 + chunk.len() as u64 > size {
+                                buf.clear();
+                                return Err(blob.failed(format!(
+                                    "the registry served more than the {size} bytes the manifest says"
+                                )));
+                            }
+                            buf.extend_from_slice(&chunk);
+                        }
+                        let mut buf = received.lock().expect("not poisoned");
+                        if (buf.len() as u64) < size {
+                            return Err(blob.failed(format!(
+                                "the manifest says {size} bytes, the registry served {}",
+                                buf.len()
+                            )));
+                        }
                         let actual = sha256(&buf);
                         if actual != d {
+                            // Started over at the next attempt.
+                            buf.clear();
                             return Err(RegistryError::Corrupt {
                                 registry: source.registry().to_string(),
                                 repository: source.repository().to_string(),
@@ -157,13 +188,7 @@ pub fn pull(
                                 actual: format!("sha256:{}", hex(&actual)),
                             });
                         }
-                        if buf.len() as u64 != size {
-                            return Err(at(format!("blob {digest}")).failed(format!(
-                                "the manifest says {size} bytes, the registry served {}",
-                                buf.len()
-                            )));
-                        }
-                        Ok(buf)
+                        Ok(std::mem::take(&mut *buf))
                     })
                     .await?;
                     sink.put(&buf)?;
@@ -227,42 +252,4 @@ pub fn tags(registry: &Registry, repository: &Reference) -> Result<Vec<String>, 
         })
         .await
     })
-}
-
-/// A buffer that refuses more than `limit` bytes: a registry serving more
-/// than the manifest says fails at once instead of filling memory.
-struct Bounded {
-    buf: Vec<u8>,
-    limit: u64,
-}
-
-impl tokio::io::AsyncWrite for Bounded {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        data: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        if self.buf.len() as u64 + data.len() as u64 > self.limit {
-            let limit = self.limit;
-            return std::task::Poll::Ready(Err(std::io::Error::other(format!(
-                "the registry served more than the {limit} bytes the manifest gives"
-            ))));
-        }
-        self.buf.extend_from_slice(data);
-        std::task::Poll::Ready(Ok(data.len()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
 }

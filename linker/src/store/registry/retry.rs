@@ -5,8 +5,9 @@
 //! 408 or a 429 is tried again after a pause that doubles (with jitter) up
 //! to a limit; any other answer (a 4xx: credentials, a missing tag) is
 //! final at once. The final error is the last one, with the number of
-//! attempts. A blob is fetched again whole: nothing of a failed attempt is
-//! kept, so nothing unverified is ever written.
+//! attempts. A pulled blob cut short is asked again from where it stopped
+//! (pull keeps what came, in memory, and verifies the whole before it is
+//! written).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
