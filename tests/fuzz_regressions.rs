@@ -300,3 +300,40 @@ fn wac_regressions_and_smoke() {
         "only {composed} of 200 documents composed: the generator only makes errors"
     );
 }
+
+#[test]
+fn size_map_regressions_and_smoke() {
+    for (name, data) in inputs("size_map") {
+        eprintln!("replaying size_map/{name}: {:?}", targets::size_map(&data));
+    }
+    // The seeds the fuzzer starts from (`fuzz/seeds/size_map/`): small
+    // components.
+    let seeds_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/size_map");
+    for e in std::fs::read_dir(seeds_dir).unwrap().flatten() {
+        let data = std::fs::read(e.path()).unwrap();
+        assert_eq!(targets::size_map(&data), targets::Outcome::Reached);
+    }
+    let mut tally = Tally::new("size_map");
+    // Every demo input, whole, cut at every 11th byte, and with four bytes
+    // replaced three times over; random bytes behind either header.
+    let mut rng = Xorshift::new();
+    for (_, bytes) in demo_binaries() {
+        tally.add(targets::size_map(&bytes));
+        for cut in (8..bytes.len()).step_by(11) {
+            tally.add(targets::size_map(&bytes[..cut]));
+        }
+        for _ in 0..3 {
+            let mut m = bytes.clone();
+            for _ in 0..4 {
+                let at = 8 + rng.below(m.len() - 8);
+                m[at] = rng.byte();
+            }
+            tally.add(targets::size_map(&m));
+        }
+    }
+    for s in seeds(32, 256) {
+        tally.add(targets::size_map(&s));
+    }
+    // Every input reaches size: there is nothing it refuses.
+    tally.assert_reached(200);
+}

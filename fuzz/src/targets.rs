@@ -1361,3 +1361,49 @@ fn wac_document(u: &mut Unstructured) -> Result<String> {
     }
     Ok(doc)
 }
+
+/// Arbitrary bytes (behind a module's or a component's header when they
+/// have none) through `size` and `map`: the size tree attributes every
+/// byte once whatever the input (leaves sum to its length, each parent to
+/// its children), the by-source view sums to its root, and `map` with a
+/// transformation that returns each module unchanged either refuses the
+/// input in one line or gives it back byte for byte.
+pub fn size_map(data: &[u8]) -> Outcome {
+    const HEADERS: [&[u8]; 2] = [b"\0asm\x01\0\0\0", b"\0asm\x0d\0\x01\0"];
+    let bytes = if data.starts_with(b"\0asm") {
+        data.to_vec()
+    } else {
+        let header = HEADERS[data.first().map_or(0, |b| (b & 1) as usize)];
+        [header, data].concat()
+    };
+    let tree = weld_linker::size_tree("fuzz", &bytes);
+    fn sums(n: &weld_linker::SizeNode) {
+        if !n.children.is_empty() {
+            let total: u64 = n.children.iter().map(|c| c.bytes).sum();
+            assert_eq!(n.bytes, total, "size: `{}` is not the sum of its parts", n.name);
+            n.children.iter().for_each(sums);
+        }
+    }
+    assert_eq!(
+        tree.leaf_bytes(),
+        bytes.len() as u64,
+        "size: the leaves do not sum to the file"
+    );
+    sums(&tree);
+    if let Some(source) = weld_linker::size_by_source("fuzz", &bytes) {
+        sums(&source);
+    }
+    if wasmparser::Parser::is_component(&bytes) {
+        match weld_linker::map_modules(&Default::default(), "fuzz", &bytes, |_, m| Ok(m.to_vec())) {
+            Ok(out) => assert_eq!(
+                out.bytes, bytes,
+                "map with an identity transformation changed the component"
+            ),
+            Err(e) => {
+                let text = e.to_string();
+                assert!(!text.contains('\n'), "a multi-line error: {text}");
+            }
+        }
+    }
+    Outcome::Reached
+}

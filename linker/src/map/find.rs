@@ -41,12 +41,14 @@ pub(crate) struct Modules {
     /// The distinct modules, in order of first place.
     pub list: Vec<Found>,
     by_digest: HashMap<[u8; 32], usize>,
+    /// The module at each place, by where its bytes start in the file.
+    by_offset: HashMap<usize, usize>,
 }
 
 impl Modules {
-    /// The module of `digest`, if found.
-    pub fn get(&self, digest: &[u8; 32]) -> Option<usize> {
-        self.by_digest.get(digest).copied()
+    /// The module whose bytes (at any of its places) start at `offset`.
+    pub fn at(&self, offset: usize) -> Option<usize> {
+        self.by_offset.get(&offset).copied()
     }
 }
 
@@ -113,6 +115,7 @@ fn walk(
                         out.list.len() - 1
                     }
                 };
+                out.by_offset.insert(base + r.start, k);
                 scopes.last_mut().expect("a scope").push(Some(k));
             }
             Payload::ComponentSection { .. } => {

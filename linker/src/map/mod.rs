@@ -190,9 +190,8 @@ where
         replaced.insert(k, new);
     }
     let out = assemble::assemble(bytes, &|range| {
-        let digest = weld_format::digest::sha256(&bytes[range]);
         found
-            .get(&digest)
+            .at(range.start)
             .and_then(|k| replaced.get(&k))
             .map(Vec::as_slice)
     });
