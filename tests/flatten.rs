@@ -18,8 +18,8 @@ mod harness;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cache, real_binary, root, stderr, weld, wit};
-use dylink::{adapter, core_modules, files, python, reference, run, set, validate, Run};
+use common::{cache, real_binary, stderr, weld, wit};
+use dylink::{adapter, call_jco, core_modules, files, python, reference, run, set, validate, Run};
 use harness::{missing, wasm_tools};
 
 /// `weld flatten IN -o OUT --map MAP`: the output validated, the map read.
@@ -212,21 +212,7 @@ fn jco_components_flatten_with_the_same_wit_and_the_same_results() {
         // The 1.0.3 builds target WASI 0.2.0, which wasmtime provides; the
         // 0.14.2 ones a release candidate it does not.
         if id == "jco-1.0.3-wasm-tools" {
-            let call = |c: &Path| {
-                let o = Command::new(&python)
-                    .arg(root().join("corpus/flatten/call.py"))
-                    .arg(c)
-                    .output()
-                    .unwrap();
-                assert!(
-                    o.status.success(),
-                    "call.py {}: {}",
-                    c.display(),
-                    String::from_utf8_lossy(&o.stderr)
-                );
-                String::from_utf8(o.stdout).unwrap()
-            };
-            let (a, b) = (call(&input), call(&out));
+            let (a, b) = (call_jco(&python, &input), call_jco(&python, &out));
             assert!(a.contains("print: ok('(module"), "{a}");
             assert_eq!(a, b, "{id}: the export calls differ");
         }

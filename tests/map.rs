@@ -18,8 +18,8 @@ mod harness;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cache, real_binary, root, stderr, stdout, weld, wit};
-use dylink::{core_modules, python, run, validate};
+use common::{cache, real_binary, stderr, stdout, weld, wit};
+use dylink::{call_jco, core_modules, python, run, validate};
 use harness::{tool, wasm_tools};
 
 /// Binaryen's wasm-opt, as `corpus/build-debug` installs it (npm).
@@ -107,21 +107,7 @@ fn wasm_opt_on_a_jco_component_keeps_its_wit_and_its_results() {
     );
     assert!(!bad.exists());
     let out = optimized(&tools, &opt, &input, tmp.path());
-    let call = |c: &Path| {
-        let o = Command::new(&python)
-            .arg(root().join("corpus/flatten/call.py"))
-            .arg(c)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "call.py {}: {}",
-            c.display(),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    };
-    let (a, b) = (call(&input), call(&out));
+    let (a, b) = (call_jco(&python, &input), call_jco(&python, &out));
     assert!(a.contains("print: ok('(module"), "{a}");
     assert_eq!(a, b, "the export calls differ");
 }

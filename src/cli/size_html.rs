@@ -29,9 +29,14 @@ pub fn page(file: &str, tree: &SizeNode, source: Option<&SizeNode>) -> anyhow::R
     });
     // Inside a <script> element: no `</` may end it early.
     let json = serde_json::to_string(&data)?.replace("</", "<\\/");
-    Ok(TEMPLATE
-        .replace("{{TITLE}}", &html_escape(file))
-        .replace("{{DATA}}", &json))
+    // Filled by position: a file name that reads `{{DATA}}` stays a name.
+    let (head, tail) = TEMPLATE
+        .split_once("{{DATA}}")
+        .expect("the page has one place for the data");
+    Ok(format!(
+        "{}{json}{tail}",
+        head.replace("{{TITLE}}", &html_escape(file))
+    ))
 }
 
 /// `n` with its small parts summed up, at every depth.

@@ -79,6 +79,23 @@ pub fn run(python: &Path, component: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// What `corpus/flatten/call.py` prints for jco's wasm-tools component:
+/// the results of a fixed set of export calls, one line each.
+pub fn call_jco(python: &Path, component: &Path) -> String {
+    let o = Command::new(python)
+        .arg(root().join("corpus/flatten/call.py"))
+        .arg(component)
+        .output()
+        .expect("python runs");
+    assert!(
+        o.status.success(),
+        "call.py {}: {}",
+        component.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
 /// The number of core modules in a component (at any depth).
 pub fn core_modules(bytes: &[u8]) -> usize {
     let mut n = 0;
