@@ -350,3 +350,60 @@ fn bad_input_is_refused_in_one_line() {
         assert!(!dir.join("out.wasm").exists());
     }
 }
+
+#[test]
+fn an_exported_module_takes_an_index_and_keeps_all_its_exports() {
+    let Some(tools) = wasm_tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // `$a` is exported (so every export of it is needed); the export is
+    // module index 1, so `$b` is index 2, and its `g` is used.
+    write_wat(
+        dir,
+        "exported.wasm",
+        r#"(component
+  (core module $a (func (export "f") (result i32) i32.const 1))
+  (export "a" (core module $a))
+  (core module $b (func (export "g") (result i32) i32.const 2) (func (export "spare")))
+  (core instance $bi (instantiate 2))
+  (func (export "g") (result u32) (canon lift (core func $bi "g"))))"#,
+    );
+    let rename = |from: &str, to: &str| {
+        format!(
+            "'{t}' print {{in}} | sed 's/(export \"{from}\"/(export \"{to}\"/' | '{t}' parse -o {{out}}",
+            t = tools.display()
+        )
+    };
+    let o = map(
+        dir,
+        &["exported.wasm", "--exec", &rename("g", "h"), "-o", "out.wasm"],
+    );
+    assert!(
+        stderr(&o).contains("module[1]") && stderr(&o).contains("export \"g\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = map(
+        dir,
+        &["exported.wasm", "--exec", &rename("f", "x"), "-o", "out.wasm"],
+    );
+    assert!(
+        stderr(&o).contains("module[0]") && stderr(&o).contains("export \"f\""),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("out.wasm").exists());
+    // `spare` is nobody's: renaming it is fine.
+    let o = map(
+        dir,
+        &[
+            "exported.wasm",
+            "--exec",
+            &rename("spare", "other"),
+            "-o",
+            "out.wasm",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    validate(&std::fs::read(dir.join("out.wasm")).unwrap());
+}

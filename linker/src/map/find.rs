@@ -191,6 +191,10 @@ fn walk(
                     let export = export.map_err(|e| parse(input, path, base, e))?;
                     if export.kind == ComponentExternalKind::Module {
                         everything(scopes, export.index, out);
+                        // An export is a new index of its sort.
+                        let space = scopes.last_mut().expect("a scope");
+                        let m = space.get(export.index as usize).copied().flatten();
+                        space.push(m);
                     }
                 }
             }
