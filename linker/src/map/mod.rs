@@ -75,7 +75,8 @@ impl MapModule {
     pub fn label(&self) -> String {
         let short = &self.hash[..self.hash.len().min("sha256-".len() + 12)];
         match &self.name {
-            Some(n) => format!("{} \"{n}\" ({short})", self.places[0]),
+            // A name is any string: escaped, so a message stays one line.
+            Some(n) => format!("{} \"{}\" ({short})", self.places[0], n.escape_debug()),
             None => format!("{} ({short})", self.places[0]),
         }
     }
