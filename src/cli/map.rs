@@ -53,7 +53,10 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
                 if m.selected { "run " } else { "skip" },
                 m.bytes,
                 m.hash,
-                m.name.as_deref().map(|n| format!("\"{}\" ", n.escape_debug())).unwrap_or_default(),
+                m.name
+                    .as_deref()
+                    .map(|n| format!("\"{}\" ", n.escape_debug()))
+                    .unwrap_or_default(),
                 m.places.join(", ")
             );
         }
