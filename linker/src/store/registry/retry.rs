@@ -86,8 +86,10 @@ where
 /// retry together.
 fn jitter(pause: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
+    // Each RandomState has keys of its own: the hash of a fixed value is a
+    // fresh random number.
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.write_u128(pause.as_nanos());
     let half = pause.as_nanos() as u64 / 2;
     Duration::from_nanos(if half == 0 { 0 } else { h.finish() % half })
 }
