@@ -237,3 +237,49 @@ fn print_wac_writes_a_document_that_composes_to_the_same_component() {
         wit(&tools, &d.join("flags.wasm"))
     );
 }
+
+/// A plain document (lets of `new` with named arguments, exports of one
+/// export) is composed while wac-parser resolves it; the same composition
+/// written in a shape weld does not read ahead (a parenthesized
+/// expression, a spread, an `as` rename) is composed after, to the same
+/// bytes. An argument the guess cannot place is the resolver's error.
+#[test]
+fn a_plain_document_is_composed_while_it_resolves_to_the_same_bytes() {
+    use weld_linker::{compose_document, ComposeOptions, PackageSources};
+    let dir = tempfile::tempdir().unwrap();
+    let deps = dir.path().join("deps");
+    packages(&deps);
+    let sources = PackageSources {
+        deps_dir: Some(deps),
+        ..Default::default()
+    };
+    let compose = |doc: &str| compose_document(&ComposeOptions::default(), "doc.wac", doc, &sources);
+    let plain = r#"package test:chain;
+let c = new demo:counter {};
+let d = new demo:doubler@1.0.0 { api: c.api };
+let t = new demo:tripler@2.0.0 { "demo:counter/api@1.0.0": d["demo:doubler/api@1.0.0"] };
+let f = new demo:front { api: t.api };
+export f.run;
+export t["demo:tripler/api@1.0.0"] as "tripled";
+"#;
+    let read = compose(plain).unwrap();
+    assert!(read.read_ahead, "the plain document was not read ahead");
+    wasmparser::Validator::new()
+        .validate_all(&read.composed.bytes)
+        .unwrap();
+    for (what, other) in [
+        (
+            "parenthesized",
+            plain.replace("{ api: c.api }", "{ api: (c).api }"),
+        ),
+        ("spread", plain.replace("{ api: c.api }", "{ ...c }")),
+    ] {
+        let after = compose(&other).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(!after.read_ahead, "{what}: read ahead");
+        assert_eq!(after.composed.bytes, read.composed.bytes, "{what}: other bytes");
+    }
+    // An argument name matching no import: the resolver's message.
+    let wrong = plain.replace("{ api: c.api }", "{ apx: c.api }");
+    let e = compose(&wrong).unwrap_err().to_string();
+    assert!(e.contains("apx"), "{e}");
+}

@@ -176,7 +176,7 @@ fn alias(b: &mut ComponentBuilder, instance: u32, name: &str, kind: ComponentExp
 
 /// One more export of the result: `child`'s export `export` (or, when
 /// `export` is `None`, its whole instance), as `as_name`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExtraExport {
     /// The child.
     pub child: InputId,

@@ -33,6 +33,18 @@ export f.run;
         42,
     ),
     (
+        // Identifiers standing for interfaces by their short names.
+        "chain-short-names",
+        r#"package test:short;
+let c = new demo:counter {};
+let d = new demo:doubler@1.0.0 { api: c.api };
+let t = new demo:tripler@2.0.0 { api: d.api };
+let f = new demo:front { api: t.api };
+export f.run;
+"#,
+        42,
+    ),
+    (
         "diamond",
         r#"package test:diamond;
 let c = new demo:counter {};
@@ -176,6 +188,14 @@ fn documents_compose_as_wac_composes_them() {
             from.iter()
                 .any(|(p, f)| *p == "demo:doubler@1.0.0" && f.ends_with("doubler-1.0.0.wasm")),
             "{name}: the versioned --dep was not used: {from:?}"
+        );
+        // The plain chains are composed while wac-parser resolves; the
+        // others (spreads, imports, a target world) after.
+        assert_eq!(
+            out.read_ahead,
+            name.starts_with("chain"),
+            "{name}: read ahead {}",
+            out.read_ahead
         );
         let weld = out.composed.bytes;
         wasmparser::Validator::new()

@@ -14,6 +14,7 @@ pub mod find;
 pub mod lower;
 pub mod print;
 pub mod refs;
+pub mod speculate;
 
 use indexmap::IndexMap;
 use miette::Diagnostic;
@@ -37,6 +38,10 @@ pub struct ComposedDocument {
     pub composed: Composed,
     /// Every package the document names, in the order first named.
     pub packages: Vec<PackageReport>,
+    /// Whether compose ran while wac-parser's resolver did: the document
+    /// has the plain shape [`speculate`] reads ahead, and the resolved
+    /// lowering equalled the guess. The output is the same either way.
+    pub read_ahead: bool,
 }
 
 /// One package of a document.
@@ -115,12 +120,32 @@ pub fn compose_document(
     // One input per package (a package instantiated twice is one content).
     let inputs = weld_format::Inputs::from_memory(own)?;
 
-    // wac-parser resolves on one thread while compose surveys the packages
-    // on another; a fault of the document is told before one of a package.
-    let (resolution, contents) = std::thread::scope(|scope| {
+    let input_of: std::collections::HashMap<(&str, Option<&semver::Version>), InputId> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, (r, _))| ((r.name, r.version), InputId(i as u32)))
+        .collect();
+    // wac-parser resolves on one thread (it validates every package) while
+    // compose surveys the packages on another and, when the document has
+    // the plain shape `speculate` reads, composes its guess of the
+    // lowering. The guess is kept only if the resolved lowering equals it.
+    // A fault of the document is told before one of a package.
+    let no_imports: [String; 0] = [];
+    let (resolution, contents, early) = std::thread::scope(|scope| {
         let resolving = scope.spawn(|| doc.resolve(bytes).map_err(|e| diagnostic(file, source, &e)));
         let contents = Contents::of(&inputs);
-        (resolving.join(), contents)
+        let early = contents.as_ref().ok().and_then(|c| {
+            let guess = speculate::guess(&doc, &input_of, c)?;
+            let children = c.children_named(&guess.named);
+            let shape = Shape {
+                root: None,
+                exports: &guess.exports,
+                first_imports: &no_imports,
+            };
+            let composed = compose_wired(opts, &inputs, c, &children, guess.sources.clone(), &shape);
+            Some((guess, composed))
+        });
+        (resolving.join(), contents, early)
     });
     let resolution = match resolution {
         Ok(r) => r?,
@@ -149,11 +174,6 @@ pub fn compose_document(
         .into());
     }
     // Each instantiation a child of its package's input.
-    let input_of: std::collections::HashMap<(&str, Option<&semver::Version>), InputId> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, (r, _))| ((r.name, r.version), InputId(i as u32)))
-        .collect();
     let mut named: Vec<(&str, InputId)> = Vec::with_capacity(inst.nodes.len());
     for (node, name) in &inst.nodes {
         let input = g[*node]
@@ -187,12 +207,29 @@ pub fn compose_document(
         .filter_map(|n| g[n].import_name().map(str::to_string))
         .collect();
     drop(resolution);
-    let shape = Shape {
-        root: None,
-        exports: &exports,
-        first_imports: &explicit,
+    let guessed = match early {
+        Some((guess, composed))
+            if explicit.is_empty()
+                && guess.named == named
+                && guess.sources == sources
+                && guess.exports == exports =>
+        {
+            Some(composed)
+        }
+        _ => None,
     };
-    let mut composed = compose_wired(opts, &inputs, &contents, &children, sources, &shape)?;
+    let read_ahead = guessed.is_some();
+    let mut composed = match guessed {
+        Some(composed) => composed?,
+        None => {
+            let shape = Shape {
+                root: None,
+                exports: &exports,
+                first_imports: &explicit,
+            };
+            compose_wired(opts, &inputs, &contents, &children, sources, &shape)?
+        }
+    };
     for name in &explicit {
         if !composed.imports.contains(name) {
             composed.warnings.push(format!(
@@ -203,6 +240,7 @@ pub fn compose_document(
     Ok(ComposedDocument {
         composed,
         packages: reports,
+        read_ahead,
     })
 }
 
