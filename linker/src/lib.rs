@@ -49,7 +49,7 @@ pub use fuse::icf::Icf;
 pub use fuse::plan::{Fold, OnConflict};
 pub use fuse::{
     fuse, fuse_to, ByteReport, DebugReport, FoldReport, FuseOptions, Fused, InputBytes, InputMap, LinkMap,
-    RemovedReport, SourceMapOptions,
+    RemovedReport, SegmentCounts, SourceMapOptions,
 };
 pub use map::{map_modules, map_plan, MapError, MapModule, MapOptions, Mapped};
 pub use weld_format::write::Output;

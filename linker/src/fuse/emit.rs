@@ -229,11 +229,30 @@ impl Parts<'_> {
         if !plan.data.is_empty() {
             let mut prefix = vec![11];
             (self.data_len as u32).encode(&mut prefix);
-            (plan.data.len() as u32).encode(&mut prefix);
+            (plan.data_starts.len() as u32).encode(&mut prefix);
             put(&prefix);
-            for (seg, h) in plan.data.iter().zip(self.data_headers) {
+            for (out, h) in self.data_headers.iter().enumerate() {
                 put(h);
-                put(cx.modules[seg.input.as_usize()].data[seg.index as usize].data);
+                let members = plan.data_segment(out);
+                let Some(run) = &plan.data_runs[out] else {
+                    let seg = members[0];
+                    put(cx.modules[seg.input.as_usize()].data[seg.index as usize].data);
+                    continue;
+                };
+                // A coalesced run: the members at their places, zeros between.
+                const ZEROS: [u8; 64] = [0; 64];
+                let mut at = 0u64;
+                for (seg, &place) in members.iter().zip(&run.at) {
+                    let mut gap = place - at;
+                    while gap > 0 {
+                        let n = gap.min(ZEROS.len() as u64);
+                        put(&ZEROS[..n as usize]);
+                        gap -= n;
+                    }
+                    let bytes = cx.modules[seg.input.as_usize()].data[seg.index as usize].data;
+                    put(bytes);
+                    at = place + bytes.len() as u64;
+                }
             }
         }
     }
@@ -428,7 +447,7 @@ fn head_and_data(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Module, Vec<Ve
     let needs_count = modules.iter().any(|m| m.data_count.is_some()) || plan.data.iter().any(|s| s.deferred);
     if needs_count && !plan.data.is_empty() {
         head.section(&DataCountSection {
-            count: plan.data.len() as u32,
+            count: plan.data_starts.len() as u32,
         });
     }
     Ok((head, data_headers, data_len))
@@ -550,12 +569,32 @@ fn head_to_start(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Module, FuseErr
 /// section's length.
 fn data_headers(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Vec<Vec<u8>>, usize), FuseError> {
     let FuseCx { files, modules, .. } = *cx;
-    let mut data_headers: Vec<Vec<u8>> = Vec::with_capacity(plan.data.len());
-    let mut data_len = leb_len(plan.data.len() as u64);
-    for seg in &plan.data {
+    let mut data_headers: Vec<Vec<u8>> = Vec::with_capacity(plan.data_starts.len());
+    let mut data_len = leb_len(plan.data_starts.len() as u64);
+    for (out, run) in plan.data_runs.iter().enumerate() {
+        let mut h = Vec::new();
+        if let Some(run) = run {
+            if run.memory == 0 {
+                h.push(0);
+            } else {
+                h.push(2);
+                run.memory.encode(&mut h);
+            }
+            let offset = match run.memory64 {
+                true => ConstExpr::i64_const(run.start as i64),
+                false => ConstExpr::i32_const(run.start as u32 as i32),
+            };
+            offset.encode(&mut h);
+            u32::try_from(run.len)
+                .map_err(|_| FuseError::OutputTooLarge { part: "data segment" })?
+                .encode(&mut h);
+            data_len += h.len() + run.len as usize;
+            data_headers.push(h);
+            continue;
+        }
+        let seg = plan.data_segment(out)[0];
         let k = seg.input.as_usize();
         let d = &modules[k].data[seg.index as usize];
-        let mut h = Vec::new();
         match &d.kind {
             DataKind::Active {
                 memory_index,
@@ -855,7 +894,7 @@ fn start_body(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, steps: &[StartStep]) -> Resu
                 wasm_encoder::Instruction::ElemDrop(out.0).encode(&mut code);
             }
             StartStep::InitData(out) => {
-                let seg = plan.data[out.as_usize()];
+                let seg = plan.data_segment(out.as_usize())[0];
                 let k = seg.input.as_usize();
                 let d = &modules[k].data[seg.index as usize];
                 let DataKind::Active {

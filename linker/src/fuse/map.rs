@@ -32,6 +32,22 @@ pub struct LinkMap {
     pub func_order: &'static str,
     /// Where the output's bytes went.
     pub bytes: ByteReport,
+    /// Segments in the inputs and in the output (adjacent active segments
+    /// are written as one).
+    pub segments: SegmentCounts,
+}
+
+/// How many segments the inputs have and the output writes.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct SegmentCounts {
+    /// Data segments of every input.
+    pub data_in: usize,
+    /// Data segments of the output.
+    pub data_out: usize,
+    /// Element segments of every input.
+    pub elems_in: usize,
+    /// Element segments of the output.
+    pub elems_out: usize,
 }
 
 /// Where the output's bytes went: per section, and per input.
@@ -174,7 +190,13 @@ pub(crate) fn link_map(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, keep_order: bool, o
     LinkMap {
         removed,
         emptied,
-        bytes: byte_report(out, plan, names),
+        bytes: byte_report(cx, out, plan),
+        segments: SegmentCounts {
+            data_in: plan.data.len(),
+            data_out: plan.data_starts.len(),
+            elems_in: plan.elems.len(),
+            elems_out: plan.elem_starts.len(),
+        },
         func_order: if keep_order || plan.body_order.is_none() {
             "planned"
         } else {
@@ -207,7 +229,8 @@ pub(crate) fn link_map(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, keep_order: bool, o
 
 /// Where the bytes of `out` (the plan's output) went. Reads only section
 /// and body headers.
-fn byte_report(out: &[u8], plan: &Plan<'_>, names: &[&str]) -> ByteReport {
+fn byte_report(cx: &FuseCx<'_, '_>, out: &[u8], plan: &Plan<'_>) -> ByteReport {
+    let names = cx.names;
     let mut r = ByteReport {
         sections: Vec::new(),
         inputs: names
@@ -235,11 +258,22 @@ fn byte_report(out: &[u8], plan: &Plan<'_>, names: &[&str]) -> ByteReport {
                 body += 1;
             }
             P::DataSection(s) => {
-                for (seg, d) in plan.data.iter().zip(s.clone().into_iter_with_offsets()) {
-                    if let Ok((at, d)) = d {
-                        let end = d.range.end;
-                        r.inputs[seg.input.as_usize()].data += (end - at) as usize;
+                // A coalesced segment: each member's bytes to its input,
+                // the header and the zeros between members to the first's.
+                for (out, d) in s.clone().into_iter_with_offsets().enumerate() {
+                    let (Ok((at, d)), Some(_)) = (d, plan.data_starts.get(out)) else {
+                        continue;
+                    };
+                    let members = plan.data_segment(out);
+                    let mut rest = (d.range.end - at) as usize;
+                    for seg in &members[1..] {
+                        let len = cx.modules[seg.input.as_usize()].data[seg.index as usize]
+                            .data
+                            .len();
+                        r.inputs[seg.input.as_usize()].data += len;
+                        rest -= len;
                     }
+                    r.inputs[members[0].input.as_usize()].data += rest;
                 }
             }
             _ => {}

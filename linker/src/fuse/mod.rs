@@ -41,7 +41,9 @@ pub use crate::fuse::debug::{DebugReport, SourceMapOptions};
 use crate::fuse::emit::emit;
 use crate::fuse::icf::Icf;
 use crate::fuse::map::link_map;
-pub use crate::fuse::map::{ByteReport, FoldReport, InputBytes, InputMap, LinkMap, RemovedReport};
+pub use crate::fuse::map::{
+    ByteReport, FoldReport, InputBytes, InputMap, LinkMap, RemovedReport, SegmentCounts,
+};
 use crate::fuse::plan::{OnConflict, Plan, PlanOptions, Start};
 use crate::fuse::reach::ReachOptions;
 use crate::resolve::graph::ModuleGraph;

@@ -224,3 +224,46 @@ fn exceptions_cross_inputs_and_run_the_same() {
     assert_eq!(fused[3], "catch_all: ok [\"i32:7\"]");
     assert_eq!(fused[4], "escapes: uncaught exception [\"i32:12\"]");
 }
+
+/// Data segments written as one by fuse (touching, or a few zeros apart,
+/// across inputs sharing a memory) give the memory the same bytes, gaps
+/// included; a `memory.init` of a merged (dropped) active segment traps as
+/// the input's did, and a passive segment between merged ones is still the
+/// one code names.
+#[test]
+fn coalesced_data_segments_run_the_same() {
+    let lib = r#"(module (memory (export "m") 1)
+        (data (i32.const 0) "ab") (data (i32.const 2) "cd") (data (i32.const 9) "ef")
+        (data (i32.const 100) "gh"))"#;
+    let user = r#"(module (import "lib" "m" (memory 1))
+        (data (i32.const 4) "xy") (data "pq") (data (i32.const 6) "z")
+        (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+        (func (export "init_passive") (param i32) (result i32)
+          (memory.init 1 (i32.const 200) (i32.const 0) (local.get 0))
+          (i32.load8_u (i32.const 201)))
+        (func (export "init_active") (param i32) (result i32)
+          (memory.init 2 (i32.const 300) (i32.const 0) (local.get 0))
+          (i32.const 1))
+        (func (export "drop_active") (result i32) (data.drop 0) (i32.const 1)))"#;
+    let inputs = [("lib", lib), ("user", user)];
+    let mut calls: Vec<(&str, Vec<i32>)> = (0..12).map(|a| ("load", vec![a])).collect();
+    calls.extend([
+        ("load", vec![100]),
+        ("load", vec![101]),
+        ("init_passive", vec![2]),
+        ("init_active", vec![0]),
+        ("init_active", vec![1]),
+        ("drop_active", vec![]),
+    ]);
+    let calls: Vec<(&str, &[i32])> = calls.iter().map(|(n, a)| (*n, a.as_slice())).collect();
+    let (separate, fused) = both(&inputs, &calls);
+    assert_eq!(separate, fused);
+    assert_eq!(fused[9], "load: ok [\"i32:101\"]", "{fused:?}");
+    assert_eq!(fused[7], "load: ok [\"i32:0\"]", "{fused:?}");
+    assert!(fused[16].starts_with("init_active: trap"), "{fused:?}");
+    // The segments were merged: 0..7 and 9..11 are one, 100 another.
+    let set =
+        Inputs::from_memory(inputs.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
+    let out = fuse(&FuseOptions::default(), &set).unwrap();
+    assert_eq!((out.map.segments.data_in, out.map.segments.data_out), (7, 3));
+}

@@ -39,7 +39,8 @@ pub struct ComposedDocument {
     /// Every package the document names, in the order first named.
     pub packages: Vec<PackageReport>,
     /// Whether compose ran while wac-parser's resolver did: the document
-    /// has the plain shape [`speculate`] reads ahead, and the resolved
+    /// has the plain shape weld reads ahead (`let`s of `new` with named
+    /// arguments, exports of one export), and the resolved
     /// lowering equalled the guess. The output is the same either way.
     pub read_ahead: bool,
 }

@@ -14,6 +14,7 @@
 use weld_format::InputId;
 
 use super::coalesce::coalesce;
+use super::coalesce_data::coalesce_data;
 use super::{exports, imports, layout, start};
 use super::{OnConflict, Plan, PlanOptions, SpaceMaps};
 use crate::error::FuseError;
@@ -79,7 +80,9 @@ impl<'a> Plan<'a> {
             (elems, elem_starts) = (c.parts, c.starts);
         }
 
-        Ok(Plan {
+        let data_starts: Vec<u32> = (0..segments.data.len() as u32).collect();
+        let data_runs = vec![None; segments.data.len()];
+        let mut plan = Plan {
             order,
             types,
             maps,
@@ -92,6 +95,8 @@ impl<'a> Plan<'a> {
             elems,
             elem_starts,
             data: segments.data,
+            data_starts,
+            data_runs,
             exports: Vec::new(),
             start: None,
             start_export: None,
@@ -103,7 +108,19 @@ impl<'a> Plan<'a> {
             body_order: None,
             removed: 0,
             emptied: 0,
-        })
+        };
+
+        // Active data segments of one memory that touch (or nearly) become
+        // one segment each; needs the finished maps to read offsets.
+        if let Some(c) = coalesce_data(cx, &plan) {
+            for mp in &mut plan.maps {
+                for d in &mut mp.data {
+                    d.0 = c.renumber[d.as_usize()];
+                }
+            }
+            (plan.data, plan.data_starts, plan.data_runs) = (c.parts, c.starts, c.runs);
+        }
+        Ok(plan)
     }
 
     /// The last planning step, once function indices are final (after

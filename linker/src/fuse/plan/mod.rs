@@ -20,6 +20,7 @@
 
 pub(crate) mod build;
 pub(crate) mod coalesce;
+pub(crate) mod coalesce_data;
 pub(crate) mod exports;
 pub(crate) mod imports;
 pub(crate) mod layout;
@@ -220,8 +221,14 @@ pub struct Plan<'a> {
     pub elems: Vec<Segment>,
     /// Where each output element segment's members start in `elems`.
     pub elem_starts: Vec<u32>,
-    /// Data segments in output order.
+    /// Data segments: every input's, grouped by output segment (see
+    /// [`coalesce_data`]), in output order.
     pub data: Vec<Segment>,
+    /// Where each output data segment's members start in `data`.
+    pub data_starts: Vec<u32>,
+    /// Per output data segment: its run, when it is several input
+    /// segments written as one.
+    pub data_runs: Vec<Option<coalesce_data::DataRun>>,
     /// Exports in output order.
     pub exports: Vec<OutExport<'a>>,
     /// The start function.
@@ -288,6 +295,17 @@ impl<'a> Plan<'a> {
             .types
             .get(ty.as_usize())
             .map_or(u32::MAX, |t| t.0)
+    }
+
+    /// The input segments written as output data segment `out` (one, or
+    /// a coalesced run).
+    pub fn data_segment(&self, out: usize) -> &[Segment] {
+        let start = self.data_starts[out] as usize;
+        let end = self
+            .data_starts
+            .get(out + 1)
+            .map_or(self.data.len(), |&e| e as usize);
+        &self.data[start..end]
     }
 
     /// The input segments written as output element segment `out` (one,

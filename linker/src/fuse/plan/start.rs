@@ -34,7 +34,7 @@ pub(crate) fn start(cx: &FuseCx<'_, '_>, plan: &mut Plan<'_>) -> Result<Option<S
         steps.extend(
             maps.data
                 .iter()
-                .filter(|d| plan.data[d.as_usize()].deferred)
+                .filter(|d| plan.data_segment(d.as_usize())[0].deferred)
                 .map(|&d| StartStep::InitData(d)),
         );
         if let Some(s) = modules[ki].start {
