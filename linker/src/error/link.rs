@@ -37,6 +37,18 @@ pub enum LinkError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The component wrapping the linked module does not validate (a weld
+    /// or wit-component bug, or an invalid adapter).
+    #[error(
+        "the linked component does not validate: {} (at offset {:#x})",
+        one_line(source.message()),
+        source.offset()
+    )]
+    InvalidComponent {
+        /// The validator's error, its offset in the component.
+        #[source]
+        source: wasmparser::BinaryReaderError,
+    },
     /// A component was asked of a build without the `component` feature.
     #[error(
         "wrapping the linked module into a component: weld-linker was built without the `component` feature"

@@ -6,11 +6,36 @@
 
 use super::{ComponentOptions, LinkError};
 
-/// The component of `module`.
-pub(crate) fn wrap(module: &[u8], opts: &ComponentOptions) -> Result<Vec<u8>, LinkError> {
+/// The component of `module`, validated whole when `validate` is set.
+///
+/// wit-component is given a stub of the module and the real code is
+/// spliced in after ([`splice`](super::splice)); where that cannot be
+/// done, the real module. The encoder's own validation is off: it would
+/// check the component on one thread, bodies and all, after the link
+/// stages checked the module. Instead the link stages leave the module to
+/// this one check of the component, whose function bodies (the linked
+/// module's, the adapter's and the shims') are validated in parallel.
+pub(crate) fn wrap(module: &[u8], opts: &ComponentOptions, validate: bool) -> Result<Vec<u8>, LinkError> {
+    let spliced = match super::splice::stub(module) {
+        Some((stub, code)) => super::splice::splice(&encode(&stub, opts)?, &code, module),
+        None => None,
+    };
+    let bytes = match spliced {
+        Some(b) => b,
+        None => encode(module, opts)?,
+    };
+    if validate {
+        weld_format::validate::validate(&bytes, true)
+            .map_err(|source| LinkError::InvalidComponent { source })?;
+    }
+    Ok(bytes)
+}
+
+/// What wit-component makes of `module`.
+pub(crate) fn encode(module: &[u8], opts: &ComponentOptions) -> Result<Vec<u8>, LinkError> {
     let err = |e: anyhow::Error| LinkError::Wrap { source: e.into() };
     let mut encoder = wit_component::ComponentEncoder::default();
-    encoder.validate(true).module(module).map_err(err)?;
+    encoder.validate(false).module(module).map_err(err)?;
     for (name, bytes) in &opts.adapters {
         encoder.adapter(name, bytes).map_err(err)?;
     }
@@ -30,7 +55,7 @@ mod tests {
             .module(bytes)
             .err()
             .expect("the encoder refuses a truncated module");
-        let e = wrap(bytes, &ComponentOptions::default()).unwrap_err();
+        let e = wrap(bytes, &ComponentOptions::default(), true).unwrap_err();
         assert!(matches!(e, LinkError::Wrap { .. }));
         assert_eq!(
             e.to_string(),

@@ -14,6 +14,8 @@ pub(crate) mod bind;
 #[cfg(feature = "component")]
 pub(crate) mod component;
 pub(crate) mod layout;
+#[cfg(feature = "component")]
+pub(crate) mod splice;
 
 use std::path::PathBuf;
 
@@ -307,9 +309,10 @@ fn fuse_stages(
         strip_debug: opts.strip_debug,
         source_maps: Default::default(),
         // Linked output is validated whole: weld:link's module is
-        // generated, and GOT and import rebinding is link's own.
+        // generated, and GOT and import rebinding is link's own. A module
+        // wrapped into a component is validated there, once.
         validate: false,
-        validate_output: opts.validate,
+        validate_output: opts.validate && opts.component.is_none(),
         reach: crate::fuse::reach::ReachOptions {
             keep_unused: false,
             keep_order: false,
@@ -331,7 +334,7 @@ fn wrap(opts: &LinkOptions, module: weld_format::write::Output) -> Result<Vec<u8
     match &opts.component {
         None => Ok(module.into_vec()),
         #[cfg(feature = "component")]
-        Some(c) => component::wrap(&module, c),
+        Some(c) => component::wrap(&module, c, opts.validate),
         #[cfg(not(feature = "component"))]
         Some(_) => Err(LinkError::NoComponentFeature),
     }
