@@ -220,18 +220,12 @@ fn table_minimums(m: &ModuleSurvey<'_>) -> Vec<u64> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{fuse, FuseOptions};
-    use weld_format::Inputs;
+    use crate::fuse::plan::fused_wat;
 
     /// The element segments of fusing `inputs` (WAT), as `mode items`;
     /// the output validates.
     fn fused_segments(inputs: &[(&str, &str)]) -> Vec<String> {
-        let set =
-            Inputs::from_memory(inputs.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
-        let out = fuse(&FuseOptions::default(), &set).unwrap();
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(&out.bytes)
-            .unwrap();
+        let out = fused_wat(inputs);
         let mut segs = Vec::new();
         for p in wasmparser::Parser::new(0).parse_all(&out.bytes) {
             if let wasmparser::Payload::ElementSection(r) = p.unwrap() {

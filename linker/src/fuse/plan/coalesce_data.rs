@@ -284,18 +284,12 @@ fn output_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Vec<Memory> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{fuse, FuseOptions};
-    use weld_format::Inputs;
+    use crate::fuse::plan::fused_wat;
 
     /// The data segments of fusing `inputs` (WAT) as `@offset len` (active)
     /// or `passive len`; the output validates.
     fn fused_data(inputs: &[(&str, &str)]) -> Vec<String> {
-        let set =
-            Inputs::from_memory(inputs.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
-        let out = fuse(&FuseOptions::default(), &set).unwrap();
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(&out.bytes)
-            .unwrap();
+        let out = fused_wat(inputs);
         let mut segs = Vec::new();
         for p in wasmparser::Parser::new(0).parse_all(&out.bytes) {
             if let wasmparser::Payload::DataSection(r) = p.unwrap() {
