@@ -99,7 +99,7 @@ pub fn coalesce_data(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Option<CoalescedDa
     if data.len() < 2 {
         return None;
     }
-    let memories = output_memories(cx, plan);
+    let memories = output_memories(cx, plan)?;
     let mut spans = Vec::new();
     for (pos, seg) in data.iter().enumerate() {
         if seg.deferred {
@@ -255,8 +255,9 @@ fn offset(
     })
 }
 
-/// Every output memory, imports first.
-fn output_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Vec<Memory> {
+/// Every output memory, imports first; `None` if the imports do not
+/// account for the plan's imported memories.
+fn output_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Option<Vec<Memory>> {
     let bytes = |pages: u64, log2: Option<u32>| pages.saturating_mul(1u64 << log2.unwrap_or(16).min(32));
     let mut out: Vec<Memory> = plan
         .imports
@@ -270,7 +271,9 @@ fn output_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Vec<Memory> {
             _ => None,
         })
         .collect();
-    debug_assert_eq!(out.len() as u32, plan.n_imports[Space::Memory]);
+    if out.len() as u32 != plan.n_imports[Space::Memory] {
+        return None;
+    }
     out.extend(plan.memories.iter().map(|&(k, d)| {
         let t = &cx.modules[k.as_usize()].memories[d as usize];
         Memory {
@@ -279,7 +282,7 @@ fn output_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Vec<Memory> {
             memory64: t.memory64,
         }
     }));
-    out
+    Some(out)
 }
 
 #[cfg(test)]
