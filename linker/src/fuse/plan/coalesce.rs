@@ -220,7 +220,7 @@ fn table_minimums(m: &ModuleSurvey<'_>) -> Vec<u64> {
 
 #[cfg(test)]
 mod tests {
-    use crate::fuse::plan::fused_wat;
+    use crate::fuse::plan::testing::fused_wat;
 
     /// The element segments of fusing `inputs` (WAT), as `mode items`;
     /// the output validates.

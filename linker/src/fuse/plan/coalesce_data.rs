@@ -287,7 +287,7 @@ fn output_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Option<Vec<Memory>> 
 
 #[cfg(test)]
 mod tests {
-    use crate::fuse::plan::fused_wat;
+    use crate::fuse::plan::testing::fused_wat;
 
     /// The data segments of fusing `inputs` (WAT) as `@offset len` (active)
     /// or `passive len`; the output validates.

@@ -320,16 +320,20 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Fuses `inputs` (name, WAT) with the default options and checks that the
-/// output validates (the plan's tests read what was written).
+/// Helpers of the plan's tests.
 #[cfg(test)]
-pub(crate) fn fused_wat(inputs: &[(&str, &str)]) -> crate::fuse::Fused {
-    let set =
-        weld_format::Inputs::from_memory(inputs.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec())))
-            .unwrap();
-    let out = crate::fuse(&crate::FuseOptions::default(), &set).unwrap();
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-        .validate_all(&out.bytes)
+pub(crate) mod testing {
+    /// Fuses `inputs` (name, WAT) with the default options and checks that the
+    /// output validates (the plan's tests read what was written).
+    pub(crate) fn fused_wat(inputs: &[(&str, &str)]) -> crate::fuse::Fused {
+        let set = weld_format::Inputs::from_memory(
+            inputs.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec())),
+        )
         .unwrap();
-    out
+        let out = crate::fuse(&crate::FuseOptions::default(), &set).unwrap();
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&out.bytes)
+            .unwrap();
+        out
+    }
 }
