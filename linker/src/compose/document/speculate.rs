@@ -50,16 +50,15 @@ pub fn guess<'d>(
     let mut faces: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
     // The graph's node order, which orders the resolved exports: an alias
     // `y.e` is a node when first used (an argument's before its `new`),
-    // and a later use reuses it.
+    // and a later use reuses it. Only aliases are exported here, so their
+    // order among themselves is all that counts.
     let mut aliases: HashMap<(InputId, String), usize> = HashMap::new();
-    let mut nodes = 0usize;
     let mut node_of = |key: (InputId, String)| {
-        *aliases.entry(key).or_insert_with(|| {
-            nodes += 1;
-            nodes
-        })
+        let next = aliases.len();
+        *aliases.entry(key).or_insert(next)
     };
     let mut exported_at: Vec<(usize, ExtraExport)> = Vec::new();
+    let mut exported_nodes: std::collections::HashSet<usize> = std::collections::HashSet::new();
     for stmt in &doc.statements {
         match stmt {
             Statement::Let(l) => {
@@ -110,8 +109,6 @@ pub fn guess<'d>(
                 if !fill && given.iter().any(|g| !g) {
                     return None;
                 }
-                // The instantiation's own node (never exported here).
-                node_of((InputId(u32::MAX - named.len() as u32), String::new()));
                 lets.insert(l.id.string, named.len());
                 named.push((l.id.string, input));
                 sources.push(mine);
@@ -126,7 +123,7 @@ pub fn guess<'d>(
                     ExportOptions::Spread(_) => return None,
                 };
                 let at = node_of((child, export.clone()));
-                if exported_at.iter().any(|(n, _)| *n == at) {
+                if !exported_nodes.insert(at) {
                     return None;
                 }
                 exported_at.push((
