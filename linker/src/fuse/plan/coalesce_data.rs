@@ -116,7 +116,7 @@ pub fn coalesce_data(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Option<CoalescedDa
         };
         let memory = plan.maps[k].memories.get(*memory_index as usize)?.0;
         let m = memories.get(memory as usize)?;
-        let start = offset(cx, plan, k, offset_expr, m.memory64)?;
+        let start = offset(cx, plan, k, offset_expr)?;
         let end = start.checked_add(d.data.len() as u64)?;
         if end > m.min {
             return None;
@@ -214,45 +214,46 @@ fn joins(start: u64, prev: &Span, next: &Span, m: Memory) -> bool {
         return true;
     }
     let longer = leb_len(next.end - start) - leb_len(prev.end - start);
-    m.defined && gap as usize + longer <= header_len(next)
+    m.defined && gap as usize + longer <= header_len(next, m)
 }
 
-/// The bytes of an active segment's header: flags (and memory), offset
-/// expression, length.
-fn header_len(s: &Span) -> usize {
+/// The bytes of an active segment's header as emit writes it: flags (and
+/// memory), `i32.const` or `i64.const` of its offset and `end`, length.
+fn header_len(s: &Span, m: Memory) -> usize {
     let flags = match s.memory {
         0 => 1,
-        m => 1 + leb_len(u64::from(m)),
+        memory => 1 + leb_len(u64::from(memory)),
     };
-    let mut offset = Vec::new();
-    (s.start as i64).encode(&mut offset);
-    flags + 1 + offset.len() + 1 + leb_len(s.end - s.start)
+    // An i32 offset is written as the signed value of its 32 bits.
+    let offset = match m.memory64 {
+        true => s.start as i64,
+        false => i64::from(s.start as u32 as i32),
+    };
+    flags + 1 + sleb_len(offset) + 1 + leb_len(s.end - s.start)
+}
+
+/// The length of `x` as a signed LEB128.
+fn sleb_len(mut x: i64) -> usize {
+    let mut n = 1;
+    while !(-64..64).contains(&x) {
+        x >>= 7;
+        n += 1;
+    }
+    n
 }
 
 /// The constant value of a data segment's offset, once remapped (and a
 /// library's base spliced in and folded); `None` when not constant.
-fn offset(
-    cx: &FuseCx<'_, '_>,
-    plan: &Plan<'_>,
-    k: usize,
-    expr: &wasmparser::ConstExpr<'_>,
-    memory64: bool,
-) -> Option<u64> {
-    let direct = constant(expr);
-    let v = match direct {
-        Some(v) => v,
-        None => {
-            let mut bytes = Vec::new();
-            const_expr(cx, plan, k, expr).ok()?.encode(&mut bytes);
-            let reader = wasmparser::BinaryReader::new(&bytes, 0);
-            constant(&wasmparser::ConstExpr::new(reader))?
-        }
-    };
-    // An i32 offset is unsigned: `constant` gives it as its u32 value.
-    Some(match memory64 {
-        true => v,
-        false => v & u64::from(u32::MAX),
-    })
+fn offset(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, k: usize, expr: &wasmparser::ConstExpr<'_>) -> Option<u64> {
+    // (`constant` gives an `i32.const` as its unsigned 32-bit value.)
+    if let Some(v) = constant(expr) {
+        return Some(v);
+    }
+    let mut bytes = Vec::new();
+    const_expr(cx, plan, k, expr).ok()?.encode(&mut bytes);
+    constant(&wasmparser::ConstExpr::new(wasmparser::BinaryReader::new(
+        &bytes, 0,
+    )))
 }
 
 /// Every output memory, imports first; `None` if the imports do not
@@ -328,6 +329,28 @@ mod tests {
             .map(|(at, s)| format!("(data (i32.const {at}) \"{s}\")"))
             .collect();
         format!(r#"(module (import "lib" "m" (memory {min})) {d})"#)
+    }
+
+    #[test]
+    fn signed_leb_lengths_match_the_encoder() {
+        use wasm_encoder::Encode;
+        for x in [
+            0i64,
+            63,
+            64,
+            -64,
+            -65,
+            8191,
+            8192,
+            i64::from(i32::MIN),
+            i64::from(u32::MAX),
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let mut bytes = Vec::new();
+            x.encode(&mut bytes);
+            assert_eq!(super::sleb_len(x), bytes.len(), "{x}");
+        }
     }
 
     #[test]
