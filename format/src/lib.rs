@@ -24,6 +24,7 @@ pub mod error;
 pub mod index;
 pub mod limits;
 pub mod load;
+pub mod merge_ops;
 pub mod names;
 pub mod rewrite;
 pub mod sections;

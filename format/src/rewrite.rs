@@ -13,13 +13,15 @@
 //! copied whole. Cost: one decode per operator when any space changes, a
 //! `memcpy` otherwise.
 
-use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
+use wasm_encoder::reencode::{Error as ReencodeError, Reencode, RoundtripReencoder};
 use wasm_encoder::Encode;
 use wasmparser::{
     BlockType, FrameKind, FrameStack, FuncValidator, FunctionBody, MemArg, MemArgTarget, Operator, ValType,
     VisitOperator, VisitSimdOperator, WasmModuleResources,
 };
 
+pub use crate::merge_ops::{Bound, MemPlace, MergedMemories};
+use crate::merge_ops;
 use crate::index::{DataIdx, ElemIdx, FuncIdx, GlobalIdx, MemIdx, TableIdx, TagIdx, TypeIdx};
 
 /// Which index spaces a [`Remap`] leaves unchanged.
@@ -104,6 +106,10 @@ pub enum RewriteError {
     /// wasm-encoder could not translate an item.
     #[error("{0}")]
     Encode(String),
+    /// An operator cannot be kept once memories are merged (see
+    /// [`crate::merge_ops`]).
+    #[error("{0}")]
+    Merge(String),
 }
 
 impl From<ReencodeError<OutOfRange>> for RewriteError {
@@ -300,6 +306,8 @@ enum Picked<'a> {
     Global(u32),
     /// `call`, `return_call` or `ref.func`.
     Func(u32),
+    /// An operator naming a memory, when memories are merged.
+    Memory(Operator<'a>),
 }
 
 /// The memory a memarg names, when it names a linear memory with no
@@ -359,6 +367,27 @@ struct Pick<'a, 'i> {
     /// The operator just visited, when it uses a table (and references are
     /// wanted).
     table_use: Option<RawTableUse>,
+    /// Memories are merged: every operator naming a memory is picked whole.
+    merging: bool,
+}
+
+/// Whether an immediate, by its name, names a memory.
+macro_rules! names_memory {
+    (memarg) => {
+        true
+    };
+    (mem) => {
+        true
+    };
+    (src_mem) => {
+        true
+    };
+    (dst_mem) => {
+        true
+    };
+    ($other:ident) => {
+        false
+    };
 }
 
 /// Whether an operator names a function (and so is listed when references
@@ -521,7 +550,9 @@ macro_rules! define_pick {
                     note_table!(self, $op; $($($arg $arg)*)?);
                 }
                 let id = self.id;
-                if names_func!(self, $op) || !(true $($( && arg_kept!(id, $arg, &$arg) )*)?) {
+                if self.merging && (false $($( || names_memory!($arg) )*)?) {
+                    self.picked = Some(Picked::Memory(Operator::$op $({ $($arg),* })?));
+                } else if names_func!(self, $op) || !(true $($( && arg_kept!(id, $arg, &$arg) )*)?) {
                     self.picked = Some(picked!($($($arg $arg)*)?; Operator::$op $({ $($arg),* })?));
                 }
             }
@@ -678,6 +709,9 @@ pub struct Wanted<'w, T: WasmModuleResources> {
     pub tables: Option<&'w mut Vec<TableUse>>,
     /// The body's offset map (see [`Shift`]), appended.
     pub shifts: Option<&'w mut Vec<Shift>>,
+    /// Every memory becomes memory 0, each at its place (see
+    /// [`crate::merge_ops`]).
+    pub merge: Option<MergedMemories<'w>>,
 }
 
 impl<T: WasmModuleResources> std::fmt::Debug for Wanted<'_, T> {
@@ -687,6 +721,7 @@ impl<T: WasmModuleResources> std::fmt::Debug for Wanted<'_, T> {
             .field("validator", &self.validator.is_some())
             .field("tables", &self.tables.is_some())
             .field("shifts", &self.shifts.is_some())
+            .field("merge", &self.merge.is_some())
             .finish()
     }
 }
@@ -698,6 +733,7 @@ impl<T: WasmModuleResources> Default for Wanted<'_, T> {
             validator: None,
             tables: None,
             shifts: None,
+            merge: None,
         }
     }
 }
@@ -746,7 +782,20 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
         mut validator,
         mut tables,
         mut shifts,
+        merge,
     } = wanted;
+    // Merging memories moves every memory operator, whatever the map.
+    let merged_identity;
+    let identity = match merge {
+        Some(_) => {
+            merged_identity = Identity {
+                memories: false,
+                ..*identity
+            };
+            &merged_identity
+        }
+        None => identity,
+    };
     let bytes = body.as_bytes();
     if identity.all() && refs.is_none() && validator.is_none() {
         out.extend_from_slice(bytes);
@@ -773,24 +822,43 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
     // Locals: copied unless a local's type names a type that moves.
     let mut locals = body.get_locals_reader()?;
     let n = locals.get_count();
+    let decls_start = locals.original_position() as usize - base;
     let mut decls = Vec::with_capacity(n.min(1024) as usize);
+    let mut declared = 0u64;
     for _ in 0..n {
         let at = locals.original_position();
         let (count, ty) = locals.read()?;
         if let Some(v) = validator.as_deref_mut() {
             v.define_locals(at, count, ty).map_err(RewriteError::Invalid)?;
         }
+        declared += count as u64;
         decls.push((count, ty));
     }
     let ops_start = locals.original_position() as usize - base;
+    // Scratch locals for merged memories go after the body's own.
+    let (scratch, extra) = match &merge {
+        Some(m) => {
+            let first = u32::try_from(m.params as u64 + declared)
+                .map_err(|_| RewriteError::Merge("too many locals for scratch locals".into()))?;
+            merge_ops::Scratch::declare(merge_ops::needs(body)?, first)
+        }
+        None => Default::default(),
+    };
     if !identity.types && decls.iter().any(|(_, t)| concrete(t)) {
-        n.encode(out);
+        (n + extra.len() as u32).encode(out);
         for (count, ty) in decls {
             count.encode(out);
             remap.val_type(ty)?.encode(out);
         }
+    } else if !extra.is_empty() {
+        (n + extra.len() as u32).encode(out);
+        out.extend_from_slice(&bytes[decls_start..ops_start]);
     } else {
         out.extend_from_slice(&bytes[..ops_start]);
+    }
+    for (count, ty) in extra {
+        count.encode(out);
+        RoundtripReencoder.val_type(ty).map_err(|e| RewriteError::Encode(e.to_string()))?.encode(out);
     }
     mark(ops_start, out);
     // Operators: copy unchanged runs, re-encode the rest.
@@ -804,6 +872,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
         ctl: Ctl::Plain,
         dead: None,
         table_use: None,
+        merging: merge.is_some(),
     };
     loop {
         let (at, picked) = match validator.as_deref_mut() {
@@ -916,6 +985,10 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
                 out.extend(lane);
             }
             Picked::Op(op) => remap.instruction(op)?.encode(out),
+            Picked::Memory(op) => match &merge {
+                Some(m) => merge_ops::write(op, remap, m, &scratch, out)?,
+                None => remap.instruction(op)?.encode(out),
+            },
         }
         mark(end, out);
     }

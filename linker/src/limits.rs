@@ -10,6 +10,13 @@ pub const MAX_MODULES_AND_COMPONENTS: usize = 1000;
 /// The validator's limit on components in one component's index space.
 pub const MAX_COMPONENTS: usize = 1000;
 
+/// The validator's limit on memories in one module (wasmparser's
+/// `MAX_WASM_MEMORIES`); `fuse --merge-memories` writes one instead.
+pub const MAX_MEMORIES: usize = 100;
+/// The validator's limit on tables in one module (wasmparser's
+/// `MAX_WASM_TABLES`).
+pub const MAX_TABLES: usize = 100;
+
 /// The deepest chain of blobs bundle follows (a component importing a
 /// component importing one ...); deeper is an error, not a stack overflow.
 pub const MAX_BUNDLE_DEPTH: usize = 100;

@@ -81,6 +81,10 @@ pub struct Args {
     /// Keep functions in input order instead of giving the most used the shortest indices.
     #[arg(long)]
     keep_order: bool,
+    /// Put every memory in one, each at a fixed base, with its bounds checked (for engines with
+    /// one memory, or more than 100 memories). Refused with the reason where behaviour would change.
+    #[arg(long)]
+    merge_memories: bool,
     /// Print the wall time of every stage to stderr.
     #[arg(long)]
     timings: bool,
@@ -124,6 +128,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         keep_unused: args.keep_unused,
         keep_order: args.keep_order,
         source_maps,
+        merge_memories: args.merge_memories,
     };
     // A binary file is written while it is validated and renamed into
     // place once it is valid; text and standard output are written after.

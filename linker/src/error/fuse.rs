@@ -30,6 +30,22 @@ pub enum FuseError {
     /// Custom sections that describe linking weld does not do.
     #[error("{}", .0.iter().map(|(f, s)| format!("{f}: custom section `{s}`: relocatable/dynamic-linking metadata is not supported by fuse")).collect::<Vec<_>>().join("; "))]
     Unsupported(Vec<(String, String)>),
+    /// `--merge-memories` cannot keep the inputs' behaviour.
+    #[error(transparent)]
+    MergeMemories(Box<Problem>),
+    /// The fused module would have more memories or tables than engines
+    /// accept.
+    #[error("the fused module would have {count} {what}, past the limit of {limit} that engines accept{hint}")]
+    TooMany {
+        /// `memories` or `tables`.
+        what: &'static str,
+        /// How many.
+        count: usize,
+        /// The limit.
+        limit: usize,
+        /// What to do instead.
+        hint: &'static str,
+    },
     /// An input is malformed in a way the survey does not check.
     #[error(transparent)]
     Malformed(Box<Problem>),
@@ -106,6 +122,11 @@ impl FuseError {
             weld_format::rewrite::RewriteError::Invalid(e) => FuseError::InvalidInput(Box::new(
                 Problem::parse(input, Some(item.into()), e).because("invalid"),
             )),
+            weld_format::rewrite::RewriteError::Merge(why) => FuseError::MergeMemories(Box::new(Problem::new(
+                input,
+                item,
+                format!("--merge-memories: {why}"),
+            ))),
             other => {
                 let mut p = Problem::new(input, item, other.to_string());
                 p.source = Some(Box::new(other));

@@ -173,6 +173,7 @@ pub(crate) fn link_group(
             keep_unused: false,
             keep_order: false,
         },
+        merge_memories: false,
     };
     let (fused, _) = run_stages(&cx, order, &stages, None)?;
     Ok(fused)

@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 use wasmparser::FuncValidatorAllocations;
-use weld_format::rewrite::{rewrite_checked, FuncRef, Identity, Shift, TableUse, Wanted};
+use weld_format::rewrite::{rewrite_checked, FuncRef, Identity, MergedMemories, Shift, TableUse, Wanted};
 use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, InputId};
 
@@ -198,11 +198,16 @@ pub fn rewrite_chunk(
         let mut remap = plan.maps[ki].remap();
         let ty = m.func_types[(m.imported.funcs + d) as usize].0;
         let mut validator = checks.and_then(|c| c[ki].validator(d, ty, std::mem::take(&mut allocs)));
+        let merge = plan.merged.as_ref().map(|l| MergedMemories {
+            places: &l.places,
+            params: params(m, ty),
+        });
         let wanted = Wanted {
             refs: with_refs.then_some(&mut chunk.refs),
             validator: validator.as_mut(),
             tables: with_refs.then_some(&mut chunk.tables),
             shifts: with_shifts.then_some(&mut chunk.shifts),
+            merge,
         };
         rewrite_checked(&mut remap, &identities[ki], body, &mut chunk.bytes, wanted).map_err(|e| {
             let index = m.imported.funcs + d;
@@ -219,6 +224,15 @@ pub fn rewrite_chunk(
         });
     }
     Ok(chunk)
+}
+
+/// The parameter count of type `ty` of module `m` (0 if it is not a
+/// function type: the validator reports that).
+fn params(m: &ModuleSurvey<'_>, ty: u32) -> u32 {
+    match m.types.get(ty as usize).map(|t| &t.composite_type.inner) {
+        Some(wasmparser::CompositeInnerType::Func(f)) => f.params().len() as u32,
+        _ => 0,
+    }
 }
 
 /// What [`rewrite_chunk`] lists besides the bodies.

@@ -123,7 +123,10 @@ impl<'a> MergedNames<'a> {
             .map(|(i, &f)| if (i as u32) < m.imported.funcs { SKIP } else { f })
             .collect();
         let tables = nameable(&maps.tables, m.imported.tables, out_imports[Space::Table]);
-        let memories = nameable(&maps.memories, m.imported.memories, out_imports[Space::Memory]);
+        let mut memories = nameable(&maps.memories, m.imported.memories, out_imports[Space::Memory]);
+        for x in memories.iter_mut().filter(|x| **x != SKIP) {
+            *x = plan.memory(*x);
+        }
         let globals = nameable(&maps.globals, m.imported.globals, out_imports[Space::Global]);
         let tags = nameable(&maps.tags, m.imported.tags, out_imports[Space::Tag]);
         let types = raw(&maps.types);

@@ -21,7 +21,7 @@ use wasm_encoder::{
     ExportSection, FunctionSection, GlobalSection, ImportSection, MemorySection, Module, StartSection,
     TableSection, TagKind, TagSection, TagType,
 };
-use wasmparser::{DataKind, ElementItems, ElementKind, TableInit};
+use wasmparser::{DataKind, ElementItems, ElementKind, ExternalKind, TableInit};
 use weld_format::rewrite::RewriteError;
 
 use rayon::prelude::*;
@@ -496,7 +496,10 @@ fn head_to_start(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Module, FuseErr
         head.section(&tables);
     }
     let mut memories = MemorySection::new();
-    for &(k, d) in &plan.memories {
+    if let Some(merged) = &plan.merged {
+        memories.memory(merged.ty);
+    }
+    for &(k, d) in plan.memories.iter().filter(|_| plan.merged.is_none()) {
         let mut remap = plan.maps[k.as_usize()].remap();
         let ty = remap
             .memory_type(modules[k.as_usize()].memories[d as usize])
@@ -551,7 +554,11 @@ fn head_to_start(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Module, FuseErr
     };
     let mut exports = ExportSection::new();
     for e in &plan.exports {
-        exports.export(&e.name, ExportKind::from(e.kind), e.index);
+        let index = match e.kind {
+            ExternalKind::Memory => plan.memory(e.index),
+            _ => e.index,
+        };
+        exports.export(&e.name, ExportKind::from(e.kind), index);
     }
     if let (Some(name), Some(f)) = (&plan.start_export, start) {
         exports.export(name, ExportKind::Func, f);
@@ -574,15 +581,17 @@ fn data_headers(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Vec<Vec<u8>>, u
     for (out, run) in plan.data_runs.iter().enumerate() {
         let mut h = Vec::new();
         if let Some(run) = run {
-            if run.memory == 0 {
+            let memory = plan.memory(run.memory);
+            if memory == 0 {
                 h.push(0);
             } else {
                 h.push(2);
-                run.memory.encode(&mut h);
+                memory.encode(&mut h);
             }
+            let start = run.start + plan.memory_base(run.memory);
             let offset = match run.memory64 {
-                true => ConstExpr::i64_const(run.start as i64),
-                false => ConstExpr::i32_const(run.start as u32 as i32),
+                true => ConstExpr::i64_const(start as i64),
+                false => ConstExpr::i32_const(start as u32 as i32),
             };
             offset.encode(&mut h);
             u32::try_from(run.len)
@@ -604,12 +613,13 @@ fn data_headers(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Vec<Vec<u8>>, u
                     let at = offset_expr.get_binary_reader().original_position();
                     FuseError::malformed(files[k], format!("data {}", seg.index), at, "memory out of range")
                 })?;
-                let off = const_expr(cx, plan, k, offset_expr)?;
-                if mem.0 == 0 {
+                let off = rebased_offset(cx, plan, k, mem.0, offset_expr)?;
+                let memory = plan.memory(mem.0);
+                if memory == 0 {
                     h.push(0);
                 } else {
                     h.push(2);
-                    mem.0.encode(&mut h);
+                    memory.encode(&mut h);
                 }
                 off.encode(&mut h);
             }
@@ -905,10 +915,11 @@ fn start_body(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, steps: &[StartStep]) -> Resu
                     continue;
                 };
                 let mut remap = plan.maps[k].remap();
-                let off = const_expr(cx, plan, k, offset_expr)?;
                 let mem = remap
                     .memory_index(*memory_index)
                     .map_err(|x| malformed(files[k], "data", x.into()))?;
+                let off = rebased_offset(cx, plan, k, mem, offset_expr)?;
+                let mem = plan.memory(mem);
                 const_expr_body(&off, &mut code);
                 wasm_encoder::Instruction::I32Const(0).encode(&mut code);
                 wasm_encoder::Instruction::I32Const(d.data.len() as i32).encode(&mut code);
@@ -928,6 +939,25 @@ fn start_body(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, steps: &[StartStep]) -> Resu
     body.extend_from_slice(&code);
     body.push(0x0b);
     Ok(body)
+}
+
+/// A data segment's offset in output memory `mem` (as the maps number
+/// memories), moved by the memory's base once memories are merged (the
+/// plan checked it is then a constant).
+fn rebased_offset(
+    cx: &FuseCx<'_, '_>,
+    plan: &Plan<'_>,
+    k: usize,
+    mem: u32,
+    expr: &wasmparser::ConstExpr<'_>,
+) -> Result<ConstExpr, FuseError> {
+    if plan.merged.is_none() {
+        return const_expr(cx, plan, k, expr);
+    }
+    let at = crate::fuse::plan::coalesce_data::offset(cx, plan, k, expr).ok_or(FuseError::Inconsistent {
+        what: "a merged memory's data segment has no constant offset",
+    })?;
+    Ok(ConstExpr::i32_const((at + plan.memory_base(mem)) as u32 as i32))
 }
 
 /// The instructions of a constant expression, without its `end`.

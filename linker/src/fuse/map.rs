@@ -105,6 +105,9 @@ pub struct InputMap {
     pub tables: Vec<u32>,
     /// Memories.
     pub memories: Vec<u32>,
+    /// With `--merge-memories`: where each memory starts in the merged one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub memory_bases: Vec<u64>,
     /// Globals.
     pub globals: Vec<u32>,
     /// Tags.
@@ -145,6 +148,7 @@ impl InputMap {
                 .collect(),
             tables: tables.iter().map(|x| x.raw()).collect(),
             memories: memories.iter().map(|x| x.raw()).collect(),
+            memory_bases: Vec::new(),
             globals: globals.iter().map(|x| x.raw()).collect(),
             tags: tags.iter().map(|x| x.raw()).collect(),
             elems: elems.iter().map(|x| x.raw()).collect(),
@@ -211,7 +215,14 @@ pub(crate) fn link_map(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, keep_order: bool, o
             .maps
             .iter()
             .zip(names)
-            .map(|(m, n)| InputMap::new(n, m))
+            .map(|(m, n)| {
+                let mut im = InputMap::new(n, m);
+                if plan.merged.is_some() {
+                    im.memory_bases = im.memories.iter().map(|&x| plan.memory_base(x)).collect();
+                    im.memories.iter_mut().for_each(|x| *x = plan.memory(*x));
+                }
+                im
+            })
             .collect(),
         // A fold into a function removed after is a removal (listed there).
         folded: plan

@@ -79,6 +79,10 @@ pub struct FuseOptions {
     pub keep_order: bool,
     /// Source maps: the inputs', and the output's.
     pub source_maps: SourceMapOptions,
+    /// Merge every memory into one, each at a fixed base, where that keeps
+    /// the inputs' behaviour (refused with the reason otherwise; see
+    /// DESIGN §3).
+    pub merge_memories: bool,
 }
 
 impl Default for FuseOptions {
@@ -94,6 +98,7 @@ impl Default for FuseOptions {
             keep_unused: false,
             keep_order: false,
             source_maps: SourceMapOptions::default(),
+            merge_memories: false,
         }
     }
 }
@@ -210,6 +215,7 @@ fn fuse_staged(
             keep_unused: opts.keep_unused,
             keep_order: opts.keep_order,
         },
+        merge_memories: opts.merge_memories,
     };
     let (mut fused, staged) = run_stages(&cx, order, &stages, out).map_err(Error::from)?;
     clock.laps.append(&mut fused.timings);
@@ -218,6 +224,34 @@ fn fuse_staged(
 }
 
 /// Wall time per stage.
+/// The output has no more memories and tables than engines accept.
+fn limits(plan: &Plan<'_>) -> Result<(), FuseError> {
+    use crate::limits::{MAX_MEMORIES, MAX_TABLES};
+    use weld_format::Space;
+    let memories = match plan.merged {
+        Some(_) => 1,
+        None => plan.n_imports[Space::Memory] as usize + plan.memories.len(),
+    };
+    let tables = plan.n_imports[Space::Table] as usize + plan.tables.len();
+    if memories > MAX_MEMORIES {
+        return Err(FuseError::TooMany {
+            what: "memories",
+            count: memories,
+            limit: MAX_MEMORIES,
+            hint: " (--merge-memories puts them in one)",
+        });
+    }
+    if tables > MAX_TABLES {
+        return Err(FuseError::TooMany {
+            what: "tables",
+            count: tables,
+            limit: MAX_TABLES,
+            hint: "",
+        });
+    }
+    Ok(())
+}
+
 #[derive(Debug)]
 pub(crate) struct Clock {
     at: std::time::Instant,
@@ -259,6 +293,8 @@ pub(crate) struct Stages {
     pub validate_output: bool,
     /// Dead-function removal and ordering.
     pub reach: ReachOptions,
+    /// Merge the memories (`--merge-memories`).
+    pub merge_memories: bool,
 }
 
 /// The stages after resolution, shared by `fuse` and `link`: plan, fold,
@@ -297,6 +333,10 @@ pub(crate) fn run_stages(
     let mut plan = plan?;
     let outside = outside?.unwrap_or_default();
     let checks = checks.as_deref();
+    if stages.merge_memories {
+        plan.merged = plan::merge_memories::merge_memories(cx, &plan)?;
+    }
+    limits(&plan)?;
     clock.lap("plan+check");
 
     // Fold identical functions: bodies are rewritten once, in parallel, and
@@ -332,7 +372,9 @@ pub(crate) fn run_stages(
         || {
             rayon::join(
                 || -> Result<(), FuseError> {
-                    if stages.validate_output {
+                    // Merged memories change code beyond its indices: the
+                    // output is validated whole.
+                    if stages.validate_output || plan.merged.is_some() {
                         validate(&bytes)?;
                     } else if stages.validate {
                         // The bodies were validated in their inputs; the

@@ -108,6 +108,7 @@ impl<'a> Plan<'a> {
             body_order: None,
             removed: 0,
             emptied: 0,
+            merged: None,
         };
 
         // Active data segments of one memory that touch (or nearly) become

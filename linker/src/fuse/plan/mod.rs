@@ -24,6 +24,7 @@ pub(crate) mod coalesce_data;
 pub(crate) mod exports;
 pub(crate) mod imports;
 pub(crate) mod layout;
+pub(crate) mod merge_memories;
 pub(crate) mod start;
 
 use std::borrow::Cow;
@@ -256,6 +257,9 @@ pub struct Plan<'a> {
     pub removed: usize,
     /// How many bodies it replaced by `unreachable`.
     pub emptied: usize,
+    /// With `--merge-memories`: where each memory lives in the one
+    /// memory written (the maps keep the numbering before merging).
+    pub merged: Option<merge_memories::MergedLayout>,
 }
 
 /// Options that shape the plan.
@@ -287,6 +291,24 @@ pub struct Selected {
 }
 
 impl<'a> Plan<'a> {
+    /// Output memory `m` (as the maps number memories) as written: 0 once
+    /// memories are merged.
+    pub fn memory(&self, m: u32) -> u32 {
+        match self.merged {
+            Some(_) => 0,
+            None => m,
+        }
+    }
+
+    /// The base of output memory `m` in the memory written (0 unless
+    /// memories are merged).
+    pub fn memory_base(&self, m: u32) -> u64 {
+        self.merged
+            .as_ref()
+            .and_then(|l| l.places.get(m as usize))
+            .map_or(0, |p| p.base)
+    }
+
     /// The output type of defined function `d` of input `k` (`m` is its
     /// survey), or `u32::MAX` when the input's type index has no mapping.
     pub fn defined_func_type(&self, m: &weld_format::survey::ModuleSurvey<'_>, k: InputId, d: u32) -> u32 {

@@ -1,0 +1,440 @@
+//! Stage 6 (bytes part), **merged memories**: what the body rewriter
+//! writes for a memory operator once the output's memories are one.
+//!
+//! Each memory of the output before merging has a [`MemPlace`]: the
+//! address where its bytes start in the merged memory, and how its bounds
+//! are kept. Every access keeps the trap of the memory it named:
+//! - a [`Bound::Fixed`] memory (one that never grows) is checked against
+//!   its own size before the access, with the operands above the address
+//!   parked in scratch locals for the check, then moved by its base
+//!   (`memarg.offset` + base);
+//! - the [`Bound::Last`] memory, the only one that may grow, ends where the
+//!   merged memory ends, so the engine's own bounds check is exactly its
+//!   own and moving the offset by the base is enough: with the offset
+//!   added in the immediate, the effective address is computed without
+//!   wrapping, as the engine computes it.
+//! A failed check, or an access that can never be in bounds (offset past
+//! the memory), traps as an out-of-bounds access, with a load past any
+//! 32-bit memory. `memory.size`, `memory.grow`, `memory.fill`,
+//! `memory.copy` and `memory.init` are written out in terms of the merged
+//! memory. Cost: one decode of each body up front, for the scratch locals
+//! it needs ([`needs`]).
+
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{BlockType, Encode, Instruction};
+use wasmparser::{FunctionBody, MemArg, MemArgTarget, Operator, ValType};
+
+use crate::rewrite::RewriteError;
+
+/// How one memory's accesses keep their bounds in the merged memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// A memory that keeps its initial size: accesses are checked against
+    /// `bytes`. `growable` says its type would let it grow, so a
+    /// `memory.grow` of it that would have succeeded cannot be kept (an
+    /// error).
+    Fixed {
+        /// Its size in bytes.
+        bytes: u64,
+        /// Its maximum is above its minimum.
+        growable: bool,
+    },
+    /// The last memory, which ends where the merged memory ends and grows
+    /// with it.
+    Last,
+}
+
+/// Where one memory of the output (before merging) lives in the merged
+/// memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemPlace {
+    /// The address of its first byte (a multiple of the page size).
+    pub base: u64,
+    /// How its bounds are kept.
+    pub bound: Bound,
+}
+
+/// What the rewriter needs to merge memories in one body.
+#[derive(Debug, Clone, Copy)]
+pub struct MergedMemories<'m> {
+    /// Per output memory (as the remap numbers them before merging).
+    pub places: &'m [MemPlace],
+    /// The body's function's parameter count (scratch locals go after its
+    /// own locals).
+    pub params: u32,
+}
+
+/// The operands above the address of each memory access, deepest first,
+/// with its memarg; `None` for an operator that is not a memory access.
+/// Listed one by one, so a new access operator is refused rather than
+/// guessed.
+pub(crate) fn access<'o>(op: &'o mut Operator<'_>) -> Option<(&'o mut MemArg, &'static [ValType])> {
+    use Operator::*;
+    use ValType::{F32, F64, I32, I64, V128};
+    macro_rules! shapes {
+        ($($tys:expr => $($name:ident)|+;)*) => {
+            match op {
+                $($($name { memarg, .. })|+ => Some((memarg, $tys)),)*
+                _ => None,
+            }
+        };
+    }
+    shapes! {
+        &[] => I32Load | I64Load | F32Load | F64Load | I32Load8S | I32Load8U | I32Load16S
+            | I32Load16U | I64Load8S | I64Load8U | I64Load16S | I64Load16U | I64Load32S
+            | I64Load32U | I32AtomicLoad | I64AtomicLoad | I32AtomicLoad8U | I32AtomicLoad16U
+            | I64AtomicLoad8U | I64AtomicLoad16U | I64AtomicLoad32U | V128Load | V128Load8x8S
+            | V128Load8x8U | V128Load16x4S | V128Load16x4U | V128Load32x2S | V128Load32x2U
+            | V128Load8Splat | V128Load16Splat | V128Load32Splat | V128Load64Splat
+            | V128Load32Zero | V128Load64Zero;
+        &[I32] => I32Store | I32Store8 | I32Store16 | I32AtomicStore | I32AtomicStore8
+            | I32AtomicStore16 | MemoryAtomicNotify | I32AtomicRmwAdd | I32AtomicRmw8AddU
+            | I32AtomicRmw16AddU | I32AtomicRmwSub | I32AtomicRmw8SubU | I32AtomicRmw16SubU
+            | I32AtomicRmwAnd | I32AtomicRmw8AndU | I32AtomicRmw16AndU | I32AtomicRmwOr
+            | I32AtomicRmw8OrU | I32AtomicRmw16OrU | I32AtomicRmwXor | I32AtomicRmw8XorU
+            | I32AtomicRmw16XorU | I32AtomicRmwXchg | I32AtomicRmw8XchgU | I32AtomicRmw16XchgU;
+        &[I64] => I64Store | I64Store8 | I64Store16 | I64Store32 | I64AtomicStore
+            | I64AtomicStore8 | I64AtomicStore16 | I64AtomicStore32 | I64AtomicRmwAdd
+            | I64AtomicRmw8AddU | I64AtomicRmw16AddU | I64AtomicRmw32AddU | I64AtomicRmwSub
+            | I64AtomicRmw8SubU | I64AtomicRmw16SubU | I64AtomicRmw32SubU | I64AtomicRmwAnd
+            | I64AtomicRmw8AndU | I64AtomicRmw16AndU | I64AtomicRmw32AndU | I64AtomicRmwOr
+            | I64AtomicRmw8OrU | I64AtomicRmw16OrU | I64AtomicRmw32OrU | I64AtomicRmwXor
+            | I64AtomicRmw8XorU | I64AtomicRmw16XorU | I64AtomicRmw32XorU | I64AtomicRmwXchg
+            | I64AtomicRmw8XchgU | I64AtomicRmw16XchgU | I64AtomicRmw32XchgU;
+        &[F32] => F32Store;
+        &[F64] => F64Store;
+        &[V128] => V128Store | V128Load8Lane | V128Load16Lane | V128Load32Lane | V128Load64Lane
+            | V128Store8Lane | V128Store16Lane | V128Store32Lane | V128Store64Lane;
+        &[I32, I32] => I32AtomicRmwCmpxchg | I32AtomicRmw8CmpxchgU | I32AtomicRmw16CmpxchgU;
+        &[I64, I64] => I64AtomicRmwCmpxchg | I64AtomicRmw8CmpxchgU | I64AtomicRmw16CmpxchgU
+            | I64AtomicRmw32CmpxchgU | MemoryAtomicWait64;
+        &[I32, I64] => MemoryAtomicWait32;
+    }
+}
+
+/// The scratch locals a body needs: which kinds of values its memory
+/// operators park.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    i32: bool,
+    i64: bool,
+    f32: bool,
+    f64: bool,
+    v128: bool,
+}
+
+/// What scratch locals `body` needs, from one decode of its operators.
+pub(crate) fn needs(body: &FunctionBody<'_>) -> Result<Needs, RewriteError> {
+    let mut n = Needs::default();
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        let mut op = ops.read()?;
+        if let Some((_, above)) = access(&mut op) {
+            n.i32 = true;
+            for t in above {
+                match t {
+                    ValType::I64 => n.i64 = true,
+                    ValType::F32 => n.f32 = true,
+                    ValType::F64 => n.f64 = true,
+                    ValType::V128 => n.v128 = true,
+                    _ => {}
+                }
+            }
+        } else if matches!(
+            op,
+            Operator::MemoryGrow { .. }
+                | Operator::MemoryFill { .. }
+                | Operator::MemoryCopy { .. }
+                | Operator::MemoryInit { .. }
+        ) {
+            n.i32 = true;
+        }
+    }
+    Ok(n)
+}
+
+/// The scratch locals of one body: three `i32`, then as needed two `i64`,
+/// an `f32`, an `f64` and a `v128`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Scratch {
+    first: u32,
+    i64: u32,
+    f32: u32,
+    f64: u32,
+    v128: u32,
+}
+
+impl Scratch {
+    /// The local declarations to append for `needs`, and where each kind
+    /// lives, the first scratch local being `first`.
+    pub(crate) fn declare(needs: Needs, first: u32) -> (Scratch, Vec<(u32, ValType)>) {
+        let mut decls = Vec::new();
+        let mut next = first;
+        let mut add = |n: u32, ty: ValType, want: bool| {
+            let at = next;
+            if want {
+                decls.push((n, ty));
+                next += n;
+            }
+            at
+        };
+        let any = needs.i32 || needs.i64 || needs.f32 || needs.f64 || needs.v128;
+        let first = add(3, ValType::I32, any);
+        let s = Scratch {
+            first,
+            i64: add(2, ValType::I64, needs.i64),
+            f32: add(1, ValType::F32, needs.f32),
+            f64: add(1, ValType::F64, needs.f64),
+            v128: add(1, ValType::V128, needs.v128),
+        };
+        (s, decls)
+    }
+
+    /// The local holding the `nth` parked value of type `ty`.
+    fn value(&self, ty: ValType, nth: u32) -> u32 {
+        match ty {
+            ValType::I64 => self.i64 + nth,
+            ValType::F32 => self.f32,
+            ValType::F64 => self.f64,
+            ValType::V128 => self.v128,
+            _ => self.first + 1 + nth,
+        }
+    }
+}
+
+/// Traps as an out-of-bounds access does (the same trap as the access it
+/// stands for): a load at an address past any 32-bit memory. The stack is
+/// polymorphic after it.
+fn out_of_bounds(out: &mut Vec<u8>) {
+    let past = wasm_encoder::MemArg {
+        offset: u32::MAX as u64,
+        align: 0,
+        target: wasm_encoder::MemArgTarget::Memory(0),
+        ordering: None,
+    };
+    put(
+        out,
+        &[
+            Instruction::I32Const(-1),
+            Instruction::I32Load8U(past),
+            Instruction::Drop,
+            Instruction::Unreachable,
+        ],
+    );
+}
+
+fn put(out: &mut Vec<u8>, ins: &[Instruction<'_>]) {
+    for i in ins {
+        i.encode(out);
+    }
+}
+
+const PAGE: u64 = 65536;
+
+/// The merged memory's size in bytes, less `base`: the last memory's
+/// current size (an `i64` on the stack).
+fn limit(place: &MemPlace, out: &mut Vec<u8>) {
+    match place.bound {
+        Bound::Fixed { bytes, .. } => put(out, &[Instruction::I64Const(bytes as i64)]),
+        Bound::Last => put(
+            out,
+            &[
+                Instruction::MemorySize(0),
+                Instruction::I64ExtendI32U,
+                Instruction::I64Const(16),
+                Instruction::I64Shl,
+                Instruction::I64Const(place.base as i64),
+                Instruction::I64Sub,
+            ],
+        ),
+    }
+}
+
+/// Traps unless `[local at, at + local len)` lies in `place`'s memory.
+fn check_range(at: u32, len: u32, place: &MemPlace, out: &mut Vec<u8>) {
+    put(
+        out,
+        &[
+            Instruction::LocalGet(at),
+            Instruction::I64ExtendI32U,
+            Instruction::LocalGet(len),
+            Instruction::I64ExtendI32U,
+            Instruction::I64Add,
+        ],
+    );
+    limit(place, out);
+    put(out, &[Instruction::I64GtU, Instruction::If(BlockType::Empty)]);
+    out_of_bounds(out);
+    put(out, &[Instruction::End]);
+}
+
+/// Pushes local `at` moved by `place`'s base.
+fn rebased(at: u32, place: &MemPlace, out: &mut Vec<u8>) {
+    put(out, &[Instruction::LocalGet(at)]);
+    if place.base != 0 {
+        put(out, &[Instruction::I32Const(place.base as u32 as i32), Instruction::I32Add]);
+    }
+}
+
+fn unsupported(what: &str) -> RewriteError {
+    RewriteError::Merge(format!("{what} cannot be kept once memories are merged"))
+}
+
+/// Writes what stands for memory operator `op` (input numbering) in the
+/// merged memory. `memory` maps an input memory index to the output's
+/// (before merging), `data` an input data segment index to the output's.
+pub(crate) fn write<R: Reencode<Error = crate::rewrite::OutOfRange>>(
+    mut op: Operator<'_>,
+    remap: &mut R,
+    merged: &MergedMemories<'_>,
+    scratch: &Scratch,
+    out: &mut Vec<u8>,
+) -> Result<(), RewriteError> {
+    let place = |remap: &mut R, mem: u32| -> Result<MemPlace, RewriteError> {
+        let m = remap.memory_index(mem)?;
+        merged.places.get(m as usize).copied().ok_or_else(|| {
+            RewriteError::OutOfRange(crate::rewrite::OutOfRange {
+                space: "memory",
+                index: mem,
+            })
+        })
+    };
+    if let Some((memarg, above)) = access(&mut op) {
+        let MemArgTarget::Memory(mem) = memarg.target else {
+            // An access to a GC array's payload: no linear memory.
+            remap.instruction(op)?.encode(out);
+            return Ok(());
+        };
+        let p = place(remap, mem)?;
+        let size = 1u64 << memarg.max_align;
+        let offset = memarg.offset.saturating_add(p.base);
+        let check = match p.bound {
+            Bound::Last => None,
+            Bound::Fixed { bytes, .. } => Some(bytes as i128 - memarg.offset as i128 - size as i128),
+        };
+        // Never in bounds: the access traps wherever its address is.
+        if offset > u32::MAX as u64 || check.is_some_and(|c| c < 0) {
+            out_of_bounds(out);
+            return Ok(());
+        }
+        if let Some(max) = check.filter(|&c| c < u32::MAX as i128) {
+            for (nth, ty) in above.iter().enumerate().rev() {
+                let nth = above[..nth].iter().filter(|t| *t == ty).count() as u32;
+                put(out, &[Instruction::LocalSet(scratch.value(*ty, nth))]);
+            }
+            let a = scratch.first;
+            put(
+                out,
+                &[
+                    Instruction::LocalTee(a),
+                    Instruction::I32Const(max as u32 as i32),
+                    Instruction::I32GtU,
+                    Instruction::If(BlockType::Empty),
+                ],
+            );
+            out_of_bounds(out);
+            put(out, &[Instruction::End, Instruction::LocalGet(a)]);
+            for (nth, ty) in above.iter().enumerate() {
+                let nth = above[..nth].iter().filter(|t| *t == ty).count() as u32;
+                put(out, &[Instruction::LocalGet(scratch.value(*ty, nth))]);
+            }
+        }
+        memarg.target = MemArgTarget::Memory(0);
+        memarg.offset = offset;
+        let ins = RoundtripReencoder
+            .instruction(op)
+            .map_err(|e| RewriteError::Encode(e.to_string()))?;
+        ins.encode(out);
+        return Ok(());
+    }
+    let (d, x, n) = (scratch.first, scratch.first + 1, scratch.first + 2);
+    match op {
+        Operator::MemorySize { mem } => {
+            let p = place(remap, mem)?;
+            match p.bound {
+                Bound::Fixed { bytes, .. } => put(out, &[Instruction::I32Const((bytes / PAGE) as i32)]),
+                Bound::Last => put(
+                    out,
+                    &[
+                        Instruction::MemorySize(0),
+                        Instruction::I32Const((p.base / PAGE) as i32),
+                        Instruction::I32Sub,
+                    ],
+                ),
+            }
+        }
+        Operator::MemoryGrow { mem } => {
+            let p = place(remap, mem)?;
+            match p.bound {
+                Bound::Fixed { growable: true, .. } => {
+                    return Err(unsupported(&format!(
+                        "memory.grow of memory {mem}, which may grow but is not the last memory,"
+                    )))
+                }
+                // At its maximum already: growing by 0 gives its size,
+                // anything else fails.
+                Bound::Fixed { bytes, .. } => put(
+                    out,
+                    &[
+                        Instruction::If(BlockType::Result(wasm_encoder::ValType::I32)),
+                        Instruction::I32Const(-1),
+                        Instruction::Else,
+                        Instruction::I32Const((bytes / PAGE) as i32),
+                        Instruction::End,
+                    ],
+                ),
+                Bound::Last => put(
+                    out,
+                    &[
+                        Instruction::MemoryGrow(0),
+                        Instruction::LocalTee(d),
+                        Instruction::I32Const(-1),
+                        Instruction::I32Eq,
+                        Instruction::If(BlockType::Result(wasm_encoder::ValType::I32)),
+                        Instruction::I32Const(-1),
+                        Instruction::Else,
+                        Instruction::LocalGet(d),
+                        Instruction::I32Const((p.base / PAGE) as i32),
+                        Instruction::I32Sub,
+                        Instruction::End,
+                    ],
+                ),
+            }
+        }
+        Operator::MemoryFill { mem } | Operator::MemoryInit { mem, .. } => {
+            let p = place(remap, mem)?;
+            put(out, &[Instruction::LocalSet(n), Instruction::LocalSet(x), Instruction::LocalSet(d)]);
+            check_range(d, n, &p, out);
+            rebased(d, &p, out);
+            put(out, &[Instruction::LocalGet(x), Instruction::LocalGet(n)]);
+            match op {
+                Operator::MemoryInit { data_index, .. } => put(
+                    out,
+                    &[Instruction::MemoryInit {
+                        mem: 0,
+                        data_index: remap.data_index(data_index)?,
+                    }],
+                ),
+                _ => put(out, &[Instruction::MemoryFill(0)]),
+            }
+        }
+        Operator::MemoryCopy { dst_mem, src_mem } => {
+            let (pd, ps) = (place(remap, dst_mem)?, place(remap, src_mem)?);
+            put(out, &[Instruction::LocalSet(n), Instruction::LocalSet(x), Instruction::LocalSet(d)]);
+            check_range(d, n, &pd, out);
+            check_range(x, n, &ps, out);
+            rebased(d, &pd, out);
+            rebased(x, &ps, out);
+            put(
+                out,
+                &[
+                    Instruction::LocalGet(n),
+                    Instruction::MemoryCopy { src_mem: 0, dst_mem: 0 },
+                ],
+            );
+        }
+        Operator::MemoryDiscard { .. } => return Err(unsupported("memory.discard")),
+        _ => return Err(unsupported("a memory operator of a proposal weld does not merge")),
+    }
+    Ok(())
+}
