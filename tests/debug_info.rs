@@ -2058,3 +2058,119 @@ fn source_map_for_no_input_is_an_error() {
     );
     assert!(!out.exists(), "nothing written");
 }
+
+// ---------------------------------------------------------------------------
+// `--merge-memories`: code moves by more than its indices, data by a base.
+
+/// Each function's line rows (file, line, column, end), in address order,
+/// by defined function index; and how many rows lie at no operator
+/// boundary of their body.
+/// A row without its address: file, line, column, end of sequence.
+type RowText = (u32, u64, u64, bool);
+
+fn rows_by_func(w: &Wasm<'_>, paths: &mut Paths) -> (Vec<Vec<RowText>>, usize) {
+    let mut out = vec![Vec::new(); w.bodies.len()];
+    let starts: Vec<HashSet<u64>> = (0..w.bodies.len())
+        .map(|d| w.ops(d).into_iter().collect())
+        .collect();
+    let mut off_boundary = 0;
+    for r in line_rows(w, paths) {
+        if r.lone || r.addr == TOMBSTONE {
+            continue;
+        }
+        let Some(d) = w.func_at(r.addr, r.end) else {
+            continue;
+        };
+        if !r.end && !starts[d].contains(&r.addr) {
+            off_boundary += 1;
+        }
+        out[d].push((r.file, r.line, r.col, r.end));
+    }
+    (out, off_boundary)
+}
+
+/// Every variable's data address (`DW_OP_addr`, or `DW_OP_addrx` through
+/// `.debug_addr`), by (unit, name).
+fn data_addresses(w: &Wasm<'_>) -> HashMap<(String, String), u64> {
+    let dw = w.dwarf();
+    let mut out = HashMap::new();
+    let mut units = dw.units();
+    while let Some(h) = units.next().unwrap() {
+        let unit = dw.unit(h).unwrap();
+        let uname = unit
+            .name
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut cur = unit.entries();
+        while let Some(e) = cur.next_dfs().unwrap() {
+            if e.tag() != gimli::DW_TAG_variable {
+                continue;
+            }
+            let Some(gimli::AttributeValue::Exprloc(x)) = e.attr_value(gimli::DW_AT_location) else {
+                continue;
+            };
+            let mut ops = x.operations(unit.encoding());
+            while let Ok(Some(op)) = ops.next() {
+                let a = match op {
+                    gimli::Operation::Address { address } => address,
+                    gimli::Operation::AddressIndex { index } => dw.address(&unit, index).unwrap(),
+                    _ => continue,
+                };
+                out.insert((uname.clone(), die_name(&dw, &unit, e)), a);
+            }
+        }
+    }
+    out
+}
+
+/// The DWARF sets fused with every memory merged into one: each function
+/// has the line rows it has without merging (checked against the inputs by
+/// the tests above), each at an instruction of its body; every global
+/// variable's address moved by its input's base; nothing new for
+/// llvm-dwarfdump --verify. (tests/runtime/tests/merge_memories.rs runs
+/// merged modules against their inputs.)
+#[test]
+fn merged_memories_keep_line_tables_and_move_data_addresses() {
+    for set in ["fuse-dwarf5", "fuse-dwarf4"] {
+        let Some(plain) = fuse_set(set) else { return };
+        let files: Vec<PathBuf> = plain.inputs.iter().map(|i| i.path.clone()).collect();
+        // One memory may stay exported (the others' exports are dropped).
+        let keep = "--exports=memory,run,a_mix,a_stack,b_poly,b_window";
+        let merged = fuse(set, &files, &["--merge-memories", keep]);
+        let mut paths = Paths::default();
+        let (want, plain_off) = rows_by_func(&Wasm::new(&plain.out), &mut paths);
+        let (got, off) = rows_by_func(&Wasm::new(&merged.out), &mut paths);
+        assert_eq!(want.len(), got.len(), "{set}: function count");
+        let rows: usize = got.iter().map(Vec::len).sum();
+        assert!(rows > 0, "{set}: no rows");
+        for (d, (w, g)) in want.iter().zip(&got).enumerate() {
+            assert_eq!(w, g, "{set}: rows of function {d}");
+        }
+        assert_eq!(
+            off, plain_off,
+            "{set}: rows at no instruction boundary, merged vs not"
+        );
+
+        // Data addresses: each input's moved by its memory's base.
+        let mut moved = 0;
+        let out = data_addresses(&Wasm::new(&merged.out));
+        for input in &merged.inputs {
+            let base = map_input(&merged.map, &input.name)["memory_bases"][0]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{set}: no memory base for {}", input.name));
+            for (key, a) in data_addresses(&Wasm::new(&input.bytes)) {
+                assert_eq!(
+                    out.get(&key),
+                    Some(&(a + base)),
+                    "{set}: {key:?} at {a:#x}, base {base:#x}"
+                );
+                moved += usize::from(base != 0);
+            }
+        }
+        assert!(moved > 0, "{set}: no variable of an input with a non-zero base");
+        eprintln!("{set}: {rows} rows per function as without merging; {moved} data addresses moved");
+        if let Some(tool) = dwarfdump() {
+            assert_verify(&tool, &merged);
+        }
+    }
+}

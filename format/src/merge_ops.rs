@@ -13,6 +13,7 @@
 //!   own and moving the offset by the base is enough: with the offset
 //!   added in the immediate, the effective address is computed without
 //!   wrapping, as the engine computes it.
+//!
 //! A failed check, or an access that can never be in bounds (offset past
 //! the memory), traps as an out-of-bounds access, with a load past any
 //! 32-bit memory. `memory.size`, `memory.grow`, `memory.fill`,
@@ -272,7 +273,13 @@ fn check_range(at: u32, len: u32, place: &MemPlace, out: &mut Vec<u8>) {
 fn rebased(at: u32, place: &MemPlace, out: &mut Vec<u8>) {
     put(out, &[Instruction::LocalGet(at)]);
     if place.base != 0 {
-        put(out, &[Instruction::I32Const(place.base as u32 as i32), Instruction::I32Add]);
+        put(
+            out,
+            &[
+                Instruction::I32Const(place.base as u32 as i32),
+                Instruction::I32Add,
+            ],
+        );
     }
 }
 
@@ -292,12 +299,14 @@ pub(crate) fn write<R: Reencode<Error = crate::rewrite::OutOfRange>>(
 ) -> Result<(), RewriteError> {
     let place = |remap: &mut R, mem: u32| -> Result<MemPlace, RewriteError> {
         let m = remap.memory_index(mem)?;
-        merged.places.get(m as usize).copied().ok_or_else(|| {
-            RewriteError::OutOfRange(crate::rewrite::OutOfRange {
+        merged
+            .places
+            .get(m as usize)
+            .copied()
+            .ok_or(RewriteError::OutOfRange(crate::rewrite::OutOfRange {
                 space: "memory",
                 index: mem,
-            })
-        })
+            }))
     };
     if let Some((memarg, above)) = access(&mut op) {
         let MemArgTarget::Memory(mem) = memarg.target else {
@@ -403,7 +412,14 @@ pub(crate) fn write<R: Reencode<Error = crate::rewrite::OutOfRange>>(
         }
         Operator::MemoryFill { mem } | Operator::MemoryInit { mem, .. } => {
             let p = place(remap, mem)?;
-            put(out, &[Instruction::LocalSet(n), Instruction::LocalSet(x), Instruction::LocalSet(d)]);
+            put(
+                out,
+                &[
+                    Instruction::LocalSet(n),
+                    Instruction::LocalSet(x),
+                    Instruction::LocalSet(d),
+                ],
+            );
             check_range(d, n, &p, out);
             rebased(d, &p, out);
             put(out, &[Instruction::LocalGet(x), Instruction::LocalGet(n)]);
@@ -420,7 +436,14 @@ pub(crate) fn write<R: Reencode<Error = crate::rewrite::OutOfRange>>(
         }
         Operator::MemoryCopy { dst_mem, src_mem } => {
             let (pd, ps) = (place(remap, dst_mem)?, place(remap, src_mem)?);
-            put(out, &[Instruction::LocalSet(n), Instruction::LocalSet(x), Instruction::LocalSet(d)]);
+            put(
+                out,
+                &[
+                    Instruction::LocalSet(n),
+                    Instruction::LocalSet(x),
+                    Instruction::LocalSet(d),
+                ],
+            );
             check_range(d, n, &pd, out);
             check_range(x, n, &ps, out);
             rebased(d, &pd, out);
@@ -429,7 +452,10 @@ pub(crate) fn write<R: Reencode<Error = crate::rewrite::OutOfRange>>(
                 out,
                 &[
                     Instruction::LocalGet(n),
-                    Instruction::MemoryCopy { src_mem: 0, dst_mem: 0 },
+                    Instruction::MemoryCopy {
+                        src_mem: 0,
+                        dst_mem: 0,
+                    },
                 ],
             );
         }
@@ -437,4 +463,109 @@ pub(crate) fn write<R: Reencode<Error = crate::rewrite::OutOfRange>>(
         _ => return Err(unsupported("a memory operator of a proposal weld does not merge")),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Enough of a module for `operator_arity` on memory operators.
+    struct NoTypes;
+
+    impl wasmparser::ModuleArity for NoTypes {
+        fn sub_type_at(&self, _: u32) -> Option<&wasmparser::SubType> {
+            None
+        }
+        fn tag_type_arity(&self, _: u32) -> Option<(u32, u32)> {
+            None
+        }
+        fn type_index_of_function(&self, _: u32) -> Option<u32> {
+            None
+        }
+        fn func_type_of_cont_type(&self, _: &wasmparser::ContType) -> Option<&wasmparser::FuncType> {
+            None
+        }
+        fn sub_type_of_ref_type(&self, _: &wasmparser::RefType) -> Option<&wasmparser::SubType> {
+            None
+        }
+        fn control_stack_height(&self) -> u32 {
+            1
+        }
+        fn label_block(&self, _: u32) -> Option<(wasmparser::BlockType, wasmparser::FrameKind)> {
+            None
+        }
+    }
+
+    /// Each access's operands above the address are as many as wasmparser's
+    /// arity says, for a body with one of every kind of access.
+    #[test]
+    fn operands_above_the_address_match_the_arity() {
+        let ops = [
+            "i32.load",
+            "i64.load8_s",
+            "f32.load",
+            "f64.load",
+            "v128.load16x4_u",
+            "v128.load8_splat",
+            "v128.load64_zero",
+            "i64.atomic.load16_u",
+            "i32.store",
+            "i64.store32",
+            "f32.store",
+            "f64.store",
+            "v128.store",
+            "i32.atomic.store16",
+            "i64.atomic.store8",
+            "i32.atomic.rmw8.sub_u",
+            "i64.atomic.rmw.or",
+            "i64.atomic.rmw16.xor_u",
+            "i32.atomic.rmw16.cmpxchg_u",
+            "i64.atomic.rmw.cmpxchg",
+            "memory.atomic.notify",
+            "memory.atomic.wait32",
+            "memory.atomic.wait64",
+            "v128.load32_lane 1",
+            "v128.store16_lane 2",
+        ];
+        let body: String = ops
+            .iter()
+            .map(|o| match o.split_once(' ') {
+                Some((op, lane)) => format!("{op} offset=3 {lane}\n"),
+                None => format!("{o} offset=3\n"),
+            })
+            .collect();
+        // Not valid (no operands), only decodable: arity needs no stack.
+        let bytes = wat::parse_str(format!("(module (memory 1) (func {body}))")).unwrap();
+        let s = crate::survey("t", &bytes).unwrap();
+        let body = &s.as_module().unwrap().bodies[0];
+        let mut reader = body.get_operators_reader().unwrap();
+        let mut seen = 0;
+        while !reader.eof() {
+            let mut op = reader.read().unwrap();
+            let arity = op.operator_arity(&NoTypes);
+            if let Some((_, above)) = access(&mut op) {
+                assert_eq!(Some(above.len() as u32 + 1), arity.map(|a| a.0), "{op:?}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, ops.len());
+    }
+
+    /// Scratch locals come after the body's own, only of the kinds needed.
+    #[test]
+    fn scratch_locals_are_declared_as_needed() {
+        let needs = Needs {
+            i32: true,
+            f64: true,
+            ..Needs::default()
+        };
+        let (s, decls) = Scratch::declare(needs, 5);
+        assert_eq!(decls, vec![(3, ValType::I32), (1, ValType::F64)]);
+        assert_eq!(
+            (s.first, s.value(ValType::I32, 1), s.value(ValType::F64, 0)),
+            (5, 7, 8)
+        );
+        let (_, none) = Scratch::declare(Needs::default(), 5);
+        assert!(none.is_empty());
+    }
 }

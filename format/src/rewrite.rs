@@ -20,9 +20,9 @@ use wasmparser::{
     VisitOperator, VisitSimdOperator, WasmModuleResources,
 };
 
-pub use crate::merge_ops::{Bound, MemPlace, MergedMemories};
-use crate::merge_ops;
 use crate::index::{DataIdx, ElemIdx, FuncIdx, GlobalIdx, MemIdx, TableIdx, TagIdx, TypeIdx};
+use crate::merge_ops;
+pub use crate::merge_ops::{Bound, MemPlace, MergedMemories};
 
 /// Which index spaces a [`Remap`] leaves unchanged.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -858,7 +858,10 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
     }
     for (count, ty) in extra {
         count.encode(out);
-        RoundtripReencoder.val_type(ty).map_err(|e| RewriteError::Encode(e.to_string()))?.encode(out);
+        RoundtripReencoder
+            .val_type(ty)
+            .map_err(|e| RewriteError::Encode(e.to_string()))?
+            .encode(out);
     }
     mark(ops_start, out);
     // Operators: copy unchanged runs, re-encode the rest.

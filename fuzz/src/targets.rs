@@ -220,8 +220,38 @@ pub fn fuse(u: &mut Unstructured) -> Outcome {
         Err(weld_linker::Error::Fuse(e @ FuseError::Invalid { .. })) => panic!("invalid output: {e}"),
         Err(e) => panic!("fuse refused generated modules: {e}"),
     }
+    merged_checked(&modules, runnable, icf);
     flatten_checked(&modules, icf);
     Outcome::Reached
+}
+
+/// `modules` fused with every memory merged into one: refused with a reason
+/// (`--merge-memories`' rules), or valid (fuse validates merged output
+/// whole) and, where wasmi runs it, making the same calls return the same
+/// results and traps as the inputs instantiated one by one.
+fn merged_checked(modules: &[(String, Vec<u8>)], runnable: bool, icf: Icf) {
+    let opts = FuseOptions {
+        on_conflict: OnConflict::Rename,
+        icf,
+        merge_memories: true,
+        ..Default::default()
+    };
+    match fuse_checked(&opts, modules) {
+        Ok(fused) => {
+            let set: Vec<(&str, &[u8])> = modules.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+            let runs = runnable && set.iter().all(|(_, b)| crate::exec::compiles(b));
+            if runs && crate::exec::compiles(&fused.bytes) {
+                let order: Vec<usize> = (0..set.len()).collect();
+                let want = crate::exec::run_separately(&set, &order);
+                let got = crate::exec::run_fused(&set, &fused.bytes);
+                if let Err(diff) = crate::exec::same_calls(&want, &got) {
+                    panic!("the module with merged memories behaves differently:\n  {diff}");
+                }
+            }
+        }
+        Err(weld_linker::Error::Fuse(FuseError::MergeMemories(_))) => {}
+        Err(e) => panic!("fuse --merge-memories failed on generated modules: {e}"),
+    }
 }
 
 /// `modules` as one component: each instantiated once, with the one before

@@ -35,7 +35,9 @@ pub enum FuseError {
     MergeMemories(Box<Problem>),
     /// The fused module would have more memories or tables than engines
     /// accept.
-    #[error("the fused module would have {count} {what}, past the limit of {limit} that engines accept{hint}")]
+    #[error(
+        "the fused module would have {count} {what}, past the limit of {limit} that engines accept{hint}"
+    )]
     TooMany {
         /// `memories` or `tables`.
         what: &'static str,
@@ -122,11 +124,9 @@ impl FuseError {
             weld_format::rewrite::RewriteError::Invalid(e) => FuseError::InvalidInput(Box::new(
                 Problem::parse(input, Some(item.into()), e).because("invalid"),
             )),
-            weld_format::rewrite::RewriteError::Merge(why) => FuseError::MergeMemories(Box::new(Problem::new(
-                input,
-                item,
-                format!("--merge-memories: {why}"),
-            ))),
+            weld_format::rewrite::RewriteError::Merge(why) => FuseError::MergeMemories(Box::new(
+                Problem::new(input, item, format!("--merge-memories: {why}")),
+            )),
             other => {
                 let mut p = Problem::new(input, item, other.to_string());
                 p.source = Some(Box::new(other));

@@ -334,7 +334,7 @@ pub(crate) fn run_stages(
     let outside = outside?.unwrap_or_default();
     let checks = checks.as_deref();
     if stages.merge_memories {
-        plan.merged = plan::merge_memories::merge_memories(cx, &plan)?;
+        plan.merged = plan::merge_memories::merge_memories(cx, &plan, stages.plan.exports.as_deref())?;
     }
     limits(&plan)?;
     clock.lap("plan+check");

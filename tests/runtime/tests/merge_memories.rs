@@ -174,12 +174,26 @@ fn merged_memories_run_like_the_inputs() {
         calls.push(call("x", "x_fill", &[d, n]));
         calls.push(call("z", "z_fill", &[d, n]));
     }
-    for (d, s, n) in [(0, 0, 4), (131068, 0, 4), (131069, 0, 4), (8, 65534, 2), (8, 65535, 2), (0, 0, 0)] {
+    for (d, s, n) in [
+        (0, 0, 4),
+        (131068, 0, 4),
+        (131069, 0, 4),
+        (8, 65534, 2),
+        (8, 65535, 2),
+        (0, 0, 0),
+    ] {
         calls.push(call("y", "y_copy", &[d, s, n]));
         calls.push(call("y", "y_b", &[d]));
         calls.push(call("z", "z_copy", &[s, d, n]));
     }
-    for (d, s, n) in [(100, 0, 13), (65530, 0, 6), (65531, 0, 6), (0, 10, 4), (0, 10, 3), (65536, 0, 0)] {
+    for (d, s, n) in [
+        (100, 0, 13),
+        (65530, 0, 6),
+        (65531, 0, 6),
+        (0, 10, 4),
+        (0, 10, 3),
+        (65536, 0, 0),
+    ] {
         calls.push(call("y", "y_init", &[d, s, n]));
         calls.push(call("y", "y_a", &[d]));
     }
@@ -216,9 +230,15 @@ fn merged_memories_run_like_the_inputs() {
     // The log has traps, successes, a failed and a successful grow.
     let traps = merged.iter().filter(|l| l.contains("out of bounds")).count();
     assert!(traps > 30, "{merged:#?}");
-    assert!(merged.iter().any(|l| l.starts_with("z.z_grow[I32(1)]: ok [\"i32:1\"]")));
-    assert!(merged.iter().any(|l| l.starts_with("x.x_grow[I32(1)]: ok [\"i32:-1\"]")));
-    assert!(merged.iter().any(|l| l.starts_with("z.z_grow[I32(2)]: ok [\"i32:-1\"]")));
+    assert!(merged
+        .iter()
+        .any(|l| l.starts_with("z.z_grow[I32(1)]: ok [\"i32:1\"]")));
+    assert!(merged
+        .iter()
+        .any(|l| l.starts_with("x.x_grow[I32(1)]: ok [\"i32:-1\"]")));
+    assert!(merged
+        .iter()
+        .any(|l| l.starts_with("z.z_grow[I32(2)]: ok [\"i32:-1\"]")));
 }
 
 /// 150 inputs with a memory each (the last one grows): plain fusing stops

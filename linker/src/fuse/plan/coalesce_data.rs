@@ -244,7 +244,12 @@ fn sleb_len(mut x: i64) -> usize {
 
 /// The constant value of a data segment's offset, once remapped (and a
 /// library's base spliced in and folded); `None` when not constant.
-pub(crate) fn offset(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, k: usize, expr: &wasmparser::ConstExpr<'_>) -> Option<u64> {
+pub(crate) fn offset(
+    cx: &FuseCx<'_, '_>,
+    plan: &Plan<'_>,
+    k: usize,
+    expr: &wasmparser::ConstExpr<'_>,
+) -> Option<u64> {
     // (`constant` gives an `i32.const` as its unsigned 32-bit value.)
     if let Some(v) = constant(expr) {
         return Some(v);

@@ -5,8 +5,9 @@
 //! The rules (anything else is refused, with the reason):
 //! - no memory is imported (its size belongs to the host), shared,
 //!   64-bit or of a custom page size;
-//! - at most one memory is exported; it goes first, at address 0, so the
-//!   host finds its bytes where they were;
+//! - at most one memory is exported (after `--exports`); it goes first, at
+//!   address 0, so the host finds its bytes where they were (the host sees
+//!   the merged memory's size);
 //! - at most one memory grows (has a `memory.grow` in its code and a
 //!   maximum above its minimum): it goes last, where the merged memory
 //!   ends and grows; every other memory keeps its initial size, and its
@@ -62,8 +63,13 @@ fn refuse(input: String, item: Item, reason: impl Into<String>) -> FuseError {
 }
 
 /// The merged layout of `plan`'s memories, or `None` when there are fewer
-/// than two (nothing to merge).
-pub fn merge_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Option<MergedLayout>, FuseError> {
+/// than two (nothing to merge). `kept`: the exports `--exports` keeps (a
+/// memory export it drops does not count).
+pub fn merge_memories(
+    cx: &FuseCx<'_, '_>,
+    plan: &Plan<'_>,
+    kept: Option<&[String]>,
+) -> Result<Option<MergedLayout>, FuseError> {
     let n_imported = plan.n_imports[weld_format::Space::Memory] as usize;
     let total = n_imported + plan.memories.len();
     if total < 2 {
@@ -74,12 +80,20 @@ pub fn merge_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Option<Mer
         for (k, m) in cx.modules.iter().enumerate() {
             let memories = m.imports.iter().filter(|i| matches!(i.ty, TypeRef::Memory(_)));
             for (i, imp) in memories.enumerate() {
-                if plan.maps[k].memories.get(i).is_some_and(|o| o.as_usize() < n_imported) {
+                if plan.maps[k]
+                    .memories
+                    .get(i)
+                    .is_some_and(|o| o.as_usize() < n_imported)
+                {
                     return Err(refuse(cx.files[k].to_string(), Item::import(imp), IMPORTED));
                 }
             }
         }
-        return Err(refuse("the fused module".into(), Item::Part("imported memory".into()), IMPORTED));
+        return Err(refuse(
+            "the fused module".into(),
+            Item::Part("imported memory".into()),
+            IMPORTED,
+        ));
     }
     let types: Vec<MemoryType> = plan
         .memories
@@ -103,7 +117,12 @@ pub fn merge_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Option<Mer
     // Exported memories: at most one, placed first.
     let mut exported: BTreeMap<usize, (InputId, String)> = BTreeMap::new();
     for (k, m) in cx.modules.iter().enumerate() {
-        for e in m.exports.iter().filter(|e| e.kind == ExternalKind::Memory) {
+        let kept = |name: &str| kept.is_none_or(|k| k.iter().any(|n| n == name));
+        for e in m
+            .exports
+            .iter()
+            .filter(|e| e.kind == ExternalKind::Memory && kept(e.name))
+        {
             if let Some(out) = plan.maps[k].memories.get(e.index as usize) {
                 exported
                     .entry(out.as_usize())
@@ -118,7 +137,7 @@ pub fn merge_memories(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Option<Mer
             cx.files[b.0.as_usize()].to_string(),
             Item::Export(b.1.clone()),
             format!(
-                "--merge-memories: a second memory is exported (besides {} export \"{}\"); a merged memory stands for one",
+                "--merge-memories: a second memory is exported (besides {} export \"{}\"); a merged memory stands for one (keep one with --exports)",
                 cx.files[a.0.as_usize()],
                 a.1
             ),

@@ -1,6 +1,7 @@
 //! DWARF expressions: the Wasm global operands of `DW_OP_WASM_location`
 //! renumbered in place (fusing moves globals; locals and the operand stack
-//! stay as they were).
+//! stay as they were), and data addresses moved by the input's memory base
+//! once memories are merged.
 //!
 //! gimli parses each operation; the operand is rewritten where it is: the
 //! fixed 4-byte form (`0x03`, what LLVM writes) directly, the LEB128 form
@@ -12,23 +13,64 @@ use gimli::{Encoding, EndianSlice, LittleEndian};
 
 use super::Tx;
 
-/// Renumbers the Wasm globals that `bytes` (one expression) names.
-pub fn patch_expression(tx: &Tx<'_>, enc: Encoding, bytes: &mut [u8]) -> Result<(), String> {
-    // Cheap test first: most expressions name no Wasm location.
-    if !bytes.contains(&gimli::DW_OP_WASM_location.0) {
+/// Renumbers the Wasm globals that `bytes` (one expression) names, and
+/// moves its data addresses by the input's memory base: a `DW_OP_addr`
+/// in place; a `DW_OP_addrx` (or `DW_OP_constx`) index is pushed to
+/// `data`, whose `.debug_addr` entry the caller moves (with no `data`,
+/// such an index is an error when there is a base to add).
+pub fn patch_expression(
+    tx: &Tx<'_>,
+    enc: Encoding,
+    bytes: &mut [u8],
+    mut data: Option<&mut Vec<u64>>,
+) -> Result<(), String> {
+    // Cheap test first: most expressions name no Wasm location, and no
+    // data address needs moving unless memories were merged.
+    let addresses = tx.data_base != 0
+        && bytes
+            .iter()
+            .any(|&b| b == gimli::DW_OP_addr.0 || b == gimli::DW_OP_addrx.0 || b == gimli::DW_OP_constx.0);
+    if !addresses && !bytes.contains(&gimli::DW_OP_WASM_location.0) {
         return Ok(());
     }
     let mut sites = Vec::new();
+    let mut moved = Vec::new();
     {
         let whole = EndianSlice::new(bytes, LittleEndian);
         let mut r = whole;
         while !r.is_empty() {
             let start = r.offset_from(whole);
             let op = Operation::parse(&mut r, enc).map_err(|e| format!("expression: {e}"))?;
-            if let Operation::WasmGlobal { index } = op {
-                sites.push((start, r.offset_from(whole), index));
+            match op {
+                Operation::WasmGlobal { index } => sites.push((start, r.offset_from(whole), index)),
+                Operation::Address { address } if tx.data_base != 0 => moved.push((start + 1, address)),
+                Operation::AddressIndex { index } | Operation::ConstantIndex { index } if tx.data_base != 0 => {
+                    match data.as_deref_mut() {
+                        Some(d) => d.push(index.0 as u64),
+                        None => {
+                            return Err(format!(
+                                "a location list names data address {} by index, which weld does not move into a merged memory",
+                                index.0
+                            ))
+                        }
+                    }
+                }
+                _ => {}
             }
         }
+    }
+    let size = (enc.address_size as usize).clamp(1, 8);
+    let tomb = !0u64 >> (64 - 8 * size as u32);
+    for (at, old) in moved {
+        // A tombstone (data the producer dropped) stays one.
+        if old >= tomb - 1 {
+            continue;
+        }
+        let new = old + tx.data_base;
+        if size < 8 && new >> (8 * size) != 0 {
+            return Err(format!("data address {old:#x} moves past {} bits", 8 * size));
+        }
+        bytes[at..at + size].copy_from_slice(&new.to_le_bytes()[..size]);
     }
     for (start, end, old) in sites {
         // A tombstone (a global the producer did not have) stays one.

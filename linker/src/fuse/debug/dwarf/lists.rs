@@ -203,7 +203,7 @@ pub fn locations(
         let mut entries = Vec::new();
         while let Some(l) = it.next().map_err(|e| Fault::gimli(section, o, e))? {
             let mut expr = l.data.0.slice().to_vec();
-            patch_expression(tx, enc, &mut expr).map_err(|reason| Fault::new(section, o, reason))?;
+            patch_expression(tx, enc, &mut expr, None).map_err(|reason| Fault::new(section, o, reason))?;
             if l.range.begin == 0 && l.range.end == u64::MAX {
                 entries.push(Entry::Default { expr });
                 continue;
@@ -389,7 +389,7 @@ pub fn patch_v4(
                         let x = data.0.slice();
                         if !globals_same {
                             let mut bytes = x.to_vec();
-                            patch_expression(tx, enc, &mut bytes)
+                            patch_expression(tx, enc, &mut bytes, None)
                                 .map_err(|r| Fault::new(section, pos as u64, r))?;
                             if bytes != x {
                                 out.exprs.push((pos + 10, bytes));

@@ -78,6 +78,10 @@ pub struct Tx<'c> {
     pub k: usize,
     /// Its global index → the output's.
     pub globals: &'c [GlobalIdx],
+    /// Where its memory 0 starts in the output's memory 0: a data address
+    /// (`DW_OP_addr`, `DW_OP_addrx`) moves by it. Non-zero only once
+    /// memories are merged.
+    pub data_base: u64,
 }
 
 /// The DWARF sections weld rewrites; others are left out with a warning.
@@ -285,6 +289,10 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
             code,
             k: l.k,
             globals: &plan.maps[l.k].globals,
+            data_base: plan.maps[l.k]
+                .memories
+                .first()
+                .map_or(0, |m| plan.memory_base(m.0)),
         })
         .collect();
     let strings = Strings::build(
@@ -317,12 +325,15 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
     // What moves nothing, per input.
     let same: Vec<(bool, bool, bool)> = loaded
         .iter()
-        .map(|l| {
-            let globals = plan.maps[l.k]
-                .globals
-                .iter()
-                .enumerate()
-                .all(|(i, g)| g.0 as usize == i);
+        .zip(&txs)
+        .map(|(l, tx)| {
+            // (Expressions are read for their globals and data addresses.)
+            let globals = tx.data_base == 0
+                && plan.maps[l.k]
+                    .globals
+                    .iter()
+                    .enumerate()
+                    .all(|(i, g)| g.0 as usize == i);
             (strings.same_str(l.k), strings.same_line_str(l.k), globals)
         })
         .collect();
@@ -521,7 +532,8 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
         let asz = w.unit.encoding().address_size as usize;
         let input = l.bytes(".debug_addr");
         let base = w.unit.addr_base.0 as u64;
-        for &index in &w.done.needs.addrx {
+        let data = w.done.needs.data_addrx.iter().map(|&i| (i, true));
+        for (index, is_data) in w.done.needs.addrx.iter().map(|&i| (i, false)).chain(data) {
             let at = (base + index * asz as u64) as usize;
             let (Some(old), Some(field)) = (
                 input.get(at..at + asz),
@@ -543,6 +555,27 @@ pub fn keep(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, code: &CodeMap<'_>) -> Result<
             let tomb = !0u64 >> (64 - 8 * asz as u32);
             // 0 (a unit's base, or an address a producer gave up on) and
             // tombstones stay.
+            if is_data {
+                // A data address: moved by the input's memory base.
+                if a < tomb - 1 && tx.data_base != 0 {
+                    let new = a
+                        .checked_add(tx.data_base)
+                        .filter(|&n| n < tomb - 1)
+                        .ok_or_else(|| {
+                            error(
+                                cx,
+                                l.k,
+                                Fault::new(
+                                    ".debug_addr",
+                                    at as u64,
+                                    format!("data address {a:#x} moves past 32 bits"),
+                                ),
+                            )
+                        })?;
+                    field.copy_from_slice(&new.to_le_bytes()[..asz]);
+                }
+                continue;
+            }
             if a == 0 || a >= tomb - 1 {
                 continue;
             }

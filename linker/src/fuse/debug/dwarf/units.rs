@@ -28,6 +28,9 @@ pub struct Needs {
     pub locs_indexed: Vec<(u64, u64)>,
     /// Code addresses in `.debug_addr`, by index.
     pub addrx: Vec<u64>,
+    /// Data addresses in `.debug_addr` (`DW_OP_addrx` in the unit's
+    /// expressions), by index (sorted, deduplicated).
+    pub data_addrx: Vec<u64>,
     /// Whether the unit refers to a split-DWARF object (`.dwo`).
     pub dwo: bool,
 }
@@ -365,6 +368,7 @@ pub fn rewrite(
     let mut tombstoned = 0u64;
     let mut mover = Mover::new(*tx);
     let mut n = Needs::default();
+    let mut n_data = Vec::new();
     let mut fixups = Vec::new();
     let same = m.same;
     walk(
@@ -489,12 +493,12 @@ pub fn rewrite(
                     (_, AttributeValue::Exprloc(e)) if !same.globals => {
                         let n = e.0.len();
                         let len = field.len();
-                        patch_expression(tx, enc, &mut field[len - n..]).map_err(fail)?;
+                        patch_expression(tx, enc, &mut field[len - n..], Some(&mut n_data)).map_err(fail)?;
                     }
                     (name, AttributeValue::Block(b)) if expression(name) && !same.globals => {
                         let n = b.len();
                         let len = field.len();
-                        patch_expression(tx, enc, &mut field[len - n..]).map_err(fail)?;
+                        patch_expression(tx, enc, &mut field[len - n..], Some(&mut n_data)).map_err(fail)?;
                     }
                     _ => {}
                 }
@@ -502,7 +506,8 @@ pub fn rewrite(
             Ok(())
         },
     )?;
-    for v in [&mut n.ranges, &mut n.locs] {
+    n.data_addrx = n_data;
+    for v in [&mut n.ranges, &mut n.locs, &mut n.data_addrx] {
         v.sort_unstable();
         v.dedup();
     }

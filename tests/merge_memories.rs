@@ -1,0 +1,242 @@
+//! `fuse --merge-memories`: what it refuses (one line each, naming the
+//! input, the item and the reason), what it accepts, and every memory
+//! operator it rewrites giving a valid module. Behaviour in a runtime:
+//! tests/runtime/tests/merge_memories.rs; debug information:
+//! tests/debug_info.rs.
+
+mod common;
+
+use weld_format::Inputs;
+use weld_linker::{fuse, FuseOptions};
+
+fn merged(inputs: &[(&str, &str)], exports: Option<&[&str]>) -> Result<Vec<u8>, String> {
+    let set =
+        Inputs::from_memory(inputs.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
+    let opts = FuseOptions {
+        merge_memories: true,
+        exports: exports.map(|e| e.iter().map(|s| s.to_string()).collect()),
+        ..FuseOptions::default()
+    };
+    match fuse(&opts, &set) {
+        Ok(f) => {
+            wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                .validate_all(&f.bytes)
+                .unwrap();
+            Ok(f.bytes.to_vec())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn refused(inputs: &[(&str, &str)]) -> String {
+    let e = merged(inputs, None).unwrap_err();
+    assert!(!e.contains('\n'), "one line: {e}");
+    assert!(e.contains("--merge-memories: "), "{e}");
+    e
+}
+
+fn memories(bytes: &[u8]) -> u32 {
+    wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .filter_map(|p| match p.unwrap() {
+            wasmparser::Payload::MemorySection(s) => Some(s.count()),
+            _ => None,
+        })
+        .sum()
+}
+
+const FIXED: &str = r#"(module (memory 1 1) (func (export "f") (result i32) (i32.load (i32.const 0))))"#;
+
+#[test]
+fn an_imported_memory_is_refused() {
+    let e = refused(&[("a", r#"(module (import "env" "mem" (memory 1)))"#), ("b", FIXED)]);
+    assert_eq!(
+        e,
+        "a: import \"env\" \"mem\": --merge-memories: an imported memory cannot be merged (its size and contents belong to the host)"
+    );
+}
+
+#[test]
+fn two_exported_memories_are_refused_unless_exports_keep_one() {
+    let a = r#"(module (memory (export "ma") 1 1))"#;
+    let b = r#"(module (memory (export "mb") 1 1) (func (export "g")))"#;
+    let e = refused(&[("a", a), ("b", b)]);
+    assert_eq!(
+        e,
+        "b: export \"mb\": --merge-memories: a second memory is exported (besides a export \"ma\"); a merged memory stands for one (keep one with --exports)"
+    );
+    let out = merged(&[("a", a), ("b", b)], Some(&["mb", "g"])).unwrap();
+    assert_eq!(memories(&out), 1);
+}
+
+#[test]
+fn two_memories_that_grow_are_refused_naming_both() {
+    let grows = |n: &str| {
+        format!(
+            r#"(module (memory 1 4) (func (export "grow_{n}") (result i32) (memory.grow (i32.const 1))))"#
+        )
+    };
+    let (a, b) = (grows("a"), grows("b"));
+    let e = refused(&[("a", &a), ("b", &b)]);
+    assert_eq!(
+        e,
+        "b: memory 0: --merge-memories: it grows (memory.grow in b func 0), and so does a memory 0 (memory.grow in a func 0); only one memory of a merged memory may grow (the last)"
+    );
+    // One that may grow but never does is kept at its size: accepted.
+    let never = r#"(module (memory 1 4) (func (export "peek") (result i32) (i32.load (i32.const 0))))"#;
+    let out = merged(&[("a", &a), ("n", never)], None).unwrap();
+    assert_eq!(memories(&out), 1);
+}
+
+#[test]
+fn an_exported_memory_that_grows_is_refused() {
+    let a = r#"(module (memory (export "memory") 1) (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#;
+    let e = refused(&[("a", a), ("b", FIXED)]);
+    assert_eq!(
+        e,
+        "a: memory 0: --merge-memories: the exported memory grows (memory.grow in a func 0); it must stay at address 0, and only the last memory may grow"
+    );
+}
+
+#[test]
+fn a_segment_past_its_memory_or_at_no_constant_offset_is_refused() {
+    let past = r#"(module (memory 1 1) (data (i32.const 65534) "abc"))"#;
+    let e = refused(&[("a", past), ("b", FIXED)]);
+    assert_eq!(
+        e,
+        "a: data 0: --merge-memories: the segment ends past its memory's 65536 bytes (instantiation would trap)"
+    );
+    let moving = r#"(module (import "env" "base" (global i32)) (memory 1 1) (data (global.get 0) "abc"))"#;
+    let e = refused(&[("a", moving), ("b", FIXED)]);
+    assert_eq!(
+        e,
+        "a: data 0: --merge-memories: the segment's offset is not a constant, so it cannot be moved"
+    );
+}
+
+#[test]
+fn sixty_four_bit_and_shared_memories_are_refused() {
+    let e = refused(&[("a", "(module (memory i64 1))"), ("b", FIXED)]);
+    assert_eq!(e, "a: memory 0: --merge-memories: the memory is 64-bit");
+    let e = refused(&[("a", "(module (memory 1 1 shared))"), ("b", FIXED)]);
+    assert_eq!(e, "a: memory 0: --merge-memories: the memory is shared");
+}
+
+#[test]
+fn one_memory_is_left_as_it_is() {
+    let set = Inputs::from_memory([("a".to_string(), FIXED.as_bytes().to_vec())]).unwrap();
+    let plain = fuse(&FuseOptions::default(), &set).unwrap();
+    let out = merged(&[("a", FIXED)], None).unwrap();
+    assert_eq!(&plain.bytes[..], &out[..]);
+}
+
+#[test]
+fn more_than_a_hundred_tables_is_one_error_naming_the_limit() {
+    let inputs: Vec<(String, Vec<u8>)> = (0..101)
+        .map(|i| (format!("t{i}"), b"(module (table 1 funcref))".to_vec()))
+        .collect();
+    let set = Inputs::from_memory(inputs).unwrap();
+    let e = fuse(&FuseOptions::default(), &set).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "the fused module would have 101 tables, past the limit of 100 that engines accept"
+    );
+}
+
+/// Every operator that names a memory, on a memory that keeps its size
+/// (checked accesses) and on the one that grows (moved accesses), gives a
+/// module that validates (fuse validates merged output whole) with one
+/// memory, each access with the operands the operator takes.
+#[test]
+fn every_memory_operator_merges_into_a_valid_module() {
+    let mut body = String::new();
+    for m in ["$f", "$g"] {
+        for (op, ty) in [
+            ("i32.load", ""),
+            ("i64.load", ""),
+            ("f32.load", ""),
+            ("f64.load", ""),
+            ("i32.load8_s", ""),
+            ("i32.load16_u", ""),
+            ("i64.load32_s", ""),
+            ("v128.load", ""),
+            ("v128.load8x8_s", ""),
+            ("v128.load32_zero", ""),
+            ("v128.load64_splat", ""),
+            ("i32.atomic.load", ""),
+            ("i64.atomic.load32_u", ""),
+            ("i32.store", "i32"),
+            ("i64.store16", "i64"),
+            ("f32.store", "f32"),
+            ("f64.store", "f64"),
+            ("v128.store", "v128"),
+            ("i32.atomic.store8", "i32"),
+            ("i64.atomic.store", "i64"),
+            ("i32.atomic.rmw.add", "i32"),
+            ("i64.atomic.rmw32.xchg_u", "i64"),
+            ("memory.atomic.notify", "i32"),
+            ("i32.atomic.rmw.cmpxchg", "i32 i32"),
+            ("i64.atomic.rmw8.cmpxchg_u", "i64 i64"),
+            ("memory.atomic.wait32", "i32 i64"),
+            ("memory.atomic.wait64", "i64 i64"),
+        ] {
+            let args: String = ty
+                .split_whitespace()
+                .map(|t| match t {
+                    "v128" => "(v128.const i64x2 1 2)".to_string(),
+                    t => format!("({t}.const 7)"),
+                })
+                .collect();
+            body.push_str(&format!("({op} {m} offset=8 (local.get 0) {args})\n"));
+            body.push_str("(drop)\n");
+        }
+        body.push_str(&format!(
+            "(v128.load8_lane {m} 1 (local.get 0) (v128.const i64x2 0 0)) (drop)\n"
+        ));
+        body.push_str(&format!(
+            "(v128.store64_lane {m} 1 (local.get 0) (v128.const i64x2 0 0))\n"
+        ));
+        body.push_str(&format!(
+            "(memory.fill {m} (local.get 0) (i32.const 1) (i32.const 2))\n"
+        ));
+        body.push_str(&format!(
+            "(memory.init {m} $d (local.get 0) (i32.const 0) (i32.const 1))\n"
+        ));
+        body.push_str(&format!(
+            "(drop (memory.size {m})) (drop (memory.grow {m} (i32.const 0)))\n"
+        ));
+    }
+    body.push_str("(memory.copy $f $g (i32.const 0) (i32.const 1) (i32.const 2))\n");
+    body.push_str("(memory.copy $g $f (i32.const 0) (i32.const 1) (i32.const 2))\n");
+    // (Stores leave nothing to drop: their `drop`s above pair with the
+    // next result; keep the stack balanced with a value per store.)
+    let wat = format!(
+        r#"(module
+          (memory $f 1 1)
+          (memory $g 1 2)
+          (data $d "x")
+          (func (export "all") (param i32) {body}))"#
+    );
+    let balanced = balance(&wat);
+    let out = merged(&[("a", &balanced)], None).unwrap();
+    assert_eq!(memories(&out), 1);
+}
+
+/// `wat` with a `(i32.const 0)` before each `(drop)` that follows an
+/// operator leaving nothing (stores, fills): validated by the parser.
+fn balance(wat: &str) -> String {
+    let mut out = String::new();
+    let mut lines = wat.lines().peekable();
+    while let Some(l) = lines.next() {
+        out.push_str(l);
+        out.push('\n');
+        let leaves_nothing = l.contains("store") && !l.contains("rmw");
+        if leaves_nothing && lines.peek() == Some(&"(drop)") {
+            out.push_str("(i32.const 0)\n");
+        }
+    }
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&wat::parse_str(&out).unwrap())
+        .unwrap();
+    out
+}
