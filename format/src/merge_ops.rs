@@ -25,7 +25,27 @@ use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{BlockType, Encode, Instruction};
 use wasmparser::{FunctionBody, MemArg, MemArgTarget, Operator, ValType};
 
-use crate::rewrite::RewriteError;
+use wasm_encoder::reencode::Error as ReencodeError;
+
+/// Why an operator could not be written for the merged memory (the
+/// rewriter turns it into its own error).
+#[derive(Debug)]
+pub(crate) enum Fault<E> {
+    /// The remap failed.
+    Remap(ReencodeError<E>),
+    /// A memory with no place (the input is malformed).
+    NoPlace(u32),
+    /// wasm-encoder could not write the operator.
+    Encode(String),
+    /// The operator cannot be kept.
+    Merge(String),
+}
+
+impl<E> From<ReencodeError<E>> for Fault<E> {
+    fn from(e: ReencodeError<E>) -> Self {
+        Fault::Remap(e)
+    }
+}
 
 /// How one memory's accesses keep their bounds in the merged memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +145,7 @@ pub(crate) struct Needs {
 }
 
 /// What scratch locals `body` needs, from one decode of its operators.
-pub(crate) fn needs(body: &FunctionBody<'_>) -> Result<Needs, RewriteError> {
+pub(crate) fn needs(body: &FunctionBody<'_>) -> wasmparser::Result<Needs> {
     let mut n = Needs::default();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
@@ -283,30 +303,23 @@ fn rebased(at: u32, place: &MemPlace, out: &mut Vec<u8>) {
     }
 }
 
-fn unsupported(what: &str) -> RewriteError {
-    RewriteError::Merge(format!("{what} cannot be kept once memories are merged"))
+fn unsupported<E>(what: &str) -> Fault<E> {
+    Fault::Merge(format!("{what} cannot be kept once memories are merged"))
 }
 
 /// Writes what stands for memory operator `op` (input numbering) in the
 /// merged memory. `memory` maps an input memory index to the output's
 /// (before merging), `data` an input data segment index to the output's.
-pub(crate) fn write<R: Reencode<Error = crate::rewrite::OutOfRange>>(
+pub(crate) fn write<R: Reencode>(
     mut op: Operator<'_>,
     remap: &mut R,
     merged: &MergedMemories<'_>,
     scratch: &Scratch,
     out: &mut Vec<u8>,
-) -> Result<(), RewriteError> {
-    let place = |remap: &mut R, mem: u32| -> Result<MemPlace, RewriteError> {
+) -> Result<(), Fault<R::Error>> {
+    let place = |remap: &mut R, mem: u32| -> Result<MemPlace, Fault<R::Error>> {
         let m = remap.memory_index(mem)?;
-        merged
-            .places
-            .get(m as usize)
-            .copied()
-            .ok_or(RewriteError::OutOfRange(crate::rewrite::OutOfRange {
-                space: "memory",
-                index: mem,
-            }))
+        merged.places.get(m as usize).copied().ok_or(Fault::NoPlace(mem))
     };
     if let Some((memarg, above)) = access(&mut op) {
         let MemArgTarget::Memory(mem) = memarg.target else {
@@ -352,7 +365,7 @@ pub(crate) fn write<R: Reencode<Error = crate::rewrite::OutOfRange>>(
         memarg.offset = offset;
         let ins = RoundtripReencoder
             .instruction(op)
-            .map_err(|e| RewriteError::Encode(e.to_string()))?;
+            .map_err(|e| Fault::Encode(e.to_string()))?;
         ins.encode(out);
         return Ok(());
     }

@@ -989,7 +989,15 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
             }
             Picked::Op(op) => remap.instruction(op)?.encode(out),
             Picked::Memory(op) => match &merge {
-                Some(m) => merge_ops::write(op, remap, m, &scratch, out)?,
+                Some(m) => merge_ops::write(op, remap, m, &scratch, out).map_err(|f| match f {
+                    merge_ops::Fault::Remap(e) => RewriteError::from(e),
+                    merge_ops::Fault::NoPlace(index) => RewriteError::OutOfRange(OutOfRange {
+                        space: "memory",
+                        index,
+                    }),
+                    merge_ops::Fault::Encode(e) => RewriteError::Encode(e),
+                    merge_ops::Fault::Merge(why) => RewriteError::Merge(why),
+                })?,
                 None => remap.instruction(op)?.encode(out),
             },
         }
