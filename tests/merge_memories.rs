@@ -46,6 +46,7 @@ fn memories(bytes: &[u8]) -> u32 {
 }
 
 const FIXED: &str = r#"(module (memory 1 1) (func (export "f") (result i32) (i32.load (i32.const 0))))"#;
+const GROWS: &str = r#"(module (memory 1 2) (func (export "g") (result i32) (memory.grow (i32.const 1))))"#;
 
 #[test]
 fn an_imported_memory_is_refused() {
@@ -63,7 +64,7 @@ fn two_exported_memories_are_refused_unless_exports_keep_one() {
     let e = refused(&[("a", a), ("b", b)]);
     assert_eq!(
         e,
-        "b: export \"mb\": --merge-memories: a second memory is exported (besides a export \"ma\"); a merged memory stands for one (keep one with --exports)"
+        "a: export \"ma\": --merge-memories: a second memory is exported (besides b export \"mb\"); a merged memory stands for one (keep one with --exports)"
     );
     let out = merged(&[("a", a), ("b", b)], Some(&["mb", "g"])).unwrap();
     assert_eq!(memories(&out), 1);
@@ -94,14 +95,16 @@ fn an_exported_memory_that_grows_is_refused() {
     let e = refused(&[("a", a), ("b", FIXED)]);
     assert_eq!(
         e,
-        "a: memory 0: --merge-memories: the exported memory grows (memory.grow in a func 0); it must stay at address 0, and only the last memory may grow"
+        "a: memory 0: --merge-memories: the exported memory grows (memory.grow in a func 0); it must stay at base 0, and only the last memory may grow"
     );
 }
 
 #[test]
 fn a_segment_past_its_memory_or_at_no_constant_offset_is_refused() {
+    // (The memory that grows is the last one, which a segment may pass:
+    // instantiation traps merged or not.)
     let past = r#"(module (memory 1 1) (data (i32.const 65534) "abc"))"#;
-    let e = refused(&[("a", past), ("b", FIXED)]);
+    let e = refused(&[("a", past), ("b", FIXED), ("c", GROWS)]);
     assert_eq!(
         e,
         "a: data 0: --merge-memories: the segment ends past its memory's 65536 bytes (instantiation would trap)"
@@ -131,15 +134,88 @@ fn one_memory_is_left_as_it_is() {
 }
 
 #[test]
-fn more_than_a_hundred_tables_is_one_error_naming_the_limit() {
+fn more_than_a_hundred_tables_is_one_error_naming_the_limit_and_the_option() {
     let inputs: Vec<(String, Vec<u8>)> = (0..101)
-        .map(|i| (format!("t{i}"), b"(module (table 1 funcref))".to_vec()))
+        .map(|i| (format!("t{i}"), b"(module (table 1 1 funcref))".to_vec()))
         .collect();
     let set = Inputs::from_memory(inputs).unwrap();
     let e = fuse(&FuseOptions::default(), &set).unwrap_err().to_string();
     assert_eq!(
         e,
-        "the fused module would have 101 tables, past the limit of 100 that engines accept"
+        "the fused module would have 101 tables, past the limit of 100 that engines accept (--merge-tables puts them in one)"
+    );
+    let opts = FuseOptions {
+        merge_tables: true,
+        ..FuseOptions::default()
+    };
+    let out = fuse(&opts, &set).unwrap();
+    let tables: u32 = wasmparser::Parser::new(0)
+        .parse_all(&out.bytes)
+        .filter_map(|p| match p.unwrap() {
+            wasmparser::Payload::TableSection(s) => Some(s.count()),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(tables, 1);
+}
+
+fn tables_refused(inputs: &[(&str, &str)]) -> String {
+    let set =
+        Inputs::from_memory(inputs.iter().map(|(n, w)| (n.to_string(), w.as_bytes().to_vec()))).unwrap();
+    let opts = FuseOptions {
+        merge_tables: true,
+        ..FuseOptions::default()
+    };
+    let e = fuse(&opts, &set).unwrap_err().to_string();
+    assert!(!e.contains('\n') && e.contains("--merge-tables: "), "{e}");
+    e
+}
+
+/// `--merge-tables` refuses what would change behaviour: an imported
+/// table, tables of different element types, a table with an initial value
+/// expression, two exported tables, two that grow, a segment past a table
+/// that keeps its size.
+#[test]
+fn merge_tables_refuses_what_would_change_behaviour() {
+    let t = r#"(module (table 2 2 funcref))"#;
+    assert_eq!(
+        tables_refused(&[("a", r#"(module (import "env" "t" (table 1 funcref)))"#), ("b", t)]),
+        "a: import \"env\" \"t\": --merge-tables: an imported table cannot be merged (its contents belong to the host)"
+    );
+    assert_eq!(
+        tables_refused(&[("a", t), ("b", "(module (table 1 externref))")]),
+        "b: table 0: --merge-tables: the table holds externref, and a table 0 holds funcref"
+    );
+    assert_eq!(
+        tables_refused(&[
+            ("a", t),
+            ("b", "(module (func $f) (table 1 funcref (ref.func $f)))")
+        ]),
+        "b: table 0: --merge-tables: the table has an initial value expression"
+    );
+    assert_eq!(
+        tables_refused(&[("a", r#"(module (table (export "x") 1 1 funcref))"#), ("b", r#"(module (table (export "y") 1 1 funcref))"#)]),
+        "b: export \"y\": --merge-tables: a second table is exported (besides a export \"x\"); a merged table stands for one (keep one with --exports)"
+    );
+    let grows = |n: &str| {
+        format!(
+            r#"(module (table 1 3 funcref) (func (export "g{n}") (result i32) (table.grow (ref.null func) (i32.const 1))))"#
+        )
+    };
+    assert_eq!(
+        tables_refused(&[("a", &grows("a")), ("b", &grows("b"))]),
+        "b: table 0: --merge-tables: it grows (table.grow in b func 0), and so does a table 0 (table.grow in a func 0); only one table of a merged table may grow (the last)"
+    );
+    assert_eq!(
+        tables_refused(&[
+            (
+                "a",
+                r#"(module (func $f) (table 2 2 funcref) (elem (i32.const 1) $f $f))"#
+            ),
+            ("b", t),
+            ("c", &grows("c"))
+        ]),
+        "a: elem 0: --merge-tables: the segment ends past its table's 2 elements (instantiation would trap)"
     );
 }
 

@@ -25,6 +25,7 @@ pub mod index;
 pub mod limits;
 pub mod load;
 pub mod merge_ops;
+pub mod merge_table_ops;
 pub mod names;
 pub mod rewrite;
 pub mod sections;

@@ -1,7 +1,7 @@
 //! Stage 6 (bytes part), **merged memories**: what the body rewriter
 //! writes for a memory operator once the output's memories are one.
 //!
-//! Each memory of the output before merging has a [`MemPlace`]: the
+//! Each memory of the output before merging has a [`Place`]: the
 //! address where its bytes start in the merged memory, and how its bounds
 //! are kept. Every access keeps the trap of the memory it named:
 //! - a [`Bound::Fixed`] memory (one that never grows) is checked against
@@ -19,11 +19,11 @@
 //! 32-bit memory. `memory.size`, `memory.grow`, `memory.fill`,
 //! `memory.copy` and `memory.init` are written out in terms of the merged
 //! memory. Cost: one decode of each body up front, for the scratch locals
-//! it needs ([`needs`]).
+//! it needs.
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{BlockType, Encode, Instruction};
-use wasmparser::{FunctionBody, MemArg, MemArgTarget, Operator, ValType};
+use wasmparser::{MemArg, MemArgTarget, Operator, ValType};
 
 use wasm_encoder::reencode::Error as ReencodeError;
 
@@ -50,13 +50,13 @@ impl<E> From<ReencodeError<E>> for Fault<E> {
 /// How one memory's accesses keep their bounds in the merged memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bound {
-    /// A memory that keeps its initial size: accesses are checked against
-    /// `bytes`. `growable` says its type would let it grow, so a
-    /// `memory.grow` of it that would have succeeded cannot be kept (an
-    /// error).
+    /// A memory (or table) that keeps its initial size: accesses are
+    /// checked against `size`. `growable` says its type would let it grow,
+    /// so a `memory.grow` of it that would have succeeded cannot be kept
+    /// (an error).
     Fixed {
-        /// Its size in bytes.
-        bytes: u64,
+        /// Its size: bytes of a memory, elements of a table.
+        size: u64,
         /// Its maximum is above its minimum.
         growable: bool,
     },
@@ -65,11 +65,12 @@ pub enum Bound {
     Last,
 }
 
-/// Where one memory of the output (before merging) lives in the merged
-/// memory.
+/// Where one memory (or table) of the output, before merging, lives in the
+/// merged one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemPlace {
-    /// The address of its first byte (a multiple of the page size).
+pub struct Place {
+    /// The address of its first byte (a multiple of the page size), or
+    /// the index of a table's first element.
     pub base: u64,
     /// How its bounds are kept.
     pub bound: Bound,
@@ -79,7 +80,7 @@ pub struct MemPlace {
 #[derive(Debug, Clone, Copy)]
 pub struct MergedMemories<'m> {
     /// Per output memory (as the remap numbers them before merging).
-    pub places: &'m [MemPlace],
+    pub places: &'m [Place],
     /// The body's function's parameter count (scratch locals go after its
     /// own locals).
     pub params: u32,
@@ -137,52 +138,52 @@ pub(crate) fn access<'o>(op: &'o mut Operator<'_>) -> Option<(&'o mut MemArg, &'
 /// operators park.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Needs {
-    i32: bool,
+    pub(crate) i32: bool,
     i64: bool,
     f32: bool,
     f64: bool,
     v128: bool,
+    /// A local of the merged tables' element type.
+    pub(crate) reference: Option<wasmparser::RefType>,
 }
 
-/// What scratch locals `body` needs, from one decode of its operators.
-pub(crate) fn needs(body: &FunctionBody<'_>) -> wasmparser::Result<Needs> {
-    let mut n = Needs::default();
-    let mut ops = body.get_operators_reader()?;
-    while !ops.eof() {
-        let mut op = ops.read()?;
-        if let Some((_, above)) = access(&mut op) {
-            n.i32 = true;
-            for t in above {
-                match t {
-                    ValType::I64 => n.i64 = true,
-                    ValType::F32 => n.f32 = true,
-                    ValType::F64 => n.f64 = true,
-                    ValType::V128 => n.v128 = true,
-                    _ => {}
-                }
+/// What scratch locals memory operator `op` needs (none for another
+/// operator), added to `n`.
+pub(crate) fn op_needs(op: &mut Operator<'_>, n: &mut Needs) {
+    if let Some((_, above)) = access(op) {
+        n.i32 = true;
+        for t in above {
+            match t {
+                ValType::I64 => n.i64 = true,
+                ValType::F32 => n.f32 = true,
+                ValType::F64 => n.f64 = true,
+                ValType::V128 => n.v128 = true,
+                _ => {}
             }
-        } else if matches!(
-            op,
-            Operator::MemoryGrow { .. }
-                | Operator::MemoryFill { .. }
-                | Operator::MemoryCopy { .. }
-                | Operator::MemoryInit { .. }
-        ) {
-            n.i32 = true;
         }
+    } else if matches!(
+        op,
+        Operator::MemoryGrow { .. }
+            | Operator::MemoryFill { .. }
+            | Operator::MemoryCopy { .. }
+            | Operator::MemoryInit { .. }
+    ) {
+        n.i32 = true;
     }
-    Ok(n)
 }
 
 /// The scratch locals of one body: three `i32`, then as needed two `i64`,
-/// an `f32`, an `f64` and a `v128`.
+/// an `f32`, an `f64`, a `v128` and a reference.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Scratch {
-    first: u32,
+    /// The first of the three `i32`.
+    pub(crate) first: u32,
     i64: u32,
     f32: u32,
     f64: u32,
     v128: u32,
+    /// The reference (for merged tables).
+    pub(crate) reference: u32,
 }
 
 impl Scratch {
@@ -207,6 +208,10 @@ impl Scratch {
             f32: add(1, ValType::F32, needs.f32),
             f64: add(1, ValType::F64, needs.f64),
             v128: add(1, ValType::V128, needs.v128),
+            reference: match needs.reference {
+                Some(r) => add(1, ValType::Ref(r), true),
+                None => 0,
+            },
         };
         (s, decls)
     }
@@ -254,9 +259,9 @@ const PAGE: u64 = 65536;
 
 /// The merged memory's size in bytes, less `base`: the last memory's
 /// current size (an `i64` on the stack).
-fn limit(place: &MemPlace, out: &mut Vec<u8>) {
+fn limit(place: &Place, out: &mut Vec<u8>) {
     match place.bound {
-        Bound::Fixed { bytes, .. } => put(out, &[Instruction::I64Const(bytes as i64)]),
+        Bound::Fixed { size: bytes, .. } => put(out, &[Instruction::I64Const(bytes as i64)]),
         Bound::Last => put(
             out,
             &[
@@ -272,7 +277,7 @@ fn limit(place: &MemPlace, out: &mut Vec<u8>) {
 }
 
 /// Traps unless `[local at, at + local len)` lies in `place`'s memory.
-fn check_range(at: u32, len: u32, place: &MemPlace, out: &mut Vec<u8>) {
+fn check_range(at: u32, len: u32, place: &Place, out: &mut Vec<u8>) {
     put(
         out,
         &[
@@ -290,7 +295,7 @@ fn check_range(at: u32, len: u32, place: &MemPlace, out: &mut Vec<u8>) {
 }
 
 /// Pushes local `at` moved by `place`'s base.
-fn rebased(at: u32, place: &MemPlace, out: &mut Vec<u8>) {
+fn rebased(at: u32, place: &Place, out: &mut Vec<u8>) {
     put(out, &[Instruction::LocalGet(at)]);
     if place.base != 0 {
         put(
@@ -317,7 +322,7 @@ pub(crate) fn write<R: Reencode>(
     scratch: &Scratch,
     out: &mut Vec<u8>,
 ) -> Result<(), Fault<R::Error>> {
-    let place = |remap: &mut R, mem: u32| -> Result<MemPlace, Fault<R::Error>> {
+    let place = |remap: &mut R, mem: u32| -> Result<Place, Fault<R::Error>> {
         let m = remap.memory_index(mem)?;
         merged.places.get(m as usize).copied().ok_or(Fault::NoPlace(mem))
     };
@@ -332,7 +337,7 @@ pub(crate) fn write<R: Reencode>(
         let offset = memarg.offset.saturating_add(p.base);
         let check = match p.bound {
             Bound::Last => None,
-            Bound::Fixed { bytes, .. } => Some(bytes as i128 - memarg.offset as i128 - size as i128),
+            Bound::Fixed { size: bytes, .. } => Some(bytes as i128 - memarg.offset as i128 - size as i128),
         };
         // Never in bounds: the access traps wherever its address is.
         if offset > u32::MAX as u64 || check.is_some_and(|c| c < 0) {
@@ -374,7 +379,7 @@ pub(crate) fn write<R: Reencode>(
         Operator::MemorySize { mem } => {
             let p = place(remap, mem)?;
             match p.bound {
-                Bound::Fixed { bytes, .. } => put(out, &[Instruction::I32Const((bytes / PAGE) as i32)]),
+                Bound::Fixed { size: bytes, .. } => put(out, &[Instruction::I32Const((bytes / PAGE) as i32)]),
                 Bound::Last => put(
                     out,
                     &[
@@ -395,7 +400,7 @@ pub(crate) fn write<R: Reencode>(
                 }
                 // At its maximum already: growing by 0 gives its size,
                 // anything else fails.
-                Bound::Fixed { bytes, .. } => put(
+                Bound::Fixed { size: bytes, .. } => put(
                     out,
                     &[
                         Instruction::If(BlockType::Result(wasm_encoder::ValType::I32)),

@@ -21,8 +21,9 @@ use wasmparser::{
 };
 
 use crate::index::{DataIdx, ElemIdx, FuncIdx, GlobalIdx, MemIdx, TableIdx, TagIdx, TypeIdx};
-use crate::merge_ops;
-pub use crate::merge_ops::{Bound, MemPlace, MergedMemories};
+pub use crate::merge_ops::{Bound, MergedMemories, Place};
+pub use crate::merge_table_ops::MergedTables;
+use crate::{merge_ops, merge_table_ops};
 
 /// Which index spaces a [`Remap`] leaves unchanged.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -308,6 +309,8 @@ enum Picked<'a> {
     Func(u32),
     /// An operator naming a memory, when memories are merged.
     Memory(Operator<'a>),
+    /// An operator naming a table, when tables are merged.
+    Table(Operator<'a>),
 }
 
 /// The memory a memarg names, when it names a linear memory with no
@@ -369,6 +372,27 @@ struct Pick<'a, 'i> {
     table_use: Option<RawTableUse>,
     /// Memories are merged: every operator naming a memory is picked whole.
     merging: bool,
+    /// Tables are merged: every operator naming a table is picked whole.
+    merging_tables: bool,
+}
+
+/// Whether an immediate, by its name, names a table.
+macro_rules! names_table {
+    (table) => {
+        true
+    };
+    (table_index) => {
+        true
+    };
+    (dst_table) => {
+        true
+    };
+    (src_table) => {
+        true
+    };
+    ($other:ident) => {
+        false
+    };
 }
 
 /// Whether an immediate, by its name, names a memory.
@@ -552,6 +576,8 @@ macro_rules! define_pick {
                 let id = self.id;
                 if self.merging && (false $($( || names_memory!($arg) )*)?) {
                     self.picked = Some(Picked::Memory(Operator::$op $({ $($arg),* })?));
+                } else if self.merging_tables && (false $($( || names_table!($arg) )*)?) {
+                    self.picked = Some(Picked::Table(Operator::$op $({ $($arg),* })?));
                 } else if names_func!(self, $op) || !(true $($( && arg_kept!(id, $arg, &$arg) )*)?) {
                     self.picked = Some(picked!($($($arg $arg)*)?; Operator::$op $({ $($arg),* })?));
                 }
@@ -635,6 +661,42 @@ impl<V: FrameStack> FrameStack for Checked<'_, '_, '_, V> {
     }
 }
 
+/// What scratch locals `body` needs, from one decode of its operators:
+/// for its memory operators when `memories`, for its table operators when
+/// `tables` (the merged tables' element type).
+fn scratch_needs(
+    body: &FunctionBody<'_>,
+    memories: bool,
+    tables: Option<wasmparser::RefType>,
+) -> wasmparser::Result<merge_ops::Needs> {
+    let mut n = merge_ops::Needs::default();
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        let mut op = ops.read()?;
+        if let Some(element) = tables {
+            let (any, reference) = merge_table_ops::table_needs(&op);
+            n.i32 |= any;
+            if reference {
+                n.reference = Some(element);
+            }
+        }
+        if memories {
+            merge_ops::op_needs(&mut op, &mut n);
+        }
+    }
+    Ok(n)
+}
+
+/// The rewriter's error for a merged memory's or table's fault.
+fn fault(f: merge_ops::Fault<OutOfRange>, space: &'static str) -> RewriteError {
+    match f {
+        merge_ops::Fault::Remap(e) => RewriteError::from(e),
+        merge_ops::Fault::NoPlace(index) => RewriteError::OutOfRange(OutOfRange { space, index }),
+        merge_ops::Fault::Encode(e) => RewriteError::Encode(e),
+        merge_ops::Fault::Merge(why) => RewriteError::Merge(why),
+    }
+}
+
 /// The length of the opcode at `bytes[at..]`: one byte, or a prefix byte
 /// and a LEB128 sub-opcode.
 fn opcode_len(bytes: &[u8], at: usize) -> usize {
@@ -712,6 +774,9 @@ pub struct Wanted<'w, T: WasmModuleResources> {
     /// Every memory becomes memory 0, each at its place (see
     /// [`crate::merge_ops`]).
     pub merge: Option<MergedMemories<'w>>,
+    /// Every table becomes table 0, each at its place (see
+    /// [`crate::merge_table_ops`]).
+    pub merge_tables: Option<MergedTables<'w>>,
 }
 
 impl<T: WasmModuleResources> std::fmt::Debug for Wanted<'_, T> {
@@ -722,6 +787,7 @@ impl<T: WasmModuleResources> std::fmt::Debug for Wanted<'_, T> {
             .field("tables", &self.tables.is_some())
             .field("shifts", &self.shifts.is_some())
             .field("merge", &self.merge.is_some())
+            .field("merge_tables", &self.merge_tables.is_some())
             .finish()
     }
 }
@@ -734,6 +800,7 @@ impl<T: WasmModuleResources> Default for Wanted<'_, T> {
             tables: None,
             shifts: None,
             merge: None,
+            merge_tables: None,
         }
     }
 }
@@ -783,19 +850,16 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
         mut tables,
         mut shifts,
         merge,
+        merge_tables,
     } = wanted;
-    // Merging memories moves every memory operator, whatever the map.
-    let merged_identity;
-    let identity = match merge {
-        Some(_) => {
-            merged_identity = Identity {
-                memories: false,
-                ..*identity
-            };
-            &merged_identity
-        }
-        None => identity,
+    // Merging memories (tables) moves every memory (table) operator,
+    // whatever the map.
+    let merged_identity = Identity {
+        memories: identity.memories && merge.is_none(),
+        tables: identity.tables && merge_tables.is_none(),
+        ..*identity
     };
+    let identity = &merged_identity;
     let bytes = body.as_bytes();
     if identity.all() && refs.is_none() && validator.is_none() {
         out.extend_from_slice(bytes);
@@ -836,11 +900,13 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
     }
     let ops_start = locals.original_position() as usize - base;
     // Scratch locals for merged memories go after the body's own.
-    let (scratch, extra) = match &merge {
-        Some(m) => {
-            let first = u32::try_from(m.params as u64 + declared)
+    let params = merge.map(|m| m.params).or(merge_tables.map(|t| t.params));
+    let (scratch, extra) = match params {
+        Some(params) => {
+            let first = u32::try_from(params as u64 + declared)
                 .map_err(|_| RewriteError::Merge("too many locals for scratch locals".into()))?;
-            merge_ops::Scratch::declare(merge_ops::needs(body)?, first)
+            let needs = scratch_needs(body, merge.is_some(), merge_tables.map(|t| t.element))?;
+            merge_ops::Scratch::declare(needs, first)
         }
         None => Default::default(),
     };
@@ -876,6 +942,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
         dead: None,
         table_use: None,
         merging: merge.is_some(),
+        merging_tables: merge_tables.is_some(),
     };
     loop {
         let (at, picked) = match validator.as_deref_mut() {
@@ -989,15 +1056,13 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
             }
             Picked::Op(op) => remap.instruction(op)?.encode(out),
             Picked::Memory(op) => match &merge {
-                Some(m) => merge_ops::write(op, remap, m, &scratch, out).map_err(|f| match f {
-                    merge_ops::Fault::Remap(e) => RewriteError::from(e),
-                    merge_ops::Fault::NoPlace(index) => RewriteError::OutOfRange(OutOfRange {
-                        space: "memory",
-                        index,
-                    }),
-                    merge_ops::Fault::Encode(e) => RewriteError::Encode(e),
-                    merge_ops::Fault::Merge(why) => RewriteError::Merge(why),
-                })?,
+                Some(m) => merge_ops::write(op, remap, m, &scratch, out).map_err(|f| fault(f, "memory"))?,
+                None => remap.instruction(op)?.encode(out),
+            },
+            Picked::Table(op) => match &merge_tables {
+                Some(t) => {
+                    merge_table_ops::write(op, remap, t, &scratch, out).map_err(|f| fault(f, "table"))?
+                }
                 None => remap.instruction(op)?.encode(out),
             },
         }

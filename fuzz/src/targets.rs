@@ -225,15 +225,18 @@ pub fn fuse(u: &mut Unstructured) -> Outcome {
     Outcome::Reached
 }
 
-/// `modules` fused with every memory merged into one: refused with a reason
-/// (`--merge-memories`' rules), or valid (fuse validates merged output
-/// whole) and, where wasmi runs it, making the same calls return the same
-/// results and traps as the inputs instantiated one by one.
+/// `modules` fused with every memory, every table or both merged into one
+/// (by the set's size, so each input always takes the same way): refused
+/// with a reason (the options' rules), or valid (fuse validates merged
+/// output whole) and, where wasmi runs it, making the same calls return the
+/// same results and traps as the inputs instantiated one by one.
 fn merged_checked(modules: &[(String, Vec<u8>)], runnable: bool, icf: Icf) {
+    let way = modules.len() % 3;
     let opts = FuseOptions {
         on_conflict: OnConflict::Rename,
         icf,
-        merge_memories: true,
+        merge_memories: way != 1,
+        merge_tables: way != 0,
         ..Default::default()
     };
     match fuse_checked(&opts, modules) {
@@ -249,8 +252,8 @@ fn merged_checked(modules: &[(String, Vec<u8>)], runnable: bool, icf: Icf) {
                 }
             }
         }
-        Err(weld_linker::Error::Fuse(FuseError::MergeMemories(_))) => {}
-        Err(e) => panic!("fuse --merge-memories failed on generated modules: {e}"),
+        Err(weld_linker::Error::Fuse(FuseError::MergeMemories(_) | FuseError::MergeTables(_))) => {}
+        Err(e) => panic!("fuse with merged memories or tables failed on generated modules: {e}"),
     }
 }
 

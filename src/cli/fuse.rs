@@ -85,6 +85,10 @@ pub struct Args {
     /// one memory, or more than 100 memories). Refused with the reason where behaviour would change.
     #[arg(long)]
     merge_memories: bool,
+    /// Put every table in one, each at a fixed base, with its bounds checked (for engines with one
+    /// table, or more than 100 tables). Refused with the reason where behaviour would change.
+    #[arg(long)]
+    merge_tables: bool,
     /// Print the wall time of every stage to stderr.
     #[arg(long)]
     timings: bool,
@@ -129,6 +133,7 @@ pub fn exec(args: Args) -> anyhow::Result<ExitCode> {
         keep_order: args.keep_order,
         source_maps,
         merge_memories: args.merge_memories,
+        merge_tables: args.merge_tables,
     };
     // A binary file is written while it is validated and renamed into
     // place once it is valid; text and standard output are written after.

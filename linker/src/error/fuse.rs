@@ -33,6 +33,9 @@ pub enum FuseError {
     /// `--merge-memories` cannot keep the inputs' behaviour.
     #[error(transparent)]
     MergeMemories(Box<Problem>),
+    /// `--merge-tables` cannot keep the inputs' behaviour.
+    #[error(transparent)]
+    MergeTables(Box<Problem>),
     /// The fused module would have more memories or tables than engines
     /// accept.
     #[error(
@@ -124,9 +127,19 @@ impl FuseError {
             weld_format::rewrite::RewriteError::Invalid(e) => FuseError::InvalidInput(Box::new(
                 Problem::parse(input, Some(item.into()), e).because("invalid"),
             )),
-            weld_format::rewrite::RewriteError::Merge(why) => FuseError::MergeMemories(Box::new(
-                Problem::new(input, item, format!("--merge-memories: {why}")),
-            )),
+            weld_format::rewrite::RewriteError::Merge(why) => {
+                let tables = why.contains("tables are merged");
+                let option = if tables {
+                    "--merge-tables"
+                } else {
+                    "--merge-memories"
+                };
+                let p = Box::new(Problem::new(input, item, format!("{option}: {why}")));
+                match tables {
+                    true => FuseError::MergeTables(p),
+                    false => FuseError::MergeMemories(p),
+                }
+            }
             other => {
                 let mut p = Problem::new(input, item, other.to_string());
                 p.source = Some(Box::new(other));

@@ -174,6 +174,7 @@ pub(crate) fn link_group(
             keep_order: false,
         },
         merge_memories: false,
+        merge_tables: false,
     };
     let (fused, _) = run_stages(&cx, order, &stages, None)?;
     Ok(fused)

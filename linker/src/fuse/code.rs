@@ -13,7 +13,9 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 use wasmparser::FuncValidatorAllocations;
-use weld_format::rewrite::{rewrite_checked, FuncRef, Identity, MergedMemories, Shift, TableUse, Wanted};
+use weld_format::rewrite::{
+    rewrite_checked, FuncRef, Identity, MergedMemories, MergedTables, Shift, TableUse, Wanted,
+};
 use weld_format::survey::ModuleSurvey;
 use weld_format::{FuncIdx, InputId};
 
@@ -202,12 +204,18 @@ pub fn rewrite_chunk(
             places: &l.places,
             params: params(m, ty),
         });
+        let merge_tables = plan.merged_tables.as_ref().map(|l| MergedTables {
+            places: &l.places,
+            element: l.element,
+            params: params(m, ty),
+        });
         let wanted = Wanted {
             refs: with_refs.then_some(&mut chunk.refs),
             validator: validator.as_mut(),
             tables: with_refs.then_some(&mut chunk.tables),
             shifts: with_shifts.then_some(&mut chunk.shifts),
             merge,
+            merge_tables,
         };
         rewrite_checked(&mut remap, &identities[ki], body, &mut chunk.bytes, wanted).map_err(|e| {
             let index = m.imported.funcs + d;

@@ -122,7 +122,10 @@ impl<'a> MergedNames<'a> {
             .enumerate()
             .map(|(i, &f)| if (i as u32) < m.imported.funcs { SKIP } else { f })
             .collect();
-        let tables = nameable(&maps.tables, m.imported.tables, out_imports[Space::Table]);
+        let mut tables = nameable(&maps.tables, m.imported.tables, out_imports[Space::Table]);
+        for x in tables.iter_mut().filter(|x| **x != SKIP) {
+            *x = plan.table(*x);
+        }
         let mut memories = nameable(&maps.memories, m.imported.memories, out_imports[Space::Memory]);
         for x in memories.iter_mut().filter(|x| **x != SKIP) {
             *x = plan.memory(*x);

@@ -478,7 +478,10 @@ fn head_to_start(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Module, FuseErr
         head.section(&functions);
     }
     let mut tables = TableSection::new();
-    for &(k, d) in &plan.tables {
+    if let Some(merged) = &plan.merged_tables {
+        tables.table(merged.ty);
+    }
+    for &(k, d) in plan.tables.iter().filter(|_| plan.merged_tables.is_none()) {
         let t = &modules[k.as_usize()].tables[d as usize];
         let mut remap = plan.maps[k.as_usize()].remap();
         let ty = remap
@@ -556,6 +559,7 @@ fn head_to_start(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<Module, FuseErr
     for e in &plan.exports {
         let index = match e.kind {
             ExternalKind::Memory => plan.memory(e.index),
+            ExternalKind::Table => plan.table(e.index),
             _ => e.index,
         };
         exports.export(&e.name, ExportKind::from(e.kind), index);
@@ -798,12 +802,12 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
                 table_index,
                 offset_expr,
             } if !seg.deferred => {
-                offset = const_expr(cx, plan, k, offset_expr)?;
                 let t = remap
                     .table_index(table_index.unwrap_or(0))
                     .map_err(|e| malformed(file, item(), e.into()))?;
+                offset = rebased_elem_offset(cx, plan, k, t, offset_expr)?;
                 ElementMode::Active {
-                    table: Some(t),
+                    table: Some(plan.table(t)),
                     offset: &offset,
                 }
             }
@@ -885,10 +889,11 @@ fn start_body(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, steps: &[StartStep]) -> Resu
                     continue;
                 };
                 let mut remap = plan.maps[k].remap();
-                let off = const_expr(cx, plan, k, offset_expr)?;
                 let table = remap
                     .table_index(table_index.unwrap_or(0))
                     .map_err(|x| malformed(files[k], "elem", x.into()))?;
+                let off = rebased_elem_offset(cx, plan, k, table, offset_expr)?;
+                let table = plan.table(table);
                 let n = match &e.items {
                     ElementItems::Functions(r) => r.count(),
                     ElementItems::Expressions(_, r) => r.count(),
@@ -958,6 +963,25 @@ fn rebased_offset(
         what: "a merged memory's data segment has no constant offset",
     })?;
     Ok(ConstExpr::i32_const((at + plan.memory_base(mem)) as u32 as i32))
+}
+
+/// An element segment's offset in output table `table` (as the maps number
+/// tables), moved by the table's base once tables are merged (the plan
+/// checked it is then a constant).
+fn rebased_elem_offset(
+    cx: &FuseCx<'_, '_>,
+    plan: &Plan<'_>,
+    k: usize,
+    table: u32,
+    expr: &wasmparser::ConstExpr<'_>,
+) -> Result<ConstExpr, FuseError> {
+    if plan.merged_tables.is_none() {
+        return const_expr(cx, plan, k, expr);
+    }
+    let at = crate::fuse::plan::coalesce_data::offset(cx, plan, k, expr).ok_or(FuseError::Inconsistent {
+        what: "a merged table's element segment has no constant offset",
+    })?;
+    Ok(ConstExpr::i32_const((at + plan.table_base(table)) as u32 as i32))
 }
 
 /// The instructions of a constant expression, without its `end`.

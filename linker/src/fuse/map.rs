@@ -103,6 +103,9 @@ pub struct InputMap {
     pub funcs: Vec<Option<u32>>,
     /// Tables.
     pub tables: Vec<u32>,
+    /// With `--merge-tables`: where each table starts in the merged one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub table_bases: Vec<u64>,
     /// Memories.
     pub memories: Vec<u32>,
     /// With `--merge-memories`: where each memory starts in the merged one.
@@ -147,6 +150,7 @@ impl InputMap {
                 .map(|x| (x.raw() != REMOVED).then_some(x.raw()))
                 .collect(),
             tables: tables.iter().map(|x| x.raw()).collect(),
+            table_bases: Vec::new(),
             memories: memories.iter().map(|x| x.raw()).collect(),
             memory_bases: Vec::new(),
             globals: globals.iter().map(|x| x.raw()).collect(),
@@ -220,6 +224,10 @@ pub(crate) fn link_map(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, keep_order: bool, o
                 if plan.merged.is_some() {
                     im.memory_bases = im.memories.iter().map(|&x| plan.memory_base(x)).collect();
                     im.memories.iter_mut().for_each(|x| *x = plan.memory(*x));
+                }
+                if plan.merged_tables.is_some() {
+                    im.table_bases = im.tables.iter().map(|&x| plan.table_base(x)).collect();
+                    im.tables.iter_mut().for_each(|x| *x = plan.table(*x));
                 }
                 im
             })

@@ -83,6 +83,9 @@ pub struct FuseOptions {
     /// the inputs' behaviour (refused with the reason otherwise; see
     /// DESIGN §3).
     pub merge_memories: bool,
+    /// Merge every table into one, each at a fixed base, where that keeps
+    /// the inputs' behaviour (refused with the reason otherwise).
+    pub merge_tables: bool,
 }
 
 impl Default for FuseOptions {
@@ -99,6 +102,7 @@ impl Default for FuseOptions {
             keep_order: false,
             source_maps: SourceMapOptions::default(),
             merge_memories: false,
+            merge_tables: false,
         }
     }
 }
@@ -216,6 +220,7 @@ fn fuse_staged(
             keep_order: opts.keep_order,
         },
         merge_memories: opts.merge_memories,
+        merge_tables: opts.merge_tables,
     };
     let (mut fused, staged) = run_stages(&cx, order, &stages, out).map_err(Error::from)?;
     clock.laps.append(&mut fused.timings);
@@ -232,7 +237,10 @@ fn limits(plan: &Plan<'_>) -> Result<(), FuseError> {
         Some(_) => 1,
         None => plan.n_imports[Space::Memory] as usize + plan.memories.len(),
     };
-    let tables = plan.n_imports[Space::Table] as usize + plan.tables.len();
+    let tables = match plan.merged_tables {
+        Some(_) => 1,
+        None => plan.n_imports[Space::Table] as usize + plan.tables.len(),
+    };
     if memories > MAX_MEMORIES {
         return Err(FuseError::TooMany {
             what: "memories",
@@ -246,7 +254,7 @@ fn limits(plan: &Plan<'_>) -> Result<(), FuseError> {
             what: "tables",
             count: tables,
             limit: MAX_TABLES,
-            hint: "",
+            hint: " (--merge-tables puts them in one)",
         });
     }
     Ok(())
@@ -295,6 +303,8 @@ pub(crate) struct Stages {
     pub reach: ReachOptions,
     /// Merge the memories (`--merge-memories`).
     pub merge_memories: bool,
+    /// Merge the tables (`--merge-tables`).
+    pub merge_tables: bool,
 }
 
 /// The stages after resolution, shared by `fuse` and `link`: plan, fold,
@@ -336,6 +346,9 @@ pub(crate) fn run_stages(
     if stages.merge_memories {
         plan.merged = plan::merge_memories::merge_memories(cx, &plan, stages.plan.exports.as_deref())?;
     }
+    if stages.merge_tables {
+        plan.merged_tables = plan::merge_tables::merge_tables(cx, &plan, stages.plan.exports.as_deref())?;
+    }
     limits(&plan)?;
     clock.lap("plan+check");
 
@@ -374,7 +387,7 @@ pub(crate) fn run_stages(
                 || -> Result<(), FuseError> {
                     // Merged memories change code beyond its indices: the
                     // output is validated whole.
-                    if stages.validate_output || plan.merged.is_some() {
+                    if stages.validate_output || plan.merged.is_some() || plan.merged_tables.is_some() {
                         validate(&bytes)?;
                     } else if stages.validate {
                         // The bodies were validated in their inputs; the

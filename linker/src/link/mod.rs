@@ -318,6 +318,7 @@ fn fuse_stages(
             keep_order: false,
         },
         merge_memories: false,
+        merge_tables: false,
     };
     let (fused, _) = run_stages(&cx, order, &stages, None).map_err(|e| match e {
         // A problem of weld:link's own imports (the re-exports and init

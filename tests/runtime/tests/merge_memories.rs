@@ -4,7 +4,8 @@
 //! `memory.grow` of memories that cannot grow and of the one that does,
 //! `memory.fill`, `memory.copy` between two memories, `memory.init` from a
 //! passive segment, and the exported memory as the host reads it; then 150
-//! inputs with a memory each, past the 100 memories engines accept.
+//! inputs with a memory each, past the 100 memories engines accept; then
+//! `--merge-tables` the same way.
 
 use wasmtime::{Engine, Instance, Linker, Module, Store, Val};
 use weld_format::Inputs;
@@ -39,6 +40,23 @@ type Call = (&'static str, String, Vec<Val>);
 /// each ending with the first `peek` bytes of the memory exported as
 /// `memory` (if any), as the host reads it.
 fn both(inputs: &[(String, String)], calls: &[Call], peek: usize) -> (Vec<String>, Vec<String>) {
+    both_with(inputs, calls, peek, Merge::Memories)
+}
+
+/// What [`both_with`] merges.
+#[derive(Clone, Copy, PartialEq)]
+enum Merge {
+    Memories,
+    Tables,
+}
+
+/// [`both`], merging memories or tables.
+fn both_with(
+    inputs: &[(String, String)],
+    calls: &[Call],
+    peek: usize,
+    merge: Merge,
+) -> (Vec<String>, Vec<String>) {
     let engine = Engine::default();
     let run = |store: &mut Store<()>, instance: &dyn Fn(&str) -> Instance| -> Vec<String> {
         let mut log: Vec<String> = calls
@@ -79,19 +97,23 @@ fn both(inputs: &[(String, String)], calls: &[Call], peek: usize) -> (Vec<String
     // Fused, every memory merged into one.
     let set = Inputs::from_memory(inputs.iter().map(|(n, w)| (n.clone(), w.as_bytes().to_vec()))).unwrap();
     let opts = FuseOptions {
-        merge_memories: true,
+        merge_memories: merge == Merge::Memories,
+        merge_tables: merge == Merge::Tables,
         ..FuseOptions::default()
     };
     let fused = fuse(&opts, &set).unwrap();
     wasmparser::Validator::new().validate_all(&fused.bytes).unwrap();
-    let memories = wasmparser::Parser::new(0)
-        .parse_all(&fused.bytes)
-        .filter_map(|p| match p.unwrap() {
-            wasmparser::Payload::MemorySection(s) => Some(s.count()),
-            _ => None,
-        })
-        .sum::<u32>();
-    assert_eq!(memories, 1, "one memory once merged");
+    let count = |tables: bool| {
+        wasmparser::Parser::new(0)
+            .parse_all(&fused.bytes)
+            .filter_map(|p| match p.unwrap() {
+                wasmparser::Payload::MemorySection(s) if !tables => Some(s.count()),
+                wasmparser::Payload::TableSection(s) if tables => Some(s.count()),
+                _ => None,
+            })
+            .sum::<u32>()
+    };
+    assert_eq!(count(merge == Merge::Tables), 1, "one once merged");
     let mut store = Store::new(&engine, ());
     let module = Module::new(&engine, &fused.bytes).unwrap();
     let instance = Linker::new(&engine).instantiate(&mut store, &module).unwrap();
@@ -293,5 +315,96 @@ fn a_hundred_and_fifty_memories_merge_and_run_the_same() {
     assert_eq!(
         err,
         "the fused module would have 150 memories, past the limit of 100 that engines accept (--merge-memories puts them in one)"
+    );
+}
+
+const P: &str = r#"(module
+  (type $i (func (result i32)))
+  (table $t 4 4 funcref)
+  (elem (table $t) (i32.const 0) func $one $two)
+  (elem $later func $three $one)
+  (func $one (type $i) (i32.const 1))
+  (func $two (type $i) (i32.const 2))
+  (func $three (type $i) (i32.const 3))
+  (func $bad (param i32))
+  (func (export "p_call") (param i32) (result i32) (call_indirect $t (type $i) (local.get 0)))
+  (func (export "p_call_bad") (param i32) (call_indirect $t (param i32) (i32.const 0) (local.get 0)))
+  (func (export "p_is_null") (param i32) (result i32) (ref.is_null (table.get $t (local.get 0))))
+  (func (export "p_set") (param i32) (table.set $t (local.get 0) (ref.func $three)))
+  (func (export "p_size") (result i32) (table.size $t))
+  (func (export "p_grow") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0)))
+  (func (export "p_fill") (param i32 i32) (table.fill $t (local.get 0) (ref.func $two) (local.get 1)))
+  (func (export "p_init") (param i32 i32 i32) (table.init $t $later (local.get 0) (local.get 1) (local.get 2)))
+  (elem declare func $bad))"#;
+
+const Q: &str = r#"(module
+  (type $i (func (result i32)))
+  (table $a 3 3 funcref)
+  (table $b 2 5 funcref)
+  (elem (table $a) (i32.const 2) func $seven)
+  (elem (table $b) (i32.const 0) func $eight)
+  (func $seven (type $i) (i32.const 7))
+  (func $eight (type $i) (i32.const 8))
+  (func (export "q_a") (param i32) (result i32) (call_indirect $a (type $i) (local.get 0)))
+  (func (export "q_b") (param i32) (result i32) (call_indirect $b (type $i) (local.get 0)))
+  (func (export "q_copy") (param i32 i32 i32) (table.copy $b $a (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "q_grow") (param i32) (result i32) (table.grow $b (ref.func $seven) (local.get 0)))
+  (func (export "q_size") (result i32) (i32.add (table.size $a) (i32.mul (i32.const 10) (table.size $b)))))"#;
+
+/// Every table operator on three tables (two of one input), merged into
+/// one: calls in and out of bounds, through null slots and with the wrong
+/// type, `table.get`/`set`/`size`/`grow`/`fill`/`copy`/`init`, against the
+/// inputs instantiated one by one.
+#[test]
+fn merged_tables_run_like_the_inputs() {
+    let inputs = [("p", P), ("q", Q)].map(|(n, w)| (n.to_string(), w.to_string()));
+    let mut calls = Vec::new();
+    for i in [0, 1, 2, 3, 4, 5, -1] {
+        calls.push(call("p", "p_call", &[i]));
+        calls.push(call("p", "p_is_null", &[i]));
+        calls.push(call("q", "q_a", &[i]));
+        calls.push(call("q", "q_b", &[i]));
+    }
+    calls.extend([
+        call("p", "p_call_bad", &[0]),
+        call("p", "p_set", &[3]),
+        call("p", "p_call", &[3]),
+        call("p", "p_set", &[4]),
+        call("p", "p_size", &[]),
+        call("p", "p_grow", &[0]),
+        call("p", "p_grow", &[1]),
+        call("p", "p_fill", &[2, 2]),
+        call("p", "p_call", &[2]),
+        call("p", "p_fill", &[3, 2]),
+        call("p", "p_init", &[0, 0, 2]),
+        call("p", "p_call", &[0]),
+        call("p", "p_init", &[3, 0, 2]),
+        call("q", "q_copy", &[0, 2, 1]),
+        call("q", "q_b", &[0]),
+        call("q", "q_copy", &[1, 2, 2]),
+        call("q", "q_grow", &[2]),
+        call("q", "q_size", &[]),
+        call("q", "q_b", &[3]),
+        call("q", "q_copy", &[1, 1, 2]),
+        call("q", "q_grow", &[2]),
+        call("q", "q_grow", &[1]),
+        call("q", "q_b", &[4]),
+        call("q", "q_b", &[5]),
+        call("q", "q_size", &[]),
+    ]);
+    let (separate, merged) = both_with(&inputs, &calls, 0, Merge::Tables);
+    for (s, m) in separate.iter().zip(&merged) {
+        assert_eq!(s, m);
+    }
+    assert_eq!(separate.len(), merged.len());
+    let traps = |what: &str| merged.iter().filter(|l| l.contains(what)).count();
+    assert!(traps("out of bounds table access") >= 8, "{merged:#?}");
+    assert!(traps("uninitialized element") >= 1, "{merged:#?}");
+    assert!(traps("indirect call type mismatch") >= 1, "{merged:#?}");
+    assert!(
+        merged
+            .iter()
+            .any(|l| l.starts_with("q.q_grow[I32(2)]: ok [\"i32:2\"]")),
+        "{merged:#?}"
     );
 }

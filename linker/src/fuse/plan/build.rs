@@ -15,7 +15,7 @@ use weld_format::InputId;
 
 use super::coalesce::coalesce;
 use super::coalesce_data::coalesce_data;
-use super::{exports, imports, layout, start};
+use super::{exports, imports, layout, memory_order, start};
 use super::{OnConflict, Plan, PlanOptions, SpaceMaps};
 use crate::error::FuseError;
 use crate::fuse::context::FuseCx;
@@ -63,6 +63,15 @@ impl<'a> Plan<'a> {
         // type-checked; the maps of the import-bearing spaces are complete.
         imports::link(cx, &order, &types, &items, &kept, &defined, &mut maps)?;
 
+        // The memory the most code uses becomes the first defined one.
+        let mut defined = defined;
+        memory_order::busiest_first(
+            cx,
+            kept.counts[weld_format::Space::Memory],
+            &mut defined.memories,
+            &mut maps,
+        );
+
         // Segments, in instantiation order; those after the first start
         // are deferred to the synthesized start.
         let segments = layout::segments(cx, &order, &mut maps);
@@ -109,6 +118,7 @@ impl<'a> Plan<'a> {
             removed: 0,
             emptied: 0,
             merged: None,
+            merged_tables: None,
         };
 
         // Active data segments of one memory that touch (or nearly) become

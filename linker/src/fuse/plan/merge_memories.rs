@@ -5,28 +5,24 @@
 //! The rules (anything else is refused, with the reason):
 //! - no memory is imported (its size belongs to the host), shared,
 //!   64-bit or of a custom page size;
-//! - at most one memory is exported (after `--exports`); it goes first, at
-//!   address 0, so the host finds its bytes where they were (the host sees
-//!   the merged memory's size);
-//! - at most one memory grows (has a `memory.grow` in its code and a
-//!   maximum above its minimum): it goes last, where the merged memory
-//!   ends and grows; every other memory keeps its initial size, and its
-//!   accesses are checked against it ([`weld_format::merge_ops`]);
+//! - at most one memory is exported, and at most one grows ([`merge_layout`]
+//!   places them: the exported one at address 0, the one that grows last);
+//!   every other memory keeps its initial size, and its accesses are
+//!   checked against it ([`weld_format::merge_ops`]);
 //! - every active data segment has a constant offset and fits its memory
 //!   (otherwise instantiation would have trapped, and no longer would);
 //! - the bases and the last memory's minimum fit in 4 GiB.
 //!
-//! Cost: one pass over memories and segments; when more than one memory
-//! could grow, one decode of every body, in parallel, to find which do.
+//! Cost: one pass over memories and segments, and [`merge_layout`]'s.
+//!
+//! [`merge_layout`]: super::merge_layout
 
-use std::collections::BTreeMap;
-
-use rayon::prelude::*;
 use wasmparser::{DataKind, ExternalKind, MemoryType, Operator, TypeRef};
-use weld_format::rewrite::{Bound, MemPlace};
-use weld_format::{InputId, Item, Problem};
+use weld_format::rewrite::{Bound, Place};
+use weld_format::{Item, Problem};
 
 use super::coalesce_data::offset;
+use super::merge_layout::{place, Merged, Sized};
 use super::Plan;
 use crate::error::FuseError;
 use crate::fuse::context::FuseCx;
@@ -40,7 +36,7 @@ const MAX_PAGES: u64 = 65536;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergedLayout {
     /// Per output memory (before merging): its base and bound.
-    pub places: Vec<MemPlace>,
+    pub places: Vec<Place>,
     /// The merged memory.
     pub ty: wasm_encoder::MemoryType,
 }
@@ -114,107 +110,29 @@ pub fn merge_memories(
         return Err(refuse(input, item, format!("--merge-memories: the memory {why}")));
     }
 
-    // Exported memories: at most one, placed first.
-    let mut exported: BTreeMap<usize, (InputId, String)> = BTreeMap::new();
-    for (k, m) in cx.modules.iter().enumerate() {
-        let kept = |name: &str| kept.is_none_or(|k| k.iter().any(|n| n == name));
-        for e in m
-            .exports
-            .iter()
-            .filter(|e| e.kind == ExternalKind::Memory && kept(e.name))
-        {
-            if let Some(out) = plan.maps[k].memories.get(e.index as usize) {
-                exported
-                    .entry(out.as_usize())
-                    .or_insert((InputId::from(k as u32), e.name.to_string()));
-            }
-        }
-    }
-    if exported.len() > 1 {
-        let mut it = exported.values();
-        let (a, b) = (it.next().unwrap(), it.next().unwrap());
-        return Err(refuse(
-            cx.files[b.0.as_usize()].to_string(),
-            Item::Export(b.1.clone()),
-            format!(
-                "--merge-memories: a second memory is exported (besides {} export \"{}\"); a merged memory stands for one (keep one with --exports)",
-                cx.files[a.0.as_usize()],
-                a.1
-            ),
-        ));
-    }
-    let first = exported.keys().next().copied();
-
-    // The memories that grow: the one that may is placed last.
-    let growable: Vec<usize> = (0..types.len())
-        .filter(|&j| types[j].maximum != Some(types[j].initial))
-        .collect();
-    let movers = if growable.len() > 1 || first.is_some_and(|f| growable.contains(&f)) {
-        grown(cx, plan, &growable)?
-    } else {
-        growable.iter().map(|&j| (j, None)).collect()
+    let label = |j: usize| label(cx, plan, j);
+    let what = Merged {
+        noun: "memory",
+        option: "--merge-memories",
+        grow_op: "memory.grow",
+        kind: ExternalKind::Memory,
+        label: &label,
+        map: |m| m.memories.iter().map(|x| x.as_usize()).collect(),
+        grows: |op, maps| match op {
+            Operator::MemoryGrow { mem } => maps.memories.get(*mem as usize).map(|o| o.as_usize()),
+            _ => None,
+        },
     };
-    if movers.len() > 1 {
-        let mut it = movers.iter();
-        let (a, b) = (it.next().unwrap(), it.next().unwrap());
-        let (input, item) = label(cx, plan, *b.0);
-        let (other, other_item) = label(cx, plan, *a.0);
-        return Err(refuse(
-            input,
-            item,
-            format!(
-                "--merge-memories: it grows{}, and so does {other} {other_item}{}; only one memory of a merged memory may grow (the last)",
-                grows_in(cx, *b.1),
-                grows_in(cx, *a.1)
-            ),
-        ));
-    }
-    let mover = movers.keys().next().copied();
-    if let (Some(m), Some(f)) = (mover, first) {
-        if m == f {
-            let (input, item) = label(cx, plan, m);
-            return Err(refuse(
-                input,
-                item,
-                format!(
-                    "--merge-memories: the exported memory grows{}; it must stay at address 0, and only the last memory may grow",
-                    grows_in(cx, movers[&m])
-                ),
-            ));
-        }
-    }
-    let last = mover.unwrap_or_else(|| (0..types.len()).rev().find(|&j| Some(j) != first).unwrap_or(0));
-
-    // Bases: the exported memory, the others in output order, the last.
-    let order: Vec<usize> = first
-        .into_iter()
-        .chain((0..types.len()).filter(|&j| Some(j) != first && j != last))
-        .chain([last])
+    let items: Vec<Sized> = types
+        .iter()
+        .map(|t| Sized {
+            initial: t.initial.saturating_mul(PAGE),
+            maximum: t.maximum.map(|m| m.saturating_mul(PAGE)),
+        })
         .collect();
-    let mut places = vec![
-        MemPlace {
-            base: 0,
-            bound: Bound::Last,
-        };
-        types.len()
-    ];
-    let mut base = 0u64;
-    for &j in &order {
-        let t = &types[j];
-        places[j] = MemPlace {
-            base,
-            bound: match j == last {
-                true => Bound::Last,
-                false => Bound::Fixed {
-                    bytes: t.initial * PAGE,
-                    growable: t.maximum != Some(t.initial),
-                },
-            },
-        };
-        base = base.saturating_add(t.initial.saturating_mul(PAGE));
-    }
+    let (places, last, base) = place(cx, plan, &what, &items, kept)?;
     if base > MAX_PAGES * PAGE {
-        let (input, item) = label(cx, plan, last);
+        let (input, item) = label(last);
         return Err(refuse(
             input,
             item,
@@ -236,54 +154,8 @@ pub fn merge_memories(
     Ok(Some(MergedLayout { places, ty }))
 }
 
-fn grows_in(cx: &FuseCx<'_, '_>, at: Option<(InputId, u32)>) -> String {
-    match at {
-        Some((k, f)) => format!(" (memory.grow in {} func {f})", cx.files[k.as_usize()]),
-        None => String::new(),
-    }
-}
-
-/// Which of the `candidates` (output memories) have a `memory.grow` in
-/// the code, each with the first function found that grows it (input,
-/// function index).
-fn grown(
-    cx: &FuseCx<'_, '_>,
-    plan: &Plan<'_>,
-    candidates: &[usize],
-) -> Result<BTreeMap<usize, Option<(InputId, u32)>>, FuseError> {
-    let found: Vec<(usize, InputId, u32)> = plan
-        .funcs
-        .par_iter()
-        .map(|&(k, d)| -> Result<Vec<(usize, InputId, u32)>, FuseError> {
-            let m = cx.modules[k.as_usize()];
-            let index = m.imported.funcs + d;
-            let fail = |e| FuseError::parse(cx.files[k.as_usize()], Item::Func { index, name: None }, e);
-            let mut ops = m.bodies[d as usize].get_operators_reader().map_err(fail)?;
-            let mut out = Vec::new();
-            while !ops.eof() {
-                if let Operator::MemoryGrow { mem } = ops.read().map_err(fail)? {
-                    if let Some(o) = plan.maps[k.as_usize()].memories.get(mem as usize) {
-                        if candidates.contains(&o.as_usize()) {
-                            out.push((o.as_usize(), k, index));
-                        }
-                    }
-                }
-            }
-            Ok(out)
-        })
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect();
-    let mut out = BTreeMap::new();
-    for (j, k, f) in found {
-        out.entry(j).or_insert(Some((k, f)));
-    }
-    Ok(out)
-}
-
 /// Every active data segment has a constant offset and fits its memory.
-fn data_fits(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, places: &[MemPlace]) -> Result<(), FuseError> {
+fn data_fits(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, places: &[Place]) -> Result<(), FuseError> {
     for (k, m) in cx.modules.iter().enumerate() {
         for (i, d) in m.data.iter().enumerate() {
             let DataKind::Active {
@@ -304,7 +176,7 @@ fn data_fits(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, places: &[MemPlace]) -> Resul
                     "--merge-memories: the segment's offset is not a constant, so it cannot be moved",
                 ));
             };
-            if let Bound::Fixed { bytes, .. } = places[out.as_usize()].bound {
+            if let Bound::Fixed { size: bytes, .. } = places[out.as_usize()].bound {
                 if at.saturating_add(d.data.len() as u64) > bytes {
                     return Err(refuse(
                         cx.files[k].to_string(),

@@ -8,8 +8,8 @@
 //! step, in the order [`Plan::build`] (in [`build`]) runs them:
 //! [`layout`] (types, the imports that stay imports, definitions),
 //! [`imports`] (every other import linked to its provider's item,
-//! type-checked), [`layout`] again (segments), [`coalesce`] (adjacent
-//! element segments merged);
+//! type-checked), [`memory_order`] (busiest memory first), [`layout`]
+//! again (segments), [`coalesce`] (adjacent element segments merged);
 //! then, once identical code folding has fixed the function indices,
 //! [`Plan::finish`] runs [`start`] (the start function) and [`exports`].
 //!
@@ -24,7 +24,10 @@ pub(crate) mod coalesce_data;
 pub(crate) mod exports;
 pub(crate) mod imports;
 pub(crate) mod layout;
+pub(crate) mod memory_order;
+pub(crate) mod merge_layout;
 pub(crate) mod merge_memories;
+pub(crate) mod merge_tables;
 pub(crate) mod start;
 
 use std::borrow::Cow;
@@ -260,6 +263,9 @@ pub struct Plan<'a> {
     /// With `--merge-memories`: where each memory lives in the one
     /// memory written (the maps keep the numbering before merging).
     pub merged: Option<merge_memories::MergedLayout>,
+    /// With `--merge-tables`: where each table lives in the one table
+    /// written (the maps keep the numbering before merging).
+    pub merged_tables: Option<merge_tables::MergedTableLayout>,
 }
 
 /// Options that shape the plan.
@@ -306,6 +312,24 @@ impl<'a> Plan<'a> {
         self.merged
             .as_ref()
             .and_then(|l| l.places.get(m as usize))
+            .map_or(0, |p| p.base)
+    }
+
+    /// Output table `t` (as the maps number tables) as written: 0 once
+    /// tables are merged.
+    pub fn table(&self, t: u32) -> u32 {
+        match self.merged_tables {
+            Some(_) => 0,
+            None => t,
+        }
+    }
+
+    /// The base of output table `t` in the table written (0 unless tables
+    /// are merged).
+    pub fn table_base(&self, t: u32) -> u64 {
+        self.merged_tables
+            .as_ref()
+            .and_then(|l| l.places.get(t as usize))
             .map_or(0, |p| p.base)
     }
 
