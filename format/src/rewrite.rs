@@ -899,25 +899,31 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
         decls.push((count, ty));
     }
     let ops_start = locals.original_position() as usize - base;
-    // Scratch locals for merged memories go after the body's own.
+    // Scratch locals for merged memories and tables go after the body's
+    // own (at most 9 of them: their indices must fit).
     let params = merge.map(|m| m.params).or(merge_tables.map(|t| t.params));
     let (scratch, extra) = match params {
         Some(params) => {
             let first = u32::try_from(params as u64 + declared)
-                .map_err(|_| RewriteError::Merge("too many locals for scratch locals".into()))?;
+                .ok()
+                .filter(|&f| f <= u32::MAX - 16)
+                .ok_or_else(|| RewriteError::Merge("too many locals for scratch locals".into()))?;
             let needs = scratch_needs(body, merge.is_some(), merge_tables.map(|t| t.element))?;
             merge_ops::Scratch::declare(needs, first)
         }
         None => Default::default(),
     };
+    let groups = n
+        .checked_add(extra.len() as u32)
+        .ok_or_else(|| RewriteError::Merge("too many local declarations for scratch locals".into()))?;
     if !identity.types && decls.iter().any(|(_, t)| concrete(t)) {
-        (n + extra.len() as u32).encode(out);
+        groups.encode(out);
         for (count, ty) in decls {
             count.encode(out);
             remap.val_type(ty)?.encode(out);
         }
     } else if !extra.is_empty() {
-        (n + extra.len() as u32).encode(out);
+        groups.encode(out);
         out.extend_from_slice(&bytes[decls_start..ops_start]);
     } else {
         out.extend_from_slice(&bytes[..ops_start]);
