@@ -316,3 +316,74 @@ fn balance(wat: &str) -> String {
         .unwrap();
     out
 }
+
+/// From the command line: a refusal is one line on stderr and writes
+/// nothing; an accepted merge writes one valid module with one memory and
+/// one table, and the link map gives the bases.
+#[test]
+fn the_command_line_merges_or_refuses_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, wat: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, wat).unwrap();
+        p.display().to_string()
+    };
+    let a = write(
+        "a.wat",
+        r#"(module (memory (export "ma") 1 1) (table 1 1 funcref))"#,
+    );
+    let b = write(
+        "b.wat",
+        r#"(module (memory (export "mb") 1 1) (table 2 2 funcref) (func (export "g")))"#,
+    );
+    let out = dir.path().join("out.wasm");
+    let o = common::weld(&["fuse", &a, &b, "--merge-memories", "-o", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = common::stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--merge-memories: a second memory is exported"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written");
+
+    let map = dir.path().join("map.json");
+    let o = common::weld(&[
+        "fuse",
+        &a,
+        &b,
+        "--merge-memories",
+        "--merge-tables",
+        "--exports=mb,g",
+        "-o",
+        out.to_str().unwrap(),
+        "--map",
+        map.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let bytes = std::fs::read(&out).unwrap();
+    wasmparser::Validator::new().validate_all(&bytes).unwrap();
+    let counts = wasmparser::Parser::new(0)
+        .parse_all(&bytes)
+        .filter_map(|p| match p.unwrap() {
+            wasmparser::Payload::MemorySection(s) => Some(("memory", s.count())),
+            wasmparser::Payload::TableSection(s) => Some(("table", s.count())),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(counts, vec![("table", 1), ("memory", 1)]);
+    let map: serde_json::Value = serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
+    let bases: Vec<(u64, u64)> = map["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["memory_bases"][0].as_u64().unwrap(),
+                i["table_bases"][0].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // b's memory is exported: it is at 0; a's follows. Tables: in order.
+    assert_eq!(bases, vec![(65536, 0), (0, 1)]);
+}
