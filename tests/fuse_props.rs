@@ -251,3 +251,109 @@ fn folding_a_module_into_its_copy_behaves_like_both() {
     // `corpus/demo/icf` is the differential test with many folds.
     eprintln!("{} functions folded", folds.get());
 }
+
+/// Three modules with a memory and a table each, fused with every memory
+/// and every table merged into one (only their functions stay exported):
+/// either refused with a reason (the options' rules: a generated module may
+/// grow its memory, shared or 64-bit ones are off here), or valid and
+/// making the same calls give the same results and traps as the inputs
+/// instantiated one by one.
+#[test]
+fn merged_memories_and_tables_behave_like_inputs() {
+    let merged = std::cell::Cell::new(0usize);
+    let refusals = std::cell::RefCell::new(Vec::new());
+    let compared = run_cases(64, 2048..16384, |seed| {
+        let mut u = Unstructured::new(seed);
+        let cfg = wasm_smith::Config {
+            min_memories: 1,
+            max_memories: 1,
+            min_tables: 1,
+            max_tables: 1,
+            ..config()
+        };
+        let mut modules = Vec::new();
+        for _ in 0..3 {
+            match wasm_smith::Module::new(cfg.clone(), &mut u) {
+                Ok(m) => modules.push(m.to_bytes()),
+                Err(_) => return Ok(0),
+            }
+        }
+        let names = ["in0", "in1", "in2"];
+        let set: Vec<(&str, &[u8])> = names
+            .iter()
+            .copied()
+            .zip(modules.iter().map(Vec::as_slice))
+            .collect();
+        let functions = common::exec::exports(&set)
+            .into_iter()
+            .filter(|e| e.1 == wasmparser::ExternalKind::Func)
+            .map(|e| e.3)
+            .collect();
+        let inputs = Inputs::from_memory(set.iter().map(|(n, b)| (n.to_string(), b.to_vec()))).unwrap();
+        // Tables merge when they hold one type (wasm-smith mixes funcref
+        // and externref tables); memories always.
+        let elements: std::collections::BTreeSet<String> = modules
+            .iter()
+            .flat_map(|m| {
+                wasmparser::Parser::new(0).parse_all(m).filter_map(|p| match p {
+                    Ok(wasmparser::Payload::TableSection(r)) => Some(
+                        r.into_iter()
+                            .map(|t| format!("{:?}", t.unwrap().ty.element_type))
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => None,
+                })
+            })
+            .flatten()
+            .collect();
+        let opts = FuseOptions {
+            on_conflict: OnConflict::Rename,
+            exports: Some(functions),
+            merge_memories: true,
+            merge_tables: elements.len() == 1,
+            ..Default::default()
+        };
+        let fused = match weld_linker::fuse(&opts, &inputs) {
+            Ok(f) => f,
+            Err(weld_linker::Error::Fuse(
+                e @ (weld_linker::FuseError::MergeMemories(_) | weld_linker::FuseError::MergeTables(_)),
+            )) => {
+                refusals.borrow_mut().push(e.to_string());
+                return Ok(0);
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("fuse failed: {e}"))),
+        };
+        merged.set(merged.get() + 1);
+        let keep: Vec<(&str, &[u8])> = vec![
+            ("in0.wasm", &modules[0]),
+            ("in1.wasm", &modules[1]),
+            ("in2.wasm", &modules[2]),
+            ("fused.wasm", &fused.bytes),
+        ];
+        if let Err(e) = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&fused.bytes)
+        {
+            let dir = keep_failure(&keep);
+            return Err(TestCaseError::fail(format!(
+                "invalid output: {e} (kept in {dir})"
+            )));
+        }
+        let want = run_separately(&set, &[0, 1, 2]);
+        let got = run_fused(&set, &fused.bytes);
+        common::exec::same_calls(&want, &got).map_err(|diff| {
+            let dir = keep_failure(&keep);
+            TestCaseError::fail(format!(
+                "merged module behaves differently (kept in {dir})\n  {diff}"
+            ))
+        })
+    });
+    let refusals = refusals.into_inner();
+    eprintln!(
+        "{} sets merged, {} refused; first refusals: {:?}",
+        merged.get(),
+        refusals.len(),
+        &refusals[..refusals.len().min(5)]
+    );
+    assert!(merged.get() >= 32, "only {} of 64 sets merged", merged.get());
+    assert!(compared >= 60, "only {compared} calls compared");
+}

@@ -232,16 +232,25 @@ pub fn fuse(u: &mut Unstructured) -> Outcome {
 /// same results and traps as the inputs instantiated one by one.
 fn merged_checked(modules: &[(String, Vec<u8>)], runnable: bool, icf: Icf) {
     let way = modules.len() % 3;
+    // Only the functions stay exported (every generated module may export
+    // its memory and tables, and a merged memory stands for one export).
+    // (By their names in the fused module, renamed on conflict.)
+    let set: Vec<(&str, &[u8])> = modules.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let functions: Vec<String> = crate::exec::exports(&set)
+        .into_iter()
+        .filter(|e| e.1 == wasmparser::ExternalKind::Func)
+        .map(|e| e.3)
+        .collect();
     let opts = FuseOptions {
         on_conflict: OnConflict::Rename,
         icf,
         merge_memories: way != 1,
         merge_tables: way != 0,
+        exports: Some(functions),
         ..Default::default()
     };
     match fuse_checked(&opts, modules) {
         Ok(fused) => {
-            let set: Vec<(&str, &[u8])> = modules.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
             let runs = runnable && set.iter().all(|(_, b)| crate::exec::compiles(b));
             if runs && crate::exec::compiles(&fused.bytes) {
                 let order: Vec<usize> = (0..set.len()).collect();

@@ -344,10 +344,10 @@ pub(crate) fn run_stages(
     let outside = outside?.unwrap_or_default();
     let checks = checks.as_deref();
     if stages.merge_memories {
-        plan.merged = plan::merge_memories::merge_memories(cx, &plan, stages.plan.exports.as_deref())?;
+        plan.merged = plan::merge_memories::merge_memories(cx, &plan, &stages.plan)?;
     }
     if stages.merge_tables {
-        plan.merged_tables = plan::merge_tables::merge_tables(cx, &plan, stages.plan.exports.as_deref())?;
+        plan.merged_tables = plan::merge_tables::merge_tables(cx, &plan, &stages.plan)?;
     }
     limits(&plan)?;
     clock.lap("plan+check");

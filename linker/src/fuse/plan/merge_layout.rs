@@ -2,7 +2,8 @@
 //! share: where each memory (table) of the fused module goes in the one
 //! written, given which are exported and which grow.
 //!
-//! At most one is exported (after `--exports`); it goes first, at base 0,
+//! At most one is exported (as the export plan says: after `--exports`
+//! and renames); it goes first, at base 0,
 //! so the host finds its contents where they were (and sees the merged
 //! one's size). At most one grows (has a grow operator in the code and a
 //! maximum above its minimum): it goes last, where the merged one ends and
@@ -10,14 +11,15 @@
 //! order. Cost: O(items); when more than one could grow, one decode of
 //! every body, in parallel, to find which do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use wasmparser::{ExternalKind, Operator};
 use weld_format::rewrite::{Bound, Place};
 use weld_format::{InputId, Item, Problem};
 
-use super::{Plan, SpaceMaps};
+use super::exports::plan_exports;
+use super::{Plan, PlanOptions, SpaceMaps};
 use crate::error::FuseError;
 use crate::fuse::context::FuseCx;
 
@@ -62,22 +64,27 @@ pub(super) struct Sized {
 }
 
 /// The places of `items` (output order, before merging), the last one's
-/// index, and the merged one's initial size. `kept`: the exports
-/// `--exports` keeps.
+/// index, and the merged one's initial size. `opts`: the plan's options,
+/// which decide what stays exported (`--exports`, renames).
 pub(super) fn place(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     what: &Merged<'_>,
     items: &[Sized],
-    kept: Option<&[String]>,
+    opts: &PlanOptions,
 ) -> Result<(Vec<Place>, usize, u64), FuseError> {
-    // Exported: at most one, placed first.
+    // Exported (what the export plan keeps): at most one, placed first;
+    // named by the first input export of it.
+    let kept: BTreeSet<usize> = plan_exports(cx, opts, &plan.maps)?
+        .iter()
+        .filter(|e| e.kind == what.kind)
+        .map(|e| e.index as usize)
+        .collect();
     let mut exported: BTreeMap<usize, (InputId, String)> = BTreeMap::new();
     for (k, m) in cx.modules.iter().enumerate() {
         let map = (what.map)(&plan.maps[k]);
-        let kept = |name: &str| kept.is_none_or(|k| k.iter().any(|n| n == name));
-        for e in m.exports.iter().filter(|e| e.kind == what.kind && kept(e.name)) {
-            if let Some(&out) = map.get(e.index as usize) {
+        for e in m.exports.iter().filter(|e| e.kind == what.kind) {
+            if let Some(&out) = map.get(e.index as usize).filter(|o| kept.contains(o)) {
                 exported
                     .entry(out)
                     .or_insert((InputId::from(k as u32), e.name.to_string()));

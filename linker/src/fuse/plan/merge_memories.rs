@@ -59,12 +59,11 @@ fn refuse(input: String, item: Item, reason: impl Into<String>) -> FuseError {
 }
 
 /// The merged layout of `plan`'s memories, or `None` when there are fewer
-/// than two (nothing to merge). `kept`: the exports `--exports` keeps (a
-/// memory export it drops does not count).
+/// than two (nothing to merge). `opts`: the plan's options (what stays exported).
 pub fn merge_memories(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
-    kept: Option<&[String]>,
+    opts: &super::PlanOptions,
 ) -> Result<Option<MergedLayout>, FuseError> {
     let n_imported = plan.n_imports[weld_format::Space::Memory] as usize;
     let total = n_imported + plan.memories.len();
@@ -130,7 +129,7 @@ pub fn merge_memories(
             maximum: t.maximum.map(|m| m.saturating_mul(PAGE)),
         })
         .collect();
-    let (places, last, base) = place(cx, plan, &what, &items, kept)?;
+    let (places, last, base) = place(cx, plan, &what, &items, opts)?;
     if base > MAX_PAGES * PAGE {
         let (input, item) = label(last);
         return Err(refuse(

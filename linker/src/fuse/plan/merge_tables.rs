@@ -44,11 +44,11 @@ pub struct MergedTableLayout {
 }
 
 /// The merged layout of `plan`'s tables, or `None` when there are fewer
-/// than two. `kept`: the exports `--exports` keeps.
+/// than two. `opts`: the plan's options (what stays exported).
 pub fn merge_tables(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
-    kept: Option<&[String]>,
+    opts: &super::PlanOptions,
 ) -> Result<Option<MergedTableLayout>, FuseError> {
     let n_imported = plan.n_imports[weld_format::Space::Table] as usize;
     if n_imported + plan.tables.len() < 2 {
@@ -128,7 +128,7 @@ pub fn merge_tables(
             maximum: t.ty.maximum,
         })
         .collect();
-    let (places, last, total) = place(cx, plan, &what, &items, kept)?;
+    let (places, last, total) = place(cx, plan, &what, &items, opts)?;
     if total > MAX_ELEMENTS {
         let (input, item) = label(last);
         return Err(what.refuse(
