@@ -249,7 +249,8 @@ fn out_of_bounds(out: &mut Vec<u8>) {
     );
 }
 
-fn put(out: &mut Vec<u8>, ins: &[Instruction<'_>]) {
+/// Encodes `ins` into `out`.
+pub(crate) fn put(out: &mut Vec<u8>, ins: &[Instruction<'_>]) {
     for i in ins {
         i.encode(out);
     }
@@ -278,6 +279,19 @@ fn limit(place: &Place, out: &mut Vec<u8>) {
 
 /// Traps unless `[local at, at + local len)` lies in `place`'s memory.
 fn check_range(at: u32, len: u32, place: &Place, out: &mut Vec<u8>) {
+    check_range_with(at, len, out, |out| limit(place, out), out_of_bounds);
+}
+
+/// Traps (with `trap`) unless `[local at, at + local len)` ends at or
+/// below the `i64` that `limit` pushes: the range check of a bulk
+/// operator, shared by memories and tables.
+pub(crate) fn check_range_with(
+    at: u32,
+    len: u32,
+    out: &mut Vec<u8>,
+    limit: impl FnOnce(&mut Vec<u8>),
+    trap: fn(&mut Vec<u8>),
+) {
     put(
         out,
         &[
@@ -288,14 +302,28 @@ fn check_range(at: u32, len: u32, place: &Place, out: &mut Vec<u8>) {
             Instruction::I64Add,
         ],
     );
-    limit(place, out);
+    limit(out);
     put(out, &[Instruction::I64GtU, Instruction::If(BlockType::Empty)]);
-    out_of_bounds(out);
+    trap(out);
     put(out, &[Instruction::End]);
 }
 
+/// Pops the three operands of a bulk operator into scratch locals `a`,
+/// `x`, `n` (deepest first).
+pub(crate) fn park3(s: &Scratch, out: &mut Vec<u8>) {
+    let (a, x, n) = (s.first, s.first + 1, s.first + 2);
+    put(
+        out,
+        &[
+            Instruction::LocalSet(n),
+            Instruction::LocalSet(x),
+            Instruction::LocalSet(a),
+        ],
+    );
+}
+
 /// Pushes local `at` moved by `place`'s base.
-fn rebased(at: u32, place: &Place, out: &mut Vec<u8>) {
+pub(crate) fn rebased(at: u32, place: &Place, out: &mut Vec<u8>) {
     put(out, &[Instruction::LocalGet(at)]);
     if place.base != 0 {
         put(
@@ -313,8 +341,8 @@ fn unsupported<E>(what: &str) -> Fault<E> {
 }
 
 /// Writes what stands for memory operator `op` (input numbering) in the
-/// merged memory. `memory` maps an input memory index to the output's
-/// (before merging), `data` an input data segment index to the output's.
+/// merged memory; `remap` numbers its memories and data segments as the
+/// output does before merging.
 pub(crate) fn write<R: Reencode>(
     mut op: Operator<'_>,
     remap: &mut R,
@@ -430,14 +458,7 @@ pub(crate) fn write<R: Reencode>(
         }
         Operator::MemoryFill { mem } | Operator::MemoryInit { mem, .. } => {
             let p = place(remap, mem)?;
-            put(
-                out,
-                &[
-                    Instruction::LocalSet(n),
-                    Instruction::LocalSet(x),
-                    Instruction::LocalSet(d),
-                ],
-            );
+            park3(scratch, out);
             check_range(d, n, &p, out);
             rebased(d, &p, out);
             put(out, &[Instruction::LocalGet(x), Instruction::LocalGet(n)]);
@@ -454,14 +475,7 @@ pub(crate) fn write<R: Reencode>(
         }
         Operator::MemoryCopy { dst_mem, src_mem } => {
             let (pd, ps) = (place(remap, dst_mem)?, place(remap, src_mem)?);
-            put(
-                out,
-                &[
-                    Instruction::LocalSet(n),
-                    Instruction::LocalSet(x),
-                    Instruction::LocalSet(d),
-                ],
-            );
+            park3(scratch, out);
             check_range(d, n, &pd, out);
             check_range(x, n, &ps, out);
             rebased(d, &pd, out);

@@ -13,10 +13,10 @@
 //! type for `table.set` and `table.fill`).
 
 use wasm_encoder::reencode::Reencode;
-use wasm_encoder::{BlockType, Encode, Instruction};
+use wasm_encoder::{BlockType, Instruction};
 use wasmparser::{Operator, RefType};
 
-use crate::merge_ops::{Bound, Fault, Place, Scratch};
+use crate::merge_ops::{check_range_with, park3, put, rebased, Bound, Fault, Place, Scratch};
 
 /// What the rewriter needs to merge tables in one body.
 #[derive(Debug, Clone, Copy)]
@@ -42,12 +42,6 @@ pub(crate) fn table_needs(op: &Operator<'_>) -> (bool, bool) {
         | Operator::TableCopy { .. }
         | Operator::TableInit { .. } => (true, false),
         _ => (false, false),
-    }
-}
-
-fn put(out: &mut Vec<u8>, ins: &[Instruction<'_>]) {
-    for i in ins {
-        i.encode(out);
     }
 }
 
@@ -92,41 +86,11 @@ fn check_index(at: u32, place: &Place, out: &mut Vec<u8>) {
 
 /// Traps unless `[local at, at + local len)` lies in `place`'s table.
 fn check_range(at: u32, len: u32, place: &Place, out: &mut Vec<u8>) {
-    put(
-        out,
-        &[
-            Instruction::LocalGet(at),
-            Instruction::I64ExtendI32U,
-            Instruction::LocalGet(len),
-            Instruction::I64ExtendI32U,
-            Instruction::I64Add,
-        ],
-    );
-    size32(place, out);
-    put(
-        out,
-        &[
-            Instruction::I64ExtendI32U,
-            Instruction::I64GtU,
-            Instruction::If(BlockType::Empty),
-        ],
-    );
-    out_of_bounds(out);
-    put(out, &[Instruction::End]);
-}
-
-/// Pushes local `at` moved by `place`'s base.
-fn rebased(at: u32, place: &Place, out: &mut Vec<u8>) {
-    put(out, &[Instruction::LocalGet(at)]);
-    if place.base != 0 {
-        put(
-            out,
-            &[
-                Instruction::I32Const(place.base as u32 as i32),
-                Instruction::I32Add,
-            ],
-        );
-    }
+    let limit = |out: &mut Vec<u8>| {
+        size32(place, out);
+        put(out, &[Instruction::I64ExtendI32U]);
+    };
+    check_range_with(at, len, out, limit, out_of_bounds);
 }
 
 fn unsupported<E>(what: &str) -> Fault<E> {
@@ -257,14 +221,7 @@ pub(crate) fn write<R: Reencode>(
         }
         Operator::TableCopy { dst_table, src_table } => {
             let (pd, ps) = (place(remap, dst_table)?, place(remap, src_table)?);
-            put(
-                out,
-                &[
-                    Instruction::LocalSet(n),
-                    Instruction::LocalSet(x),
-                    Instruction::LocalSet(a),
-                ],
-            );
+            park3(scratch, out);
             check_range(a, n, &pd, out);
             check_range(x, n, &ps, out);
             rebased(a, &pd, out);
@@ -282,14 +239,7 @@ pub(crate) fn write<R: Reencode>(
         }
         Operator::TableInit { elem_index, table } => {
             let p = place(remap, table)?;
-            put(
-                out,
-                &[
-                    Instruction::LocalSet(n),
-                    Instruction::LocalSet(x),
-                    Instruction::LocalSet(a),
-                ],
-            );
+            park3(scratch, out);
             check_range(a, n, &p, out);
             rebased(a, &p, out);
             put(

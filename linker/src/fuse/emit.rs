@@ -617,7 +617,7 @@ fn data_headers(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<(Vec<Vec<u8>>, u
                     let at = offset_expr.get_binary_reader().original_position();
                     FuseError::malformed(files[k], format!("data {}", seg.index), at, "memory out of range")
                 })?;
-                let off = rebased_offset(cx, plan, k, mem.0, offset_expr)?;
+                let off = rebased_offset(cx, plan, k, plan.merged_memory_base(mem.0), offset_expr)?;
                 let memory = plan.memory(mem.0);
                 if memory == 0 {
                     h.push(0);
@@ -805,7 +805,7 @@ fn element_section(cx: &FuseCx<'_, '_>, plan: &Plan<'_>) -> Result<ElementSectio
                 let t = remap
                     .table_index(table_index.unwrap_or(0))
                     .map_err(|e| malformed(file, item(), e.into()))?;
-                offset = rebased_elem_offset(cx, plan, k, t, offset_expr)?;
+                offset = rebased_offset(cx, plan, k, plan.merged_table_base(t), offset_expr)?;
                 ElementMode::Active {
                     table: Some(plan.table(t)),
                     offset: &offset,
@@ -892,7 +892,7 @@ fn start_body(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, steps: &[StartStep]) -> Resu
                 let table = remap
                     .table_index(table_index.unwrap_or(0))
                     .map_err(|x| malformed(files[k], "elem", x.into()))?;
-                let off = rebased_elem_offset(cx, plan, k, table, offset_expr)?;
+                let off = rebased_offset(cx, plan, k, plan.merged_table_base(table), offset_expr)?;
                 let table = plan.table(table);
                 let n = match &e.items {
                     ElementItems::Functions(r) => r.count(),
@@ -923,7 +923,7 @@ fn start_body(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, steps: &[StartStep]) -> Resu
                 let mem = remap
                     .memory_index(*memory_index)
                     .map_err(|x| malformed(files[k], "data", x.into()))?;
-                let off = rebased_offset(cx, plan, k, mem, offset_expr)?;
+                let off = rebased_offset(cx, plan, k, plan.merged_memory_base(mem), offset_expr)?;
                 let mem = plan.memory(mem);
                 const_expr_body(&off, &mut code);
                 wasm_encoder::Instruction::I32Const(0).encode(&mut code);
@@ -946,42 +946,22 @@ fn start_body(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, steps: &[StartStep]) -> Resu
     Ok(body)
 }
 
-/// A data segment's offset in output memory `mem` (as the maps number
-/// memories), moved by the memory's base once memories are merged (the
-/// plan checked it is then a constant).
+/// A segment's offset, moved by `base` when its memory or table was
+/// merged (`Some`: the plan checked the offset is then a constant).
 fn rebased_offset(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     k: usize,
-    mem: u32,
+    base: Option<u64>,
     expr: &wasmparser::ConstExpr<'_>,
 ) -> Result<ConstExpr, FuseError> {
-    if plan.merged.is_none() {
+    let Some(base) = base else {
         return const_expr(cx, plan, k, expr);
-    }
+    };
     let at = crate::fuse::plan::coalesce_data::offset(cx, plan, k, expr).ok_or(FuseError::Inconsistent {
-        what: "a merged memory's data segment has no constant offset",
+        what: "a merged memory's or table's segment has no constant offset",
     })?;
-    Ok(ConstExpr::i32_const((at + plan.memory_base(mem)) as u32 as i32))
-}
-
-/// An element segment's offset in output table `table` (as the maps number
-/// tables), moved by the table's base once tables are merged (the plan
-/// checked it is then a constant).
-fn rebased_elem_offset(
-    cx: &FuseCx<'_, '_>,
-    plan: &Plan<'_>,
-    k: usize,
-    table: u32,
-    expr: &wasmparser::ConstExpr<'_>,
-) -> Result<ConstExpr, FuseError> {
-    if plan.merged_tables.is_none() {
-        return const_expr(cx, plan, k, expr);
-    }
-    let at = crate::fuse::plan::coalesce_data::offset(cx, plan, k, expr).ok_or(FuseError::Inconsistent {
-        what: "a merged table's element segment has no constant offset",
-    })?;
-    Ok(ConstExpr::i32_const((at + plan.table_base(table)) as u32 as i32))
+    Ok(ConstExpr::i32_const((at + base) as u32 as i32))
 }
 
 /// The instructions of a constant expression, without its `end`.

@@ -233,29 +233,33 @@ fn fuse_staged(
 fn limits(plan: &Plan<'_>) -> Result<(), FuseError> {
     use crate::limits::{MAX_MEMORIES, MAX_TABLES};
     use weld_format::Space;
-    let memories = match plan.merged {
-        Some(_) => 1,
-        None => plan.n_imports[Space::Memory] as usize + plan.memories.len(),
+    let count = |merged: bool, space: Space, defined: usize| match merged {
+        true => 1,
+        false => plan.n_imports[space] as usize + defined,
     };
-    let tables = match plan.merged_tables {
-        Some(_) => 1,
-        None => plan.n_imports[Space::Table] as usize + plan.tables.len(),
-    };
-    if memories > MAX_MEMORIES {
-        return Err(FuseError::TooMany {
-            what: "memories",
-            count: memories,
-            limit: MAX_MEMORIES,
-            hint: " (--merge-memories puts them in one)",
-        });
-    }
-    if tables > MAX_TABLES {
-        return Err(FuseError::TooMany {
-            what: "tables",
-            count: tables,
-            limit: MAX_TABLES,
-            hint: " (--merge-tables puts them in one)",
-        });
+    let spaces = [
+        (
+            "memories",
+            count(plan.merged.is_some(), Space::Memory, plan.memories.len()),
+            MAX_MEMORIES,
+            " (--merge-memories puts them in one)",
+        ),
+        (
+            "tables",
+            count(plan.merged_tables.is_some(), Space::Table, plan.tables.len()),
+            MAX_TABLES,
+            " (--merge-tables puts them in one)",
+        ),
+    ];
+    for (what, count, limit, hint) in spaces {
+        if count > limit {
+            return Err(FuseError::TooMany {
+                what,
+                count,
+                limit,
+                hint,
+            });
+        }
     }
     Ok(())
 }

@@ -315,6 +315,18 @@ impl<'a> Plan<'a> {
             .map_or(0, |p| p.base)
     }
 
+    /// The base of output memory `m` once memories are merged; `None`
+    /// when they are not.
+    pub fn merged_memory_base(&self, m: u32) -> Option<u64> {
+        self.merged.as_ref().map(|_| self.memory_base(m))
+    }
+
+    /// The base of output table `t` once tables are merged; `None` when
+    /// they are not.
+    pub fn merged_table_base(&self, t: u32) -> Option<u64> {
+        self.merged_tables.as_ref().map(|_| self.table_base(t))
+    }
+
     /// Output table `t` (as the maps number tables) as written: 0 once
     /// tables are merged.
     pub fn table(&self, t: u32) -> u32 {
