@@ -214,7 +214,8 @@ fn joins(start: u64, prev: &Span, next: &Span, m: Memory) -> bool {
         return true;
     }
     let longer = leb_len(next.end - start) - leb_len(prev.end - start);
-    m.defined && gap as usize + longer <= header_len(next, m)
+    // (A gap may be most of a 64-bit memory: compared without overflow.)
+    m.defined && gap.saturating_add(longer as u64) <= header_len(next, m) as u64
 }
 
 /// The bytes of an active segment's header as emit writes it: flags (and
