@@ -18,7 +18,7 @@
 //! [`merge_layout`]: super::merge_layout
 
 use wasmparser::{DataKind, ExternalKind, MemoryType, Operator, TypeRef};
-use weld_format::rewrite::{Bound, Place};
+use weld_format::rewrite::Place;
 use weld_format::{Item, Problem};
 
 use super::coalesce_data::offset;
@@ -141,7 +141,8 @@ pub fn merge_memories(
             ),
         ));
     }
-    data_fits(cx, plan, &places)?;
+    let sizes: Vec<u64> = items.iter().map(|i| i.initial).collect();
+    data_fits(cx, plan, &sizes)?;
     let base_pages = places[last].base / PAGE;
     let ty = wasm_encoder::MemoryType {
         minimum: base / PAGE,
@@ -153,8 +154,9 @@ pub fn merge_memories(
     Ok(Some(MergedLayout { places, ty }))
 }
 
-/// Every active data segment has a constant offset and fits its memory.
-fn data_fits(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, places: &[Place]) -> Result<(), FuseError> {
+/// Every active data segment has a constant offset and fits its memory's
+/// initial size.
+fn data_fits(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, sizes: &[u64]) -> Result<(), FuseError> {
     for (k, m) in cx.modules.iter().enumerate() {
         for (i, d) in m.data.iter().enumerate() {
             let DataKind::Active {
@@ -175,16 +177,17 @@ fn data_fits(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, places: &[Place]) -> Result<(
                     "--merge-memories: the segment's offset is not a constant, so it cannot be moved",
                 ));
             };
-            if let Bound::Fixed { size: bytes, .. } = places[out.as_usize()].bound {
-                if at.saturating_add(d.data.len() as u64) > bytes {
-                    return Err(refuse(
-                        cx.files[k].to_string(),
-                        item(),
-                        format!(
-                            "--merge-memories: the segment ends past its memory's {bytes} bytes (instantiation would trap)"
-                        ),
-                    ));
-                }
+            // (The last memory too: moved by its base, an offset past it
+            // could wrap around 32 bits into another memory.)
+            let bytes = sizes[out.as_usize()];
+            if at.saturating_add(d.data.len() as u64) > bytes {
+                return Err(refuse(
+                    cx.files[k].to_string(),
+                    item(),
+                    format!(
+                        "--merge-memories: the segment ends past its memory's {bytes} bytes (instantiation would trap)"
+                    ),
+                ));
             }
         }
     }

@@ -19,7 +19,7 @@
 //! Cost: one pass over tables and segments, and `merge_layout`'s.
 
 use wasmparser::{ElementItems, ElementKind, ExternalKind, Operator, TableInit, TypeRef};
-use weld_format::rewrite::{Bound, Place};
+use weld_format::rewrite::Place;
 use weld_format::Item;
 
 use super::coalesce_data::offset;
@@ -137,7 +137,8 @@ pub fn merge_tables(
             format!("the tables' initial sizes add up to {total} elements, past the limit of {MAX_ELEMENTS}"),
         ));
     }
-    elements_fit(cx, plan, &what, &places)?;
+    let sizes: Vec<u64> = items.iter().map(|i| i.initial).collect();
+    elements_fit(cx, plan, &what, &sizes)?;
     let base = places[last].base;
     let ty = wasm_encoder::TableType {
         element_type: wasm_encoder::RefType {
@@ -173,7 +174,7 @@ fn elements_fit(
     cx: &FuseCx<'_, '_>,
     plan: &Plan<'_>,
     what: &Merged<'_>,
-    places: &[Place],
+    sizes: &[u64],
 ) -> Result<(), FuseError> {
     for (k, m) in cx.modules.iter().enumerate() {
         for (i, e) in m.elements.iter().enumerate() {
@@ -199,16 +200,14 @@ fn elements_fit(
                 ElementItems::Functions(r) => r.count(),
                 ElementItems::Expressions(_, r) => r.count(),
             } as u64;
-            if let Bound::Fixed { size, .. } = places[out.as_usize()].bound {
-                if at.saturating_add(n) > size {
-                    return Err(what.refuse(
-                        cx.files[k].to_string(),
-                        item(),
-                        format!(
-                            "the segment ends past its table's {size} elements (instantiation would trap)"
-                        ),
-                    ));
-                }
+            // (The last table too: an offset past it could wrap around.)
+            let size = sizes[out.as_usize()];
+            if at.saturating_add(n) > size {
+                return Err(what.refuse(
+                    cx.files[k].to_string(),
+                    item(),
+                    format!("the segment ends past its table's {size} elements (instantiation would trap)"),
+                ));
             }
         }
     }
