@@ -19,7 +19,7 @@
 
 use wasmparser::{DataKind, ExternalKind, MemoryType, Operator, TypeRef};
 use weld_format::rewrite::Place;
-use weld_format::{Item, Problem};
+use weld_format::Item;
 
 use super::coalesce_data::offset;
 use super::merge_layout::{place, Merged, Sized};
@@ -41,8 +41,7 @@ pub struct MergedLayout {
     pub ty: wasm_encoder::MemoryType,
 }
 
-const IMPORTED: &str =
-    "--merge-memories: an imported memory cannot be merged (its size and contents belong to the host)";
+const IMPORTED: &str = "an imported memory cannot be merged (its size and contents belong to the host)";
 
 /// A memory of the output, for messages: its input and index there.
 fn label(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, j: usize) -> (String, Item) {
@@ -52,10 +51,6 @@ fn label(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, j: usize) -> (String, Item) {
         cx.files[k.as_usize()].to_string(),
         Item::Part(format!("memory {}", m.imported.memories + d)),
     )
-}
-
-fn refuse(input: String, item: Item, reason: impl Into<String>) -> FuseError {
-    FuseError::MergeMemories(Box::new(Problem::new(&input, item, reason.into())))
 }
 
 /// The merged layout of `plan`'s memories, or `None` when there are fewer
@@ -70,6 +65,19 @@ pub fn merge_memories(
     if total < 2 {
         return Ok(None);
     }
+    let label = |j: usize| label(cx, plan, j);
+    let what = Merged {
+        noun: "memory",
+        option: "--merge-memories",
+        grow_op: "memory.grow",
+        kind: ExternalKind::Memory,
+        label: &label,
+        map: |m| m.memories.iter().map(|x| x.as_usize()).collect(),
+        grows: |op, maps| match op {
+            Operator::MemoryGrow { mem } => maps.memories.get(*mem as usize).map(|o| o.as_usize()),
+            _ => None,
+        },
+    };
     if n_imported > 0 {
         // Name the first input memory import that stays an import.
         for (k, m) in cx.modules.iter().enumerate() {
@@ -80,11 +88,11 @@ pub fn merge_memories(
                     .get(i)
                     .is_some_and(|o| o.as_usize() < n_imported)
                 {
-                    return Err(refuse(cx.files[k].to_string(), Item::import(imp), IMPORTED));
+                    return Err(what.refuse(cx.files[k].to_string(), Item::import(imp), IMPORTED));
                 }
             }
         }
-        return Err(refuse(
+        return Err(what.refuse(
             "the fused module".into(),
             Item::Part("imported memory".into()),
             IMPORTED,
@@ -105,23 +113,10 @@ pub fn merge_memories(
         } else {
             continue;
         };
-        let (input, item) = label(cx, plan, j);
-        return Err(refuse(input, item, format!("--merge-memories: the memory {why}")));
+        let (input, item) = label(j);
+        return Err(what.refuse(input, item, format!("the memory {why}")));
     }
 
-    let label = |j: usize| label(cx, plan, j);
-    let what = Merged {
-        noun: "memory",
-        option: "--merge-memories",
-        grow_op: "memory.grow",
-        kind: ExternalKind::Memory,
-        label: &label,
-        map: |m| m.memories.iter().map(|x| x.as_usize()).collect(),
-        grows: |op, maps| match op {
-            Operator::MemoryGrow { mem } => maps.memories.get(*mem as usize).map(|o| o.as_usize()),
-            _ => None,
-        },
-    };
     let items: Vec<Sized> = types
         .iter()
         .map(|t| Sized {
@@ -132,17 +127,17 @@ pub fn merge_memories(
     let (places, last, base) = place(cx, plan, &what, &items, opts)?;
     if base > MAX_PAGES * PAGE {
         let (input, item) = label(last);
-        return Err(refuse(
+        return Err(what.refuse(
             input,
             item,
             format!(
-                "--merge-memories: the memories' initial sizes add up to {} pages, past the 65536 of a 32-bit memory",
+                "the memories' initial sizes add up to {} pages, past the 65536 of a 32-bit memory",
                 base / PAGE
             ),
         ));
     }
     let sizes: Vec<u64> = items.iter().map(|i| i.initial).collect();
-    data_fits(cx, plan, &sizes)?;
+    data_fits(cx, plan, &what, &sizes)?;
     let base_pages = places[last].base / PAGE;
     let ty = wasm_encoder::MemoryType {
         minimum: base / PAGE,
@@ -156,7 +151,12 @@ pub fn merge_memories(
 
 /// Every active data segment has a constant offset and fits its memory's
 /// initial size.
-fn data_fits(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, sizes: &[u64]) -> Result<(), FuseError> {
+fn data_fits(
+    cx: &FuseCx<'_, '_>,
+    plan: &Plan<'_>,
+    what: &Merged<'_>,
+    sizes: &[u64],
+) -> Result<(), FuseError> {
     for (k, m) in cx.modules.iter().enumerate() {
         for (i, d) in m.data.iter().enumerate() {
             let DataKind::Active {
@@ -171,22 +171,20 @@ fn data_fits(cx: &FuseCx<'_, '_>, plan: &Plan<'_>, sizes: &[u64]) -> Result<(), 
                 continue;
             };
             let Some(at) = offset(cx, plan, k, offset_expr) else {
-                return Err(refuse(
+                return Err(what.refuse(
                     cx.files[k].to_string(),
                     item(),
-                    "--merge-memories: the segment's offset is not a constant, so it cannot be moved",
+                    "the segment's offset is not a constant, so it cannot be moved",
                 ));
             };
             // (The last memory too: moved by its base, an offset past it
             // could wrap around 32 bits into another memory.)
             let bytes = sizes[out.as_usize()];
             if at.saturating_add(d.data.len() as u64) > bytes {
-                return Err(refuse(
+                return Err(what.refuse(
                     cx.files[k].to_string(),
                     item(),
-                    format!(
-                        "--merge-memories: the segment ends past its memory's {bytes} bytes (instantiation would trap)"
-                    ),
+                    format!("the segment ends past its memory's {bytes} bytes (instantiation would trap)"),
                 ));
             }
         }
