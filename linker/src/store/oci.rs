@@ -74,14 +74,19 @@ impl OciDir {
         Ok(store)
     }
 
-    /// Writes file `name` whole unless it exists (a hard link of a
-    /// temporary file: another process's file is never replaced).
+    /// Writes file `name` whole unless it exists (a uniquely named
+    /// temporary file linked into place: another writer's file, of this
+    /// process or another, is never replaced, and two threads never share
+    /// a temporary file).
     fn create_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let linked = std::fs::write(&tmp, bytes).and_then(|()| std::fs::hard_link(&tmp, self.dir.join(name)));
-        let _ = std::fs::remove_file(&tmp);
-        match linked {
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(self.io(name)(e)),
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&self.dir)
+            .map_err(self.io(name))?;
+        tmp.write_all(bytes).map_err(self.io(name))?;
+        match tmp.persist_noclobber(self.dir.join(name)) {
+            Err(e) if e.error.kind() != std::io::ErrorKind::AlreadyExists => Err(self.io(name)(e.error)),
             _ => Ok(()),
         }
     }
@@ -422,6 +427,30 @@ mod tests {
         let mut names: Vec<String> = store.tags().unwrap().into_iter().map(|t| t.name).collect();
         names.sort();
         assert_eq!(names, (0..8).map(|t| format!("app{t}")).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn threads_creating_one_store_at_once_all_open_it() {
+        // Found by CI: two threads of one `compose` pulling packages into a
+        // new store shared one temporary `index.json` file, and the second
+        // failed with "index.json: No such file or directory".
+        for round in 0..40 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s");
+            std::thread::scope(|s| {
+                for _ in 0..8 {
+                    s.spawn(|| OciDir::open_or_create(&path).unwrap());
+                }
+            });
+            let store = OciDir::open(&path).unwrap();
+            assert!(store.tags().unwrap().is_empty(), "round {round}");
+            let left: Vec<_> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".tmp"))
+                .collect();
+            assert!(left.is_empty(), "round {round}: {left:?}");
+        }
     }
 
     #[test]
