@@ -951,7 +951,11 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
         merging_tables: merge_tables.is_some(),
     };
     loop {
-        let (at, picked) = match validator.as_deref_mut() {
+        // The pick is read in place below, never moved out: it is as large
+        // as an `Operator`, and moving it per operator was a tenth of the
+        // whole fuse's time.
+        pick.picked = None;
+        let at = match validator.as_deref_mut() {
             Some(v) => {
                 if reader.eof() {
                     reader
@@ -965,7 +969,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
                     pick: &mut pick,
                 };
                 reader.visit_operator(&mut both)?.map_err(RewriteError::Invalid)?;
-                (at, pick.picked.take())
+                at
             }
             None => {
                 if ops.eof() {
@@ -973,7 +977,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
                 }
                 let at = ops.original_position() as usize;
                 ops.visit_operator(&mut pick)?;
-                (at, pick.picked.take())
+                at
             }
         };
         if let Some(u) = pick.table_use.take() {
@@ -1016,7 +1020,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
             }
             (Some(_), _) => continue,
         }
-        let Some(picked) = picked else {
+        let Some(picked) = &pick.picked else {
             if pick.dead.is_some() {
                 // The stopping operator itself is live.
                 out.extend_from_slice(&bytes[copied..end]);
@@ -1029,7 +1033,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
         match picked {
             Picked::Func(f) => {
                 out.push(bytes[start]);
-                let func = remap.function_index(f)?;
+                let func = remap.function_index(*f)?;
                 if let Some(refs) = refs.as_deref_mut() {
                     refs.push(FuncRef {
                         at: (out.len() - body_start) as u32,
@@ -1040,7 +1044,7 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
             }
             Picked::Global(g) => {
                 out.push(bytes[start]);
-                remap.global_index(g)?.encode(out);
+                remap.global_index(*g)?.encode(out);
             }
             Picked::Memarg {
                 mem,
@@ -1050,26 +1054,27 @@ pub fn rewrite_checked<R: Reencode<Error = OutOfRange>, T: WasmModuleResources>(
             } => {
                 let op = opcode_len(bytes, start);
                 out.extend_from_slice(&bytes[start..start + op]);
-                let mem = remap.memory_index(mem)?;
+                let mem = remap.memory_index(*mem)?;
                 if mem == 0 {
-                    u32::from(align).encode(out);
+                    u32::from(*align).encode(out);
                 } else {
-                    u32::from(align | 0x40).encode(out);
+                    u32::from(*align | 0x40).encode(out);
                     mem.encode(out);
                 }
                 offset.encode(out);
-                out.extend(lane);
+                out.extend(*lane);
             }
-            Picked::Op(op) => remap.instruction(op)?.encode(out),
+            Picked::Op(op) => remap.instruction(op.clone())?.encode(out),
             Picked::Memory(op) => match &merge {
-                Some(m) => merge_ops::write(op, remap, m, &scratch, out).map_err(|f| fault(f, "memory"))?,
-                None => remap.instruction(op)?.encode(out),
+                Some(m) => {
+                    merge_ops::write(op.clone(), remap, m, &scratch, out).map_err(|f| fault(f, "memory"))?
+                }
+                None => remap.instruction(op.clone())?.encode(out),
             },
             Picked::Table(op) => match &merge_tables {
-                Some(t) => {
-                    merge_table_ops::write(op, remap, t, &scratch, out).map_err(|f| fault(f, "table"))?
-                }
-                None => remap.instruction(op)?.encode(out),
+                Some(t) => merge_table_ops::write(op.clone(), remap, t, &scratch, out)
+                    .map_err(|f| fault(f, "table"))?,
+                None => remap.instruction(op.clone())?.encode(out),
             },
         }
         mark(end, out);
