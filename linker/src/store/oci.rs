@@ -79,11 +79,17 @@ impl OciDir {
     /// process or another, is never replaced, and two threads never share
     /// a temporary file).
     fn create_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&self.dir)
-            .map_err(self.io(name))?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // A layout file gets a file's usual mode (0666 less the umask), as
+        // blobs do, not a temporary file's private one.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut tmp = builder.tempfile_in(&self.dir).map_err(self.io(name))?;
         tmp.write_all(bytes).map_err(self.io(name))?;
         match tmp.persist_noclobber(self.dir.join(name)) {
             Err(e) if e.error.kind() != std::io::ErrorKind::AlreadyExists => Err(self.io(name)(e.error)),
@@ -450,6 +456,14 @@ mod tests {
                 .filter(|n| n.ends_with(".tmp"))
                 .collect();
             assert!(left.is_empty(), "round {round}: {left:?}");
+            // `index.json` has the mode `oci-layout` has (the umask's), not
+            // a temporary file's private 0600.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = |f: &str| std::fs::metadata(path.join(f)).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode("index.json"), mode("oci-layout"), "round {round}");
+            }
         }
     }
 
